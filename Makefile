@@ -1,0 +1,43 @@
+# Courier: `make run` opens the app, `make test` runs the whole suite. Both
+# install what is missing first (scripts/deps.sh).
+
+GO      ?= go
+TAGS    := migrated_fynedo
+BIN     := bin
+VERSION := 0.1.0
+
+.PHONY: all deps build run test bench soak lint package clean
+
+all: build
+
+deps:
+	scripts/deps.sh test
+
+build:
+	scripts/deps.sh app
+	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -o $(BIN)/courier ./cmd/courier
+	@if [ -d cmd/courier-server ]; then $(GO) build -o $(BIN)/courier-server ./cmd/courier-server; fi
+
+run: build
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+bench:
+	scripts/bench.sh
+
+soak:
+	scripts/soak.sh
+
+lint:
+	scripts/deps.sh test
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$bad" ] || { echo "gofmt: $$bad"; exit 1; }
+	$(GO) vet -tags "$(TAGS) xvfb keyring_integration" ./...
+	$$($(GO) env GOPATH)/bin/staticcheck -tags $(TAGS) ./...
+
+package: build
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package --os linux --src cmd/courier --icon ../../assets/icon.png --release --tags $(TAGS)
+
+clean:
+	rm -rf $(BIN)
