@@ -1,0 +1,260 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+)
+
+// writeTx is one write transaction with its buckets resolved. Its methods
+// keep the layers consistent: whatever changes confirmed or the outbox
+// re-materialises the visible record, and whatever writes a visible history
+// record updates the history index. It also collects the keys written, for
+// the change notification sent after the commit.
+type writeTx struct {
+	tx                                             *bbolt.Tx
+	meta, conf, vis, out, outIDs, outRec, settings *bbolt.Bucket
+	hist                                           *bbolt.Bucket
+
+	keys      []app.RecordKey
+	seen      map[app.RecordKey]bool
+	histDelta int64
+}
+
+func newWriteTx(tx *bbolt.Tx) (*writeTx, error) {
+	w := &writeTx{tx: tx, seen: map[app.RecordKey]bool{}}
+	for _, b := range []struct {
+		dst  **bbolt.Bucket
+		name []byte
+	}{
+		{&w.meta, bucketMeta}, {&w.conf, bucketConfirmed}, {&w.vis, bucketVisible},
+		{&w.out, bucketOutbox}, {&w.outIDs, bucketOutboxIDs}, {&w.outRec, bucketOutboxRec},
+		{&w.settings, bucketSettings}, {&w.hist, bucketHistory},
+	} {
+		*b.dst = tx.Bucket(b.name)
+		if *b.dst == nil {
+			return nil, fmt.Errorf("bucket %s missing: %w", b.name, errDamaged)
+		}
+	}
+	return w, nil
+}
+
+// touch records that (kind, id) was written, for the notification.
+func (w *writeTx) touch(kind model.Kind, id model.ID) {
+	k := app.RecordKey{Kind: kind, ID: id}
+	if !w.seen[k] {
+		w.seen[k] = true
+		w.keys = append(w.keys, k)
+	}
+}
+
+// finish writes what the transaction accumulated (the history count).
+func (w *writeTx) finish() error {
+	if w.histDelta == 0 {
+		return nil
+	}
+	n, err := historyCount(w.meta)
+	if err != nil {
+		return err
+	}
+	n += w.histDelta
+	if n < 0 {
+		return fmt.Errorf("history count below zero: %w", errDamaged)
+	}
+	w.histDelta = 0
+	return w.meta.Put(metaHistoryCount, u64(uint64(n)))
+}
+
+// fieldsAt decodes the fields stored under rk in b, or returns nil.
+func fieldsAt(b *bbolt.Bucket, rk []byte) (model.Fields, error) {
+	v := b.Get(rk)
+	if v == nil {
+		return nil, nil
+	}
+	f, err := decodeFields(v)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: %w", rk, err)
+	}
+	return f, nil
+}
+
+// mergeConfirmed merges fields into the confirmed record (later values
+// win). A deleted history entry keeps only its tombstone: entries are never
+// undeleted, and their bodies are most of the file.
+func (w *writeTx) mergeConfirmed(kind model.Kind, id model.ID, fields model.Fields) error {
+	rk := recKey(kind, id)
+	cur, err := fieldsAt(w.conf, rk)
+	if err != nil {
+		return err
+	}
+	r := model.Record{Kind: kind, ID: id, Fields: cur}
+	r.Apply(fields)
+	if kind == model.KindHistory && r.Deleted() {
+		r.Fields = model.Fields{model.FieldDeleted: json.RawMessage("true")}
+	}
+	return w.conf.Put(rk, encodeFields(r.Fields))
+}
+
+// appendOp appends op to the outbox and its two indexes.
+func (w *writeTx) appendOp(op model.Op) error {
+	if w.outIDs.Get([]byte(op.OpID)) != nil {
+		return fmt.Errorf("op %s is already pending: %w", op.OpID, model.ErrConflict)
+	}
+	seq, err := w.out.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := w.out.Put(u64(seq), encodeOp(op)); err != nil {
+		return err
+	}
+	if err := w.outIDs.Put([]byte(op.OpID), u64(seq)); err != nil {
+		return err
+	}
+	return w.outRec.Put(pendingKey(recKey(op.Kind, op.ID), seq), nil)
+}
+
+// removeOp drops the pending op opID, if any, and reports its record.
+func (w *writeTx) removeOp(opID model.ID) (model.Op, bool, error) {
+	sk := w.outIDs.Get([]byte(opID))
+	if sk == nil {
+		return model.Op{}, false, nil
+	}
+	sk = bytes.Clone(sk)
+	seq, err := getU64(sk)
+	if err != nil {
+		return model.Op{}, false, fmt.Errorf("outbox index of op %s: %w", opID, err)
+	}
+	v := w.out.Get(sk)
+	if v == nil {
+		return model.Op{}, false, fmt.Errorf("op %s indexed but not in the outbox: %w", opID, errDamaged)
+	}
+	op, err := decodeOp(v)
+	if err != nil {
+		return model.Op{}, false, fmt.Errorf("outbox op %d: %w", seq, err)
+	}
+	for _, del := range []struct {
+		b *bbolt.Bucket
+		k []byte
+	}{{w.out, sk}, {w.outIDs, []byte(opID)}, {w.outRec, pendingKey(recKey(op.Kind, op.ID), seq)}} {
+		if err := del.b.Delete(del.k); err != nil {
+			return model.Op{}, false, err
+		}
+	}
+	return op, true, nil
+}
+
+// pendingFields returns the fields of the pending ops of record rk, in
+// outbox order.
+func (w *writeTx) pendingFields(rk []byte) ([]model.Fields, error) {
+	var out []model.Fields
+	prefix := pendingPrefix(rk)
+	c := w.outRec.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		sk := k[len(prefix):]
+		v := w.out.Get(sk)
+		if v == nil {
+			return nil, fmt.Errorf("record %s: pending op %x missing: %w", rk, sk, errDamaged)
+		}
+		op, err := decodeOp(v)
+		if err != nil {
+			return nil, fmt.Errorf("outbox op %x: %w", sk, err)
+		}
+		out = append(out, op.Fields)
+	}
+	return out, nil
+}
+
+// materialise recomputes the visible record (kind, id): confirmed with its
+// pending ops applied on top, in outbox order.
+func (w *writeTx) materialise(kind model.Kind, id model.ID) error {
+	rk := recKey(kind, id)
+	conf, err := fieldsAt(w.conf, rk)
+	if err != nil {
+		return err
+	}
+	pend, err := w.pendingFields(rk)
+	if err != nil {
+		return err
+	}
+	r := model.Record{Kind: kind, ID: id, Fields: conf}
+	for _, f := range pend {
+		r.Apply(f)
+	}
+	return w.setVisible(r)
+}
+
+// applyOnVisible merges fields, the newest pending op of (kind, id), into
+// its visible record. Visible is confirmed plus the pending ops in order,
+// so adding the newest op on top of it is exact; a record without a visible
+// form (new or deleted) is materialised in full.
+func (w *writeTx) applyOnVisible(kind model.Kind, id model.ID, fields model.Fields) error {
+	cur, err := fieldsAt(w.vis, recKey(kind, id))
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		return w.materialise(kind, id)
+	}
+	r := model.Record{Kind: kind, ID: id, Fields: cur}
+	r.Apply(fields)
+	return w.setVisible(r)
+}
+
+// setVisible stores r as visible, or removes it when it is deleted or has
+// no fields, and keeps the history index in step.
+func (w *writeTx) setVisible(r model.Record) error {
+	w.touch(r.Kind, r.ID)
+	rk := recKey(r.Kind, r.ID)
+	if len(r.Fields) == 0 || r.Deleted() {
+		if err := w.vis.Delete(rk); err != nil {
+			return err
+		}
+		if r.Kind == model.KindHistory {
+			return w.unindexHistory(r.ID)
+		}
+		return nil
+	}
+	if err := w.vis.Put(rk, encodeFields(r.Fields)); err != nil {
+		return err
+	}
+	if r.Kind == model.KindHistory {
+		return w.indexHistory(r.ID, r.Fields)
+	}
+	return nil
+}
+
+// syncEnabled reads the sync flag.
+func syncEnabled(meta *bbolt.Bucket) bool {
+	v := meta.Get(metaSync)
+	return len(v) == 1 && v[0] == 1
+}
+
+// cursorOf reads the cursor (0 when never set).
+func cursorOf(meta *bbolt.Bucket) (uint64, error) {
+	v := meta.Get(metaCursor)
+	if v == nil {
+		return 0, nil
+	}
+	n, err := getU64(v)
+	if err != nil {
+		return 0, fmt.Errorf("cursor: %w", err)
+	}
+	return n, nil
+}
+
+func historyCount(meta *bbolt.Bucket) (int64, error) {
+	v := meta.Get(metaHistoryCount)
+	if v == nil {
+		return 0, nil
+	}
+	n, err := getU64(v)
+	if err != nil {
+		return 0, fmt.Errorf("history count: %w", err)
+	}
+	return int64(n), nil
+}

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/courierapp/courier/model"
+)
+
+// openProfiles holds the database paths this process has open. bbolt's
+// file lock is per open file, so without it a second Open in the same
+// process would wait the whole timeout; with it, it fails at once.
+var openProfiles = struct {
+	sync.Mutex
+	paths map[string]bool
+}{paths: map[string]bool{}}
+
+func claimProfile(path string) bool {
+	openProfiles.Lock()
+	defer openProfiles.Unlock()
+	if openProfiles.paths[path] {
+		return false
+	}
+	openProfiles.paths[path] = true
+	return true
+}
+
+func releaseProfile(path string) {
+	openProfiles.Lock()
+	defer openProfiles.Unlock()
+	delete(openProfiles.paths, path)
+}
+
+// Open opens or creates dir/courier.db (creating dir with mode 0700) and
+// brings its schema up to date.
+//
+// Errors: another process (or another Open in this one) holding the
+// profile gives an error wrapping ErrProfileLocked; a directory or file
+// that cannot be created or written, or a file written by a newer Courier,
+// gives model.ErrUnavailable with a sentence. A file that is not a
+// readable database is never deleted: it is renamed to
+// courier.db.corrupt-YYYYMMDD-HHMMSS, a fresh database is opened in its
+// place, and Notice says where the old one was kept.
+func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w: %w", dir, model.ErrUnavailable, err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the profile folder %s: %w: %w", abs, model.ErrUnavailable, err)
+	}
+	path := filepath.Join(abs, FileName)
+	if !claimProfile(path) {
+		return nil, lockedError(abs)
+	}
+	db := &DB{dir: abs, path: path, log: log, subs: newSubscribers()}
+	if err := db.open(opts); err != nil {
+		releaseProfile(path)
+		return nil, err
+	}
+	return db, nil
+}
+
+func lockedError(dir string) error {
+	return fmt.Errorf("the profile %s is in use by another Courier; to run a second one, start it with --profile DIR naming another folder: %w", dir, ErrProfileLocked)
+}
+
+// open opens the file, setting a damaged one aside once.
+func (db *DB) open(opts Options) error {
+	b, err := db.openFile(opts)
+	if errors.Is(err, errDamaged) {
+		kept, rerr := db.setAside(err)
+		if rerr != nil {
+			return rerr
+		}
+		db.notice = fmt.Sprintf("Courier could not read its database, so it started a new one; the old file was kept as %s.", kept)
+		b, err = db.openFile(opts)
+	}
+	if err != nil {
+		return err
+	}
+	db.bolt = b
+	return nil
+}
+
+// openFile opens the bbolt file and prepares its schema. Errors wrapping
+// errDamaged mean the file is not a usable database.
+func (db *DB) openFile(opts Options) (*bbolt.DB, error) {
+	b, err := boltOpen(db.path, &bbolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync, FreelistType: bbolt.FreelistMapType})
+	switch {
+	case err == nil:
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, lockedError(db.dir)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, errDamaged),
+		strings.Contains(err.Error(), "file size too small"):
+		return nil, fmt.Errorf("open %s: %w: %w", db.path, errDamaged, err)
+	default:
+		return nil, fmt.Errorf("cannot open the profile database %s (%s): %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, err)
+	}
+	if err := db.prepare(b); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// boltOpen is bbolt.Open, turning a panic on a damaged file into an error.
+func boltOpen(path string, o *bbolt.Options) (b *bbolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, fmt.Errorf("bbolt panicked: %v: %w", p, errDamaged)
+		}
+	}()
+	return bbolt.Open(path, 0o600, o)
+}
+
+// prepare checks the schema and, only when something is missing or old,
+// creates or migrates in one write transaction (so opening an up-to-date
+// file on a full disk still works).
+func (db *DB) prepare(b *bbolt.DB) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("reading %s panicked: %v: %w", db.path, p, errDamaged)
+		}
+	}()
+	var version uint64
+	if err := b.View(func(tx *bbolt.Tx) error {
+		version, err = schemaState(tx)
+		return err
+	}); err != nil {
+		return fmt.Errorf("open %s: %w", db.path, err)
+	}
+	switch {
+	case version == schemaVersion:
+		return nil
+	case version > schemaVersion:
+		return fmt.Errorf("the profile database %s was %w (schema %d; this one reads up to %d): %w",
+			db.path, errNewerSchema, version, schemaVersion, model.ErrUnavailable)
+	}
+	err = b.Update(func(tx *bbolt.Tx) error {
+		if version == 0 {
+			return initSchema(tx)
+		}
+		db.log.Info("migrating profile database", "path", db.path, "from", version, "to", schemaVersion)
+		return migrate(tx, version)
+	})
+	if err != nil && !errors.Is(err, errDamaged) {
+		return fmt.Errorf("prepare %s: %s: %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, err)
+	}
+	return err
+}
+
+// setAside renames the damaged database file to a name that says when,
+// never overwriting anything, and returns the new path.
+func (db *DB) setAside(cause error) (string, error) {
+	base := db.path + ".corrupt-" + time.Now().Format("20060102-150405")
+	kept := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(kept); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		kept = fmt.Sprintf("%s-%d", base, i)
+	}
+	if err := os.Rename(db.path, kept); err != nil {
+		return "", fmt.Errorf("the profile database %s is damaged and could not be set aside: %w: %w", db.path, model.ErrUnavailable, err)
+	}
+	db.log.Warn("profile database damaged; kept aside", "path", db.path, "kept", kept, "err", cause)
+	return kept, nil
+}
+
+// CopyTo writes a consistent copy of the whole database to path (mode
+// 0600), for keeping local data aside. It fails with model.ErrUnavailable
+// when path cannot be written; an existing file at path is replaced.
+func (db *DB) CopyTo(ctx context.Context, path string) error {
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return tx.CopyFile(path, 0o600)
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return fmt.Errorf("copy the profile database to %s: %w: %w", path, model.ErrUnavailable, err)
+}

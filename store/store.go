@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+)
+
+// FileName is the database file inside the profile directory.
+const FileName = "courier.db"
+
+// DefaultTimeout is how long Open waits for another process to release
+// the profile.
+const DefaultTimeout = time.Second
+
+// ErrProfileLocked reports that another Courier holds the profile. It
+// wraps model.ErrUnavailable.
+var ErrProfileLocked = fmt.Errorf("profile locked: %w", model.ErrUnavailable)
+
+// Options tune Open. The zero value is what the app uses.
+type Options struct {
+	// Timeout bounds the wait for the profile's file lock; 0 means
+	// DefaultTimeout.
+	Timeout time.Duration
+	// NoSync skips fsync on commit. For tests and benchmarks only: a
+	// crash can lose or corrupt data.
+	NoSync bool
+	// Logger receives the store's log records; nil discards them.
+	Logger *slog.Logger
+}
+
+// DB is the local store of one profile. It implements app.Store. Its
+// methods are safe for concurrent use.
+type DB struct {
+	dir    string
+	path   string
+	bolt   *bbolt.DB
+	log    *slog.Logger
+	notice string
+
+	// wmu serialises writes (bbolt does too) so that notifications are
+	// queued in commit order.
+	wmu  sync.Mutex
+	subs *subscribers
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ app.Store = (*DB)(nil)
+
+// Dir returns the profile directory.
+func (db *DB) Dir() string { return db.dir }
+
+// Notice returns a sentence for the user when Open had to set a damaged
+// database file aside (saying where it was kept), or "".
+func (db *DB) Notice() string { return db.notice }
+
+// Close stops change delivery (queued notifications are dropped) and
+// closes the file. It is safe to call more than once.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		db.subs.close()
+		db.wmu.Lock()
+		defer db.wmu.Unlock()
+		if err := db.bolt.Close(); err != nil {
+			db.closeErr = fmt.Errorf("close %s: %w: %w", db.path, model.ErrUnavailable, err)
+		}
+		releaseProfile(db.path)
+	})
+	return db.closeErr
+}
+
+// view runs fn in a read transaction. what names the operation for errors.
+func (db *DB) view(ctx context.Context, what string, fn func(tx *bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var fnErr error
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		fnErr = fn(tx)
+		return fnErr
+	})
+	if err != nil && !errors.Is(err, fnErr) {
+		return db.ioError(what, err)
+	}
+	return db.dataError(what, err)
+}
+
+// update runs fn in one write transaction, then tells subscribers about
+// the records fn wrote (remote says they came from the server).
+func (db *DB) update(ctx context.Context, what string, remote bool, fn func(w *writeTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	var (
+		fnErr error
+		keys  []app.RecordKey
+	)
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		w, err := newWriteTx(tx)
+		if err == nil {
+			err = fn(w)
+		}
+		if err == nil {
+			err = w.finish()
+		}
+		keys = w.keysOrNil()
+		fnErr = err
+		return err
+	})
+	if err != nil {
+		if fnErr != nil && errors.Is(err, fnErr) {
+			return db.dataError(what, err)
+		}
+		return db.ioError(what, err)
+	}
+	if len(keys) > 0 {
+		db.subs.publish(app.Changes{Keys: keys, Remote: remote})
+	}
+	return nil
+}
+
+func (w *writeTx) keysOrNil() []app.RecordKey {
+	if w == nil {
+		return nil
+	}
+	return w.keys
+}
+
+// dataError wraps an error from our own code inside a transaction: stored
+// bytes that do not decode become model.ErrUnavailable with a sentence;
+// the rest passes through.
+func (db *DB) dataError(what string, err error) error {
+	if err == nil || !errors.Is(err, errDamaged) {
+		return err
+	}
+	return fmt.Errorf("%s: the profile database %s is damaged (%w): %w", what, db.path, model.ErrUnavailable, err)
+}
+
+// ioError wraps an error from bbolt itself (a failed write, fsync or
+// mmap, or a closed database) in model.ErrUnavailable with a sentence.
+func (db *DB) ioError(what string, err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("%s: the store is closed: %w: %w", what, model.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %s: %w: %w", what, writeProblem(db.dir, err), model.ErrUnavailable, err)
+}

@@ -1,0 +1,250 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/courierapp/courier/model"
+)
+
+// The methods the sync engine builds on. The flag SyncEnabled says where
+// local writes go: false (no account) straight into confirmed; true (the
+// profile belongs to an account, connected or not) into the outbox, where
+// they wait until the server's stream echoes them. The outbox is only ever
+// non-empty while the flag is true.
+
+// SetSyncEnabled sets the flag. Turning it on changes nothing else.
+// Turning it off detaches the profile from its account: the pending ops are
+// folded into confirmed (so nothing the user sees changes or is lost), the
+// outbox is emptied and the cursor goes back to 0. Pausing sync while
+// signed in must keep the flag on, so the outbox keeps growing.
+func (db *DB) SetSyncEnabled(ctx context.Context, on bool) error {
+	return db.update(ctx, "set sync", false, func(w *writeTx) error {
+		if on {
+			return w.meta.Put(metaSync, []byte{1})
+		}
+		if err := w.foldOutbox(); err != nil {
+			return err
+		}
+		if err := w.meta.Put(metaCursor, u64(0)); err != nil {
+			return err
+		}
+		w.keys = nil // nothing visible changed
+		return w.meta.Put(metaSync, []byte{0})
+	})
+}
+
+// foldOutbox merges every pending op into confirmed, in order, and empties
+// the outbox.
+func (w *writeTx) foldOutbox() error {
+	var ops []model.Op
+	c := w.out.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		op, err := decodeOp(v)
+		if err != nil {
+			return fmt.Errorf("outbox op %x: %w", k, err)
+		}
+		ops = append(ops, op)
+	}
+	for _, op := range ops {
+		if _, _, err := w.removeOp(op.OpID); err != nil {
+			return err
+		}
+		if err := w.mergeConfirmed(op.Kind, op.ID, op.Fields); err != nil {
+			return err
+		}
+	}
+	for _, op := range ops {
+		if err := w.materialise(op.Kind, op.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SyncEnabled reports the flag.
+func (db *DB) SyncEnabled(ctx context.Context) (bool, error) {
+	var on bool
+	err := db.view(ctx, "read sync flag", func(tx *bbolt.Tx) error {
+		on = syncEnabled(tx.Bucket(bucketMeta))
+		return nil
+	})
+	return on, err
+}
+
+// Cursor returns the seq of the last server change applied (0 before the
+// first).
+func (db *DB) Cursor(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := db.view(ctx, "read cursor", func(tx *bbolt.Tx) error {
+		var err error
+		n, err = cursorOf(tx.Bucket(bucketMeta))
+		return err
+	})
+	return n, err
+}
+
+// ApplyServerChanges applies one page of the server's stream in one
+// transaction: each change's fields are merged into confirmed in the given
+// order (a later change overwrites a field: last writer wins in server
+// order); every pending op whose op_id a change carries is dropped from the
+// outbox (the echo is the ack); the cursor is set; and each touched record
+// is re-materialised from confirmed plus its remaining pending ops. A server
+// value is never skipped because a local op is pending: the op stays on
+// top until it is echoed or acked.
+//
+// Changes with Seq at or below the stored cursor were applied before (a
+// page delivered twice) and are ignored, and the cursor never moves back.
+// A change with a bad kind, id, field name or JSON fails the whole page
+// with model.ErrInvalid; nothing is applied.
+func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
+	for i, c := range changes {
+		if err := (model.Record{Kind: c.Kind, ID: c.ID, Fields: c.Fields}).Validate(); err != nil {
+			return fmt.Errorf("server change %d (seq %d): %w", i, c.Seq, err)
+		}
+		if c.OpID != "" {
+			if err := c.OpID.Validate(); err != nil {
+				return fmt.Errorf("server change %d (seq %d): op_id: %w", i, c.Seq, err)
+			}
+		}
+	}
+	return db.update(ctx, "apply server changes", true, func(w *writeTx) error {
+		old, err := cursorOf(w.meta)
+		if err != nil {
+			return err
+		}
+		touched := map[string]model.Op{}
+		var order []string
+		mark := func(kind model.Kind, id model.ID) {
+			k := string(recKey(kind, id))
+			if _, ok := touched[k]; !ok {
+				touched[k] = model.Op{Kind: kind, ID: id}
+				order = append(order, k)
+			}
+		}
+		for _, c := range changes {
+			if c.Seq <= old {
+				continue
+			}
+			if err := w.mergeConfirmed(c.Kind, c.ID, c.Fields); err != nil {
+				return err
+			}
+			mark(c.Kind, c.ID)
+			if c.OpID == "" {
+				continue
+			}
+			op, ok, err := w.removeOp(c.OpID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				mark(op.Kind, op.ID)
+			}
+		}
+		if cursor > old {
+			if err := w.meta.Put(metaCursor, u64(cursor)); err != nil {
+				return err
+			}
+		}
+		for _, k := range order {
+			if err := w.materialise(touched[k].Kind, touched[k].ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PendingOps returns up to limit pending ops (all when limit <= 0), oldest
+// first.
+func (db *DB) PendingOps(ctx context.Context, limit int) ([]model.Op, error) {
+	var out []model.Op
+	err := db.view(ctx, "read outbox", func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+			op, err := decodeOp(v)
+			if err != nil {
+				return fmt.Errorf("outbox op %x: %w", k, err)
+			}
+			out = append(out, op)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PendingCount returns how many ops are pending.
+func (db *DB) PendingCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.view(ctx, "count outbox", func(tx *bbolt.Tx) error {
+		n = tx.Bucket(bucketOutboxIDs).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+// AckOps removes the pending ops opIDs (unknown ids are ignored) and
+// re-materialises their records, in one transaction. The server sends such
+// acks for ops it had applied before (a retried push).
+func (db *DB) AckOps(ctx context.Context, opIDs []model.ID) error {
+	return db.update(ctx, "acknowledge ops", true, func(w *writeTx) error {
+		var done []model.Op
+		for _, id := range opIDs {
+			op, ok, err := w.removeOp(id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				done = append(done, op)
+			}
+		}
+		for _, op := range done {
+			if err := w.materialise(op.Kind, op.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// QueueAllLocal queues every visible record once as an op carrying all its
+// fields, and turns sync on, in one transaction (the first sign-in's
+// "merge into the account"). It returns how many ops it queued. Records
+// already visible stay as they are.
+func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
+	n := 0
+	err := db.update(ctx, "queue local records", false, func(w *writeTx) error {
+		var ops []model.Op
+		c := w.vis.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(ops)%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			kind, id, err := parseRecKey(k)
+			if err != nil {
+				return err
+			}
+			f, err := decodeFields(v)
+			if err != nil {
+				return fmt.Errorf("record %s: %w", k, err)
+			}
+			ops = append(ops, model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f})
+		}
+		for _, op := range ops {
+			if err := w.appendOp(op); err != nil {
+				return err
+			}
+			w.touch(op.Kind, op.ID)
+		}
+		n = len(ops)
+		return w.meta.Put(metaSync, []byte{1})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
