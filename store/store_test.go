@@ -57,8 +57,8 @@ func sampleOps(t testing.TB) []model.Op {
 
 func historyEntry(id model.ID, method, url string, status int) *model.HistoryEntry {
 	return &model.HistoryEntry{
-		ID:     id,
-		SentAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
+		ID:      id,
+		SentAt:  time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
 		Request: model.HistoryRequest{Request: model.Request{Name: "req " + url, Method: method, URL: url}},
 		Response: &model.Response{Status: status, Timings: model.Timings{Total: 42 * time.Millisecond},
 			Body: []byte(`{"ok":true}`), Size: 11},

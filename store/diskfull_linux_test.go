@@ -1,0 +1,114 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+)
+
+// mountTmpfs mounts a tmpfs of the given size (flags as for mount(2)) on
+// a fresh directory and unmounts it when the test ends. It skips the test
+// when mounting is not allowed here (not root, no CAP_SYS_ADMIN).
+func mountTmpfs(t *testing.T, size string, flags uintptr) string {
+	t.Helper()
+	dir := t.TempDir()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", flags, "size="+size); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v)", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+func TestWritesOnAFullDiskFailCleanlyAndKeepEarlierData(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(mountTmpfs(t, "8m", 0), "profile")
+	db, err := store.Open(ctx, dir, store.Options{})
+	must(t, err)
+	defer db.Close()
+	early := sampleOps(t)
+	must(t, db.Apply(ctx, early...))
+
+	big := make([]byte, 256<<10)
+	for i := range big {
+		big[i] = 'a' + byte(i%26)
+	}
+	var werr error
+	saved := 0
+	for i := 0; i < 100 && werr == nil; i++ {
+		e := historyEntry(model.NewID(), "GET", "https://big.example/", 200)
+		e.Response.Body = big
+		op, err := model.UpsertOp(model.KindHistory, e.ID, e)
+		must(t, err)
+		if werr = db.Apply(ctx, op); werr == nil {
+			saved++
+		}
+	}
+	if werr == nil {
+		t.Fatal("100 writes of 256 KiB fit in an 8 MiB file system")
+	}
+	if !errors.Is(werr, model.ErrUnavailable) || !strings.Contains(werr.Error(), "full") {
+		t.Fatalf("write on a full disk = %v; want ErrUnavailable saying the disk is full", werr)
+	}
+	t.Logf("saved %d big entries, then: %v", saved, werr)
+	checkReadable := func(db *store.DB) {
+		t.Helper()
+		for _, op := range early {
+			if _, err := db.Get(ctx, op.Kind, op.ID); err != nil {
+				t.Errorf("after the failed write, %s is unreadable: %v", op.Kind, err)
+			}
+		}
+		if n, err := db.HistoryCount(ctx); err != nil || n != saved+1 {
+			t.Errorf("HistoryCount = %d, %v; want %d", n, err, saved+1)
+		}
+	}
+	checkReadable(db)
+	small := model.Op{Kind: model.KindRequest, ID: model.NewID(), Fields: model.Fields{"name": []byte(`"small"`)}}
+	if err := db.Apply(ctx, small); err != nil && !errors.Is(err, model.ErrUnavailable) {
+		t.Errorf("a small write after the failure = %v; want success or ErrUnavailable", err)
+	}
+	must(t, db.Close())
+
+	db, err = store.Open(ctx, dir, store.Options{}) // opening needs no write
+	must(t, err)
+	defer db.Close()
+	checkReadable(db)
+}
+
+func TestOpenOnAReadOnlyFileSystemSaysSo(t *testing.T) {
+	ctx := context.Background()
+	mnt := mountTmpfs(t, "4m", 0)
+	dir := filepath.Join(mnt, "profile")
+	db, err := store.Open(ctx, dir, store.Options{})
+	must(t, err)
+	must(t, db.Apply(ctx, sampleOps(t)...))
+	must(t, db.Close())
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Fatalf("remount read-only: %v", err)
+	}
+	for _, tc := range []struct{ name, dir string }{
+		{"existing profile", dir},
+		{"new profile", filepath.Join(mnt, "new")},
+		{"new file in an existing folder", filepath.Join(dir, "sub")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := store.Open(ctx, tc.dir, store.Options{})
+			if !errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "read-only") {
+				t.Errorf("Open = %v; want ErrUnavailable saying read-only", err)
+			}
+		})
+	}
+}
