@@ -1,0 +1,252 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/courierapp/courier/model"
+)
+
+// Scope holds the variables a request is resolved with. A name defined in
+// several maps takes the value of the most specific: Environment, then
+// Collection, then Globals. Only enabled variables are included.
+type Scope struct {
+	Globals     map[string]string
+	Collection  map[string]string
+	Environment map[string]string
+}
+
+// SenderConfig is what one exchange needs from Settings and the profile.
+type SenderConfig struct {
+	Timeout            time.Duration
+	InsecureSkipVerify bool
+	FollowRedirects    bool
+	MaxRedirects       int
+	Proxy              string
+	// BodyDir receives bodies larger than MaxMemoryBody.
+	BodyDir       string
+	MaxMemoryBody int64
+	CookieJar     http.CookieJar
+}
+
+// Exchange is what a Sender got back.
+type Exchange struct {
+	Response model.Response
+	// Body is the whole body when it fit in memory; otherwise a preview and
+	// BodyFile holds the whole of it.
+	Body        []byte
+	BodyFile    string
+	ResolvedURL string
+	// Binary is true when the body is not text (do not show it as such).
+	Binary  bool
+	Cookies []*http.Cookie
+}
+
+// Sender executes one request. The default is package httprun; tests may
+// pass their own through Options.Sender. Errors are one-line and human
+// (a transport error: DNS, refused, TLS, timeout, bad URL).
+type Sender interface {
+	Send(ctx context.Context, cfg SenderConfig, req model.Request, scope Scope) (*Exchange, error)
+}
+
+// SendOptions adjusts one Prepare or Send.
+type SendOptions struct {
+	// Environment resolves variables from this environment instead of the
+	// active one; empty means the active one.
+	Environment model.ID
+	// AllowUnresolved sends even when {{variables}} stay unresolved (they
+	// are then sent literally). Without it Send refuses with *UnresolvedError.
+	AllowUnresolved bool
+}
+
+// Prepared is a request ready to send, for the UI to show before sending.
+type Prepared struct {
+	// Request is the request with its effective auth in place of an
+	// inherited one.
+	Request model.Request
+	Scope   Scope
+	// Auth is the effective auth: the request's own, or inherited from the
+	// nearest folder or the collection; Type model.AuthNone when none.
+	Auth model.Auth
+	// AuthFrom is the folder or collection Auth came from; empty when it is
+	// the request's own or none.
+	AuthFrom model.ID
+	// Environment is the environment whose variables are in Scope.
+	Environment model.ID
+	// Unresolved lists the {{variables}} that no scope defines (or that
+	// refer to themselves); Send refuses them unless AllowUnresolved.
+	Unresolved []string
+	// Warnings are problems that do not stop sending (a JSON body that
+	// does not parse, ...).
+	Warnings []string
+}
+
+// UnresolvedError is returned by Send when variables stay unresolved and
+// SendOptions.AllowUnresolved is false. It wraps model.ErrInvalid.
+type UnresolvedError struct{ Names []string }
+
+func (e *UnresolvedError) Error() string {
+	return "unresolved variables: " + strings.Join(e.Names, ", ")
+}
+
+// Unwrap returns model.ErrInvalid.
+func (e *UnresolvedError) Unwrap() error { return model.ErrInvalid }
+
+// SendResult is the outcome of Send.
+type SendResult struct {
+	Response    model.Response
+	Body        []byte
+	BodyFile    string
+	ResolvedURL string
+	Binary      bool
+	Cookies     []*http.Cookie
+	Warnings    []string
+	// HistoryID is the history entry saved for this send; empty when saving
+	// failed, and then HistoryErr says why (the response is still good).
+	HistoryID  model.ID
+	HistoryErr error
+}
+
+// Prepare resolves the scope and the effective auth of req with the active
+// environment, and lists unresolved variables and body warnings. It sends
+// nothing.
+func (a *App) Prepare(ctx context.Context, req model.Request) (Prepared, error) {
+	return a.PrepareWith(ctx, req, SendOptions{})
+}
+
+// PrepareWith is Prepare with options (another environment).
+func (a *App) PrepareWith(ctx context.Context, req model.Request, opts SendOptions) (Prepared, error) {
+	p := Prepared{Request: req, Environment: opts.Environment}
+	if p.Environment == "" {
+		env, err := a.ActiveEnvironment(ctx)
+		if err != nil {
+			return p, err
+		}
+		p.Environment = env
+	}
+	scope, err := a.scope(ctx, req.Collection, p.Environment)
+	if err != nil {
+		return p, err
+	}
+	p.Scope = scope
+	auth, from, err := a.EffectiveAuth(ctx, req)
+	if err != nil {
+		return p, err
+	}
+	p.Auth, p.AuthFrom = auth, from
+	p.Request.Auth = auth
+	p.Unresolved = unresolvedVars(p.Request, scope)
+	if w := checkBody(p.Request); w != "" {
+		p.Warnings = append(p.Warnings, w)
+	}
+	return p, nil
+}
+
+// Send prepares req with the active environment and sends it; see SendWith.
+func (a *App) Send(ctx context.Context, req model.Request) (*SendResult, error) {
+	return a.SendWith(ctx, req, SendOptions{})
+}
+
+// SendWith sends req with the settings' timeout, TLS and redirect rules,
+// saves the exchange to history (the request as edited with the resolved
+// URL; the response's status, headers, timings, size and body up to
+// model.HistoryBodyLimit; a body over the memory limit is streamed to
+// ResponsesDir and the entry keeps the path), prunes history to the limit,
+// and returns the result.
+//
+// It returns *UnresolvedError (wrapping model.ErrInvalid) when variables stay
+// unresolved and opts.AllowUnresolved is false; the Sender's one-line error
+// on a transport failure (the attempt is still saved to history, with the
+// error); ctx.Err() when cancelled (nothing saved). A history save failure
+// does not fail the send: it is reported in SendResult.HistoryErr.
+func (a *App) SendWith(ctx context.Context, req model.Request, opts SendOptions) (*SendResult, error) {
+	p, err := a.PrepareWith(ctx, req, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Unresolved) > 0 && !opts.AllowUnresolved {
+		return nil, &UnresolvedError{Names: p.Unresolved}
+	}
+	settings, err := a.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sentAt := a.now()
+	ex, sendErr := a.sender.Send(ctx, a.senderConfig(settings), p.Request, p.Scope)
+	if sendErr != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("send %s: %w", req.URL, ctx.Err())
+		}
+		entry := a.historyEntry(req, p, sentAt, nil, sendErr)
+		if _, herr := a.saveHistory(ctx, entry, settings.HistoryLimit); herr != nil {
+			a.log.Warn("save failed send to history", "err", herr)
+		}
+		return nil, sendErr
+	}
+	res := &SendResult{
+		Response: ex.Response, Body: ex.Body, BodyFile: ex.BodyFile, ResolvedURL: ex.ResolvedURL,
+		Binary: ex.Binary, Cookies: ex.Cookies, Warnings: p.Warnings,
+	}
+	entry := a.historyEntry(req, p, sentAt, ex, nil)
+	res.HistoryID, res.HistoryErr = a.saveHistory(ctx, entry, settings.HistoryLimit)
+	return res, nil
+}
+
+func (a *App) senderConfig(s Settings) SenderConfig {
+	return SenderConfig{
+		Timeout: s.Timeout, InsecureSkipVerify: !s.VerifyTLS, FollowRedirects: s.FollowRedirects,
+		MaxRedirects: s.MaxRedirects, Proxy: s.Proxy, BodyDir: a.ResponsesDir(),
+		MaxMemoryBody: a.opts.MaxMemoryBody, CookieJar: a.jar,
+	}
+}
+
+// historyEntry builds the entry for one send: the request as edited, the
+// resolved URL, and the response with its body cut to HistoryBodyLimit.
+func (a *App) historyEntry(req model.Request, p Prepared, sentAt time.Time, ex *Exchange, sendErr error) model.HistoryEntry {
+	hr := model.HistoryRequest{Request: req, SavedID: req.ID}
+	hr.ID = ""
+	e := model.HistoryEntry{ID: model.NewID(), SentAt: sentAt.UTC(), Request: hr, Environment: p.Environment}
+	if sendErr != nil {
+		e.Error = sendErr.Error()
+		return e
+	}
+	e.Request.ResolvedURL = ex.ResolvedURL
+	resp := ex.Response
+	body := ex.Body
+	if body == nil {
+		body = resp.Body
+	}
+	resp.Truncated = resp.Truncated || ex.BodyFile != "" || len(body) > model.HistoryBodyLimit
+	if len(body) > model.HistoryBodyLimit {
+		body = body[:model.HistoryBodyLimit]
+	}
+	resp.Body = body
+	if ex.BodyFile != "" {
+		resp.BodyFile = ex.BodyFile
+	}
+	if resp.Size == 0 && ex.BodyFile == "" {
+		resp.Size = int64(len(ex.Body))
+	}
+	e.Response = &resp
+	return e
+}
+
+// saveHistory stores e and prunes history to limit. A prune failure is
+// logged: the entry itself was saved.
+func (a *App) saveHistory(ctx context.Context, e model.HistoryEntry, limit int) (model.ID, error) {
+	op, err := model.UpsertOp(model.KindHistory, e.ID, &e)
+	if err != nil {
+		return "", fmt.Errorf("save history: %w", err)
+	}
+	if err := a.store.Apply(ctx, op); err != nil {
+		return "", fmt.Errorf("save history: %w", err)
+	}
+	if err := a.pruneHistory(ctx, limit); err != nil && !errors.Is(err, context.Canceled) {
+		a.log.Warn("prune history", "limit", limit, "err", err)
+	}
+	return e.ID, nil
+}
