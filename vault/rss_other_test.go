@@ -1,0 +1,7 @@
+//go:build !unix
+
+package vault
+
+import "testing"
+
+func reportPeakRSS(*testing.B) {}
