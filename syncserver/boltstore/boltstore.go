@@ -1,0 +1,153 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncserver"
+)
+
+// Bucket names, created in Open.
+var (
+	bAccounts        = []byte("accounts")         // id -> accountRec JSON
+	bEmails          = []byte("account_email")    // email -> id
+	bUsernames       = []byte("account_username") // username -> id
+	bSessions        = []byte("sessions")         // id -> sessionRec JSON
+	bTokens          = []byte("session_token")    // token hash -> session id
+	bAccountSessions = []byte("account_sessions") // account id 0x00 session id -> nil
+	bCodes           = []byte("codes")            // account id 0x00 purpose -> codeRec JSON
+	bCodeHashes      = []byte("code_hash")        // code hash -> account id 0x00 purpose
+	bSecrets         = []byte("secrets")          // name -> bytes
+	bSync            = []byte("sync")             // account id -> sync data (sub-buckets, later)
+	allBuckets       = [][]byte{bAccounts, bEmails, bUsernames, bSessions, bTokens, bAccountSessions, bCodes, bCodeHashes, bSecrets, bSync}
+)
+
+// DB is the bbolt backend. It is safe for concurrent use.
+type DB struct {
+	db *bbolt.DB
+}
+
+var _ syncserver.Storage = (*DB)(nil)
+
+// Open opens (creating if needed) the database file at path. A file held
+// by another process returns an error wrapping model.ErrUnavailable after
+// a second.
+func Open(path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir for %s: %w", path, err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: in use by another process: %w", path, model.ErrUnavailable)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &DB{db: db}, nil
+}
+
+// Close closes the file.
+func (d *DB) Close() error { return d.db.Close() }
+
+func (d *DB) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.db.View(fn)
+}
+
+// update runs fn in a batched write transaction: concurrent writers share
+// one fsync. fn may run more than once, so it must be idempotent.
+func (d *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.db.Batch(fn)
+}
+
+func key2(a string, b string) []byte {
+	k := make([]byte, 0, len(a)+1+len(b))
+	k = append(k, a...)
+	k = append(k, 0)
+	return append(k, b...)
+}
+
+func getJSON(b *bbolt.Bucket, k []byte, v any, what string) error {
+	raw := b.Get(k)
+	if raw == nil {
+		return fmt.Errorf("%s %q: %w", what, k, model.ErrNotFound)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decode %s %q: %w", what, k, err)
+	}
+	return nil
+}
+
+func putJSON(b *bbolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %q: %w", k, err)
+	}
+	return b.Put(k, raw)
+}
+
+// LoadOrCreateSecret implements syncserver.Storage.
+func (d *DB) LoadOrCreateSecret(ctx context.Context, name string, size int) ([]byte, error) {
+	var out []byte
+	err := d.view(ctx, func(tx *bbolt.Tx) error {
+		out = bytes.Clone(tx.Bucket(bSecrets).Get([]byte(name)))
+		return nil
+	})
+	if err != nil || out != nil {
+		return out, err
+	}
+	fresh := make([]byte, size)
+	rand.Read(fresh)
+	err = d.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bSecrets)
+		if v := b.Get([]byte(name)); v != nil {
+			out = bytes.Clone(v)
+			return nil
+		}
+		out = fresh
+		return b.Put([]byte(name), fresh)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store secret %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// Stats implements syncserver.Storage.
+func (d *DB) Stats(ctx context.Context) (syncserver.Stats, error) {
+	var s syncserver.Stats
+	err := d.view(ctx, func(tx *bbolt.Tx) error {
+		s.Accounts = tx.Bucket(bAccounts).Stats().KeyN
+		s.Sessions = tx.Bucket(bSessions).Stats().KeyN
+		return nil
+	})
+	return s, err
+}

@@ -1,0 +1,174 @@
+package syncserver
+
+import (
+	"context"
+	"time"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
+)
+
+// Storage is everything the server keeps. Each method is one transaction
+// (all or nothing), so a SQL backend maps each to one BEGIN...COMMIT.
+// Methods never return nil, nil: a missing object is an error wrapping
+// model.ErrNotFound. Times are passed in (the server owns the clock); byte
+// slices returned are the caller's to keep. Implementations are safe for
+// concurrent use. Every backend passes storetest.Run.
+type Storage interface {
+	AccountStorage
+	SessionStorage
+	CodeStorage
+	// LoadOrCreateSecret returns the secret stored under name, first
+	// storing size random bytes if there is none. Replicas sharing a
+	// backend share its secrets (the prelogin fake-salt key).
+	LoadOrCreateSecret(ctx context.Context, name string, size int) ([]byte, error)
+	// Stats counts accounts and live sessions (for /metrics).
+	Stats(ctx context.Context) (Stats, error)
+	// Close releases the backend.
+	Close() error
+}
+
+// Stats are counts for metrics.
+type Stats struct {
+	Accounts int
+	Sessions int
+}
+
+// Account is one user's account as stored. Username and Email are stored
+// normalised (syncproto.NormalizeUsername/NormalizeEmail) and are each
+// unique.
+type Account struct {
+	ID             string
+	Username       string
+	Email          string
+	EmailConfirmed bool
+	Secrets        AccountSecrets
+	CreatedAt      time.Time
+}
+
+// AccountSecrets are the credential-derived values of an account.
+type AccountSecrets struct {
+	KDFSalt   []byte
+	KDFParams syncproto.KDFParams
+	// AuthHash is SHA-256(authKey); the authKey itself is never stored.
+	AuthHash []byte
+	// WrappedAccountKey and RecoveryWrappedKey are opaque sealed keys.
+	WrappedAccountKey  []byte
+	RecoveryWrappedKey []byte
+}
+
+// AccountStorage keeps accounts.
+type AccountStorage interface {
+	// CreateAccount stores a new account. A taken email returns an
+	// error wrapping ErrEmailTaken, a taken username one wrapping
+	// ErrUsernameTaken (both wrap model.ErrConflict); the email is checked
+	// first.
+	CreateAccount(ctx context.Context, a Account) error
+	// Account returns the account id.
+	Account(ctx context.Context, id string) (Account, error)
+	// AccountByEmail and AccountByUsername look up by the normalised form.
+	AccountByEmail(ctx context.Context, email string) (Account, error)
+	AccountByUsername(ctx context.Context, username string) (Account, error)
+	// SetSecrets replaces the secrets of account id (a nil
+	// RecoveryWrappedKey keeps the old one) and deletes every session of
+	// the account except keepSession (empty: delete all).
+	SetSecrets(ctx context.Context, id string, s AccountSecrets, keepSession string) error
+	// DeleteAccount removes the account with its sessions, codes and
+	// sync data.
+	DeleteAccount(ctx context.Context, id string) error
+}
+
+// Session is one signed-in device. TokenHash is SHA-256 of the bearer
+// token; the token itself is never stored.
+type Session struct {
+	ID         string
+	AccountID  string
+	TokenHash  []byte
+	DeviceName string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
+// SessionStorage keeps sessions.
+type SessionStorage interface {
+	// CreateSession stores s; the account must exist (else
+	// model.ErrNotFound).
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByToken returns the session whose TokenHash is hash.
+	SessionByToken(ctx context.Context, hash []byte) (Session, error)
+	// TouchSession sets LastSeenAt of session id.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// Sessions lists the account's sessions, oldest first (empty, not an
+	// error, when there are none).
+	Sessions(ctx context.Context, accountID string) ([]Session, error)
+	// DeleteSession removes session id of accountID; model.ErrNotFound
+	// when the account holds no such session.
+	DeleteSession(ctx context.Context, accountID, id string) error
+}
+
+// CodePurpose says what an emailed code is for.
+type CodePurpose string
+
+// The code purposes.
+const (
+	PurposeConfirmEmail  CodePurpose = "confirm_email"
+	PurposeResetPassword CodePurpose = "reset_password"
+)
+
+// Code is an emailed secret, stored as SHA-256 of its canonical form. An
+// account holds at most one code per purpose.
+type Code struct {
+	Hash      []byte
+	AccountID string
+	Purpose   CodePurpose
+	ExpiresAt time.Time
+	// Failures counts wrong guesses against this code.
+	Failures int
+}
+
+// CodeStorage keeps emailed codes. A code whose ExpiresAt is not after
+// the given now counts as absent.
+type CodeStorage interface {
+	// PutCode stores c, replacing the account's earlier code of the same
+	// purpose. The account must exist.
+	PutCode(ctx context.Context, c Code) error
+	// CodeFor returns the account's live code of purpose.
+	CodeFor(ctx context.Context, accountID string, purpose CodePurpose, now time.Time) (Code, error)
+	// CodeFailed counts one wrong guess against the account's code of
+	// purpose and deletes the code when Failures reaches maxFailures.
+	CodeFailed(ctx context.Context, accountID string, purpose CodePurpose, maxFailures int) error
+	// ConfirmEmail consumes the live confirm_email code whose hash is
+	// hash and marks its account confirmed; it returns that account.
+	ConfirmEmail(ctx context.Context, hash []byte, now time.Time) (Account, error)
+	// ResetSecrets consumes the account's live reset_password code, which
+	// must have hash, sets s as in SetSecrets, deletes every session, and
+	// when erase is set deletes the account's sync data. A missing,
+	// expired or different code returns model.ErrNotFound and changes
+	// nothing.
+	ResetSecrets(ctx context.Context, accountID string, hash []byte, now time.Time, s AccountSecrets, erase bool) error
+}
+
+// SyncStorage is the shape of the sync data that comes next (DESIGN.md
+// section 4): per account, a sequence counter and the latest value of
+// every field with the seq of the op that wrote it. No backend implements
+// it yet; it is declared so the account storage leaves room for it
+// (DeleteAccount and ResetSecrets with erase must clear it).
+type SyncStorage interface {
+	// Push applies ops in order in one transaction. An op whose OpID the
+	// account already applied is skipped and listed in Dup; every other
+	// op gets the next seq and its field values replace older ones.
+	Push(ctx context.Context, accountID string, ops []model.Op) (PushResult, error)
+	// Head returns the account's last assigned seq (0 for none).
+	Head(ctx context.Context, accountID string) (uint64, error)
+	// Changes returns, in seq order, the fields whose seq is after
+	// `after`, grouped per seq (with the op's OpID), at most limit seqs
+	// or about maxBytes of values, always ending on a seq boundary.
+	Changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error)
+}
+
+// PushResult reports what Push did.
+type PushResult struct {
+	Head uint64
+	// Dup lists the OpIDs that were applied before.
+	Dup []model.ID
+}
