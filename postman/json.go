@@ -1,0 +1,358 @@
+package postman
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/courierapp/courier/model"
+)
+
+// The importer works on compact JSON: Import first runs json.Compact over
+// the whole file (one pass that validates it and finds syntax errors with
+// their offset), then walks the bytes with the small scanner below, which
+// may assume valid, whitespace-free input. Values it does not model are
+// kept as slices of that compact text.
+
+// member is one key and its raw value in a JSON object.
+type member struct {
+	key string
+	val []byte
+}
+
+// compactJSON validates data and returns it compacted. A syntax error is
+// reported with its line and column.
+func compactJSON(data []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(data))
+	if err := json.Compact(&buf, data); err != nil {
+		// Compact does not report where; Unmarshal's validity check does.
+		var probe json.RawMessage
+		if uerr := json.Unmarshal(data, &probe); uerr != nil {
+			err = uerr
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := lineCol(data, se.Offset)
+			return nil, fmt.Errorf("not valid JSON at line %d, column %d: %s: %w", line, col, se.Error(), model.ErrInvalid)
+		}
+		return nil, fmt.Errorf("not valid JSON: %w: %w", model.ErrInvalid, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// lineCol turns a byte offset (as json.SyntaxError reports it: just past
+// the bad byte) into a 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	if off > 0 {
+		off-- // point at the offending byte
+	}
+	before := data[:off]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
+
+// skipValue returns the length of the compact JSON value at the start of b.
+func skipValue(b []byte) int {
+	switch b[0] {
+	case '"':
+		return skipString(b)
+	case '{', '[':
+		depth := 0
+		for i := 0; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i += skipString(b[i:]) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	default:
+		for i := 0; i < len(b); i++ {
+			switch b[i] {
+			case ',', '}', ']':
+				return i
+			}
+		}
+		return len(b)
+	}
+}
+
+func skipString(b []byte) int {
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// members splits a compact JSON object into its members, in file order.
+func members(b []byte) ([]member, bool) {
+	if len(b) < 2 || b[0] != '{' {
+		return nil, false
+	}
+	var out []member
+	i := 1
+	for i < len(b)-1 {
+		n := skipString(b[i:])
+		key, _ := unquote(b[i : i+n])
+		i += n + 1 // the colon
+		m := skipValue(b[i:])
+		out = append(out, member{key: key, val: b[i : i+m]})
+		i += m
+		if i < len(b) && b[i] == ',' {
+			i++
+		}
+	}
+	return out, true
+}
+
+// elements splits a compact JSON array into its elements.
+func elements(b []byte) ([][]byte, bool) {
+	if len(b) < 2 || b[0] != '[' {
+		return nil, false
+	}
+	var out [][]byte
+	i := 1
+	for i < len(b)-1 {
+		m := skipValue(b[i:])
+		out = append(out, b[i:i+m])
+		i += m
+		if i < len(b) && b[i] == ',' {
+			i++
+		}
+	}
+	return out, true
+}
+
+// unquote decodes a JSON string; ok is false when b is not a string.
+func unquote(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' {
+		return "", false
+	}
+	inner := b[1 : len(b)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), true
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+func isNull(b []byte) bool { return string(b) == "null" }
+
+// scalarText is the text of a scalar value: a string's contents, the JSON
+// text of a number or boolean, "" for null. Objects and arrays give their
+// JSON text.
+func scalarText(b []byte) string {
+	if s, ok := unquote(b); ok {
+		return s
+	}
+	if isNull(b) {
+		return ""
+	}
+	return string(b)
+}
+
+// get returns the value of key in ms.
+func get(ms []member, key string) ([]byte, bool) {
+	for _, m := range ms {
+		if m.key == key {
+			return m.val, true
+		}
+	}
+	return nil, false
+}
+
+// appendString appends s as a JSON string, escaping what JSON.stringify
+// escapes (quote, backslash, control characters) and nothing else, so
+// Postman's own text survives byte for byte. Invalid UTF-8 becomes U+FFFD.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigit(c>>4), hexDigit(c&0xf))
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+func hexDigit(b byte) byte { return "0123456789abcdef"[b] }
+
+func jstr(s string) []byte { return appendString(nil, s) }
+
+func jbool(b bool) []byte {
+	if b {
+		return []byte("true")
+	}
+	return []byte("false")
+}
+
+// obj builds a JSON object in insertion order.
+type obj []member
+
+func (o *obj) set(key string, val []byte) {
+	if val == nil {
+		return
+	}
+	*o = append(*o, member{key: key, val: val})
+}
+
+func (o obj) has(key string) bool {
+	_, ok := get(o, key)
+	return ok
+}
+
+// extras appends every key of extra that o does not have yet, in sorted
+// order, skipping Courier's own bookkeeping keys ("courier:...") and keys
+// listed in skip (modelled keys whose Extra entry is a shadow).
+func (o *obj) extras(extra map[string]json.RawMessage, skip ...string) {
+	if len(extra) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		if strings.HasPrefix(k, courierPrefix) || slices.Contains(skip, k) || o.has(k) {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		o.set(k, compactRaw(extra[k]))
+	}
+}
+
+func (o obj) bytes() []byte {
+	n := 2
+	for _, m := range o {
+		n += len(m.key) + len(m.val) + 4
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, m := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, m.key)
+		b = append(b, ':')
+		b = append(b, m.val...)
+	}
+	return append(b, '}')
+}
+
+func array(items [][]byte) []byte {
+	n := 2
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+	}
+	return append(b, ']')
+}
+
+// compactRaw returns raw without insignificant whitespace. Values that
+// came from an import are already compact; values set by other code may
+// not be. Invalid JSON becomes null rather than corrupting the output.
+func compactRaw(raw []byte) []byte {
+	if len(raw) == 0 {
+		return nil
+	}
+	if !hasSpace(raw) {
+		return raw
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return []byte("null")
+	}
+	return buf.Bytes()
+}
+
+func hasSpace(b []byte) bool {
+	inStr := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case !inStr && (c == ' ' || c == '\n' || c == '\t' || c == '\r'):
+			return true
+		}
+	}
+	return false
+}
+
+// raw copies b into a json.RawMessage the model may keep (the import
+// buffer is large and must not be pinned by small values).
+func raw(b []byte) json.RawMessage { return json.RawMessage(bytes.Clone(b)) }
+
+// setExtra records key: val in *m, creating the map.
+func setExtra(m *map[string]json.RawMessage, key string, val []byte) {
+	if *m == nil {
+		*m = make(map[string]json.RawMessage)
+	}
+	(*m)[key] = raw(val)
+}

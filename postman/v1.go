@@ -1,0 +1,395 @@
+package postman
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/courierapp/courier/model"
+)
+
+// v1 collections ({id, name, order, folders, folders_order, requests}) are
+// mapped onto the model the way Postman's own transformer maps them to
+// v2.1: their export is v2.1, so they round-trip as records, not as v1
+// text. What v2.1 has no place for (helper attributes, the flat response
+// list, timestamps) is kept under Extra["courier:v1"], never exported.
+
+type v1Coll struct {
+	d        *decoder
+	coll     model.ID
+	reqs     map[string][]byte // v1 request id -> raw request
+	reqPath  map[string]string
+	placed   map[string]bool
+	folders  map[string][]member
+	fPath    map[string]string
+	fPlaced  map[string]bool
+	rootReqs []string
+}
+
+func (d *decoder) collectionV1(ms []member, path string, order string) error {
+	c := model.Collection{ID: model.NewID(), Order: order}
+	v := &v1Coll{d: d, coll: c.ID, reqs: map[string][]byte{}, reqPath: map[string]string{}, placed: map[string]bool{},
+		folders: map[string][]member{}, fPath: map[string]string{}, fPlaced: map[string]bool{}}
+	var order1, foldersOrder []string
+	var folderList [][]byte
+	var reqIDs []string
+	var left map[string]json.RawMessage
+	info := map[string]json.RawMessage{}
+	for _, m := range ms {
+		p := join(path, m.key)
+		switch m.key {
+		case "id":
+			info["_postman_id"] = raw(m.val)
+		case "name":
+			c.Name = scalarText(m.val)
+		case "description":
+			c.Description = descText(m.val)
+		case "order":
+			order1 = stringList(m.val)
+		case "folders_order":
+			foldersOrder = stringList(m.val)
+		case "folders":
+			els, ok := elements(m.val)
+			if !ok && !isNull(m.val) {
+				return pathErr(p, "must be an array, not %s", kindOf(m.val))
+			}
+			folderList = els
+		case "requests":
+			els, ok := elements(m.val)
+			if !ok && !isNull(m.val) {
+				return pathErr(p, "must be an array, not %s", kindOf(m.val))
+			}
+			for i, e := range els {
+				rm, ok := members(e)
+				if !ok {
+					return pathErr(index(p, i), "a request must be an object, not %s", kindOf(e))
+				}
+				id := ""
+				if idv, ok := get(rm, "id"); ok {
+					id = scalarText(idv)
+				}
+				if _, dup := v.reqs[id]; dup || id == "" {
+					id = string(model.NewID()) // unnamed or duplicate: still imported
+				}
+				v.reqs[id], v.reqPath[id] = e, index(p, i)
+				reqIDs = append(reqIDs, id)
+			}
+		case "auth":
+			a, err := decodeAuth(m.val, p)
+			if err != nil {
+				return err
+			}
+			c.Auth = a
+		case "events":
+			if !isNull(m.val) {
+				c.Events = raw(m.val)
+			}
+		case "variables":
+			if err := d.variables(m.val, p, c.ID, varCollection); err != nil {
+				return err
+			}
+		default:
+			setExtra(&left, m.key, m.val)
+		}
+	}
+	for i, f := range folderList {
+		fm, ok := members(f)
+		if !ok {
+			return pathErr(index(join(path, "folders"), i), "a folder must be an object, not %s", kindOf(f))
+		}
+		id := string(model.NewID())
+		if idv, ok := get(fm, "id"); ok && scalarText(idv) != "" {
+			id = scalarText(idv)
+		}
+		v.folders[id], v.fPath[id] = fm, index(join(path, "folders"), i)
+	}
+	ib, _ := json.Marshal(info)
+	setExtra(&c.Extra, "info", ib)
+	if left != nil {
+		lb, _ := json.Marshal(left)
+		setExtra(&c.Extra, keyV1, lb)
+	}
+	if err := v.place(c.ID, foldersOrder, order1, folderIDs(folderList), reqIDs); err != nil {
+		return err
+	}
+	d.b.Collections = append(d.b.Collections, c)
+	return nil
+}
+
+func folderIDs(list [][]byte) []string {
+	var out []string
+	for _, f := range list {
+		fm, _ := members(f)
+		if idv, ok := get(fm, "id"); ok {
+			out = append(out, scalarText(idv))
+		}
+	}
+	return out
+}
+
+// place imports, under parent, the folders then the requests named by the
+// order lists. At the collection level, folders and requests that no order
+// list names are added at the end, so nothing in the file is dropped.
+func (v *v1Coll) place(parent model.ID, folderOrder, reqOrder, allFolders, allReqs []string) error {
+	var fids, rids []string
+	for _, id := range folderOrder {
+		if _, ok := v.folders[id]; ok && !v.fPlaced[id] {
+			v.fPlaced[id] = true
+			fids = append(fids, id)
+		}
+	}
+	for _, id := range reqOrder {
+		if _, ok := v.reqs[id]; ok && !v.placed[id] {
+			v.placed[id] = true
+			rids = append(rids, id)
+		}
+	}
+	if parent == v.coll {
+		// Top-level folders are those no other folder lists as a child.
+		child := map[string]bool{}
+		for _, fm := range v.folders {
+			for _, id := range childFolders(fm) {
+				child[id] = true
+			}
+		}
+		for _, id := range allFolders {
+			if !v.fPlaced[id] && !child[id] {
+				v.fPlaced[id] = true
+				fids = append(fids, id)
+			}
+		}
+	}
+	keys := orderKeys(len(fids) + len(rids) + len(allReqs))
+	k := 0
+	for _, id := range fids {
+		if err := v.folder(id, parent, keys[k]); err != nil {
+			return err
+		}
+		k++
+	}
+	for _, id := range rids {
+		if err := v.request(id, parent, keys[k]); err != nil {
+			return err
+		}
+		k++
+	}
+	if parent == v.coll {
+		for _, id := range allReqs {
+			if !v.placed[id] {
+				v.placed[id] = true
+				if err := v.request(id, parent, keys[k]); err != nil {
+					return err
+				}
+				k++
+			}
+		}
+	}
+	return nil
+}
+
+func childFolders(fm []member) []string {
+	for _, k := range []string{"folders_order", "folders"} {
+		if b, ok := get(fm, k); ok {
+			return stringList(b)
+		}
+	}
+	return nil
+}
+
+func (v *v1Coll) folder(id string, parent model.ID, order string) error {
+	fm := v.folders[id]
+	path := v.fPath[id]
+	f := model.Folder{ID: model.NewID(), Collection: v.coll, Parent: parent, Order: order}
+	var left map[string]json.RawMessage
+	var reqOrder []string
+	for _, m := range fm {
+		switch m.key {
+		case "id":
+			setExtra(&f.Extra, "_postman_id", m.val)
+		case "name":
+			f.Name = scalarText(m.val)
+		case "description":
+			f.Description = descText(m.val)
+		case "order":
+			reqOrder = stringList(m.val)
+		case "folders_order", "folders":
+		case "auth":
+			a, err := decodeAuth(m.val, join(path, m.key))
+			if err != nil {
+				return err
+			}
+			f.Auth = a
+		case "events":
+			if !isNull(m.val) {
+				f.Events = raw(m.val)
+			}
+		default:
+			setExtra(&left, m.key, m.val)
+		}
+	}
+	if left != nil {
+		lb, _ := json.Marshal(left)
+		setExtra(&f.Extra, keyV1, lb)
+	}
+	v.d.b.Folders = append(v.d.b.Folders, f)
+	return v.place(f.ID, childFolders(fm), reqOrder, nil, nil)
+}
+
+func (v *v1Coll) request(id string, parent model.ID, order string) error {
+	if err := v.d.checkCtx(); err != nil {
+		return err
+	}
+	rm, _ := members(v.reqs[id])
+	path := v.reqPath[id]
+	r := model.Request{ID: model.NewID(), Method: "GET", Collection: v.coll, Parent: parent, Order: order}
+	var left map[string]json.RawMessage
+	var headers, headerData, data, rawMode, dataMode []byte
+	var tests, prereq string
+	for _, m := range rm {
+		p := join(path, m.key)
+		switch m.key {
+		case "id":
+			setExtra(&r.Extra, "_postman_id", m.val)
+		case "name":
+			r.Name = scalarText(m.val)
+		case "description":
+			r.Description = descText(m.val)
+		case "method":
+			if s := scalarText(m.val); s != "" {
+				r.Method = strings.ToUpper(s)
+			}
+		case "url":
+			r.URL = scalarText(m.val)
+		case "headers":
+			headers = m.val
+		case "headerData":
+			headerData = m.val
+		case "data":
+			data = m.val
+		case "rawModeData":
+			rawMode = m.val
+		case "dataMode":
+			dataMode = m.val
+		case "auth":
+			a, err := decodeAuth(m.val, p)
+			if err != nil {
+				return err
+			}
+			if a != nil {
+				r.Auth = *a
+			}
+		case "events":
+			if !isNull(m.val) {
+				r.Events = raw(m.val)
+			}
+		case "tests":
+			tests = scalarText(m.val)
+		case "preRequestScript":
+			prereq = scalarText(m.val)
+		case "protocolProfileBehavior":
+			setExtra(&r.Extra, m.key, m.val)
+		default:
+			setExtra(&left, m.key, m.val)
+		}
+	}
+	var err error
+	if r.Headers, err = v1Headers(headerData, headers, path); err != nil {
+		return err
+	}
+	if r.Body, err = v1Body(scalarText(dataMode), data, rawMode, join(path, "data")); err != nil {
+		return err
+	}
+	if r.Events == nil {
+		r.Events = v1Events(prereq, tests)
+	}
+	if left != nil {
+		lb, _ := json.Marshal(left)
+		setExtra(&r.Extra, keyV1, lb)
+	}
+	v.d.b.Requests = append(v.d.b.Requests, r)
+	return nil
+}
+
+func v1Headers(headerData, headers []byte, path string) ([]model.KV, error) {
+	if els, ok := elements(headerData); ok && len(els) > 0 {
+		return decodeKVs(headerData, join(path, "headerData"), kvV1)
+	}
+	if headers != nil {
+		if s, ok := unquote(headers); ok {
+			return parseHeaderLines(s), nil
+		}
+	}
+	return nil, nil
+}
+
+func v1Body(mode string, data, rawMode []byte, path string) (model.Body, error) {
+	var body model.Body
+	switch mode {
+	case "raw":
+		body.Mode = model.BodyRaw
+		body.Raw = scalarText(rawMode)
+		if s, ok := unquote(data); ok && body.Raw == "" {
+			body.Raw = s
+		}
+	case "urlencoded", "params":
+		kvs, err := decodeKVs(orNull(data), path, kvV1)
+		if err != nil {
+			return body, err
+		}
+		body.Mode = model.BodyURLEncoded
+		if mode == "params" {
+			body.Mode = model.BodyFormData
+			body.FormData = kvs
+		} else {
+			body.URLEncoded = kvs
+		}
+	case "binary", "file":
+		body.Mode = model.BodyFile
+		if s, ok := unquote(rawMode); ok {
+			body.File = s
+		}
+	case "graphql":
+		body.Mode = model.BodyGraphQL
+		body.GraphQL = decodeGraphQL(data)
+		if body.GraphQL == nil {
+			body.GraphQL = &model.GraphQLBody{}
+		}
+	}
+	return body, nil
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 || b[0] != '[' {
+		return []byte("null")
+	}
+	return b
+}
+
+// v1Events turns v1's script strings into v2 events.
+func v1Events(prereq, tests string) json.RawMessage {
+	var evs [][]byte
+	for _, e := range []struct{ listen, src string }{{"prerequest", prereq}, {"test", tests}} {
+		if strings.TrimSpace(e.src) == "" {
+			continue
+		}
+		lines := strings.Split(strings.ReplaceAll(e.src, "\r\n", "\n"), "\n")
+		exec := make([][]byte, len(lines))
+		for i, l := range lines {
+			exec[i] = jstr(l)
+		}
+		script := obj{{key: "type", val: jstr("text/javascript")}, {key: "exec", val: array(exec)}}
+		evs = append(evs, obj{{key: "listen", val: jstr(e.listen)}, {key: "script", val: script.bytes()}}.bytes())
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return json.RawMessage(array(evs))
+}
+
+func stringList(b []byte) []string {
+	els, _ := elements(b)
+	out := make([]string, 0, len(els))
+	for _, e := range els {
+		out = append(out, scalarText(e))
+	}
+	return out
+}

@@ -1,0 +1,232 @@
+package postman
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/courierapp/courier/model"
+)
+
+// ExportCollection writes collection c as a Postman Collection v2.1 file:
+// its folders and requests (those whose Collection is c.ID; an item whose
+// parent is missing goes to the root), siblings in order-key order, and
+// the variables owned by c. Whatever the import kept in Extra maps is
+// written back. It fails with model.ErrInvalid only when a kept value is
+// not valid JSON.
+func ExportCollection(c model.Collection, folders []model.Folder, reqs []model.Request, vars []model.Variable) ([]byte, error) {
+	b, err := collectionJSON(c, folders, reqs, vars)
+	if err != nil {
+		return nil, err
+	}
+	return indent(b)
+}
+
+// indent lays compact JSON out the way Postman writes its files (tabs).
+func indent(b []byte) ([]byte, error) {
+	var out bytes.Buffer
+	out.Grow(len(b) + len(b)/3)
+	if err := json.Indent(&out, b, "", "\t"); err != nil {
+		return nil, fmt.Errorf("export: %w: %w", model.ErrInvalid, err)
+	}
+	return out.Bytes(), nil
+}
+
+// node is a folder or a request in the tree being exported.
+type node struct {
+	order  string
+	id     model.ID
+	folder *model.Folder
+	req    *model.Request
+}
+
+type tree struct {
+	children map[model.ID][]node
+	visited  map[model.ID]bool
+}
+
+func buildTree(c model.Collection, folders []model.Folder, reqs []model.Request) *tree {
+	t := &tree{children: map[model.ID][]node{}, visited: map[model.ID]bool{}}
+	known := map[model.ID]bool{c.ID: true}
+	for _, f := range folders {
+		if f.Collection == c.ID || f.Collection == "" {
+			known[f.ID] = true
+		}
+	}
+	parentOf := func(p model.ID) model.ID {
+		if known[p] {
+			return p
+		}
+		return c.ID
+	}
+	for i := range folders {
+		f := &folders[i]
+		if known[f.ID] {
+			t.children[parentOf(f.Parent)] = append(t.children[parentOf(f.Parent)], node{order: f.Order, id: f.ID, folder: f})
+		}
+	}
+	for i := range reqs {
+		r := &reqs[i]
+		if r.Collection == c.ID || r.Collection == "" {
+			p := parentOf(r.Parent)
+			t.children[p] = append(t.children[p], node{order: r.Order, id: r.ID, req: r})
+		}
+	}
+	for k := range t.children {
+		sortByOrder(t.children[k], func(n node) (string, model.ID) { return n.order, n.id })
+	}
+	return t
+}
+
+func collectionJSON(c model.Collection, folders []model.Folder, reqs []model.Request, vars []model.Variable) ([]byte, error) {
+	t := buildTree(c, folders, reqs)
+	o := obj{}
+	noInfo := isNull(c.Extra["info"])
+	if noInfo {
+		o.set("name", chooseShadow(c.Extra, "name", encodeStr(c.Name), recanonStr))
+		o.set("description", exportDesc(c.Extra, "description", c.Description))
+	} else {
+		o.set("info", infoJSON(c))
+	}
+	t.visited[c.ID] = true
+	items := t.items(c.ID)
+	// Folders in a parent cycle are reachable from nowhere: put them at the root.
+	for _, f := range folders {
+		if !t.visited[f.ID] && (f.Collection == c.ID || f.Collection == "") {
+			t.visited[f.ID] = true
+			items = append(items, t.folderJSON(&f))
+		}
+	}
+	o.set("item", array(items))
+	if len(c.Events) > 0 {
+		o.set("event", compactRaw(c.Events))
+	}
+	if a := encodeAuth(c.Auth); a != nil || c.Extra["auth"] != nil {
+		o.set("auth", chooseShadow(c.Extra, "auth", a, recanonAuth))
+	}
+	if vs := ownVars(vars, c.ID); len(vs) > 0 {
+		items := make([][]byte, len(vs))
+		for i, v := range vs {
+			items[i] = exportVar(v, varCollection)
+		}
+		o.set("variable", array(items))
+	}
+	skip := []string{"info", "item", "event", "auth"}
+	if noInfo {
+		skip = append(skip, "name", "description")
+	}
+	o.extras(c.Extra, skip...)
+	return o.bytes(), nil
+}
+
+func recanonStr(b []byte) []byte { return encodeStr(scalarText(b)) }
+
+func ownVars(vars []model.Variable, owner model.ID) []model.Variable {
+	var vs []model.Variable
+	for _, v := range vars {
+		if v.Owner == owner {
+			vs = append(vs, v)
+		}
+	}
+	sortByOrder(vs, func(v model.Variable) (string, model.ID) { return v.Order, v.ID })
+	return vs
+}
+
+func infoJSON(c model.Collection) []byte {
+	var x map[string]json.RawMessage
+	if b := c.Extra["info"]; len(b) > 0 && b[0] == '{' {
+		_ = json.Unmarshal(b, &x)
+	}
+	o := obj{}
+	if id, ok := x["_postman_id"]; ok {
+		o.set("_postman_id", compactRaw(id))
+	}
+	o.set("name", chooseShadow(x, "name", jstr(c.Name), func(b []byte) []byte { return jstr(scalarText(b)) }))
+	o.set("description", exportDesc(x, "description", c.Description))
+	o.set("schema", chooseShadow(x, "schema", jstr(schemaV21), func(b []byte) []byte {
+		if s, _ := unquote(b); isV21Schema(s) {
+			return jstr(schemaV21)
+		}
+		return nil
+	}))
+	o.extras(x, "name", "description", "schema")
+	return o.bytes()
+}
+
+func (t *tree) items(parent model.ID) [][]byte {
+	kids := t.children[parent]
+	out := make([][]byte, 0, len(kids))
+	for _, n := range kids {
+		if t.visited[n.id] {
+			continue
+		}
+		t.visited[n.id] = true
+		if n.folder != nil {
+			out = append(out, t.folderJSON(n.folder))
+		} else {
+			out = append(out, requestItemJSON(*n.req))
+		}
+	}
+	return out
+}
+
+func (t *tree) folderJSON(f *model.Folder) []byte {
+	o := obj{}
+	o.set("name", chooseShadow(f.Extra, "name", encodeStr(f.Name), recanonStr))
+	o.set("description", exportDesc(f.Extra, "description", f.Description))
+	o.set("item", array(t.items(f.ID)))
+	if len(f.Events) > 0 {
+		o.set("event", compactRaw(f.Events))
+	}
+	if a := encodeAuth(f.Auth); a != nil || f.Extra["auth"] != nil {
+		o.set("auth", chooseShadow(f.Extra, "auth", a, recanonAuth))
+	}
+	o.extras(f.Extra, "name", "description", "item", "event", "auth")
+	return o.bytes()
+}
+
+func requestItemJSON(r model.Request) []byte {
+	o := obj{}
+	o.set("name", chooseShadow(r.Extra, "name", encodeStr(r.Name), recanonStr))
+	descOnItem := string(r.Extra[keyDescOnItem]) == "true"
+	if descOnItem {
+		o.set("description", exportDesc(r.Extra, "description", r.Description))
+	}
+	if len(r.Events) > 0 {
+		o.set("event", compactRaw(r.Events))
+	}
+	o.set("request", requestJSON(r, descOnItem))
+	o.extras(r.Extra, "name", "event", "request")
+	return o.bytes()
+}
+
+// requestJSON writes the request object, or the file's URL string when
+// the request was given as one and nothing but that URL is set.
+func requestJSON(r model.Request, descOnItem bool) []byte {
+	sh := compactRaw(r.Extra["request"])
+	if s, ok := unquote(sh); ok && s == r.URL && r.Method == "GET" && len(r.Headers) == 0 &&
+		encodeBody(r.Body) == nil && encodeAuth(&r.Auth) == nil && (r.Description == "" || descOnItem) {
+		return sh
+	}
+	x := reqExtra(r)
+	o := obj{}
+	o.set("method", chooseShadow(x, "method", jstr(r.Method), func(b []byte) []byte { return jstr(strings.ToUpper(scalarText(b))) }))
+	o.set("header", chooseShadow(x, "header", encodeKVs(r.Headers), recanonHeaders))
+	o.set("body", chooseShadow(x, "body", encodeBody(r.Body), recanonBody))
+	o.set("auth", chooseShadow(x, "auth", encodeAuth(&r.Auth), recanonAuth))
+	o.set("url", chooseShadow(x, "url", encodeURL(r.URL), recanonURL))
+	if !descOnItem {
+		o.set("description", exportDesc(x, "description", r.Description))
+	}
+	o.extras(x, "method", "header", "body", "auth", "url", "description")
+	return o.bytes()
+}
+
+func recanonBody(b []byte) []byte {
+	body, err := decodeBody(b, "")
+	if err != nil {
+		return nil
+	}
+	return encodeBody(body)
+}
