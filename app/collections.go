@@ -136,8 +136,9 @@ func (a *App) Collection(ctx context.Context, id model.ID) (model.Collection, er
 // A request without an ID is new: it needs req.Collection (and optionally
 // req.Parent, a folder of that collection; empty means the collection's
 // root) and is placed last. A request with an ID updates the stored one:
-// only the fields that changed are written, and its place (collection,
-// parent, order) is kept as stored; use Move to move it. An empty method
+// the fields that differ from the stored request are written (prefer
+// SaveRequestChanges when the editor kept what it loaded), and its place
+// (collection, parent, order) is kept as stored; use Move to move it. An empty method
 // becomes GET and an empty name the URL.
 //
 // Errors wrap model.ErrInvalid (no collection), model.ErrNotFound (the
@@ -153,6 +154,25 @@ func (a *App) SaveRequest(ctx context.Context, req model.Request) (model.Request
 	if req.ID == "" {
 		return a.createRequest(ctx, req)
 	}
+	return a.updateRequest(ctx, nil, req)
+}
+
+// SaveRequestChanges updates the saved request req.ID with the fields in
+// which req differs from base, the request as the editor loaded it: a field
+// the user did not touch is not written, so another device's edit of it
+// survives (per-field last-writer-wins). It returns the request as stored
+// afterwards. Its place is kept, as in SaveRequest. Errors wrap
+// model.ErrNotFound or the store's error.
+func (a *App) SaveRequestChanges(ctx context.Context, base, req model.Request) (model.Request, error) {
+	if req.ID == "" || base.ID != req.ID {
+		return model.Request{}, fmt.Errorf("save request changes: base %q is not request %q: %w", base.ID, req.ID, model.ErrInvalid)
+	}
+	return a.updateRequest(ctx, &base, req)
+}
+
+// updateRequest writes the fields of req that differ from base, or from
+// the stored request when base is nil, keeping the stored place.
+func (a *App) updateRequest(ctx context.Context, base *model.Request, req model.Request) (model.Request, error) {
 	old, err := a.store.Get(ctx, model.KindRequest, req.ID)
 	if err != nil {
 		return model.Request{}, fmt.Errorf("save request %s: %w", req.ID, err)
@@ -162,14 +182,24 @@ func (a *App) SaveRequest(ctx context.Context, req model.Request) (model.Request
 		return model.Request{}, err
 	}
 	req.Collection, req.Parent, req.Order = stored.Collection, stored.Parent, stored.Order
-	op, changed, err := updateOp(old, &req)
-	if err != nil || !changed {
-		return req, err
+	from := old
+	if base != nil {
+		b := *base
+		b.Collection, b.Parent, b.Order = req.Collection, req.Parent, req.Order
+		if from, err = model.Encode(&b); err != nil {
+			return model.Request{}, err
+		}
 	}
-	if err := a.store.Apply(ctx, op); err != nil {
-		return model.Request{}, fmt.Errorf("save request %s: %w", req.ID, err)
+	op, changed, err := updateOp(from, &req)
+	if err != nil {
+		return model.Request{}, err
 	}
-	return req, nil
+	if changed {
+		if err := a.store.Apply(ctx, op); err != nil {
+			return model.Request{}, fmt.Errorf("save request %s: %w", req.ID, err)
+		}
+	}
+	return a.Request(ctx, req.ID)
 }
 
 func (a *App) createRequest(ctx context.Context, req model.Request) (model.Request, error) {

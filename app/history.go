@@ -128,22 +128,8 @@ func (a *App) ClearHistory(ctx context.Context) error {
 			return fmt.Errorf("clear history: %w", err)
 		}
 	}
-	a.removeOldResponseFiles(started)
+	a.removeOrphanBodyFiles(ctx, started)
 	return nil
-}
-
-func (a *App) removeOldResponseFiles(before time.Time) {
-	ents, err := os.ReadDir(a.ResponsesDir())
-	if err != nil {
-		return
-	}
-	for _, de := range ents {
-		info, err := de.Info()
-		if err != nil || !info.Mode().IsRegular() || !info.ModTime().Before(before) {
-			continue
-		}
-		a.removeBodyFile(filepath.Join(a.ResponsesDir(), de.Name()))
-	}
 }
 
 // pruneHistory deletes the oldest entries so at most limit remain, through
@@ -154,8 +140,11 @@ func (a *App) pruneHistory(ctx context.Context, limit int) error {
 		return err
 	}
 	if p, ok := a.store.(HistoryPruner); ok {
-		_, err := p.PruneHistory(ctx, limit)
-		return err
+		if _, err := p.PruneHistory(ctx, limit); err != nil {
+			return err
+		}
+		a.removeOrphanBodyFiles(ctx, time.Now().Add(-orphanGrace))
+		return nil
 	}
 	// Page to the oldest entries and delete them.
 	var before model.ID
@@ -181,5 +170,33 @@ func (a *App) pruneHistory(ctx context.Context, limit int) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	return a.store.Apply(ctx, ops...)
+	if err := a.store.Apply(ctx, ops...); err != nil {
+		return err
+	}
+	a.removeOrphanBodyFiles(ctx, time.Now().Add(-orphanGrace))
+	return nil
+}
+
+// orphanGrace spares response files written this recently: a send running
+// at the same time may not have saved its entry yet.
+const orphanGrace = time.Minute
+
+// removeOrphanBodyFiles removes the response files (<id>.body) last
+// written before before whose history entry no longer exists. There are
+// few: only bodies over the memory limit are written.
+func (a *App) removeOrphanBodyFiles(ctx context.Context, before time.Time) {
+	ents, err := os.ReadDir(a.ResponsesDir())
+	if err != nil {
+		return
+	}
+	for _, de := range ents {
+		id, ok := strings.CutSuffix(de.Name(), bodyFileExt)
+		info, err := de.Info()
+		if !ok || err != nil || !info.Mode().IsRegular() || !info.ModTime().Before(before) {
+			continue
+		}
+		if _, err := a.store.Get(ctx, model.KindHistory, model.ID(id)); isNotFound(err) {
+			a.removeBodyFile(filepath.Join(a.ResponsesDir(), de.Name()))
+		}
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -44,6 +46,8 @@ type Exchange struct {
 	// Binary is true when the body is not text (do not show it as such).
 	Binary  bool
 	Cookies []*http.Cookie
+	// Warnings are things the user should know about the request as sent.
+	Warnings []string
 }
 
 // Sender executes one request. The default is package httprun; tests may
@@ -189,11 +193,30 @@ func (a *App) SendWith(ctx context.Context, req model.Request, opts SendOptions)
 	}
 	res := &SendResult{
 		Response: ex.Response, Body: ex.Body, BodyFile: ex.BodyFile, ResolvedURL: ex.ResolvedURL,
-		Binary: ex.Binary, Cookies: ex.Cookies, Warnings: p.Warnings,
+		Binary: ex.Binary, Cookies: ex.Cookies, Warnings: append(p.Warnings, ex.Warnings...),
 	}
 	entry := a.historyEntry(req, p, sentAt, ex, nil)
+	if ex.BodyFile != "" {
+		res.BodyFile = a.keepBodyFile(ex.BodyFile, entry.ID)
+		entry.Response.BodyFile = res.BodyFile
+	}
 	res.HistoryID, res.HistoryErr = a.saveHistory(ctx, entry, settings.HistoryLimit)
 	return res, nil
+}
+
+// bodyFileExt names the response files kept for history entries:
+// <entry ID>.body in ResponsesDir, so files of deleted entries can be found.
+const bodyFileExt = ".body"
+
+// keepBodyFile renames a streamed body to its history entry's name and
+// returns the path it now has (the old one if renaming failed).
+func (a *App) keepBodyFile(path string, id model.ID) string {
+	dst := filepath.Join(a.ResponsesDir(), string(id)+bodyFileExt)
+	if err := os.Rename(path, dst); err != nil {
+		a.log.Warn("rename response file", "path", path, "err", err)
+		return path
+	}
+	return dst
 }
 
 func (a *App) senderConfig(s Settings) SenderConfig {
@@ -216,9 +239,9 @@ func (a *App) historyEntry(req model.Request, p Prepared, sentAt time.Time, ex *
 	}
 	e.Request.ResolvedURL = ex.ResolvedURL
 	resp := ex.Response
-	body := ex.Body
+	body := resp.Body // httprun keeps up to HistoryBodyLimit here
 	if body == nil {
-		body = resp.Body
+		body = ex.Body
 	}
 	resp.Truncated = resp.Truncated || ex.BodyFile != "" || len(body) > model.HistoryBodyLimit
 	if len(body) > model.HistoryBodyLimit {

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -6,51 +6,45 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 )
 
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
-
-// newTestApp returns an App over a fresh store in t.TempDir().
-func newTestApp(t *testing.T, opts Options) (*App, Store) {
-	t.Helper()
-	st := openTestStore(t)
-	a, err := New(st, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a, st
-}
-
 func TestSettingsDefaultsAndValidation(t *testing.T) {
 	ctx := context.Background()
-	a, _ := newTestApp(t, Options{})
+	a, _ := newApp(t, app.Options{})
 	s, err := a.Settings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s != DefaultSettings() {
+	if s != app.DefaultSettings() {
 		t.Fatalf("fresh settings = %+v, want defaults", s)
+	}
+	if s.Timeout != 30*time.Second || s.HistoryLimit != model.DefaultHistoryLimit || !s.VerifyTLS {
+		t.Fatalf("defaults = %+v", s)
 	}
 	tests := []struct {
 		name    string
-		change  func(*Settings)
+		change  func(*app.Settings)
 		wantErr bool
 	}{
-		{"history limit zero means default", func(s *Settings) { s.HistoryLimit = 0 }, false},
-		{"history limit at the maximum is kept", func(s *Settings) { s.HistoryLimit = model.MaxHistoryLimit }, false},
-		{"history limit over the maximum is refused", func(s *Settings) { s.HistoryLimit = model.MaxHistoryLimit + 1 }, true},
-		{"negative history limit is refused", func(s *Settings) { s.HistoryLimit = -1 }, true},
-		{"unknown theme is refused", func(s *Settings) { s.Theme = "pink" }, true},
-		{"dark theme is kept", func(s *Settings) { s.Theme = ThemeDark }, false},
-		{"negative timeout is refused", func(s *Settings) { s.Timeout = -time.Second }, true},
-		{"negative redirects are refused", func(s *Settings) { s.MaxRedirects = -1 }, true},
+		{"history limit zero means the default", func(s *app.Settings) { s.HistoryLimit = 0 }, false},
+		{"history limit at the maximum is kept", func(s *app.Settings) { s.HistoryLimit = model.MaxHistoryLimit }, false},
+		{"history limit over the maximum is refused", func(s *app.Settings) { s.HistoryLimit = model.MaxHistoryLimit + 1 }, true},
+		{"negative history limit is refused", func(s *app.Settings) { s.HistoryLimit = -1 }, true},
+		{"unknown theme is refused", func(s *app.Settings) { s.Theme = "pink" }, true},
+		{"dark theme is kept", func(s *app.Settings) { s.Theme = app.ThemeDark }, false},
+		{"zero timeout means the default", func(s *app.Settings) { s.Timeout = 0 }, false},
+		{"negative timeout is refused", func(s *app.Settings) { s.Timeout = -time.Second }, true},
+		{"negative redirects are refused", func(s *app.Settings) { s.MaxRedirects = -1 }, true},
+		{"every field round-trips", func(s *app.Settings) {
+			*s = app.Settings{Timeout: time.Second, VerifyTLS: false, FollowRedirects: false, MaxRedirects: 3,
+				Proxy: "http://proxy:8080", HistoryLimit: 5, Theme: app.ThemeLight, WelcomeDone: true}
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := DefaultSettings()
+			s := app.DefaultSettings()
 			tt.change(&s)
 			err := a.SaveSettings(ctx, s)
 			if tt.wantErr {
@@ -69,6 +63,9 @@ func TestSettingsDefaultsAndValidation(t *testing.T) {
 			if s.HistoryLimit == 0 {
 				s.HistoryLimit = model.DefaultHistoryLimit
 			}
+			if s.Timeout == 0 {
+				s.Timeout = app.DefaultTimeout
+			}
 			if got != s {
 				t.Fatalf("read back %+v, want %+v", got, s)
 			}
@@ -78,14 +75,14 @@ func TestSettingsDefaultsAndValidation(t *testing.T) {
 
 func TestWelcomeIsRemembered(t *testing.T) {
 	ctx := context.Background()
-	a, st := newTestApp(t, Options{})
+	a, db := newApp(t, app.Options{})
 	if !a.NeedsWelcome(ctx) {
 		t.Fatal("a new profile must show the welcome")
 	}
 	if err := a.SkipWelcome(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(st, Options{})
+	b, err := app.New(db, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +111,7 @@ func TestProfileDir(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ProfileDirFrom(tt.flag, env(tt.env))
+			got, err := app.ProfileDirFrom(tt.flag, env(tt.env))
 			if err != nil || got != tt.want {
 				t.Fatalf("ProfileDirFrom = %q, %v; want %q", got, err, tt.want)
 			}
@@ -122,7 +119,7 @@ func TestProfileDir(t *testing.T) {
 	}
 	t.Run("user config dir by default", func(t *testing.T) {
 		t.Setenv("XDG_CONFIG_HOME", "/tmp/cfg")
-		got, err := ProfileDirFrom("", env(""))
+		got, err := app.ProfileDirFrom("", env(""))
 		if err != nil || got != "/tmp/cfg/courier" {
 			t.Fatalf("ProfileDirFrom = %q, %v", got, err)
 		}
