@@ -1,7 +1,6 @@
 package postman
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/courierapp/courier/model"
@@ -93,7 +92,8 @@ func (d *decoder) dumpCollections(colls [][]byte, after string) error {
 }
 
 // headerPresets imports [{id, name, headers: [{key, value, ...}]}]. The
-// model keeps a preset's name and headers only.
+// model keeps a preset's name and headers only: Postman's preset id and
+// other preset keys are not kept (model.HeaderPreset has no Extra).
 func (d *decoder) headerPresets(b []byte, path string) error {
 	els, ok := elements(b)
 	if !ok {
@@ -168,7 +168,6 @@ func headerPresetsJSON(hps []model.HeaderPreset) []byte {
 	items := make([][]byte, len(hps))
 	for i, hp := range hps {
 		o := obj{}
-		o.set("id", jstr(string(hp.ID)))
 		o.set("name", jstr(hp.Name))
 		h := encodeKVs(hp.Headers)
 		if h == nil {
@@ -186,4 +185,3 @@ func sortedCopy[T any](s []T, key func(T) (string, model.ID)) []T {
 	return out
 }
 
-var _ = json.Valid

@@ -199,6 +199,11 @@ func firstDiff(a, b any, path string) (string, bool) {
 		}
 		sort.Strings(sorted)
 		for _, k := range sorted {
+			_, inX := x[k]
+			_, inY := y[k]
+			if inX != inY {
+				return path + "." + k, false
+			}
 			if p, ok := firstDiff(x[k], y[k], path+"."+k); !ok {
 				return p, false
 			}
