@@ -184,4 +184,3 @@ func sortedCopy[T any](s []T, key func(T) (string, model.ID)) []T {
 	sortByOrder(out, key)
 	return out
 }
-

@@ -114,14 +114,18 @@ func TestImportCollectionV21MapsOntoTheModel(t *testing.T) {
 		{"no body", func(r model.Request) bool { return r.Method == "DELETE" && r.Body.Mode == model.BodyNone }},
 		{"inherits basic from folder", func(r model.Request) bool { return r.Auth.Type == model.AuthInherit }},
 		{"noauth", func(r model.Request) bool { return r.Auth.Type == model.AuthNone }},
-		{"bearer", func(r model.Request) bool { return r.Auth.Type == model.AuthBearer && r.Auth.Param("token") == "{{token}}" }},
+		{"bearer", func(r model.Request) bool {
+			return r.Auth.Type == model.AuthBearer && r.Auth.Param("token") == "{{token}}"
+		}},
 		{"apikey in query", func(r model.Request) bool {
 			return r.Auth.Type == model.AuthAPIKey && r.Auth.Param("key") == "api_key" && r.Auth.Param("in") == "query"
 		}},
 		{"oauth2", func(r model.Request) bool {
 			return r.Auth.Type == "oauth2" && r.Auth.Param("accessToken") == "abc" && strings.Contains(r.Auth.Param("tokenRequestParams"), "audience")
 		}},
-		{"oauth1", func(r model.Request) bool { return r.Auth.Type == "oauth1" && r.Auth.Param("addParamsToHeader") == "true" }},
+		{"oauth1", func(r model.Request) bool {
+			return r.Auth.Type == "oauth1" && r.Auth.Param("addParamsToHeader") == "true"
+		}},
 		{"akamai edgegrid with other types kept", func(r model.Request) bool {
 			return r.Auth.Type == model.AuthBearer && strings.Contains(string(r.Auth.Extra["basic"]), "left over")
 		}},
@@ -291,11 +295,11 @@ func TestEditsAfterImportAreExported(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`"url": "https://changed.example/x"`,                  // url object replaced by the edited string
-		`"operationName": "Hello"`,                            // kept through a query edit
-		`"query": "query Hello { bye }"`,                      // the edit
-		`"method": "PATCH"`,                                   // the edit
-		`"content": "plain now"`,                              // collection description object keeps its type
+		`"url": "https://changed.example/x"`,                 // url object replaced by the edited string
+		`"operationName": "Hello"`,                           // kept through a query edit
+		`"query": "query Hello { bye }"`,                     // the edit
+		`"method": "PATCH"`,                                  // the edit
+		`"content": "plain now"`,                             // collection description object keeps its type
 		`"key": "X-Off",` + "\n\t\t\t\t\t\t\"value\": \"1\"", // header string form replaced by rows
 	} {
 		if !bytes.Contains(out, []byte(want)) {

@@ -1,0 +1,1 @@
+curl --request PUT --url https://example.com/blob --header 'Content-Type: application/octet-stream' --data-binary @./blob.bin
