@@ -23,6 +23,10 @@
 // Secret Service) or it does not answer within the time-out (3 s by
 // default; a locked collection can wait on a prompt forever).
 //
+// On a desktop whose login keyring is locked, the OS shows an unlock
+// prompt and the call waits for the person: an interactive app may want a
+// longer WithTimeout than a headless run.
+//
 // A call that times out leaves its goroutine waiting on the OS; a Keyring
 // runs one OS call at a time, so at most one such goroutine exists and
 // later calls fail with model.ErrUnavailable until it returns.

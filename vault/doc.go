@@ -4,7 +4,7 @@
 // and seals each synced field value so that only the account's devices can
 // read it.
 //
-// The scheme (docs: DESIGN.md section 5):
+// The scheme:
 //
 //	masterKey  = Argon2id(password, salt16, KDFParams)          32 bytes
 //	authKey    = HKDF-SHA256(masterKey, info "courier/v1/auth")  sent to the server

@@ -23,15 +23,22 @@ type KDFParams struct {
 	Threads   uint8  `json:"p"` // lanes
 }
 
+// Validate checks against these constants, not the variables below, so
+// no assignment anywhere can lower the floor.
+const (
+	minTime, minMemoryKiB, minThreads = 2, 19 * 1024, 1
+	maxTime, maxMemoryKiB, maxThreads = 10, 1024 * 1024, 16
+)
+
 var (
 	// DefaultKDFParams is what a new account gets: t=3, m=64 MiB, p=4.
 	DefaultKDFParams = KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
 	// MinKDFParams is the floor a client accepts (OWASP's Argon2id
 	// minimum): t=2, m=19 MiB, p=1.
-	MinKDFParams = KDFParams{Time: 2, MemoryKiB: 19 * 1024, Threads: 1}
+	MinKDFParams = KDFParams{Time: minTime, MemoryKiB: minMemoryKiB, Threads: minThreads}
 	// MaxKDFParams is the ceiling a client accepts, so a hostile server
 	// cannot make a sign-in exhaust the device: t=10, m=1 GiB, p=16.
-	MaxKDFParams = KDFParams{Time: 10, MemoryKiB: 1024 * 1024, Threads: 16}
+	MaxKDFParams = KDFParams{Time: maxTime, MemoryKiB: maxMemoryKiB, Threads: maxThreads}
 )
 
 const (
@@ -54,7 +61,8 @@ const (
 // Validate returns an error wrapping model.ErrInvalid when p is weaker than
 // MinKDFParams or larger than MaxKDFParams in any of its three values.
 func (p KDFParams) Validate() error {
-	lo, hi := MinKDFParams, MaxKDFParams
+	lo := KDFParams{Time: minTime, MemoryKiB: minMemoryKiB, Threads: minThreads}
+	hi := KDFParams{Time: maxTime, MemoryKiB: maxMemoryKiB, Threads: maxThreads}
 	switch {
 	case p.Time < lo.Time || p.MemoryKiB < lo.MemoryKiB || p.Threads < lo.Threads:
 		return fmt.Errorf("key derivation parameters t=%d m=%dKiB p=%d are weaker than the minimum t=%d m=%dKiB p=%d: %w",

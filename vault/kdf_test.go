@@ -253,3 +253,12 @@ func TestKeysAreRedactedInLogs(t *testing.T) {
 		t.Errorf("output %q does not say the keys are redacted", out)
 	}
 }
+
+func TestValidateFloorSurvivesAssignmentToMinKDFParams(t *testing.T) {
+	saved := MinKDFParams
+	defer func() { MinKDFParams = saved }()
+	MinKDFParams = KDFParams{Time: 1, MemoryKiB: 8, Threads: 1}
+	if err := (KDFParams{Time: 1, MemoryKiB: 8, Threads: 1}).Validate(); !errors.Is(err, model.ErrInvalid) {
+		t.Errorf("Validate of t=1 m=8KiB = %v after lowering MinKDFParams, want model.ErrInvalid", err)
+	}
+}

@@ -20,11 +20,12 @@ import (
 // key by hand: reading it back, 0/O and 1/I/L are taken as the same
 // symbol. There is no check symbol (160 bits fill the 32 characters
 // exactly); a mistyped key shows up as Unwrap failing.
-type RecoveryKey [recoveryKeySize]byte
+type RecoveryKey [RecoveryKeySize]byte
 
 const (
-	recoveryKeySize  = 20                      // 160 bits
-	recoveryKeyChars = recoveryKeySize * 8 / 5 // 32
+	// RecoveryKeySize is the length of a recovery key in bytes (160 bits).
+	RecoveryKeySize  = 20
+	recoveryKeyChars = RecoveryKeySize * 8 / 5 // 32
 	crockford        = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 )
 
