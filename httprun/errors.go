@@ -123,7 +123,7 @@ func classifyTLS(err error) *Error {
 		return newError(KindTLS, err, "TLS: %s%s", oneLine(invalid.Error()), tlsHint)
 	case errors.As(err, &verify):
 		return newError(KindTLS, err, "TLS: %s%s", oneLine(verify.Err.Error()), tlsHint)
-	case errors.As(err, &record):
+	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return newError(KindTLS, err, "TLS: the server did not answer with TLS (is it http rather than https?)")
 	case errors.As(err, &alert):
 		return newError(KindTLS, err, "TLS: the server refused the handshake (%s)", alert.Error())

@@ -248,9 +248,18 @@ func sniffBinary(sample []byte) bool {
 	if !strings.HasPrefix(http.DetectContentType(s), "text/") {
 		return true
 	}
-	// A multi-byte character may be cut at the end of the sample.
-	for i := 0; i < utf8.UTFMax && len(s) > 0 && !utf8.Valid(s); i++ {
-		s = s[:len(s)-1]
+	return !utf8.Valid(trimCutRune(s))
+}
+
+// trimCutRune drops a multi-byte character cut short at the end of s.
+func trimCutRune(s []byte) []byte {
+	for i := len(s) - 1; i >= 0 && i >= len(s)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			if !utf8.FullRune(s[i:]) {
+				return s[:i]
+			}
+			break
+		}
 	}
-	return !utf8.Valid(s)
+	return s
 }
