@@ -11,7 +11,9 @@ const (
 	// PathSignUp: POST SignUpRequest -> 202 StatusResponse{StatusSent}.
 	// The answer is the same whether or not the email is already taken
 	// (the owner of a taken address is emailed instead). A taken username
-	// with a free email is 409 conflict.
+	// with a free email is 409 conflict. The account is created after the
+	// answer, with the confirmation email; sign-in is refused with
+	// email_unconfirmed until the link is followed.
 	PathSignUp = "/v1/signup"
 	// PathConfirmEmail: GET ?token=T (the emailed link) answers a small
 	// HTML page saying whether it worked; POST ConfirmEmailRequest ->

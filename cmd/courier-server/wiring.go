@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/boltstore"
+)
+
+// Main turns flags into a running server. Tests set the exported fields
+// (or call ParseFlags), then Open, Run and Close it in-process.
+type Main struct {
+	BindAddr  string
+	PublicURL string
+	DataDir   string
+	TLSCert   string
+	TLSKey    string
+	Dev       bool
+	SMTPURL   string
+	MailFrom  string
+	LogLevel  string
+
+	// For tests: a Mailer replaces the dev mailbox or SMTP; SMTPTLS is the
+	// TLS config the SMTP mailer uses (trust for a test server); Now is
+	// the clock; Limits replace the default rate limits.
+	Mailer  syncserver.Mailer
+	SMTPTLS *tls.Config
+	Now     func() time.Time
+	Limits  *syncserver.Limits
+	// Stderr receives the logs and --help; nil means os.Stderr.
+	Stderr io.Writer
+
+	store  *boltstore.DB
+	server *syncserver.Server
+}
+
+// NewMain returns a Main with nothing set.
+func NewMain() *Main { return &Main{} }
+
+// flagSpec ties one flag to its environment variable.
+type flagSpec struct {
+	name, env, usage string
+	str              *string
+	boolean          *bool
+}
+
+func (m *Main) flagSpecs() []flagSpec {
+	return []flagSpec{
+		{"addr", "COURIER_ADDR", "`host:port` to listen on (default :8443, or 127.0.0.1:8443 with --dev)", &m.BindAddr, nil},
+		{"public-url", "COURIER_PUBLIC_URL", "https:// `URL` users reach the server at; emailed links start with it (default https://localhost:PORT with --dev)", &m.PublicURL, nil},
+		{"data", "COURIER_DATA", "`dir`ectory of the database and secrets (default ./courier-data, or ./.courier-dev with --dev)", &m.DataDir, nil},
+		{"tls-cert", "COURIER_TLS_CERT", "PEM certificate chain `file` (required without --dev)", &m.TLSCert, nil},
+		{"tls-key", "COURIER_TLS_KEY", "PEM private key `file` (required without --dev)", &m.TLSKey, nil},
+		{"dev", "COURIER_DEV", "development mode: loopback, a self-made CA in the data dir (ca.pem), email saved to DATA/mail", nil, &m.Dev},
+		{"smtp", "COURIER_SMTP", "SMTP submission `URL`: smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (TLS); required without --dev", &m.SMTPURL, nil},
+		{"mail-from", "COURIER_MAIL_FROM", "From `address` of emails, e.g. \"Courier <noreply@example.com>\"", &m.MailFrom, nil},
+		{"log-level", "COURIER_LOG_LEVEL", "`level` of logs: debug, info, warn, error (default info)", &m.LogLevel, nil},
+	}
+}
+
+// ParseFlags reads args, then fills every flag not given from its
+// COURIER_* variable (getenv). --help prints the usage and returns
+// flag.ErrHelp.
+func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("courier-server", flag.ContinueOnError)
+	fs.SetOutput(m.stderr())
+	specs := m.flagSpecs()
+	for _, s := range specs {
+		usage := s.usage + " [$" + s.env + "]"
+		if s.boolean != nil {
+			fs.BoolVar(s.boolean, s.name, false, usage)
+		} else {
+			fs.StringVar(s.str, s.name, "", usage)
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: courier-server [flags]\n\nCourier's sync server: the account API over HTTPS.\nEvery flag can also be set by the environment variable in brackets.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range specs {
+		v := getenv(s.env)
+		if given[s.name] || v == "" {
+			continue
+		}
+		if s.boolean == nil {
+			*s.str = v
+			continue
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("$%s=%q: want true or false", s.env, v)
+		}
+		*s.boolean = b
+	}
+	return nil
+}
+
+func (m *Main) stderr() io.Writer {
+	if m.Stderr != nil {
+		return m.Stderr
+	}
+	return os.Stderr
+}
+
+func (m *Main) logger() (*slog.Logger, error) {
+	var lvl slog.Level
+	if m.LogLevel != "" {
+		if err := lvl.UnmarshalText([]byte(m.LogLevel)); err != nil {
+			return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", m.LogLevel)
+		}
+	}
+	return slog.New(slog.NewTextHandler(m.stderr(), &slog.HandlerOptions{Level: lvl})), nil
+}
+
+func (m *Main) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// Open checks the settings, opens the database, binds the port and builds
+// the server. Addr is valid afterwards.
+func (m *Main) Open(ctx context.Context) (err error) {
+	log, err := m.logger()
+	if err != nil {
+		return err
+	}
+	m.applyDefaults()
+	cert, err := m.certificate()
+	if err != nil {
+		return err
+	}
+	if m.store, err = boltstore.Open(filepath.Join(m.DataDir, "server.db")); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	ln, err := net.Listen("tcp", m.BindAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.BindAddr, err)
+	}
+	if m.PublicURL == "" && m.Dev {
+		m.PublicURL = "https://localhost:" + portOf(ln.Addr())
+	}
+	mailer, err := m.mailer(log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	m.server, err = syncserver.New(ctx, syncserver.Config{
+		Listener: ln, Addr: m.BindAddr, PublicURL: m.PublicURL,
+		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		Storage: m.store, Mailer: mailer, Logger: log, Now: m.Now, Limits: m.Limits,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if m.Dev {
+		log.Info("dev mode: trust this CA in the app", "ca", filepath.Join(m.DataDir, syncserver.DevCAFile), "mail_dir", filepath.Join(m.DataDir, "mail"))
+	}
+	return m.server.Listen()
+}
+
+func (m *Main) applyDefaults() {
+	if m.Dev {
+		m.BindAddr = cmpOr(m.BindAddr, "127.0.0.1:8443")
+		m.DataDir = cmpOr(m.DataDir, ".courier-dev")
+		m.MailFrom = cmpOr(m.MailFrom, "Courier dev <courier@localhost>")
+		return
+	}
+	m.BindAddr = cmpOr(m.BindAddr, ":8443")
+	m.DataDir = cmpOr(m.DataDir, "courier-data")
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func portOf(a net.Addr) string {
+	_, port, _ := net.SplitHostPort(a.String())
+	return port
+}
+
+// certificate loads --tls-cert/--tls-key, or in dev mode the dev CA's.
+func (m *Main) certificate() (tls.Certificate, error) {
+	if m.TLSCert != "" || m.TLSKey != "" {
+		c, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+		if err != nil {
+			return c, fmt.Errorf("load --tls-cert %s and --tls-key %s: %w", m.TLSCert, m.TLSKey, err)
+		}
+		return c, nil
+	}
+	if !m.Dev {
+		return tls.Certificate{}, errors.New("the server speaks HTTPS only: give --tls-cert and --tls-key, or run with --dev")
+	}
+	return syncserver.DevCertificate(m.DataDir, m.now())
+}
+
+func (m *Main) mailer(log *slog.Logger) (syncserver.Mailer, error) {
+	switch {
+	case m.Mailer != nil:
+		return m.Mailer, nil
+	case m.SMTPURL != "":
+		if m.MailFrom == "" {
+			return nil, errors.New("--smtp needs --mail-from")
+		}
+		return syncserver.NewSMTPMailer(m.SMTPURL, m.MailFrom, m.SMTPTLS, m.Now)
+	case m.Dev:
+		return &syncserver.DevMailbox{Dir: filepath.Join(m.DataDir, "mail"), From: m.MailFrom, Log: log, Now: m.Now}, nil
+	}
+	return nil, errors.New("give --smtp and --mail-from so the server can send confirmation and reset emails (or run with --dev)")
+}
+
+// Run serves until ctx is done, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	if m.server == nil {
+		return errors.New("run before open")
+	}
+	return m.server.Run(ctx)
+}
+
+// Addr is the bound address, "" before Open.
+func (m *Main) Addr() string {
+	if m.server == nil {
+		return ""
+	}
+	return m.server.Addr()
+}
+
+// Close stops the server and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		errs = append(errs, m.server.Close())
+	}
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+		m.store = nil
+	}
+	return errors.Join(errs...)
+}

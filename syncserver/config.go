@@ -1,0 +1,78 @@
+package syncserver
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"runtime"
+	"time"
+
+	"github.com/courierapp/courier/model"
+)
+
+// Config is everything a Server needs. cmd/courier-server builds it from
+// flags; tests build it directly.
+type Config struct {
+	// Addr is the TCP address to listen on ("127.0.0.1:0" in tests).
+	Addr string
+	// Listener, when set, is used instead of binding Addr (plain TCP;
+	// the server adds TLS). The server closes it.
+	Listener net.Listener
+	// PublicURL is the https:// base of links in emails
+	// ("https://sync.example.com").
+	PublicURL string
+	// TLS holds the server certificate. Required: the server speaks
+	// HTTPS only.
+	TLS *tls.Config
+	// Storage keeps accounts and sessions. Required. Server.Close does
+	// not close it (the caller opened it).
+	Storage Storage
+	// Mailer sends emails. Required.
+	Mailer Mailer
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Limits are the rate limits; the zero value means DefaultLimits().
+	Limits *Limits
+	// MaxConcurrent bounds concurrent expensive work (hashing, storage
+	// writes); 0 means 4 per CPU.
+	MaxConcurrent int
+	// MailQueue is how many emails may wait to be sent; 0 means 1024.
+	MailQueue int
+	// ShutdownTimeout bounds the graceful shutdown; 0 means 10 s.
+	ShutdownTimeout time.Duration
+}
+
+// withDefaults checks cfg and fills the optional fields.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.TLS == nil || cfg.Storage == nil || cfg.Mailer == nil {
+		return cfg, fmt.Errorf("config: TLS, Storage and Mailer are required: %w", model.ErrInvalid)
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return cfg, fmt.Errorf("config: public URL %q must be https://host[:port]: %w", cfg.PublicURL, model.ErrInvalid)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Limits == nil {
+		l := DefaultLimits()
+		cfg.Limits = &l
+	}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 4 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.MailQueue <= 0 {
+		cfg.MailQueue = 1024
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	return cfg, nil
+}
