@@ -28,6 +28,11 @@ type writeTx struct {
 
 func newWriteTx(tx *bbolt.Tx) (*writeTx, error) {
 	w := &writeTx{tx: tx, seen: map[app.RecordKey]bool{}}
+	return w.resolve()
+}
+
+// resolve looks the buckets up (again, after some were recreated).
+func (w *writeTx) resolve() (*writeTx, error) {
 	for _, b := range []struct {
 		dst  **bbolt.Bucket
 		name []byte
@@ -36,7 +41,7 @@ func newWriteTx(tx *bbolt.Tx) (*writeTx, error) {
 		{&w.out, bucketOutbox}, {&w.outIDs, bucketOutboxIDs}, {&w.outRec, bucketOutboxRec},
 		{&w.settings, bucketSettings}, {&w.hist, bucketHistory},
 	} {
-		*b.dst = tx.Bucket(b.name)
+		*b.dst = w.tx.Bucket(b.name)
 		if *b.dst == nil {
 			return nil, fmt.Errorf("bucket %s missing: %w", b.name, errDamaged)
 		}

@@ -15,15 +15,24 @@ import (
 // they wait until the server's stream echoes them. The outbox is only ever
 // non-empty while the flag is true.
 
-// SetSyncEnabled sets the flag. Turning it on changes nothing else.
-// Turning it off detaches the profile from its account: the pending ops are
-// folded into confirmed (so nothing the user sees changes or is lost), the
-// outbox is emptied and the cursor goes back to 0. Pausing sync while
+// SetSyncEnabled sets the flag.
+//
+// Turning it on attaches the profile to an account. The confirmed layer
+// must then be the server's state as of the cursor, so with the cursor at
+// 0 it must hold nothing local: if records are visible, SetSyncEnabled
+// fails with model.ErrConflict and the caller lets the user choose between
+// QueueAllLocal (merge them into the account; it turns sync on itself) and
+// CopyTo then DiscardLocal (keep them aside). Local tombstones alone are
+// dropped.
+//
+// Turning it off detaches the profile from its account: the pending ops
+// are folded into confirmed (so nothing the user sees changes or is lost),
+// the outbox is emptied and the cursor goes back to 0. Pausing sync while
 // signed in must keep the flag on, so the outbox keeps growing.
 func (db *DB) SetSyncEnabled(ctx context.Context, on bool) error {
 	return db.update(ctx, "set sync", false, func(w *writeTx) error {
 		if on {
-			return w.meta.Put(metaSync, []byte{1})
+			return w.enableSync()
 		}
 		if err := w.foldOutbox(); err != nil {
 			return err
@@ -34,6 +43,39 @@ func (db *DB) SetSyncEnabled(ctx context.Context, on bool) error {
 		w.keys = nil // nothing visible changed
 		return w.meta.Put(metaSync, []byte{0})
 	})
+}
+
+func (w *writeTx) enableSync() error {
+	if syncEnabled(w.meta) {
+		return nil
+	}
+	cursor, err := cursorOf(w.meta)
+	if err != nil {
+		return err
+	}
+	if cursor == 0 {
+		if k, _ := w.vis.Cursor().First(); k != nil {
+			return fmt.Errorf("the profile holds local records: merge them into the account (QueueAllLocal) or keep them aside (CopyTo, DiscardLocal) first: %w", model.ErrConflict)
+		}
+		if err := w.clearBuckets(bucketConfirmed); err != nil {
+			return err
+		}
+	}
+	return w.meta.Put(metaSync, []byte{1})
+}
+
+// clearBuckets empties the named buckets.
+func (w *writeTx) clearBuckets(names ...[]byte) error {
+	for _, name := range names {
+		if err := w.tx.DeleteBucket(name); err != nil {
+			return err
+		}
+		if _, err := w.tx.CreateBucket(name); err != nil {
+			return err
+		}
+	}
+	_, err := w.resolve()
+	return err
 }
 
 // foldOutbox merges every pending op into confirmed, in order, and empties
@@ -210,16 +252,19 @@ func (db *DB) AckOps(ctx context.Context, opIDs []model.ID) error {
 }
 
 // QueueAllLocal queues every visible record once as an op carrying all its
-// fields, and turns sync on, in one transaction (the first sign-in's
-// "merge into the account"). It returns how many ops it queued. Records
-// already visible stay as they are.
+// fields, and turns sync on, in one transaction: the first sign-in's
+// "merge into the account". With the cursor at 0 (nothing pulled yet) the
+// confirmed layer is emptied too, since none of it came from the server
+// (local tombstones are dropped; what the user sees does not change).
+// Call it before the first ApplyServerChanges. It returns how many ops it
+// queued.
 func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 	n := 0
 	err := db.update(ctx, "queue local records", false, func(w *writeTx) error {
 		var ops []model.Op
 		c := w.vis.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(ops)%4096 == 0 {
+			if len(ops)%4096 == 4095 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -234,6 +279,15 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 			}
 			ops = append(ops, model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f})
 		}
+		cursor, err := cursorOf(w.meta)
+		if err != nil {
+			return err
+		}
+		if cursor == 0 {
+			if err := w.clearBuckets(bucketConfirmed); err != nil {
+				return err
+			}
+		}
 		for _, op := range ops {
 			if err := w.appendOp(op); err != nil {
 				return err
@@ -247,4 +301,29 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// DiscardLocal empties every record layer (confirmed, outbox, visible,
+// history) and sets the cursor to 0, in one transaction; settings and the
+// sync flag stay. It is the second half of "keep local data aside" (after
+// CopyTo), before SetSyncEnabled(true). Subscribers are told which records
+// went away.
+func (db *DB) DiscardLocal(ctx context.Context) error {
+	return db.update(ctx, "discard local records", false, func(w *writeTx) error {
+		c := w.vis.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			kind, id, err := parseRecKey(k)
+			if err != nil {
+				return err
+			}
+			w.touch(kind, id)
+		}
+		if err := w.clearBuckets(bucketConfirmed, bucketVisible, bucketOutbox, bucketOutboxIDs, bucketOutboxRec, bucketHistory); err != nil {
+			return err
+		}
+		if err := w.meta.Put(metaHistoryCount, u64(0)); err != nil {
+			return err
+		}
+		return w.meta.Put(metaCursor, u64(0))
+	})
 }
