@@ -65,6 +65,11 @@ type SendOptions struct {
 	// AllowUnresolved sends even when {{variables}} stay unresolved (they
 	// are then sent literally). Without it Send refuses with *UnresolvedError.
 	AllowUnresolved bool
+	// Timeout overrides Settings.Timeout for this send when positive.
+	Timeout time.Duration
+	// SkipVerify turns TLS verification off for this send, whatever
+	// Settings.VerifyTLS says.
+	SkipVerify bool
 }
 
 // Prepared is a request ready to send, for the UI to show before sending.
@@ -165,7 +170,9 @@ func (a *App) Send(ctx context.Context, req model.Request) (*SendResult, error) 
 // It returns *UnresolvedError (wrapping model.ErrInvalid) when variables stay
 // unresolved and opts.AllowUnresolved is false; the Sender's one-line error
 // on a transport failure (the attempt is still saved to history, with the
-// error); ctx.Err() when cancelled (nothing saved). A history save failure
+// error); the Sender's error wrapping model.ErrInvalid when the request
+// cannot be sent as written (bad URL or scheme; nothing saved); ctx.Err()
+// when cancelled (nothing saved). A history save failure
 // does not fail the send: it is reported in SendResult.HistoryErr.
 func (a *App) SendWith(ctx context.Context, req model.Request, opts SendOptions) (*SendResult, error) {
 	p, err := a.PrepareWith(ctx, req, opts)
@@ -179,11 +186,20 @@ func (a *App) SendWith(ctx context.Context, req model.Request, opts SendOptions)
 	if err != nil {
 		return nil, err
 	}
+	if opts.Timeout > 0 {
+		settings.Timeout = opts.Timeout
+	}
+	if opts.SkipVerify {
+		settings.VerifyTLS = false
+	}
 	sentAt := a.now()
 	ex, sendErr := a.sender.Send(ctx, a.senderConfig(settings), p.Request, p.Scope)
 	if sendErr != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("send %s: %w", req.URL, ctx.Err())
+		}
+		if errors.Is(sendErr, model.ErrInvalid) {
+			return nil, sendErr // nothing was sent: not history
 		}
 		entry := a.historyEntry(req, p, sentAt, nil, sendErr)
 		if _, herr := a.saveHistory(ctx, entry, settings.HistoryLimit); herr != nil {

@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/courierapp/courier/app"
+)
+
+// Env is what a command runs with: the Main's streams and environment, and
+// the profile chosen on the command line.
+type Env struct {
+	*Main
+	command       string
+	summary       string
+	profile       string // --profile as parsed so far
+	globalProfile string // --profile given before the command
+	synopsis      string
+	// Details is printed after the flags in the command's help.
+	Details string
+	flags   *flag.FlagSet // the command's, for tests
+}
+
+// FlagSet returns an empty flag set for the command, holding --profile.
+// synopsis is the usage line after "courier NAME" (for example
+// "[flags] URL"); help is printed by Parse.
+func (e *Env) FlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&e.profile, "profile", e.globalProfile, "use the profile in `DIR` (default: $COURIER_PROFILE, else the user config folder's courier)")
+	e.synopsis = synopsis
+	e.flags = fs
+	return fs
+}
+
+// Parse parses args with fs, flags and positional arguments in any order
+// ("--" ends the flags). On -h or --help it prints the command's help to
+// stdout and returns flag.ErrHelp (exit 0); a bad flag gives a usage error.
+func (e *Env) Parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		e.printHelp(fs)
+		return nil, flag.ErrHelp
+	}
+	if err != nil {
+		return nil, Usagef("%v", err)
+	}
+	return pos, nil
+}
+
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// parseLeading parses the flags before the command name.
+func parseLeading(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return fs.Args(), nil
+}
+
+func (e *Env) printHelp(fs *flag.FlagSet) {
+	w := e.Stdout
+	summary := e.summary
+	fmt.Fprintf(w, "Usage: courier %s %s\n", e.command, e.synopsis)
+	if summary != "" {
+		fmt.Fprintf(w, "\n%s%s.\n", strings.ToUpper(summary[:1]), summary[1:])
+	}
+	fmt.Fprintf(w, "\nFlags:\n")
+	printFlags(w, fs)
+	if e.Details != "" {
+		fmt.Fprintf(w, "\n%s", e.Details)
+	}
+}
+
+// printFlags lists every flag of fs: one-letter names with one dash, the
+// others with two, the value's name, the usage and a non-empty default.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-"
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		head := dash + f.Name
+		if arg != "" {
+			head += " " + arg
+		}
+		if len(head) <= 20 {
+			fmt.Fprintf(w, "  %-20s %s", head, usage)
+		} else {
+			fmt.Fprintf(w, "  %s\n  %-20s %s", head, "", usage)
+		}
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "0s" && d != "[]" && f.Name != "profile" {
+			fmt.Fprintf(w, " (default %s)", d)
+		}
+		fmt.Fprintln(w)
+	})
+	fmt.Fprintf(w, "  %-20s %s\n", "-h, --help", "show this help")
+}
+
+func (m *Main) usage(w io.Writer) {
+	fmt.Fprint(w, `Courier is a desktop API client.
+
+Usage:
+  courier [--profile DIR]                  open the desktop app
+  courier [--profile DIR] COMMAND [flags]  run a command without a window
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.Name, c.Summary)
+	}
+	fmt.Fprintf(w, "  %-10s %s\n", "help", "show the help of a command")
+	fmt.Fprint(w, `
+Flags:
+  --profile DIR        use the profile in DIR: its collections, environments,
+                       history and settings (default: $COURIER_PROFILE, else
+                       the user config folder's courier). Every command takes it.
+  -h, --help           show this help
+
+Environment:
+  COURIER_PROFILE      the profile folder when --profile is not given
+
+Run 'courier COMMAND --help' for the flags of a command.
+`)
+}
+
+// help runs "courier help [COMMAND]".
+func (m *Main) help(args []string) int {
+	if len(args) == 0 {
+		m.usage(m.Stdout)
+		return ExitOK
+	}
+	cmd, ok := lookup(args[0])
+	if !ok {
+		fmt.Fprintf(m.Stderr, "courier help: unknown command %q\n", args[0])
+		return ExitUsage
+	}
+	env := &Env{Main: m, command: cmd.Name, summary: cmd.Summary}
+	return m.exit("courier "+cmd.Name, cmd.Run(context.Background(), env, []string{"--help"}))
+}
+
+// OpenApp opens the chosen profile and returns the core over it, and a
+// function that closes it. A notice about the opening (a damaged file set
+// aside) is printed on stderr. A profile in use by another Courier, or one
+// that cannot be created or written, is an error (exit 1) that says so.
+func (e *Env) OpenApp(ctx context.Context) (*app.App, string, func(), error) {
+	dir, err := app.ProfileDirFrom(e.profile, e.Getenv)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	p, err := e.OpenProfile(ctx, dir)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	closeFn := func() {
+		if err := p.Close(); err != nil {
+			fmt.Fprintf(e.Stderr, "courier: %s\n", Message(err))
+		}
+	}
+	if p.Notice != "" {
+		fmt.Fprintf(e.Stderr, "courier: %s\n", p.Notice)
+	}
+	core, err := app.New(p.Store, app.Options{Logger: e.Logger})
+	if err != nil {
+		closeFn()
+		return nil, "", nil, err
+	}
+	return core, p.Notice, closeFn, nil
+}
+
+// runGUI opens the profile and runs the desktop window.
+func runGUI(ctx context.Context, env *Env) error {
+	if env.RunGUI == nil {
+		return Exitf(ExitFailure, "this build of Courier has no desktop window; use a command (see courier --help)")
+	}
+	core, notice, closeFn, err := env.OpenApp(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return env.RunGUI(ctx, core, notice)
+}

@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // the work failed: transport error, profile in use, I/O
+	ExitUsage   = 2 // the command line is wrong, or variables are unresolved
+)
+
+// Command is one subcommand. Run gets the arguments after the command's
+// name; it returns nil for success, an error made by Usagef or Exitf for
+// a given exit code, or any other error (exit 1, message on stderr).
+type Command struct {
+	Name    string
+	Summary string
+	Run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// Profile is an open profile: its store and what closes it.
+type Profile struct {
+	Store app.Store
+	// Notice is a sentence for the user about the opening (a damaged file
+	// that was set aside), or "".
+	Notice string
+	Close  func() error
+}
+
+// Main is the courier command with its surroundings. The zero value reads
+// and writes nothing; NewMain fills it in from the process.
+type Main struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Getenv reads the environment (COURIER_PROFILE); nil reads none.
+	Getenv func(string) string
+	// IsTerminal reports whether w is a terminal; nil checks for a
+	// character device behind an *os.File.
+	IsTerminal func(w io.Writer) bool
+	// RunGUI shows the desktop window over core until it is closed. nil
+	// means this binary has none: running without a subcommand fails.
+	RunGUI func(ctx context.Context, core *app.App, notice string) error
+	// OpenProfile opens the store of a profile directory; nil opens the
+	// bbolt store with store.Open.
+	OpenProfile func(ctx context.Context, dir string) (*Profile, error)
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// NewMain returns a Main over the process's streams and environment.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// Run runs the command line args (without the program name) and returns
+// the exit code. It never panics on input: a panic in a command is turned
+// into a one-line message and exit 1.
+func (m *Main) Run(ctx context.Context, args []string) (code int) {
+	m.defaults()
+	defer func() {
+		if p := recover(); p != nil {
+			m.Logger.Error("panic in command", "panic", p)
+			fmt.Fprintf(m.Stderr, "courier: internal error: %v\n", p)
+			code = ExitFailure
+		}
+	}()
+	env := &Env{Main: m}
+	fs := env.FlagSet("", "")
+	fs.Usage = func() {}
+	rest, err := parseLeading(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		m.usage(m.Stdout)
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "courier: %v\nRun 'courier --help' for usage.\n", err)
+		return ExitUsage
+	}
+	env.globalProfile = env.profile
+	if len(rest) == 0 {
+		return m.exit("courier", runGUI(ctx, env))
+	}
+	if rest[0] == "help" {
+		return m.help(rest[1:])
+	}
+	cmd, ok := lookup(rest[0])
+	if !ok {
+		fmt.Fprintf(m.Stderr, "courier: unknown command %q\nRun 'courier --help' for the list of commands.\n", rest[0])
+		return ExitUsage
+	}
+	env.command, env.summary = cmd.Name, cmd.Summary
+	return m.exit("courier "+cmd.Name, cmd.Run(ctx, env, rest[1:]))
+}
+
+func (m *Main) defaults() {
+	if m.Stdin == nil {
+		m.Stdin = strings.NewReader("")
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	if m.Stderr == nil {
+		m.Stderr = io.Discard
+	}
+	if m.Getenv == nil {
+		m.Getenv = func(string) string { return "" }
+	}
+	if m.IsTerminal == nil {
+		m.IsTerminal = isTerminal
+	}
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.OpenProfile == nil {
+		m.OpenProfile = m.openStore
+	}
+}
+
+func (m *Main) openStore(ctx context.Context, dir string) (*Profile, error) {
+	db, err := store.Open(ctx, dir, store.Options{Logger: m.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return &Profile{Store: db, Notice: db.Notice(), Close: db.Close}, nil
+}
+
+func lookup(name string) (Command, bool) {
+	for _, c := range commands {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
+
+// exit prints err (if any) and returns its exit code.
+func (m *Main) exit(prefix string, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	code := ExitFailure
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		code = ee.Code
+		if ee.Silent {
+			return code
+		}
+	}
+	fmt.Fprintf(m.Stderr, "%s: %s\n", prefix, Message(err))
+	if code == ExitUsage && ee != nil && ee.Usage {
+		fmt.Fprintf(m.Stderr, "Run '%s --help' for usage.\n", prefix)
+	}
+	return code
+}
+
+// ExitError carries an exit code with its error.
+type ExitError struct {
+	Code   int
+	Err    error
+	Usage  bool // point to --help
+	Silent bool // the command already said everything
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Usagef returns an error for a wrong command line (exit 2, with a pointer
+// to --help).
+func Usagef(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...), Usage: true}
+}
+
+// Exitf returns an error with exit code code.
+func Exitf(code int, format string, args ...any) error {
+	return &ExitError{Code: code, Err: fmt.Errorf(format, args...)}
+}
+
+// Message returns err as one line for a person: the model vocabulary
+// words that wrapping leaves in the middle of messages are dropped, and so
+// is anything after the first line.
+func Message(err error) string {
+	msg := err.Error()
+	for _, s := range []error{model.ErrNotFound, model.ErrInvalid, model.ErrConflict, model.ErrUnavailable, model.ErrUnauthorized, model.ErrTooLarge} {
+		msg = strings.ReplaceAll(msg, ": "+s.Error()+":", ":")
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	return strings.TrimSpace(msg)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,217 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/httprun"
+	"github.com/courierapp/courier/model"
+)
+
+// sendFlags are the flags of courier send.
+type sendFlags struct {
+	method          string
+	headers         headerList
+	data            string
+	dataSet         bool
+	env             string
+	include         bool
+	timeout         time.Duration
+	insecure        bool
+	allowUnresolved bool
+}
+
+// headerList collects repeated -H flags.
+type headerList []string
+
+func (h *headerList) String() string     { return strings.Join(*h, ", ") }
+func (h *headerList) Set(v string) error { *h = append(*h, v); return nil }
+
+func runSend(ctx context.Context, env *Env, args []string) error {
+	var f sendFlags
+	fs := env.FlagSet("send", "[flags] URL")
+	fs.StringVar(&f.method, "X", "", "send with `METHOD` (default GET, or POST with -d)")
+	fs.Var(&f.headers, "H", "add the header `'NAME: VALUE'` (repeatable; 'NAME;' sends it empty)")
+	fs.Func("d", "send `DATA` as the body; @FILE reads it from FILE, @- from stdin", func(v string) error {
+		f.data, f.dataSet = v, true
+		return nil
+	})
+	fs.StringVar(&f.env, "e", "", "resolve {{variables}} with the environment called `NAME` (default: the active one)")
+	fs.BoolVar(&f.include, "i", false, "print the response headers too")
+	fs.DurationVar(&f.timeout, "timeout", 0, "give up after `DURATION`, like 10s or 2m (default: the profile's setting, 30s)")
+	fs.BoolVar(&f.insecure, "k", false, "do not verify the server's TLS certificate")
+	fs.BoolVar(&f.allowUnresolved, "allow-unresolved", false, "send {{variables}} that nothing defines as they are written")
+	env.Details = sendDetails
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return Usagef("want one URL, got %d arguments", len(pos))
+	}
+	if f.timeout < 0 {
+		return Usagef("--timeout %v is negative", f.timeout)
+	}
+	req, err := f.request(env, pos[0])
+	if err != nil {
+		return err
+	}
+	core, _, closeFn, err := env.OpenApp(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return sendAndPrint(ctx, env, core, req, f)
+}
+
+const sendDetails = `It prints the status line (with -i the response headers), a blank line and
+the body. A binary body, or one over 10 MiB (kept in a file in the profile's
+responses folder), is summarised on a terminal; when stdout is redirected it
+gets the raw bytes and the status line goes to stderr. The URL and headers
+may use {{variables}} of the globals and the environment. Every request is
+saved to the history (see courier history).
+
+Exit status: 0 on any HTTP response (4xx and 5xx too); 1 when no response
+came back (the reason on stderr); 2 for a wrong command line or unresolved
+variables.
+`
+
+// request builds the request of the command line, as curl would.
+func (f *sendFlags) request(env *Env, url string) (model.Request, error) {
+	req := model.Request{Method: strings.ToUpper(f.method), URL: url}
+	for _, line := range f.headers {
+		kv, err := httprun.ParseHeaderLine(line)
+		if err != nil {
+			return req, &ExitError{Code: ExitUsage, Err: err}
+		}
+		req.Headers = append(req.Headers, kv)
+	}
+	if !f.dataSet {
+		if req.Method == "" {
+			req.Method = "GET"
+		}
+		return req, nil
+	}
+	if req.Method == "" {
+		req.Method = "POST"
+	}
+	data, err := readData(env, f.data)
+	if err != nil {
+		return req, err
+	}
+	req.Body = model.Body{Mode: model.BodyRaw, Raw: data}
+	ct := ""
+	for _, h := range req.Headers {
+		if strings.EqualFold(h.Key, "Content-Type") {
+			ct = strings.ToLower(h.Value)
+		}
+	}
+	switch {
+	case strings.Contains(ct, "json"):
+		req.Body.Language = model.LangJSON
+	case ct != "":
+		req.Body.Language = model.LangText
+	case looksLikeJSON(data):
+		req.Body.Language = model.LangJSON
+	default: // what curl sends for -d
+		req.Headers = append(req.Headers, model.KV{Key: "Content-Type", Value: "application/x-www-form-urlencoded"})
+	}
+	return req, nil
+}
+
+func looksLikeJSON(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")
+}
+
+// maxData bounds a body read from a file or stdin.
+const maxData = 256 << 20
+
+func readData(env *Env, v string) (string, error) {
+	name, ok := strings.CutPrefix(v, "@")
+	if !ok {
+		return v, nil
+	}
+	var r io.Reader
+	if name == "-" {
+		r = env.Stdin
+	} else {
+		file, err := os.Open(name)
+		if err != nil {
+			return "", Exitf(ExitUsage, "cannot read the body file: %v", err)
+		}
+		defer file.Close()
+		r = file
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxData+1))
+	if err != nil {
+		return "", Exitf(ExitFailure, "cannot read the body from %s: %v", name, err)
+	}
+	if len(b) > maxData {
+		return "", Exitf(ExitUsage, "the body in %s is larger than %d MiB", name, maxData>>20)
+	}
+	return string(b), nil
+}
+
+func sendAndPrint(ctx context.Context, env *Env, core *app.App, req model.Request, f sendFlags) error {
+	opts := app.SendOptions{AllowUnresolved: f.allowUnresolved, Timeout: f.timeout, SkipVerify: f.insecure}
+	if f.env != "" {
+		e, err := core.EnvironmentByName(ctx, f.env)
+		if err != nil {
+			return Exitf(ExitUsage, "%s", noEnvironment(ctx, core, f.env, err))
+		}
+		opts.Environment = e.ID
+	}
+	p, err := core.PrepareWith(ctx, req, opts)
+	if err != nil {
+		return err
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(env.Stderr, "courier send: warning: %s\n", w)
+	}
+	res, err := core.SendWith(ctx, req, opts)
+	var ue *app.UnresolvedError
+	switch {
+	case errors.As(err, &ue):
+		return Exitf(ExitUsage, "unresolved variables: {{%s}}; define them in an environment (-e NAME), the collection or the globals, or pass --allow-unresolved",
+			strings.Join(ue.Names, "}}, {{"))
+	case errors.Is(err, model.ErrInvalid):
+		return &ExitError{Code: ExitUsage, Err: err}
+	case err != nil:
+		return err
+	}
+	for _, w := range res.Warnings {
+		if !slices.Contains(p.Warnings, w) {
+			fmt.Fprintf(env.Stderr, "courier send: warning: %s\n", w)
+		}
+	}
+	if err := printResponse(env, res, f.include); err != nil {
+		return err
+	}
+	if res.HistoryErr != nil {
+		fmt.Fprintf(env.Stderr, "courier send: the response was not saved to history: %s\n", Message(res.HistoryErr))
+	}
+	return nil
+}
+
+func noEnvironment(ctx context.Context, core *app.App, name string, err error) string {
+	if !errors.Is(err, model.ErrNotFound) {
+		return Message(err)
+	}
+	es, lerr := core.Environments(ctx)
+	if lerr != nil || len(es) == 0 {
+		return fmt.Sprintf("no environment called %q (this profile has none)", name)
+	}
+	names := make([]string, len(es))
+	for i, e := range es {
+		names[i] = fmt.Sprintf("%q", e.Name)
+	}
+	return fmt.Sprintf("no environment called %q (there are %s)", name, strings.Join(names, ", "))
+}
