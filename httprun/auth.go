@@ -15,7 +15,7 @@ import (
 // resolves inheritance first.
 func applyAuth(h http.Header, u *url.URL, a model.Auth, rs resolveFunc) (string, error) {
 	param := func(key string) (string, error) {
-		return rs("auth "+key, a.Param(key))
+		return rs(a.Param(key), "auth", key)
 	}
 	switch a.Type {
 	case model.AuthInherit, model.AuthNone:

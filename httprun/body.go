@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/courierapp/courier/model"
@@ -70,7 +69,7 @@ func buildBody(b model.Body, rs resolveFunc) (*payload, error) {
 	case model.BodyNone:
 		return &payload{}, nil
 	case model.BodyRaw:
-		s, err := rs("body", b.Raw)
+		s, err := rs(b.Raw, "body", "")
 		if err != nil {
 			return nil, err
 		}
@@ -100,11 +99,11 @@ func urlencodedBody(rows []model.KV, rs resolveFunc) (*payload, error) {
 		if kv.Disabled || kv.Key == "" && kv.Value == "" {
 			continue
 		}
-		k, err := rs("form field name "+strconv.Quote(kv.Key), kv.Key)
+		k, err := rs(kv.Key, "form field name", kv.Key)
 		if err != nil {
 			return nil, err
 		}
-		v, err := rs("form field "+strconv.Quote(kv.Key), kv.Value)
+		v, err := rs(kv.Value, "form field", kv.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -125,10 +124,10 @@ func graphQLBody(g *model.GraphQLBody, rs resolveFunc) (*payload, error) {
 	}
 	if g != nil {
 		var err error
-		if q.Query, err = rs("GraphQL query", g.Query); err != nil {
+		if q.Query, err = rs(g.Query, "GraphQL query", ""); err != nil {
 			return nil, err
 		}
-		vars, err := rs("GraphQL variables", g.Variables)
+		vars, err := rs(g.Variables, "GraphQL variables", "")
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +147,7 @@ func graphQLBody(g *model.GraphQLBody, rs resolveFunc) (*payload, error) {
 
 // fileBody sends the file at path, read anew for every attempt.
 func fileBody(path string, rs resolveFunc) (*payload, error) {
-	path, err := rs("body file", path)
+	path, err := rs(path, "body file", "")
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +205,7 @@ func multipartBody(rows []model.KV, rs resolveFunc) (*payload, error) {
 		if kv.Disabled || kv.Key == "" {
 			continue
 		}
-		name, err := rs("form field name "+strconv.Quote(kv.Key), kv.Key)
+		name, err := rs(kv.Key, "form field name", kv.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -217,7 +216,7 @@ func multipartBody(rows []model.KV, rs resolveFunc) (*payload, error) {
 			}
 			continue
 		}
-		path, err := rs("form field "+strconv.Quote(kv.Key), kv.Src)
+		path, err := rs(kv.Src, "form field", kv.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +253,7 @@ func multipartBody(rows []model.KV, rs resolveFunc) (*payload, error) {
 }
 
 func textPart(mw *multipart.Writer, h textproto.MIMEHeader, name string, kv model.KV, rs resolveFunc) error {
-	v, err := rs("form field "+strconv.Quote(kv.Key), kv.Value)
+	v, err := rs(kv.Value, "form field", kv.Key)
 	if err != nil {
 		return err
 	}

@@ -19,13 +19,17 @@ type outgoing struct {
 	warnings []string
 }
 
-// resolveFunc resolves the variables of one text of the request.
-type resolveFunc func(what, s string) (string, error)
+// resolveFunc resolves the variables of one text of the request; what (and
+// name, when not empty) say which text in an error.
+type resolveFunc func(s, what, name string) (string, error)
 
 func scopeResolver(scope Scope) resolveFunc {
-	return func(what, s string) (string, error) {
+	return func(s, what, name string) (string, error) {
 		v, err := Resolve(s, scope)
 		if err != nil {
+			if name != "" {
+				what = fmt.Sprintf("%s %q", what, name)
+			}
 			return "", newError(KindVariable, err, "%s: %s", what, strings.TrimSuffix(err.Error(), ": "+errCause(err)))
 		}
 		return v, nil
@@ -50,7 +54,7 @@ func (r *Runner) build(req model.Request, scope Scope) (*outgoing, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := rs("URL", req.URL)
+	raw, err := rs(req.URL, "URL", "")
 	if err != nil {
 		return nil, err
 	}
@@ -185,11 +189,11 @@ func requestHeaders(rows []model.KV, rs resolveFunc) (http.Header, string, error
 		if kv.Disabled {
 			continue
 		}
-		k, err := rs("header name "+strconv.Quote(kv.Key), kv.Key)
+		k, err := rs(kv.Key, "header name", kv.Key)
 		if err != nil {
 			return nil, "", err
 		}
-		v, err := rs("header "+strconv.Quote(kv.Key), kv.Value)
+		v, err := rs(kv.Value, "header", kv.Key)
 		if err != nil {
 			return nil, "", err
 		}

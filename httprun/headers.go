@@ -48,7 +48,8 @@ func checkHeader(name, value string, templates bool) error {
 	return nil
 }
 
-// stripVars returns s without its {{variable}} references.
+// stripVars returns s without its {{variable}} references (as Resolve
+// finds them).
 func stripVars(s string) string {
 	var b strings.Builder
 	for {
@@ -59,6 +60,11 @@ func stripVars(s string) string {
 		j := strings.Index(s[i+2:], "}}")
 		if j < 0 {
 			break
+		}
+		if name := s[i+2 : i+2+j]; name == "" || strings.ContainsAny(name, "{}") {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
 		}
 		b.WriteString(s[:i])
 		s = s[i+2+j+2:]
