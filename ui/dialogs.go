@@ -1,0 +1,54 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/courierapp/courier/model"
+)
+
+// askName shows a dialog with one text field and calls done with what was
+// typed, unless cancelled or empty.
+func askName(win fyne.Window, title, label, initial string, done func(string)) {
+	entry := widget.NewEntry()
+	entry.SetText(initial)
+	items := []*widget.FormItem{widget.NewFormItem(label, entry)}
+	d := dialog.NewForm(title, "OK", "Cancel", items, func(ok bool) {
+		if ok && entry.Text != "" {
+			done(entry.Text)
+		}
+	}, win)
+	d.Resize(fyne.NewSize(420, d.MinSize().Height))
+	d.Show()
+	win.Canvas().Focus(entry)
+}
+
+// humanError turns an error from the core into a sentence for a person;
+// the detail goes to the log.
+func humanError(action string, err error) error {
+	slog.Warn("ui action failed", "action", action, "err", err)
+	var msg string
+	switch {
+	case errors.Is(err, context.Canceled):
+		msg = "Cancelled."
+	case errors.Is(err, model.ErrNotFound):
+		msg = "It no longer exists (deleted here or on another device)."
+	case errors.Is(err, model.ErrInvalid):
+		msg = err.Error()
+	case errors.Is(err, model.ErrUnavailable):
+		msg = "The profile cannot be written right now: " + err.Error()
+	default:
+		msg = err.Error()
+	}
+	return errors.New("Could not " + action + ". " + msg)
+}
+
+// showError shows err (from action) to the user, on the UI goroutine.
+func showError(win fyne.Window, action string, err error) {
+	dialog.ShowError(humanError(action, err), win)
+}

@@ -1,0 +1,157 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/courierapp/courier/model"
+)
+
+// kvTable edits a list of key-value rows (headers, query parameters, form
+// fields), each with an enable checkbox. The lists it edits are short, so
+// every row is a real widget; OnChanged fires after each user edit, never
+// after SetRows.
+type kvTable struct {
+	widget.BaseWidget
+	OnChanged func()
+
+	keys    fyne.Shortcutable
+	rows    []model.KV
+	box     *fyne.Container
+	loading bool
+	// files adds a text/file selector and a path field per row (form-data).
+	files bool
+	// pickFile asks for a file path for row i (form-data file parts).
+	pickFile func(i int)
+}
+
+func newKVTable(keys fyne.Shortcutable) *kvTable {
+	t := &kvTable{keys: keys, box: container.NewVBox()}
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+// CreateRenderer lays out the rows above an Add button.
+func (t *kvTable) CreateRenderer() fyne.WidgetRenderer {
+	add := widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), t.onAddTapped)
+	return widget.NewSimpleRenderer(container.NewVBox(t.box, container.NewHBox(add)))
+}
+
+// SetRows replaces the rows shown, without calling OnChanged.
+func (t *kvTable) SetRows(rows []model.KV) {
+	t.rows = append([]model.KV(nil), rows...)
+	t.rebuild()
+}
+
+// Rows returns a copy of the rows as edited.
+func (t *kvTable) Rows() []model.KV {
+	return append([]model.KV(nil), t.rows...)
+}
+
+// AppendRows adds rows at the end and calls OnChanged.
+func (t *kvTable) AppendRows(rows ...model.KV) {
+	t.rows = append(t.rows, rows...)
+	t.rebuild()
+	t.changed()
+}
+
+func (t *kvTable) rebuild() {
+	t.loading = true
+	defer func() { t.loading = false }()
+	objs := make([]fyne.CanvasObject, 0, len(t.rows))
+	for i := range t.rows {
+		objs = append(objs, t.rowWidget(i))
+	}
+	t.box.Objects = objs
+	t.box.Refresh()
+}
+
+// rowWidget builds the editor of row i; handlers find the row by index,
+// which stays valid because every structural change rebuilds all rows.
+func (t *kvTable) rowWidget(i int) fyne.CanvasObject {
+	kv := t.rows[i]
+	on := widget.NewCheck("", func(b bool) { t.rows[i].Disabled = !b; t.changed() })
+	on.SetChecked(!kv.Disabled)
+	key := newKeyEntry(t.keys)
+	key.SetPlaceHolder("Key")
+	key.SetText(kv.Key)
+	key.OnChanged = func(s string) { t.rows[i].Key = s; t.changed() }
+	val := newKeyEntry(t.keys)
+	val.SetPlaceHolder("Value")
+	val.SetText(kv.Value)
+	val.OnChanged = func(s string) { t.rows[i].Value = s; t.changed() }
+	del := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { t.onDeleteTapped(i) })
+	right := container.NewHBox(del)
+	valueCell := fyne.CanvasObject(val)
+	if t.files {
+		valueCell = t.fileCell(i, val)
+	}
+	fields := container.New(layout.NewGridLayout(2), key, valueCell)
+	return container.NewBorder(nil, nil, on, right, fields)
+}
+
+// fileCell is the value of a form-data row: text, or a file path with a
+// Choose button.
+func (t *kvTable) fileCell(i int, val *keyEntry) fyne.CanvasObject {
+	kind := widget.NewSelect([]string{"text", "file"}, nil)
+	if t.rows[i].Type == "file" {
+		kind.SetSelected("file")
+		val.SetText(t.rows[i].Src)
+		val.OnChanged = func(s string) { t.rows[i].Src = s; t.changed() }
+	} else {
+		kind.SetSelected("text")
+	}
+	kind.OnChanged = func(s string) {
+		if s == "text" {
+			s = ""
+		}
+		t.rows[i].Type = s
+		t.rebuild()
+		t.changed()
+	}
+	choose := widget.NewButton("Choose…", func() {
+		if t.pickFile != nil {
+			t.pickFile(i)
+		}
+	})
+	if t.rows[i].Type != "file" {
+		choose.Hide()
+	}
+	return container.NewBorder(nil, nil, kind, choose, val)
+}
+
+// SetFile sets the file path of row i (after a file dialog).
+func (t *kvTable) SetFile(i int, path string) {
+	if i < 0 || i >= len(t.rows) {
+		return
+	}
+	t.rows[i].Type = "file"
+	t.rows[i].Src = path
+	t.rebuild()
+	t.changed()
+}
+
+func (t *kvTable) onAddTapped() {
+	t.rows = append(t.rows, model.KV{})
+	t.rebuild()
+	t.changed()
+}
+
+func (t *kvTable) onDeleteTapped(i int) {
+	if i < 0 || i >= len(t.rows) {
+		return
+	}
+	t.rows = append(t.rows[:i], t.rows[i+1:]...)
+	t.rebuild()
+	t.changed()
+}
+
+func (t *kvTable) changed() {
+	if t.loading || t.OnChanged == nil {
+		return
+	}
+	t.OnChanged()
+}

@@ -1,0 +1,298 @@
+package ui
+
+import (
+	"context"
+	"log/slog"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+)
+
+// Core is what the main window needs from the application core; *app.App
+// satisfies it. Each screen declares the part it uses.
+type Core interface {
+	collectionsCore
+	historyCore
+	environmentsCore
+	presetsCore
+	tabCore
+	topCore
+	settingsCore
+	welcomeCore
+	Subscribe(fn func(app.Changes)) (cancel func())
+}
+
+var _ Core = (*app.App)(nil)
+
+// The window's shortcuts.
+var (
+	shortcutSend     = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutSendPad  = &desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutSave     = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutCloseTab = &desktop.CustomShortcut{KeyName: fyne.KeyW, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutNewTab   = &desktop.CustomShortcut{KeyName: fyne.KeyT, Modifier: fyne.KeyModifierShortcutDefault}
+)
+
+// MainWindow is Courier's main window: the top bar, the sidebar (History,
+// Collections, Environments, Header presets) and the request tabs.
+type MainWindow struct {
+	app         fyne.App
+	win         fyne.Window
+	core        Core
+	bg          tasks
+	keys        fyne.ShortcutHandler
+	top         *topBar
+	history     *historyPanel
+	collections *collectionsPanel
+	envs        *environmentsPanel
+	presets     *presetsPanel
+	welcome     *welcomePrompt
+	sidebar     *container.AppTabs
+	tabs        *container.DocTabs
+	open        []*requestTab
+	unsubscribe func()
+}
+
+// NewMainWindow builds the main window of fyneApp over core, loads its
+// lists in the background and subscribes to changes of the store. It does
+// not show the window.
+func NewMainWindow(fyneApp fyne.App, core Core) *MainWindow {
+	return newMainWindow(fyneApp, core, fyne.Do)
+}
+
+// newMainWindow is NewMainWindow with do running functions on the UI
+// goroutine.
+func newMainWindow(fyneApp fyne.App, core Core, do func(func())) *MainWindow {
+	mw := &MainWindow{app: fyneApp, core: core, win: fyneApp.NewWindow("Courier"), bg: tasks{do: do}}
+	mw.top = newTopBar(core, mw.win, &mw.bg)
+	mw.top.OnSettings = mw.showSettings
+	mw.history = newHistoryPanel(core, mw.win, &mw.bg)
+	mw.history.OnOpen = mw.openHistory
+	mw.collections = newCollectionsPanel(core, mw.win, &mw.bg)
+	mw.collections.OnOpen = mw.openRequest
+	mw.envs = newEnvironmentsPanel(core, mw.win, &mw.bg)
+	mw.presets = newPresetsPanel(core, mw.win, &mw.bg)
+	mw.welcome = newWelcomePrompt(core, mw.win, &mw.bg)
+	mw.sidebar = container.NewAppTabs(
+		container.NewTabItemWithIcon("History", theme.HistoryIcon(), mw.history.Content()),
+		container.NewTabItemWithIcon("Collections", theme.FolderIcon(), mw.collections.Content()),
+		container.NewTabItemWithIcon("Environments", theme.ComputerIcon(), mw.envs.Content()),
+		container.NewTabItemWithIcon("Presets", theme.ListIcon(), mw.presets.Content()),
+	)
+	mw.tabs = container.NewDocTabs()
+	mw.tabs.CreateTab = mw.newEmptyTabItem
+	mw.tabs.CloseIntercept = mw.onTabCloseRequested
+	split := container.NewHSplit(mw.sidebar, mw.tabs)
+	split.Offset = 0.3
+	mw.win.SetContent(container.NewBorder(container.NewVBox(mw.top.Content(), widget.NewSeparator()), nil, nil, nil, split))
+	mw.win.Resize(fyne.NewSize(1280, 800))
+	mw.addShortcuts()
+	mw.NewTab(model.Request{Method: "GET"})
+	mw.unsubscribe = core.Subscribe(func(ch app.Changes) { do(func() { mw.onStoreChanged(ch) }) })
+	mw.win.SetOnClosed(mw.onClosed)
+	mw.reloadAll()
+	return mw
+}
+
+// Window returns the Fyne window.
+func (mw *MainWindow) Window() fyne.Window { return mw.win }
+
+// ShowWelcomeIfNeeded shows the first-launch prompt unless it was skipped.
+func (mw *MainWindow) ShowWelcomeIfNeeded() { mw.welcome.ShowIfNeeded() }
+
+// ApplySettings applies the stored theme.
+func (mw *MainWindow) ApplySettings() {
+	s, err := mw.core.Settings(context.Background())
+	if err != nil {
+		slog.Warn("read settings", "err", err)
+		return
+	}
+	mw.applyTheme(s.Theme)
+}
+
+func (mw *MainWindow) reloadAll() {
+	mw.top.Reload()
+	mw.history.Reload()
+	mw.collections.Reload()
+	mw.envs.Reload()
+	mw.presets.Reload()
+}
+
+// onStoreChanged refreshes only the views whose records changed.
+func (mw *MainWindow) onStoreChanged(ch app.Changes) {
+	if ch.Has(model.KindHistory) {
+		mw.history.Reload()
+	}
+	if ch.Has(model.KindCollection) || ch.Has(model.KindFolder) || ch.Has(model.KindRequest) {
+		mw.collections.Reload()
+	}
+	if ch.Has(model.KindEnvironment) {
+		mw.top.Reload()
+	}
+	if ch.Has(model.KindEnvironment) || ch.Has(model.KindVariable) {
+		mw.envs.Reload()
+	}
+	if ch.Has(model.KindHeaderPreset) {
+		mw.presets.Reload()
+	}
+}
+
+func (mw *MainWindow) onClosed() {
+	if mw.unsubscribe != nil {
+		mw.unsubscribe()
+	}
+	for _, t := range mw.open {
+		t.Cancel()
+	}
+}
+
+func (mw *MainWindow) addShortcuts() {
+	mw.keys.AddShortcut(shortcutSend, func(fyne.Shortcut) { mw.onSendShortcut() })
+	mw.keys.AddShortcut(shortcutSendPad, func(fyne.Shortcut) { mw.onSendShortcut() })
+	mw.keys.AddShortcut(shortcutSave, func(fyne.Shortcut) { mw.onSaveShortcut() })
+	mw.keys.AddShortcut(shortcutCloseTab, func(fyne.Shortcut) { mw.onCloseTabShortcut() })
+	mw.keys.AddShortcut(shortcutNewTab, func(fyne.Shortcut) { mw.NewTab(model.Request{Method: "GET"}) })
+	for _, s := range []fyne.Shortcut{shortcutSend, shortcutSendPad, shortcutSave, shortcutCloseTab, shortcutNewTab} {
+		mw.win.Canvas().AddShortcut(s, mw.keys.TypedShortcut)
+	}
+}
+
+// TypedShortcut runs one of the window's shortcuts (focused fields pass
+// theirs here).
+func (mw *MainWindow) TypedShortcut(s fyne.Shortcut) { mw.keys.TypedShortcut(s) }
+
+func (mw *MainWindow) onSendShortcut() {
+	if t := mw.current(); t != nil {
+		t.Send()
+	}
+}
+
+func (mw *MainWindow) onSaveShortcut() {
+	if t := mw.current(); t != nil {
+		t.Save()
+	}
+}
+
+func (mw *MainWindow) onCloseTabShortcut() {
+	if t := mw.current(); t != nil {
+		mw.onTabCloseRequested(t.item)
+	}
+}
+
+// current returns the selected request tab, or nil.
+func (mw *MainWindow) current() *requestTab {
+	sel := mw.tabs.Selected()
+	for _, t := range mw.open {
+		if t.item == sel {
+			return t
+		}
+	}
+	return nil
+}
+
+// NewTab opens req in a new tab and selects it.
+func (mw *MainWindow) NewTab(req model.Request) *requestTab {
+	t := mw.newRequestTab(req)
+	mw.tabs.Append(t.item)
+	mw.tabs.Select(t.item)
+	return t
+}
+
+func (mw *MainWindow) newRequestTab(req model.Request) *requestTab {
+	t := newRequestTab(mw.core, mw.win, &mw.bg, mw, req)
+	t.OnTitle = func(*requestTab) { mw.tabs.Refresh() }
+	t.OnSaveAs = mw.showSaveAs
+	t.editor.OnPresets = func(anchor fyne.CanvasObject) { mw.showPresetsMenu(t, anchor) }
+	mw.open = append(mw.open, t)
+	return t
+}
+
+// newEmptyTabItem backs the tab bar's + button.
+func (mw *MainWindow) newEmptyTabItem() *container.TabItem {
+	return mw.newRequestTab(model.Request{Method: "GET"}).item
+}
+
+// openRequest selects the tab of a saved request, or opens it.
+func (mw *MainWindow) openRequest(req model.Request) {
+	for _, t := range mw.open {
+		if req.ID != "" && t.editor.req.ID == req.ID {
+			mw.tabs.Select(t.item)
+			return
+		}
+	}
+	mw.NewTab(req)
+}
+
+// openHistory opens a history entry as a new, unsaved request with its
+// stored response.
+func (mw *MainWindow) openHistory(e model.HistoryEntry) {
+	req := e.Request.Request
+	req.ID = ""
+	t := mw.NewTab(req)
+	t.ShowHistory(e)
+}
+
+// onTabCloseRequested closes a tab, asking first when it has unsaved
+// changes.
+func (mw *MainWindow) onTabCloseRequested(item *container.TabItem) {
+	for _, t := range mw.open {
+		if t.item != item {
+			continue
+		}
+		if !t.dirty {
+			mw.closeTab(t)
+			return
+		}
+		dialog.ShowConfirm("Unsaved changes", "Close "+t.title()+" without saving?", func(ok bool) {
+			if ok {
+				mw.closeTab(t)
+			}
+		}, mw.win)
+		return
+	}
+}
+
+func (mw *MainWindow) closeTab(t *requestTab) {
+	t.Cancel()
+	for i, o := range mw.open {
+		if o == t {
+			mw.open = append(mw.open[:i], mw.open[i+1:]...)
+			break
+		}
+	}
+	mw.tabs.Remove(t.item)
+	if len(mw.open) == 0 {
+		mw.NewTab(model.Request{Method: "GET"})
+	}
+}
+
+// showPresetsMenu lists the header presets; choosing one inserts its
+// headers into the tab's request.
+func (mw *MainWindow) showPresetsMenu(t *requestTab, anchor fyne.CanvasObject) {
+	var items []*fyne.MenuItem
+	for _, p := range mw.presets.Presets() {
+		items = append(items, fyne.NewMenuItem(p.Name, func() { mw.applyPreset(t, p) }))
+	}
+	if len(items) == 0 {
+		none := fyne.NewMenuItem("No header presets yet: create one in the sidebar", nil)
+		none.Disabled = true
+		items = append(items, none)
+	}
+	c := mw.win.Canvas()
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(anchor).Add(fyne.NewPos(0, anchor.Size().Height))
+	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", items...), c, pos)
+}
+
+// applyPreset inserts the preset's enabled headers into t's request.
+func (mw *MainWindow) applyPreset(t *requestTab, p model.HeaderPreset) {
+	req := app.ApplyPreset(t.Request(), p)
+	t.editor.headers.SetRows(req.Headers)
+	t.onEdited()
+}

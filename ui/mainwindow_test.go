@@ -1,0 +1,275 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+)
+
+func TestSkipAtTheWelcomePromptIsRemembered(t *testing.T) {
+	h := newHarness(t)
+	h.mw.ShowWelcomeIfNeeded()
+	if !h.mw.welcome.Visible() {
+		t.Fatal("the welcome prompt is not shown on first launch")
+	}
+	test.Tap(h.mw.welcome.skip)
+	if h.mw.welcome.Visible() {
+		t.Fatal("the welcome prompt stays after Skip")
+	}
+	h.loop.until(t, "Skip is stored", func() bool { return !h.core.NeedsWelcome(context.Background()) })
+
+	again := newMainWindow(test.NewTempApp(t), h.core, h.loop.do)
+	defer again.win.Close()
+	again.ShowWelcomeIfNeeded()
+	if again.welcome.Visible() {
+		t.Error("the welcome prompt shows again after Skip")
+	}
+}
+
+func TestCtrlEnterInTheURLFieldSendsAndShowsTheStatusAndAHistoryRow(t *testing.T) {
+	srv := newRecorder(t)
+	tests := []struct {
+		name   string
+		query  string
+		status string
+		colour widget.Importance
+	}{
+		{"2xx is green", "", "200 OK", widget.SuccessImportance},
+		{"3xx is blue", "?status=301", "301 Moved Permanently", widget.HighImportance},
+		{"4xx is orange", "?status=404", "404 Not Found", widget.WarningImportance},
+		{"5xx is red", "?status=500", "500 Internal Server Error", widget.DangerImportance},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			tab := h.tab()
+			url := srv.URL + "/things" + tt.query
+			test.Type(tab.editor.url, url)
+			tab.editor.url.TypedShortcut(shortcutSend)
+			h.loop.until(t, "the response arrives", func() bool { return responded(tab) })
+			if got := tab.response.StatusText(); got != tt.status {
+				t.Fatalf("status shown = %q, want %q", got, tt.status)
+			}
+			if got := tab.response.status.Importance; got != tt.colour {
+				t.Errorf("status colour = %v, want %v", got, tt.colour)
+			}
+			if !strings.Contains(tab.response.text.Text(), `"name": "courier"`) {
+				t.Errorf("pretty body not shown; got %q", tab.response.text.Text())
+			}
+			h.loop.until(t, "a history row for the URL", func() bool { return h.historyHas(url) })
+			if !strings.HasPrefix(tab.item.Text, "● ") {
+				t.Errorf("an edited unsaved tab is titled %q, want the unsaved mark", tab.item.Text)
+			}
+		})
+	}
+}
+
+func TestOpeningAHistoryRowOpensTheRequestWithItsResponse(t *testing.T) {
+	srv := newRecorder(t)
+	h := newHarness(t)
+	url := srv.URL + "/again?status=404"
+	test.Type(h.tab().editor.url, url)
+	h.mw.TypedShortcut(shortcutSend)
+	h.loop.until(t, "a history row", func() bool { return h.historyHas(url) })
+
+	for i, r := range h.mw.history.rows {
+		if r.Day == "" {
+			h.mw.history.list.Select(i)
+			break
+		}
+	}
+	h.loop.until(t, "a second tab", func() bool { return len(h.mw.open) == 2 })
+	tab := h.tab()
+	if tab.editor.url.Text != url {
+		t.Errorf("opened URL = %q, want %q", tab.editor.url.Text, url)
+	}
+	if got := tab.response.StatusText(); got != "404 Not Found" {
+		t.Errorf("stored status shown = %q, want 404 Not Found", got)
+	}
+}
+
+func TestCtrlSSavesANewRequestIntoTheChosenCollectionThenInPlace(t *testing.T) {
+	srv := newRecorder(t)
+	h := newHarness(t)
+	h.mw.collections.createCollection("Shop API")
+	h.loop.until(t, "the collection shows", func() bool { _, ok := h.findNode("Shop API"); return ok })
+	coll, _ := h.findNode("Shop API")
+	h.mw.collections.createFolder(coll.ID, "Orders")
+	h.loop.until(t, "the folder shows", func() bool { _, ok := h.findNode("Orders"); return ok })
+
+	tab := h.tab()
+	test.Type(tab.editor.url, srv.URL+"/orders")
+	tab.editor.url.TypedShortcut(shortcutSave)
+	if len(h.mw.win.Canvas().Overlays().List()) == 0 {
+		t.Fatal("Ctrl+S on a new request shows no dialog to pick a collection")
+	}
+	var dest destination
+	for _, d := range h.mw.collections.data.destinations() {
+		if d.Label == "Shop API / Orders" {
+			dest = d
+		}
+	}
+	if dest.Parent == "" {
+		t.Fatalf("no destination Shop API / Orders in %+v", h.mw.collections.data.destinations())
+	}
+	tab.SaveTo(dest.Collection, dest.Parent, "List orders")
+	h.loop.until(t, "the request shows in the tree", func() bool { _, ok := h.findNode("List orders"); return ok })
+	h.loop.until(t, "the tab is clean", func() bool { return tab.item.Text == "List orders" })
+	saved, _ := h.findNode("List orders")
+	if saved.Parent != dest.Parent {
+		t.Errorf("saved under %s, want the folder %s", saved.Parent, dest.Parent)
+	}
+
+	test.Type(tab.editor.url, "?page=2")
+	if !strings.HasPrefix(tab.item.Text, "● ") {
+		t.Errorf("an edit leaves the title %q without the unsaved mark", tab.item.Text)
+	}
+	h.mw.TypedShortcut(shortcutSave)
+	h.loop.until(t, "the edit is saved in place", func() bool {
+		r, err := h.core.Request(context.Background(), saved.ID)
+		return err == nil && r.URL == srv.URL+"/orders?page=2" && tab.item.Text == "List orders"
+	})
+}
+
+func TestAnEnvironmentVariableInTheURLIsSentResolved(t *testing.T) {
+	srv := newRecorder(t)
+	h := newHarness(t)
+	h.mw.envs.createEnvironment("Staging")
+	h.loop.until(t, "the environment is selected in the sidebar", func() bool { return h.mw.envs.title.Text == "Staging" })
+	env := h.mw.envs.data.Owner
+	h.mw.envs.saveVariable(model.Variable{Owner: env, Name: "base", Value: srv.URL, Enabled: true})
+	h.loop.until(t, "the variable shows", func() bool { return len(h.mw.envs.data.Vars) == 1 })
+	h.loop.until(t, "the top bar lists the environment", func() bool { return len(h.mw.top.env.Options) == 2 })
+	h.mw.top.SelectEnvironment("Staging")
+	h.loop.until(t, "Staging is active", func() bool { return h.activeEnvironment() == env })
+
+	tab := h.tab()
+	test.Type(tab.editor.url, "{{base}}/users/7")
+	h.mw.TypedShortcut(shortcutSend)
+	h.loop.until(t, "the response arrives", func() bool { return tab.response.StatusText() == "200 OK" })
+	got := srv.requests()
+	if len(got) != 1 || got[0].Path != "/users/7" {
+		t.Fatalf("server received %+v, want one GET /users/7", got)
+	}
+}
+
+func TestUnresolvedVariablesAreShownBeforeSending(t *testing.T) {
+	srv := newRecorder(t)
+	h := newHarness(t)
+	tab := h.tab()
+	test.Type(tab.editor.url, srv.URL+"/{{missing}}")
+	h.mw.TypedShortcut(shortcutSend)
+	h.loop.until(t, "a dialog lists the variable", func() bool {
+		return strings.Contains(test.RenderToMarkup(h.mw.win.Canvas()), "{{missing}}")
+	})
+	if n := len(srv.requests()); n != 0 {
+		t.Errorf("server received %d requests before the user chose Send anyway", n)
+	}
+	tab.startSend(tab.Request(), true)
+	h.loop.until(t, "Send anyway sends", func() bool { return len(srv.requests()) == 1 })
+}
+
+func TestAHeaderPresetIsInsertedAndSent(t *testing.T) {
+	srv := newRecorder(t)
+	h := newHarness(t)
+	h.mw.presets.savePreset(model.HeaderPreset{Name: "JSON API", Headers: []model.KV{
+		{Key: "Accept", Value: "application/json"}, {Key: "X-Off", Value: "1", Disabled: true},
+	}})
+	h.loop.until(t, "the preset is listed", func() bool { return len(h.mw.presets.Presets()) == 1 })
+
+	tab := h.tab()
+	test.Type(tab.editor.url, srv.URL+"/p")
+	h.mw.applyPreset(tab, h.mw.presets.Presets()[0])
+	rows := tab.editor.headers.Rows()
+	if len(rows) != 1 || rows[0].Key != "Accept" || rows[0].Value != "application/json" {
+		t.Fatalf("headers after the preset = %+v, want only the enabled Accept", rows)
+	}
+	h.mw.TypedShortcut(shortcutSend)
+	h.loop.until(t, "the request arrives", func() bool { return len(srv.requests()) == 1 })
+	if got := srv.requests()[0].Header.Get("Accept"); got != "application/json" {
+		t.Errorf("Accept sent = %q, want application/json", got)
+	}
+}
+
+func TestParamsAndURLStayInStep(t *testing.T) {
+	h := newHarness(t)
+	e := h.tab().editor
+	test.Type(e.url, "https://example.org/search?q=fyne&page=2")
+	rows := e.params.Rows()
+	if len(rows) != 2 || rows[0].Key != "q" || rows[0].Value != "fyne" || rows[1].Key != "page" || rows[1].Value != "2" {
+		t.Fatalf("params from the URL = %+v", rows)
+	}
+	e.params.rows[1].Disabled = true
+	e.params.changed()
+	if e.url.Text != "https://example.org/search?q=fyne" {
+		t.Errorf("URL after disabling page = %q", e.url.Text)
+	}
+	test.Type(e.url, "&lang=go")
+	rows = e.params.Rows()
+	if len(rows) != 3 || rows[1].Key != "lang" || !rows[2].Disabled {
+		t.Errorf("params after typing in the URL = %+v, want q, lang and the disabled page", rows)
+	}
+}
+
+func TestCtrlWClosesTheTab(t *testing.T) {
+	h := newHarness(t)
+	first := h.tab()
+	second := h.mw.NewTab(model.Request{Name: "Second", Method: "GET"})
+	second.editor.url.TypedShortcut(shortcutCloseTab)
+	if len(h.mw.open) != 1 || h.mw.current() != first {
+		t.Fatalf("after Ctrl+W %d tabs are open, want the first one only", len(h.mw.open))
+	}
+}
+
+func TestTheTreeRefreshesWhenTheStoreChangesElsewhere(t *testing.T) {
+	h := newHarness(t)
+	done := make(chan error, 1)
+	go func() { // as sync would, from another goroutine
+		_, err := h.core.CreateCollection(context.Background(), "From another device")
+		done <- err
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("create collection: %v", err)
+	}
+	h.loop.until(t, "the tree shows the new collection", func() bool { _, ok := h.findNode("From another device"); return ok })
+}
+
+func TestSettingsApplyTheThemeAtOnceAndAreStored(t *testing.T) {
+	h := newHarness(t)
+	s, err := h.core.Settings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newSettingsForm(s)
+	f.theme.SetSelected("Dark")
+	f.timeout.SetText("12.5")
+	h.mw.saveSettings(f)
+	if vt, ok := h.mw.app.Settings().Theme().(variantTheme); !ok || vt.variant != theme.VariantDark {
+		t.Errorf("theme after choosing Dark = %#v", h.mw.app.Settings().Theme())
+	}
+	h.loop.until(t, "settings stored", func() bool {
+		got, err := h.core.Settings(context.Background())
+		return err == nil && got.Theme == app.ThemeDark && got.Timeout.Seconds() == 12.5
+	})
+}
+
+func TestSettingsRejectABadNumberWithASentence(t *testing.T) {
+	f := newSettingsForm(app.DefaultSettings())
+	f.historyLimit.SetText("lots")
+	if _, err := f.Settings(); err == nil || !strings.Contains(err.Error(), "history limit") {
+		t.Errorf("Settings() error = %v, want one naming the history limit", err)
+	}
+}
+
+// responded reports whether tab shows the outcome of a send.
+func responded(tab *requestTab) bool {
+	s := tab.response.StatusText()
+	return !tab.Sending() && s != "No response yet" && s != "Sending…"
+}

@@ -1,0 +1,31 @@
+//go:build cgo
+
+// Run lives alone in this file because fyne.io/fyne/v2/app needs cgo (the
+// OpenGL driver); the rest of the package, and its tests, build without it.
+
+package ui
+
+import (
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/dialog"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/assets"
+)
+
+// Run opens Courier's main window over core, shows the welcome prompt on
+// first launch and opts.Notice if set, and returns when the window is
+// closed.
+func Run(core *app.App, opts Options) error {
+	a := fyneapp.NewWithID(AppID)
+	a.SetIcon(assets.Icon())
+	mw := NewMainWindow(a, core)
+	mw.ApplySettings()
+	mw.win.SetMaster()
+	mw.ShowWelcomeIfNeeded()
+	if opts.Notice != "" {
+		dialog.ShowInformation("Courier", opts.Notice, mw.win)
+	}
+	mw.win.ShowAndRun()
+	return nil
+}

@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+)
+
+// settingsCore is what the settings dialog needs from the core.
+type settingsCore interface {
+	Settings(ctx context.Context) (app.Settings, error)
+	SaveSettings(ctx context.Context, s app.Settings) error
+}
+
+var themeLabels = []struct{ label, name string }{
+	{"System default", app.ThemeSystem}, {"Light", app.ThemeLight}, {"Dark", app.ThemeDark},
+}
+
+// settingsForm edits app.Settings: request timeout, TLS verification,
+// redirects, proxy, history limit and theme.
+type settingsForm struct {
+	base         app.Settings
+	timeout      *widget.Entry
+	verifyTLS    *widget.Check
+	redirects    *widget.Check
+	maxRedirects *widget.Entry
+	proxy        *widget.Entry
+	historyLimit *widget.Entry
+	theme        *widget.Select
+}
+
+func newSettingsForm(s app.Settings) *settingsForm {
+	f := &settingsForm{base: s, timeout: widget.NewEntry(), maxRedirects: widget.NewEntry(), proxy: widget.NewEntry(), historyLimit: widget.NewEntry()}
+	f.timeout.SetText(strconv.FormatFloat(s.Timeout.Seconds(), 'f', -1, 64))
+	f.verifyTLS = widget.NewCheck("Verify server certificates", nil)
+	f.verifyTLS.SetChecked(s.VerifyTLS)
+	f.redirects = widget.NewCheck("Follow redirects", nil)
+	f.redirects.SetChecked(s.FollowRedirects)
+	f.maxRedirects.SetText(strconv.Itoa(s.MaxRedirects))
+	f.proxy.SetText(s.Proxy)
+	f.proxy.SetPlaceHolder("http://proxy:3128 (empty: from the environment)")
+	f.historyLimit.SetText(strconv.Itoa(s.HistoryLimit))
+	labels := make([]string, len(themeLabels))
+	selected := themeLabels[0].label
+	for i, t := range themeLabels {
+		labels[i] = t.label
+		if t.name == s.Theme {
+			selected = t.label
+		}
+	}
+	f.theme = widget.NewSelect(labels, nil)
+	f.theme.SetSelected(selected)
+	return f
+}
+
+func (f *settingsForm) items() []*widget.FormItem {
+	return []*widget.FormItem{
+		widget.NewFormItem("Request timeout (s)", f.timeout),
+		widget.NewFormItem("TLS", f.verifyTLS),
+		widget.NewFormItem("Redirects", f.redirects),
+		widget.NewFormItem("Max redirects", f.maxRedirects),
+		widget.NewFormItem("Proxy", f.proxy),
+		widget.NewFormItem("History limit", f.historyLimit),
+		widget.NewFormItem("Theme", f.theme),
+	}
+}
+
+// Settings returns the settings as edited, or an error naming the field
+// that does not parse (wrapping model.ErrInvalid).
+func (f *settingsForm) Settings() (app.Settings, error) {
+	s := f.base
+	secs, err := strconv.ParseFloat(strings.TrimSpace(f.timeout.Text), 64)
+	if err != nil || secs <= 0 {
+		return s, fmt.Errorf("the request timeout must be a number of seconds above 0: %w", model.ErrInvalid)
+	}
+	s.Timeout = time.Duration(secs * float64(time.Second))
+	if s.MaxRedirects, err = strconv.Atoi(strings.TrimSpace(f.maxRedirects.Text)); err != nil {
+		return s, fmt.Errorf("max redirects must be a whole number: %w", model.ErrInvalid)
+	}
+	if s.HistoryLimit, err = strconv.Atoi(strings.TrimSpace(f.historyLimit.Text)); err != nil {
+		return s, fmt.Errorf("the history limit must be a whole number: %w", model.ErrInvalid)
+	}
+	s.VerifyTLS, s.FollowRedirects = f.verifyTLS.Checked, f.redirects.Checked
+	s.Proxy = strings.TrimSpace(f.proxy.Text)
+	for _, t := range themeLabels {
+		if t.label == f.theme.Selected {
+			s.Theme = t.name
+		}
+	}
+	return s, s.Validate()
+}
+
+// showSettings opens the settings dialog; saving applies the theme at once.
+func (mw *MainWindow) showSettings() {
+	mw.bg.Go(func() func() {
+		s, err := mw.core.Settings(context.Background())
+		return func() {
+			if err != nil {
+				showError(mw.win, "read the settings", err)
+				return
+			}
+			f := newSettingsForm(s)
+			d := dialog.NewForm("Settings", "Save", "Cancel", f.items(), func(ok bool) {
+				if ok {
+					mw.saveSettings(f)
+				}
+			}, mw.win)
+			d.Resize(fyne.NewSize(520, d.MinSize().Height))
+			d.Show()
+		}
+	})
+}
+
+func (mw *MainWindow) saveSettings(f *settingsForm) {
+	s, err := f.Settings()
+	if err != nil {
+		showError(mw.win, "save the settings", err)
+		return
+	}
+	mw.applyTheme(s.Theme)
+	mw.bg.Go(func() func() {
+		err := mw.core.SaveSettings(context.Background(), s)
+		return func() {
+			if err != nil {
+				showError(mw.win, "save the settings", err)
+			}
+		}
+	})
+}
+
+func (mw *MainWindow) applyTheme(name string) {
+	mw.app.Settings().SetTheme(themeFor(name))
+}

@@ -1,0 +1,75 @@
+package ui
+
+import (
+	"context"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+)
+
+// welcomeCore is what the first-launch prompt needs from the core.
+type welcomeCore interface {
+	NeedsWelcome(ctx context.Context) bool
+	SkipWelcome(ctx context.Context) error
+	AccountsAvailable() bool
+}
+
+// welcomePrompt is the first-launch prompt: Sign in, Create account, Skip.
+// Skip is remembered; Sign in stays in the account menu.
+type welcomePrompt struct {
+	core    welcomeCore
+	win     fyne.Window
+	bg      *tasks
+	dlg     dialog.Dialog
+	signIn  *widget.Button
+	create  *widget.Button
+	skip    *widget.Button
+	visible bool
+}
+
+func newWelcomePrompt(core welcomeCore, win fyne.Window, bg *tasks) *welcomePrompt {
+	w := &welcomePrompt{core: core, win: win, bg: bg}
+	w.signIn = widget.NewButton("Sign in", w.onAccountTapped)
+	w.create = widget.NewButton("Create account", w.onAccountTapped)
+	w.skip = widget.NewButton("Skip", w.onSkipTapped)
+	w.skip.Importance = widget.HighImportance
+	text := widget.NewLabel("Courier sends HTTP requests and keeps your history, collections, environments and header presets on this computer.\n\n" +
+		"With an account they sync, end-to-end encrypted, between your machines. You can sign in later from the account menu.")
+	text.Wrapping = fyne.TextWrapWord
+	body := container.NewBorder(nil, container.NewGridWithColumns(3, w.signIn, w.create, w.skip), nil, nil, text)
+	w.dlg = dialog.NewCustomWithoutButtons("Welcome to Courier", body, win)
+	w.dlg.Resize(fyne.NewSize(520, 260))
+	return w
+}
+
+// ShowIfNeeded shows the prompt unless it was skipped before.
+func (w *welcomePrompt) ShowIfNeeded() {
+	if w.core.NeedsWelcome(context.Background()) {
+		w.visible = true
+		w.dlg.Show()
+	}
+}
+
+// Visible reports whether the prompt is on screen.
+func (w *welcomePrompt) Visible() bool { return w.visible }
+
+func (w *welcomePrompt) onAccountTapped() {
+	if !w.core.AccountsAvailable() {
+		showAccountsUnavailable(w.win)
+	}
+}
+
+func (w *welcomePrompt) onSkipTapped() {
+	w.visible = false
+	w.dlg.Hide()
+	w.bg.Go(func() func() {
+		err := w.core.SkipWelcome(context.Background())
+		return func() {
+			if err != nil {
+				showError(w.win, "remember the choice", err)
+			}
+		}
+	})
+}
