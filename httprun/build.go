@@ -159,13 +159,19 @@ func parseTarget(s string) (*url.URL, error) {
 // '%' that starts no escape.
 func escapeURLPart(s string, query bool) string {
 	const hexDigits = "0123456789ABCDEF"
+	i := 0
+	for i < len(s) && !mustEscape(s, i, query) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
 		c := s[i]
-		bad := c < 0x20 || c == 0x7f || (c >= 0x80 && query) ||
-			(c == '%' && !(i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]))) ||
-			(query && strings.IndexByte(" \"<>\\^`{|}", c) >= 0)
-		if !bad {
+		if !mustEscape(s, i, query) {
 			b.WriteByte(c)
 			continue
 		}
@@ -174,6 +180,20 @@ func escapeURLPart(s string, query bool) string {
 		b.WriteByte(hexDigits[c&15])
 	}
 	return b.String()
+}
+
+// mustEscape reports whether the byte at s[i] cannot be sent as it is.
+func mustEscape(s string, i int, query bool) bool {
+	c := s[i]
+	switch {
+	case c < 0x20 || c == 0x7f:
+		return true
+	case c == '%':
+		return !(i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]))
+	case !query:
+		return false
+	}
+	return c >= 0x80 || strings.IndexByte(" \"<>\\^`{|}", c) >= 0
 }
 
 func isHex(c byte) bool {

@@ -181,11 +181,13 @@ func (l *lazyDecoder) Read(p []byte) (int, error) {
 // headerKVs lists the headers sorted by name, each value in order.
 func headerKVs(h http.Header) []model.KV {
 	keys := make([]string, 0, len(h))
-	for k := range h {
+	n := 0
+	for k, vs := range h {
 		keys = append(keys, k)
+		n += len(vs)
 	}
 	sort.Strings(keys)
-	var kvs []model.KV
+	kvs := make([]model.KV, 0, n)
 	for _, k := range keys {
 		for _, v := range h[k] {
 			kvs = append(kvs, model.KV{Key: k, Value: v})

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,7 +90,7 @@ func (r *Runner) Send(ctx context.Context, req model.Request, scope Scope) (res 
 
 // describe fills in what the response says about itself.
 func (r *Runner) describe(resp *http.Response, res *Result) {
-	text := strings.TrimSpace(strings.TrimPrefix(resp.Status, fmt.Sprint(resp.StatusCode)))
+	text := strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)))
 	if text == "" {
 		text = http.StatusText(resp.StatusCode)
 	}

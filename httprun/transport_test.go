@@ -530,3 +530,55 @@ func bufioReader(rw *bufio.ReadWriter) io.Reader {
 	_ = rw.Flush()
 	return rw.Reader
 }
+
+func TestKeepAliveAndConcurrency(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.URL.Query().Get("i"))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	r := New(Options{})
+	defer r.Close()
+	url := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	first, err := r.Send(t.Context(), model.Request{URL: url + "/?i=first"}, Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm := first.Response.Timings; tm.DNS <= 0 || tm.Connect <= 0 {
+		t.Fatalf("first request timings %+v: want DNS and connect", tm)
+	}
+	for range 5 {
+		res, err := r.Send(t.Context(), model.Request{URL: url + "/?i=again"}, Scope{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tm := res.Response.Timings; tm.DNS != 0 || tm.Connect != 0 || tm.FirstByte <= 0 {
+			t.Fatalf("reused connection timings %+v", tm)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections for 6 sequential requests, want 1 (keep-alive)", n)
+	}
+	errs := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			want := strconv.Itoa(i)
+			res, err := r.Send(t.Context(), model.Request{URL: url + "/?i=" + want}, Scope{})
+			if err == nil && string(res.Body) != want {
+				err = errors.New("body " + string(res.Body) + ", want " + want)
+			}
+			errs <- err
+		}()
+	}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
