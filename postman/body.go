@@ -57,6 +57,49 @@ func decodeBody(b []byte, path string) (model.Body, error) {
 	return body, nil
 }
 
+// bodyExact reports whether encodeBody(body) writes exactly the keys the
+// file's body object had: its values then match too (shadows hold the
+// ones whose form differs), so no shadow of the whole body is needed.
+func bodyExact(body model.Body, orig []byte) bool {
+	ms, ok := members(orig)
+	if !ok {
+		return false
+	}
+	want := 0
+	for _, m := range ms {
+		var emitted bool
+		switch m.key {
+		case "mode":
+			emitted = body.Mode != "" || body.Extra["mode"] != nil
+		case "raw":
+			emitted = body.Raw != "" || body.Mode == model.BodyRaw || body.Extra["raw"] != nil
+		case "urlencoded":
+			emitted = len(body.URLEncoded) > 0 || body.Extra["urlencoded"] != nil
+		case "formdata":
+			emitted = len(body.FormData) > 0 || body.Extra["formdata"] != nil
+		case "file":
+			emitted = body.File != "" || body.Extra["file"] != nil
+		case "graphql":
+			emitted = body.GraphQL != nil || body.Extra["graphql"] != nil
+		case "disabled":
+			emitted = body.Disabled || body.Extra["disabled"] != nil
+		default: // options and unknown keys are kept verbatim
+			emitted = true
+		}
+		if !emitted {
+			return false
+		}
+		want++
+	}
+	// Keys the encoder adds that the file did not have.
+	if body.Mode == model.BodyRaw && body.Raw == "" {
+		if _, ok := get(ms, "raw"); !ok {
+			return false
+		}
+	}
+	return want > 0
+}
+
 func encodeStr(s string) []byte {
 	if s == "" {
 		return nil

@@ -20,7 +20,7 @@ func ExportCurl(r model.Request) string {
 		method = "GET"
 	}
 	rawURL := r.URL
-	lines := []string{"curl --location --request " + method + " " + shellQuote(rawURL)}
+	lines := []string{"curl --location --request " + shellWord(method) + " " + urlArg(rawURL)}
 	headers := r.Headers
 	switch r.Auth.Type {
 	case model.AuthBasic:
@@ -29,7 +29,7 @@ func ExportCurl(r model.Request) string {
 		headers = append(headers, model.KV{Key: "Authorization", Value: "Bearer " + r.Auth.Param("token")})
 	case model.AuthAPIKey:
 		if r.Auth.Param("in") == "query" {
-			lines[0] = "curl --location --request " + method + " " + shellQuote(addQuery(rawURL, r.Auth.Param("key"), r.Auth.Param("value")))
+			lines[0] = "curl --location --request " + shellWord(method) + " " + urlArg(addQuery(rawURL, r.Auth.Param("key"), r.Auth.Param("value")))
 		} else {
 			headers = append(headers, model.KV{Key: r.Auth.Param("key"), Value: r.Auth.Param("value")})
 		}
@@ -99,4 +99,26 @@ func curlBody(b model.Body) []string {
 // shellQuote single-quotes s for bash: ' becomes '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// urlArg is the URL argument: quoted, and behind --url when it would
+// otherwise read as an option.
+func urlArg(u string) string {
+	if strings.HasPrefix(u, "-") || u == "" {
+		return "--url " + shellQuote(u)
+	}
+	return shellQuote(u)
+}
+
+// shellWord leaves a plain token (GET, PATCH) unquoted and quotes anything else.
+func shellWord(s string) string {
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return shellQuote(s)
+		}
+	}
+	if s == "" {
+		return "''"
+	}
+	return s
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/courierapp/courier/model"
@@ -49,6 +50,13 @@ func readAll(ctx context.Context, r io.Reader, opts Options) ([]byte, error) {
 		limit = DefaultMaxSize
 	}
 	var buf bytes.Buffer
+	if l, ok := r.(interface{ Len() int }); ok && int64(l.Len()) <= limit {
+		buf.Grow(l.Len() + 1)
+	} else if s, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := s.Stat(); err == nil && fi.Size() <= limit {
+			buf.Grow(int(fi.Size()) + 1)
+		}
+	}
 	chunk := make([]byte, 256<<10)
 	for {
 		if err := ctx.Err(); err != nil {

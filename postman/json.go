@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/courierapp/courier/model"
@@ -93,15 +94,24 @@ func skipValue(b []byte) int {
 }
 
 func skipString(b []byte) int {
-	for i := 1; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
+	i := 1
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b)
+		}
+		i += j
+		// The quote ends the string unless an odd number of backslashes
+		// precede it.
+		n := 0
+		for k := i - 1; k > 0 && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
 			return i + 1
 		}
+		i++
 	}
-	return len(b)
 }
 
 // members splits a compact JSON object into its members, in file order.
@@ -109,7 +119,7 @@ func members(b []byte) ([]member, bool) {
 	if len(b) < 2 || b[0] != '{' {
 		return nil, false
 	}
-	var out []member
+	out := make([]member, 0, 8)
 	i := 1
 	for i < len(b)-1 {
 		n := skipString(b[i:])
@@ -152,11 +162,88 @@ func unquote(b []byte) (string, bool) {
 	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 		return string(inner), true
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return "", false
+	return unescape(inner)
+}
+
+// unescape decodes the escapes of a JSON string's contents (valid JSON,
+// as json.Compact has checked). Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does.
+func unescape(in []byte) (string, bool) {
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); {
+		c := in[i]
+		if c != '\\' {
+			if c < utf8.RuneSelf {
+				out = append(out, c)
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRune(in[i:])
+			out = utf8.AppendRune(out, r) // RuneError for invalid bytes
+			i += size
+			continue
+		}
+		if i+1 >= len(in) {
+			return "", false
+		}
+		switch in[i+1] {
+		case '"', '\\', '/':
+			out = append(out, in[i+1])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(in[i+2:])
+			if !ok {
+				return "", false
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r2, ok := hex4(in[i+2:]); ok && i+1 < len(in) && in[i] == '\\' && in[i+1] == 'u' {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						out = utf8.AppendRune(out, d)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		default:
+			return "", false
+		}
+		i += 2
 	}
-	return s, true
+	return string(out), true
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 func isNull(b []byte) bool { return string(b) == "null" }
@@ -192,7 +279,7 @@ func appendString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+		if plainASCII[c] {
 			i++
 			continue
 		}
@@ -231,6 +318,14 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// plainASCII marks the bytes appendString copies as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func hexDigit(b byte) byte { return "0123456789abcdef"[b] }
 
@@ -355,4 +450,33 @@ func setExtra(m *map[string]json.RawMessage, key string, val []byte) {
 		*m = make(map[string]json.RawMessage)
 	}
 	(*m)[key] = raw(val)
+}
+
+// rawMap turns a JSON object into a map of its members; nil when b is not
+// an object. Values are slices of (a compact copy of) b.
+func rawMap(b []byte) map[string]json.RawMessage {
+	ms, ok := members(compactRaw(b))
+	if !ok {
+		return nil
+	}
+	m := make(map[string]json.RawMessage, len(ms))
+	for _, mem := range ms {
+		m[mem.key] = mem.val
+	}
+	return m
+}
+
+// mapJSON writes a map of raw values as an object with sorted keys. The
+// values must be valid JSON (they come from an import or from rawMap).
+func mapJSON(m map[string]json.RawMessage) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	o := make(obj, 0, len(keys))
+	for _, k := range keys {
+		o = append(o, member{key: k, val: compactRaw(m[k])})
+	}
+	return o.bytes()
 }

@@ -215,7 +215,7 @@ func decodeKV(b []byte, path string, style kvStyle) (model.KV, error) {
 			setExtra(&kv.Extra, m.key, m.val)
 		}
 	}
-	if style == kvV2 && !sameJSON(encodeKV(kv), b) {
+	if style == kvV2 && !kvExact(kv, ms) && !sameJSON(encodeKV(kv), b) {
 		setExtra(&kv.Extra, keyOrig, b)
 	}
 	return kv, nil
@@ -223,6 +223,41 @@ func decodeKV(b []byte, path string, style kvStyle) (model.KV, error) {
 
 // srcText is a form field's file path: a string, or the first of an array
 // of paths.
+// kvExact is a fast check that encodeKV(kv) gives the row's own members:
+// every modelled member is a plain string (or disabled: true) that the
+// encoder writes, and the encoder writes nothing the row lacks. When it
+// says no, the caller compares properly.
+func kvExact(kv model.KV, ms []member) bool {
+	n := len(kv.Extra)
+	for _, m := range ms {
+		switch m.key {
+		case "key", "value", "description", "type", "src", "contentType":
+			if m.val[0] != '"' || (m.key != "key" && m.key != "value" && len(m.val) == 2) {
+				return false
+			}
+			if m.key == "value" && kv.Value == "" && kv.Type == "file" {
+				return false
+			}
+			n++
+		case "disabled":
+			if string(m.val) != "true" {
+				return false
+			}
+			n++
+		}
+	}
+	want := 1 + len(kv.Extra)
+	if kv.Value != "" || kv.Type != "file" {
+		want++
+	}
+	for _, set := range []bool{kv.Src != "", kv.ContentType != "", kv.Description != "", kv.Type != "", kv.Disabled} {
+		if set {
+			want++
+		}
+	}
+	return n == want && len(ms) == n
+}
+
 func srcText(b []byte) string {
 	if els, ok := elements(b); ok {
 		if len(els) == 0 {

@@ -102,10 +102,10 @@ func (d *decoder) collectionV1(ms []member, path string, order string) error {
 		}
 		v.folders[id], v.fPath[id] = fm, index(join(path, "folders"), i)
 	}
-	ib, _ := json.Marshal(info)
+	ib := mapJSON(info)
 	setExtra(&c.Extra, "info", ib)
 	if left != nil {
-		lb, _ := json.Marshal(left)
+		lb := mapJSON(left)
 		setExtra(&c.Extra, keyV1, lb)
 	}
 	if err := v.place(c.ID, foldersOrder, order1, folderIDs(folderList), reqIDs); err != nil {
@@ -227,7 +227,7 @@ func (v *v1Coll) folder(id string, parent model.ID, order string) error {
 		}
 	}
 	if left != nil {
-		lb, _ := json.Marshal(left)
+		lb := mapJSON(left)
 		setExtra(&f.Extra, keyV1, lb)
 	}
 	v.d.b.Folders = append(v.d.b.Folders, f)
@@ -302,7 +302,7 @@ func (v *v1Coll) request(id string, parent model.ID, order string) error {
 		r.Events = v1Events(prereq, tests)
 	}
 	if left != nil {
-		lb, _ := json.Marshal(left)
+		lb := mapJSON(left)
 		setExtra(&r.Extra, keyV1, lb)
 	}
 	v.d.b.Requests = append(v.d.b.Requests, r)

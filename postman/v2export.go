@@ -134,10 +134,7 @@ func ownVars(vars []model.Variable, owner model.ID) []model.Variable {
 }
 
 func infoJSON(c model.Collection) []byte {
-	var x map[string]json.RawMessage
-	if b := c.Extra["info"]; len(b) > 0 && b[0] == '{' {
-		_ = json.Unmarshal(b, &x)
-	}
+	x := rawMap(c.Extra["info"])
 	o := obj{}
 	if id, ok := x["_postman_id"]; ok {
 		o.set("_postman_id", compactRaw(id))

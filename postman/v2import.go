@@ -1,6 +1,7 @@
 package postman
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -149,8 +150,7 @@ func (d *decoder) info(c *model.Collection, b []byte, path string) error {
 	if x == nil {
 		x = map[string]json.RawMessage{}
 	}
-	b2, _ := json.Marshal(x)
-	setExtra(&c.Extra, "info", b2)
+	setExtra(&c.Extra, "info", mapJSON(x))
 	return nil
 }
 
@@ -243,7 +243,7 @@ func (d *decoder) requestItem(ms []member, path string, coll, parent model.ID, o
 			return err
 		}
 	}
-	if _, onReq := reqExtra(r)["description"]; !onReq && r.Description == "" {
+	if r.Description == "" && !requestHasDescription(r) {
 		if desc, ok := get(ms, "description"); ok && descText(desc) != "" {
 			r.Description = descText(desc)
 			setExtra(&r.Extra, keyDescOnItem, []byte("true"))
@@ -253,15 +253,23 @@ func (d *decoder) requestItem(ms []member, path string, coll, parent model.ID, o
 	return nil
 }
 
+// requestHasDescription reports whether the file's request object had a
+// description key (possibly empty or null).
+func requestHasDescription(r model.Request) bool {
+	if !bytes.Contains(r.Extra["request"], []byte(`"description":`)) {
+		return false
+	}
+	_, ok := reqExtra(r)["description"]
+	return ok
+}
+
 // reqExtra returns the request-object extras of r (nil when none).
 func reqExtra(r model.Request) map[string]json.RawMessage {
 	b := r.Extra["request"]
 	if len(b) == 0 || b[0] != '{' {
 		return nil
 	}
-	var x map[string]json.RawMessage
-	_ = json.Unmarshal(b, &x)
-	return x
+	return rawMap(b)
 }
 
 func decodeRequest(r *model.Request, b []byte, path string) error {
@@ -302,7 +310,9 @@ func decodeRequest(r *model.Request, b []byte, path string) error {
 				return err
 			}
 			r.Body = body
-			keepShadow(&x, m.key, m.val, encodeBody(body))
+			if !bodyExact(body, m.val) {
+				keepShadow(&x, m.key, m.val, encodeBody(body))
+			}
 		case "auth":
 			a, err := decodeAuth(m.val, p)
 			if err != nil {
@@ -328,11 +338,7 @@ func decodeRequest(r *model.Request, b []byte, path string) error {
 	if x == nil {
 		return nil
 	}
-	xb, err := json.Marshal(x)
-	if err != nil {
-		return pathErr(path, "%v", err)
-	}
-	setExtra(&r.Extra, "request", xb)
+	setExtra(&r.Extra, "request", mapJSON(x))
 	return nil
 }
 

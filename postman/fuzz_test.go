@@ -1,0 +1,70 @@
+package postman
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/courierapp/courier/model"
+)
+
+func addSeeds(f *testing.F, patterns ...string) {
+	f.Helper()
+	for _, p := range patterns {
+		files, _ := filepath.Glob(p)
+		for _, name := range files {
+			if b, err := os.ReadFile(name); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+}
+
+// FuzzImport feeds arbitrary bytes to Import: it must never panic, must
+// fail only with ErrInvalid, and whatever it accepts must export and
+// import again.
+func FuzzImport(f *testing.F) {
+	addSeeds(f, "../testdata/postman/*.json", "../testdata/postman/curl/*", sharedFixtures+"/*.json")
+	f.Add([]byte(`{"info":{"name":"x"},"item":[{"request":{"url":{"host":["a"],"path":[{"value":"p"}]},"auth":{"type":"basic","basic":{"u":1}}}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := Import(context.Background(), bytes.NewReader(data), Options{})
+		if err != nil {
+			if !errors.Is(err, model.ErrInvalid) {
+				t.Fatalf("error does not wrap ErrInvalid: %v", err)
+			}
+			return
+		}
+		if _, err := b.Ops(); err != nil {
+			t.Fatalf("ops: %v", err)
+		}
+		if b.Kind == KindCurl {
+			return
+		}
+		out := export(t, b)
+		if _, err := Import(context.Background(), bytes.NewReader(out), Options{}); err != nil {
+			t.Fatalf("export does not import again: %v\n%s", err, out)
+		}
+	})
+}
+
+// FuzzParseCurl feeds arbitrary command lines to ParseCurl: no panics,
+// ErrInvalid only, and an accepted command survives ExportCurl.
+func FuzzParseCurl(f *testing.F) {
+	addSeeds(f, "../testdata/postman/curl/*")
+	f.Add([]byte(`curl -sSLk -XPOST $'a\tb' "x\"y" -H'A: b' --data-urlencode a@f -F 'f=@"p";type=t' \` + "\n" + ` --url=u`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseCurl(string(data))
+		if err != nil {
+			if !errors.Is(err, model.ErrInvalid) {
+				t.Fatalf("error does not wrap ErrInvalid: %v", err)
+			}
+			return
+		}
+		if _, err := ParseCurl(ExportCurl(r)); err != nil {
+			t.Fatalf("export does not parse again: %v\n%s", err, ExportCurl(r))
+		}
+	})
+}
