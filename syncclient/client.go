@@ -1,0 +1,234 @@
+package syncclient
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/courierapp/courier/model"
+)
+
+// DefaultTimeout bounds one call when Options.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// maxResponse bounds how much of an answer is read (account API answers
+// are small; a bigger one is a broken or hostile server).
+const maxResponse = 1 << 20
+
+// Options configures a Client. The zero value is usable.
+type Options struct {
+	// CAFile names a PEM file of CA certificates trusted in addition to
+	// the system roots (for a self-hosted server or `courier-server --dev`).
+	CAFile string
+	// Timeout bounds each call, connection and answer included; zero
+	// means DefaultTimeout.
+	Timeout time.Duration
+	// Proxy is the HTTP(S) proxy to go through; nil uses the environment
+	// (HTTPS_PROXY, NO_PROXY).
+	Proxy *url.URL
+	// UserAgent is sent with every call; empty means "courier".
+	UserAgent string
+}
+
+// Client calls the account API of one server. It is safe for concurrent
+// use. The zero value is not usable: call New.
+type Client struct {
+	base  *url.URL
+	http  *http.Client
+	agent string
+	token string
+}
+
+// New returns a client for the server at serverURL, which must be an
+// https:// URL without user info, query or fragment (a path prefix is
+// kept). Errors wrap model.ErrInvalid: a URL of another scheme, or a
+// CAFile that cannot be read or holds no PEM certificate.
+func New(serverURL string, opts Options) (*Client, error) {
+	base, err := ParseServerURL(serverURL)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := rootPool(opts.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "courier"
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if opts.Proxy != nil {
+		tr.Proxy = http.ProxyURL(opts.Proxy)
+	}
+	hc := &http.Client{
+		Transport: tr,
+		Timeout:   opts.Timeout,
+		// The API never redirects; following one could carry an auth key
+		// or a token somewhere else.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &Client{base: base, http: hc, agent: opts.UserAgent}, nil
+}
+
+// ParseServerURL checks that s is an https:// URL with a host and without
+// user info, query or fragment, and returns it without a trailing slash.
+// Errors wrap model.ErrInvalid and say what is wrong.
+func ParseServerURL(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("server URL %q: %v: %w", s, err, model.ErrInvalid)
+	}
+	switch {
+	case u.Scheme != "https":
+		return nil, fmt.Errorf("server URL %q must start with https:// (Courier never sends account data unencrypted): %w", s, model.ErrInvalid)
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("server URL %q has no host: %w", s, model.ErrInvalid)
+	case u.User != nil:
+		return nil, fmt.Errorf("server URL %q must not hold a user name or password: %w", s, model.ErrInvalid)
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return nil, fmt.Errorf("server URL %q must not have a query or fragment: %w", s, model.ErrInvalid)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// rootPool returns the system roots plus the certificates of caFile.
+func rootPool(caFile string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile == "" {
+		return pool, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read CA file %s: %w: %w", caFile, model.ErrInvalid, err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA file %s holds no PEM certificate: %w", caFile, model.ErrInvalid)
+	}
+	return pool, nil
+}
+
+// WithToken returns a client that sends token as `Authorization: Bearer`
+// on the calls that need a session. It shares c's connections.
+func (c *Client) WithToken(token string) *Client {
+	cc := *c
+	cc.token = token
+	return &cc
+}
+
+// ServerURL returns the server's base URL as New accepted it.
+func (c *Client) ServerURL() string { return c.base.String() }
+
+// CloseIdleConnections closes connections kept for reuse.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+// call describes one API call for do.
+type call struct {
+	what   string // "sign in": names the call in errors
+	method string
+	path   string
+	bearer bool
+	in     any // JSON body, or nil
+	out    any // decoded answer, or nil
+}
+
+// do performs k and decodes the answer into k.out. Errors are prefixed
+// with k.what and wrap *syncproto.Error (the server said no) or
+// model.ErrUnavailable (the server could not be reached or answered
+// nonsense), or ctx's error.
+func (c *Client) do(ctx context.Context, k call) error {
+	req, err := c.newRequest(ctx, k)
+	if err != nil {
+		return fmt.Errorf("%s: %w", k.what, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", k.what, transportError(ctx, c.base.Host, err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return fmt.Errorf("%s: read the answer of %s: %w: %w", k.what, c.base.Host, model.ErrUnavailable, err)
+	}
+	if len(body) > maxResponse {
+		return fmt.Errorf("%s: the answer of %s exceeds %d bytes: %w", k.what, c.base.Host, maxResponse, model.ErrUnavailable)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%s: %w", k.what, apiError(resp, body))
+	}
+	if k.out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, k.out); err != nil {
+		return fmt.Errorf("%s: %s answered something that is not the expected JSON (%v): %w", k.what, c.base.Host, err, model.ErrUnavailable)
+	}
+	return nil
+}
+
+func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) {
+	if k.bearer && c.token == "" {
+		return nil, fmt.Errorf("not signed in: %w", model.ErrUnauthorized)
+	}
+	var body io.Reader
+	if k.in != nil {
+		b, err := json.Marshal(k.in)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w: %w", model.ErrInvalid, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	// k.path is already escaped; the base has no query or fragment.
+	req, err := http.NewRequestWithContext(ctx, k.method, c.base.String()+k.path, body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w: %w", model.ErrInvalid, err)
+	}
+	if k.in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.agent)
+	if k.bearer {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return req, nil
+}
+
+// transportError explains why a call did not get an answer. It wraps
+// ctx's error when the caller gave up, else model.ErrUnavailable.
+func transportError(ctx context.Context, host string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("call to %s stopped: %w", host, ctxErr)
+	}
+	var (
+		verr *tls.CertificateVerificationError
+		uerr x509.UnknownAuthorityError
+		herr x509.HostnameError
+		cerr x509.CertificateInvalidError
+	)
+	if errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr) {
+		return fmt.Errorf("the certificate of %s is not trusted (for a self-hosted server, pass its CA file with --ca): %w: %w",
+			host, model.ErrUnavailable, err)
+	}
+	var nerr interface{ Timeout() bool }
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		return fmt.Errorf("%s did not answer in time: %w: %w", host, model.ErrUnavailable, err)
+	}
+	return fmt.Errorf("cannot reach %s: %w: %w", host, model.ErrUnavailable, err)
+}
