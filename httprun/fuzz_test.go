@@ -2,6 +2,7 @@ package httprun
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/courierapp/courier/model"
@@ -34,6 +35,9 @@ func FuzzBuild(f *testing.F) {
 		}
 		if out.req.URL.Host == "" || (out.req.URL.Scheme != "http" && out.req.URL.Scheme != "https") {
 			t.Fatalf("built a request to %q", out.url)
+		}
+		if ru := out.req.URL.RequestURI(); strings.ContainsFunc(ru, func(c rune) bool { return c <= ' ' || c >= 0x7f }) {
+			t.Fatalf("request line would carry %q", ru)
 		}
 		_ = CheckBody(req)
 		_ = Unresolved(req, scope)
