@@ -202,7 +202,7 @@ func param(k, v string) model.AuthParam {
 // inheritance and test scripts.
 func newmanCollection() (model.Collection, []model.Folder, []model.Request, []model.Variable) {
 	c := model.Collection{ID: model.NewID(), Name: "Courier export under newman",
-		Auth: &model.Auth{Type: model.AuthBearer, Params: []model.AuthParam{param("token", "{{token}}")}},
+		Auth:   &model.Auth{Type: model.AuthBearer, Params: []model.AuthParam{param("token", "{{token}}")}},
 		Events: json.RawMessage(`[{"listen":"test","script":{"type":"text/javascript","exec":["pm.test('collection test script runs', function () { pm.response.to.have.status(200); });"]}}]`)}
 	bodies := model.Folder{ID: model.NewID(), Name: "Bodies", Collection: c.ID, Parent: c.ID, Order: "1"}
 	basic := model.Folder{ID: model.NewID(), Name: "Basic auth folder", Collection: c.ID, Parent: c.ID, Order: "2",
