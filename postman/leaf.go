@@ -501,8 +501,6 @@ func recanonAuth(b []byte) []byte {
 	return encodeAuth(a)
 }
 
-func authPtr(a model.Auth) *model.Auth { return &a }
-
 // ---- variables ----
 
 // varStyle says how a variable's enabled flag is written.

@@ -172,11 +172,7 @@ func describe(v any, path string) string {
 
 func splitPath(p string) []string {
 	p = strings.TrimPrefix(p, "$")
-	var out []string
-	for _, s := range strings.FieldsFunc(p, func(r rune) bool { return r == '.' || r == '[' || r == ']' }) {
-		out = append(out, s)
-	}
-	return out
+	return strings.FieldsFunc(p, func(r rune) bool { return r == '.' || r == '[' || r == ']' })
 }
 
 func firstDiff(a, b any, path string) (string, bool) {

@@ -14,15 +14,14 @@ import (
 // list, timestamps) is kept under Extra["courier:v1"], never exported.
 
 type v1Coll struct {
-	d        *decoder
-	coll     model.ID
-	reqs     map[string][]byte // v1 request id -> raw request
-	reqPath  map[string]string
-	placed   map[string]bool
-	folders  map[string][]member
-	fPath    map[string]string
-	fPlaced  map[string]bool
-	rootReqs []string
+	d       *decoder
+	coll    model.ID
+	reqs    map[string][]byte // v1 request id -> raw request
+	reqPath map[string]string
+	placed  map[string]bool
+	folders map[string][]member
+	fPath   map[string]string
+	fPlaced map[string]bool
 }
 
 func (d *decoder) collectionV1(ms []member, path string, order string) error {
