@@ -12,7 +12,9 @@ import (
 // BenchmarkDeriveMaster times the key derivation a sign-in pays. The
 // baselines are the same Argon2id call made directly (the ratio is this
 // package's overhead: validation and HKDF) and OWASP's floor
-// (MinKDFParams). Run each on its own to read peak memory:
+// (MinKDFParams). Besides wall time it reports CPU time per op (all
+// threads; steadier on a busy machine). Run each on its own to read peak
+// memory:
 //
 //	go test -run - -bench 'DeriveMaster/courier' -count 5 ./vault
 func BenchmarkDeriveMaster(b *testing.B) {
@@ -21,10 +23,11 @@ func BenchmarkDeriveMaster(b *testing.B) {
 	run := func(name string, f func()) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
+			m := startRusage()
 			for b.Loop() {
 				f()
 			}
-			reportPeakRSS(b)
+			m.report(b)
 		})
 	}
 	run("courier-default", func() {

@@ -4,4 +4,7 @@ package vault
 
 import "testing"
 
-func reportPeakRSS(*testing.B) {}
+type rusageMeter struct{}
+
+func startRusage() rusageMeter        { return rusageMeter{} }
+func (rusageMeter) report(*testing.B) {}
