@@ -20,13 +20,17 @@ import (
 //
 // Calls that fail before reaching the keyring (a cancelled context, an
 // empty key) decide nothing. Fallback is safe for concurrent use; calls
-// wait for the deciding call to finish.
+// wait for the deciding call to finish; Persistent and Reason never wait.
 type Fallback struct {
 	primary, memory Secrets
 
-	mu     sync.Mutex
-	state  fallbackState
-	reason error
+	// deciding is held by the call that makes the decision, so others
+	// wait for it; mu guards the outcome and is never held across a call,
+	// so Persistent never blocks.
+	deciding sync.Mutex
+	mu       sync.Mutex
+	state    fallbackState
+	reason   error
 }
 
 type fallbackState int
@@ -94,23 +98,40 @@ func (f *Fallback) Reason() error {
 // route runs op on the chosen store, choosing it on the first call that
 // reaches the keyring.
 func (f *Fallback) route(op func(Secrets) error) error {
-	f.mu.Lock()
-	switch f.state {
-	case usePrimary:
-		f.mu.Unlock()
-		return op(f.primary)
-	case useMemory:
-		f.mu.Unlock()
-		return op(f.memory)
+	if s := f.chosen(); s != nil {
+		return op(s)
 	}
-	defer f.mu.Unlock()
+	f.deciding.Lock()
+	defer f.deciding.Unlock()
+	if s := f.chosen(); s != nil { // decided while this call waited
+		return op(s)
+	}
 	err := op(f.primary)
 	switch {
 	case errors.Is(err, model.ErrUnavailable):
-		f.state, f.reason = useMemory, err
+		f.set(useMemory, err)
 		return op(f.memory)
 	case err == nil, errors.Is(err, model.ErrNotFound), errors.Is(err, model.ErrTooLarge):
-		f.state = usePrimary
+		f.set(usePrimary, nil)
 	}
 	return err
+}
+
+// chosen returns the store decided on, or nil.
+func (f *Fallback) chosen() Secrets {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch f.state {
+	case usePrimary:
+		return f.primary
+	case useMemory:
+		return f.memory
+	}
+	return nil
+}
+
+func (f *Fallback) set(state fallbackState, reason error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state, f.reason = state, reason
 }

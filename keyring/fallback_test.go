@@ -182,3 +182,29 @@ func TestMemory(t *testing.T) {
 		t.Errorf("empty key = %v, want model.ErrInvalid", err)
 	}
 }
+
+func TestFallbackPersistentDoesNotWaitForTheDecidingCall(t *testing.T) {
+	h := newHanging()
+	f := NewFallback(New(testService, "p1", WithBackend(h), WithTimeout(time.Minute)), NewMemory())
+	setDone := make(chan error, 1)
+	go func() { setDone <- f.Set(context.Background(), "k", []byte("v")) }()
+	<-h.entered
+
+	answered := make(chan bool, 1)
+	go func() { answered <- f.Persistent() }()
+	select {
+	case p := <-answered:
+		if !p {
+			t.Error("Persistent() = false while the keyring is still answering")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Persistent() blocked behind the deciding keyring call")
+	}
+	close(h.release)
+	if err := <-setDone; err != nil {
+		t.Errorf("Set = %v once the keyring answered", err)
+	}
+	if !f.Persistent() {
+		t.Error("Persistent() = false after the keyring answered")
+	}
+}
