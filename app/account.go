@@ -1,0 +1,303 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/vault"
+)
+
+// Secrets keeps the device's secrets (session tokens, account keys) out of
+// the profile's files: package keyring implements it on the OS keyring,
+// with an in-memory fallback. Get and Delete return an error wrapping
+// model.ErrNotFound for a missing key; model.ErrUnavailable means no
+// keyring could be reached.
+type Secrets interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+	Set(ctx context.Context, key string, value []byte) error
+	Delete(ctx context.Context, key string) error
+}
+
+// PersistentSecrets is implemented by Secrets that may fall back to memory
+// (keyring.Fallback): Persistent is false once secrets last for this run
+// only.
+type PersistentSecrets interface{ Persistent() bool }
+
+// AccountAPI is the account API of a sync server, as the account use cases
+// call it (syncclient.Client implements it). Errors wrap the model
+// vocabulary; server answers are *syncproto.Error.
+type AccountAPI interface {
+	SignUp(ctx context.Context, r syncproto.SignUpRequest) error
+	ConfirmEmail(ctx context.Context, token string) error
+	ResendConfirmation(ctx context.Context, email string) error
+	Prelogin(ctx context.Context, identifier string) (syncproto.PreloginResponse, error)
+	SignIn(ctx context.Context, r syncproto.SignInRequest) (syncproto.SignInResponse, error)
+	SignOut(ctx context.Context) error
+	ChangePassword(ctx context.Context, r syncproto.ChangePasswordRequest) error
+	ForgotUsername(ctx context.Context, email string) error
+	ForgotPassword(ctx context.Context, email string) error
+	RecoveryKey(ctx context.Context, r syncproto.RecoveryKeyRequest) (syncproto.RecoveryKeyResponse, error)
+	ResetPassword(ctx context.Context, r syncproto.ResetPasswordRequest) error
+	Sessions(ctx context.Context) ([]syncproto.SessionInfo, error)
+	RevokeSession(ctx context.Context, id string) error
+	DeleteAccount(ctx context.Context, authKey []byte) error
+}
+
+// DialAccountAPI returns the account API of the server at serverURL that
+// sends token on the calls needing a session ("" for none). It fails with
+// model.ErrInvalid for a URL that is not https://.
+type DialAccountAPI func(serverURL, token string) (AccountAPI, error)
+
+// DefaultServerURL is the server used when none is given or remembered:
+// `courier-server --dev` on this machine.
+const DefaultServerURL = "https://127.0.0.1:8443"
+
+// MinPasswordLen is the shortest password a new one may be (in characters).
+const MinPasswordLen = 8
+
+// accountSettingKey is the Store setting holding the remembered Account.
+const accountSettingKey = "account"
+
+// Account is what a profile remembers of its account: nothing secret. It
+// is kept as a store setting; the token and the account key live in
+// Secrets only.
+type Account struct {
+	ServerURL string `json:"server_url"`
+	AccountID string `json:"account_id,omitempty"`
+	Username  string `json:"username,omitempty"`
+	Email     string `json:"email,omitempty"`
+	// SessionID names this device's session in Devices.
+	SessionID string `json:"session_id,omitempty"`
+	// SignedIn is true from a sign-in until sign-out, reset or deletion.
+	SignedIn bool `json:"signed_in"`
+}
+
+// Session is what the sync engine needs to run: the account, its token
+// and the key that seals its fields.
+type Session struct {
+	Account Account
+	Token   string
+	Key     vault.AccountKey
+}
+
+// Device is one session of the account, as the devices list shows it.
+type Device struct {
+	ID         string
+	Name       string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	// Current is true for this device's own session.
+	Current bool
+}
+
+// AccountsOptions configures Accounts.
+type AccountsOptions struct {
+	// Dial reaches a server's account API. Required.
+	Dial DialAccountAPI
+	// Secrets keeps tokens and account keys. Required.
+	Secrets Secrets
+	// KDFParams derive keys from new passwords; zero means
+	// vault.DefaultKDFParams. They must pass vault's Validate.
+	KDFParams vault.KDFParams
+	// DeviceName labels this device's sessions; empty means the host name.
+	DeviceName string
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Accounts runs the account use cases of one profile: sign-up, sign-in,
+// sign-out, password change and reset, devices, deletion. It keeps the
+// remembered Account in the Store and the session token and account key in
+// Secrets, under keys scoped by the account id. Its methods are safe for
+// concurrent use; flows run one at a time.
+//
+// Errors wrap the model vocabulary: model.ErrInvalid for bad input (a
+// short password, a server asking for KDF params below the floor),
+// model.ErrUnauthorized for a wrong password or an invalid session
+// (syncproto.ErrEmailUnconfirmed for an unconfirmed address),
+// model.ErrConflict when signed in to another account, and
+// model.ErrUnavailable when the server or the keyring cannot be reached.
+type Accounts struct {
+	store   Store
+	dial    DialAccountAPI
+	secrets Secrets
+	kdf     vault.KDFParams
+	device  string
+	log     *slog.Logger
+	mu      sync.Mutex
+}
+
+// NewAccounts returns the account use cases over store. Errors wrap
+// model.ErrInvalid when a required option is missing or the KDF params
+// are outside vault's bounds.
+func NewAccounts(store Store, opts AccountsOptions) (*Accounts, error) {
+	if store == nil || opts.Dial == nil || opts.Secrets == nil {
+		return nil, fmt.Errorf("new accounts: store, Dial and Secrets are required: %w", model.ErrInvalid)
+	}
+	if opts.KDFParams == (vault.KDFParams{}) {
+		opts.KDFParams = vault.DefaultKDFParams
+	}
+	if err := opts.KDFParams.Validate(); err != nil {
+		return nil, fmt.Errorf("new accounts: %w", err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.DeviceName == "" {
+		opts.DeviceName, _ = os.Hostname()
+	}
+	return &Accounts{
+		store: store, dial: opts.Dial, secrets: opts.Secrets, kdf: opts.KDFParams,
+		device: deviceName(opts.DeviceName), log: opts.Logger,
+	}, nil
+}
+
+// deviceName makes s acceptable as a syncproto device name.
+func deviceName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return -1
+		}
+		return r
+	}, s)
+	for len(s) > syncproto.MaxDeviceNameLen {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return strings.TrimSpace(s)
+}
+
+// Current returns the remembered account, signed in or not; an error
+// wrapping model.ErrNotFound when the profile never had one.
+func (x *Accounts) Current(ctx context.Context) (Account, error) {
+	var a Account
+	if err := x.store.Setting(ctx, accountSettingKey, &a); err != nil {
+		if isNotFound(err) {
+			return Account{}, fmt.Errorf("no account on this profile: %w", model.ErrNotFound)
+		}
+		return Account{}, fmt.Errorf("read the remembered account: %w", err)
+	}
+	return a, nil
+}
+
+// ServerURL returns given when it is not empty, else the remembered
+// account's server, else DefaultServerURL.
+func (x *Accounts) ServerURL(ctx context.Context, given string) string {
+	if given = strings.TrimSpace(given); given != "" {
+		return given
+	}
+	if a, err := x.Current(ctx); err == nil && a.ServerURL != "" {
+		return a.ServerURL
+	}
+	return DefaultServerURL
+}
+
+// SecretsPersistent reports whether the token and account key outlive
+// this run (false when no OS keyring was reachable and they are kept in
+// memory).
+func (x *Accounts) SecretsPersistent() bool {
+	if p, ok := x.secrets.(PersistentSecrets); ok {
+		return p.Persistent()
+	}
+	return true
+}
+
+func (x *Accounts) remember(ctx context.Context, a Account) error {
+	if err := x.store.SetSetting(ctx, accountSettingKey, a); err != nil {
+		return fmt.Errorf("remember the account: %w", err)
+	}
+	return nil
+}
+
+// api dials server, with token for the calls that need a session.
+func (x *Accounts) api(server, token string) (AccountAPI, error) {
+	api, err := x.dial(server, token)
+	if err != nil {
+		return nil, fmt.Errorf("server %s: %w", server, err)
+	}
+	return api, nil
+}
+
+// Secret key names, scoped by account id.
+func tokenKey(accountID string) string { return "account/" + accountID + "/token" }
+func keyKey(accountID string) string   { return "account/" + accountID + "/key" }
+
+// signedIn returns the signed-in account and its token; an error wrapping
+// model.ErrUnauthorized when there is none.
+func (x *Accounts) signedIn(ctx context.Context) (Account, string, error) {
+	a, err := x.Current(ctx)
+	if err != nil && !isNotFound(err) {
+		return Account{}, "", err
+	}
+	if !a.SignedIn || a.AccountID == "" {
+		return Account{}, "", fmt.Errorf("not signed in (run courier login): %w", model.ErrUnauthorized)
+	}
+	tok, err := x.secrets.Get(ctx, tokenKey(a.AccountID))
+	if isNotFound(err) {
+		return a, "", fmt.Errorf("this device no longer holds the session of %s; sign in again: %w", a.Username, model.ErrUnauthorized)
+	}
+	if err != nil {
+		return a, "", fmt.Errorf("read the session token: %w", err)
+	}
+	return a, string(tok), nil
+}
+
+// accountKey reads the account key of accountID from Secrets.
+func (x *Accounts) accountKey(ctx context.Context, accountID string) (vault.AccountKey, error) {
+	b, err := x.secrets.Get(ctx, keyKey(accountID))
+	if err != nil {
+		return vault.AccountKey{}, fmt.Errorf("read the account key: %w", err)
+	}
+	return vault.AccountKeyFromBytes(b)
+}
+
+// forget deletes a's secrets and remembers it signed out. Missing secrets
+// are not an error.
+func (x *Accounts) forget(ctx context.Context, a Account) error {
+	for _, k := range []string{tokenKey(a.AccountID), keyKey(a.AccountID)} {
+		if err := x.secrets.Delete(ctx, k); err != nil && !isNotFound(err) {
+			return fmt.Errorf("delete the device's secrets: %w", err)
+		}
+	}
+	a.SignedIn, a.SessionID = false, ""
+	return x.remember(ctx, a)
+}
+
+// Session returns what the sync engine needs: the signed-in account, its
+// token and its account key. Errors wrap model.ErrUnauthorized when not
+// signed in or the device lost its secrets.
+func (x *Accounts) Session(ctx context.Context) (Session, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.session(ctx)
+}
+
+// ConfirmTokenFromLink returns the token of an emailed confirmation link,
+// or s itself (trimmed) when it is not a link with one.
+func ConfirmTokenFromLink(s string) string {
+	s = strings.TrimSpace(s)
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
+		if t := u.Query().Get(syncproto.ConfirmTokenParam); t != "" {
+			return t
+		}
+	}
+	return s
+}
+
+// isAPICode reports whether err is a server answer with code.
+func isAPICode(err error, code syncproto.ErrorCode) bool {
+	var e *syncproto.Error
+	return errors.As(err, &e) && e.Code == code
+}
