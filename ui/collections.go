@@ -118,6 +118,7 @@ type collectionsPanel struct {
 	bg       *tasks
 	data     colData
 	tree     *widget.Tree
+	opened   bool // the collections were opened once, at the first load
 	selected string
 	content  fyne.CanvasObject
 
@@ -159,6 +160,12 @@ func (p *collectionsPanel) show(d colData) {
 		p.selected = ""
 	}
 	p.tree.Refresh()
+	if !p.opened && len(d[""].Children) > 0 {
+		p.opened = true
+		for _, id := range d[""].Children {
+			p.tree.OpenBranch(id)
+		}
+	}
 }
 
 func (p *collectionsPanel) childIDs(id widget.TreeNodeID) []widget.TreeNodeID {

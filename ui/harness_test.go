@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/courierapp/courier/app"
@@ -178,4 +179,14 @@ func (h *harness) activeEnvironment() model.ID {
 		h.t.Fatalf("active environment: %v", err)
 	}
 	return id
+}
+
+// walk calls fn on o and every object inside it.
+func walk(o fyne.CanvasObject, fn func(any)) {
+	fn(o)
+	if c, ok := o.(*fyne.Container); ok {
+		for _, child := range c.Objects {
+			walk(child, fn)
+		}
+	}
 }

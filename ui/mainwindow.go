@@ -86,11 +86,13 @@ func newMainWindow(fyneApp fyne.App, core Core, do func(func())) *MainWindow {
 		container.NewTabItemWithIcon("Environments", theme.ComputerIcon(), mw.envs.Content()),
 		container.NewTabItemWithIcon("Presets", theme.ListIcon(), mw.presets.Content()),
 	)
+	// Tabs down the side: four names across would not fit a sidebar.
+	mw.sidebar.SetTabLocation(container.TabLocationLeading)
 	mw.tabs = container.NewDocTabs()
 	mw.tabs.CreateTab = mw.newEmptyTabItem
 	mw.tabs.CloseIntercept = mw.onTabCloseRequested
 	split := container.NewHSplit(mw.sidebar, mw.tabs)
-	split.Offset = 0.3
+	split.Offset = 0.33
 	mw.win.SetContent(container.NewBorder(container.NewVBox(mw.top.Content(), widget.NewSeparator()), nil, nil, nil, split))
 	mw.win.Resize(fyne.NewSize(1280, 800))
 	mw.addShortcuts()

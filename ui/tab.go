@@ -65,7 +65,7 @@ func newRequestTab(core tabCore, win fyne.Window, bg *tasks, keys fyne.Shortcuta
 	bar := container.NewBorder(nil, nil, t.editor.method, container.NewHBox(t.send, t.cancelB), t.editor.url)
 	top := container.NewBorder(container.NewVBox(bar, t.progress), nil, nil, nil, t.editor.tabs)
 	split := container.NewVSplit(top, t.response.Content())
-	split.Offset = 0.45
+	split.Offset = 0.4
 	t.item = container.NewTabItem(t.title(), split)
 	return t
 }

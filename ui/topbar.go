@@ -45,8 +45,9 @@ type topBar struct {
 
 func newTopBar(core topCore, win fyne.Window, bg *tasks) *topBar {
 	b := &topBar{core: core, win: win, bg: bg}
-	b.env = widget.NewSelect([]string{noEnvironment}, b.onEnvironmentSelected)
-	b.env.SetSelected(noEnvironment)
+	b.env = widget.NewSelect([]string{noEnvironment}, nil)
+	b.env.Selected = noEnvironment
+	b.env.OnChanged = b.onEnvironmentSelected // after the initial choice, which must not be stored
 	b.sync = widget.NewLabel("not signed in")
 	b.sync.Importance = widget.LowImportance
 	b.account = widget.NewButtonWithIcon("Account", theme.AccountIcon(), b.onAccountTapped)
