@@ -8,7 +8,6 @@ import (
 	"compress/zlib"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"os"
 	"sort"
@@ -196,19 +195,10 @@ func headerKVs(h http.Header) []model.KV {
 	return kvs
 }
 
-// mediaType returns the lowercased media type of a Content-Type value, or
-// the sniffed one when there is none.
-func mediaType(ct string, sample []byte) string {
-	if ct == "" {
-		if len(sample) == 0 {
-			return ""
-		}
-		ct = http.DetectContentType(sample)
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		mt, _, _ = strings.Cut(ct, ";")
-	}
+// mediaType returns the lowercased media type of a Content-Type value
+// (its parameters dropped).
+func mediaType(ct string) string {
+	mt, _, _ := strings.Cut(ct, ";")
 	return strings.ToLower(strings.TrimSpace(mt))
 }
 

@@ -94,14 +94,19 @@ func (r *Runner) describe(resp *http.Response, res *Result) {
 	if text == "" {
 		text = http.StatusText(resp.StatusCode)
 	}
-	ct := resp.Header.Get("Content-Type")
+	declared := mediaType(resp.Header.Get("Content-Type"))
 	res.Response.Status = resp.StatusCode
 	res.Response.StatusText = text
 	res.Response.Proto = resp.Proto
 	res.Response.Headers = headerKVs(resp.Header)
-	res.Response.ContentType = mediaType(ct, res.Body)
-	res.Binary = isBinary(mediaType(ct, nil), res.Body)
-	res.Cookies = resp.Cookies()
+	res.Response.ContentType = declared
+	if declared == "" && len(res.Body) > 0 {
+		res.Response.ContentType = mediaType(http.DetectContentType(res.Body))
+	}
+	res.Binary = isBinary(declared, res.Body)
+	if _, ok := resp.Header["Set-Cookie"]; ok {
+		res.Cookies = resp.Cookies()
+	}
 }
 
 // classify makes an *Error of a failure, saying "time-out" with the

@@ -356,7 +356,7 @@ func TestBinaryDetection(t *testing.T) {
 		{"audio", "audio/mpeg", []byte("ID3"), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := isBinary(mediaType(tt.ctype, nil), tt.body); got != tt.binary {
+			if got := isBinary(mediaType(tt.ctype), tt.body); got != tt.binary {
 				t.Fatalf("isBinary = %v", got)
 			}
 		})
