@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"time"
 
@@ -26,6 +27,7 @@ type SMTPMailer struct {
 	user     string
 	pass     string
 	from     string
+	envFrom  string
 	tls      *tls.Config
 	// Timeout bounds one whole delivery; 0 means 30 s.
 	Timeout time.Duration
@@ -53,9 +55,11 @@ func NewSMTPMailer(rawURL, from string, tlsConf *tls.Config, now func() time.Tim
 	if m.host == "" {
 		return nil, fmt.Errorf("smtp url has no host: %w", model.ErrInvalid)
 	}
-	if _, err := (Message{}).Compose(from, time.Now()); err != nil {
-		return nil, fmt.Errorf("mail-from: %w: %w", model.ErrInvalid, err)
+	addr, err := mail.ParseAddress(from)
+	if err != nil {
+		return nil, fmt.Errorf("mail-from %q: %w: %w", from, model.ErrInvalid, err)
 	}
+	m.envFrom = addr.Address
 	m.addr = net.JoinHostPort(m.host, port)
 	if u.User != nil {
 		m.user = u.User.Username()
@@ -121,7 +125,7 @@ func (s *SMTPMailer) deliver(ctx context.Context, to string, raw []byte) error {
 			return fmt.Errorf("auth as %s: %w", s.user, err)
 		}
 	}
-	if err := c.SendMail(s.from, []string{to}, bytes.NewReader(raw)); err != nil {
+	if err := c.SendMail(s.envFrom, []string{to}, bytes.NewReader(raw)); err != nil {
 		return err
 	}
 	return c.Quit()
