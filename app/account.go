@@ -75,6 +75,9 @@ const accountSettingKey = "account"
 // Secrets only.
 type Account struct {
 	ServerURL string `json:"server_url"`
+	// CAFile is the extra CA file trusted for ServerURL, when one was
+	// given at sign-up or sign-in (a path, not the certificate).
+	CAFile    string `json:"ca_file,omitempty"`
 	AccountID string `json:"account_id,omitempty"`
 	Username  string `json:"username,omitempty"`
 	Email     string `json:"email,omitempty"`

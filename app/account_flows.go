@@ -16,9 +16,11 @@ import (
 type SignUpInput struct {
 	// ServerURL is the server; empty uses Accounts.ServerURL's choice.
 	ServerURL string
-	Email     string
-	Username  string
-	Password  string
+	// CAFile is remembered with the server (see Account.CAFile).
+	CAFile   string
+	Email    string
+	Username string
+	Password string
 }
 
 // SignUp creates an account: it derives the keys from the password, makes
@@ -56,7 +58,7 @@ func (x *Accounts) SignUp(ctx context.Context, in SignUpInput) (recoveryKey stri
 	if cur, err := x.Current(ctx); err == nil && cur.SignedIn {
 		return rk.String(), nil
 	}
-	return rk.String(), x.remember(ctx, Account{ServerURL: server, Username: in.Username, Email: in.Email})
+	return rk.String(), x.remember(ctx, Account{ServerURL: server, CAFile: in.CAFile, Username: in.Username, Email: in.Email})
 }
 
 // checkNewPassword refuses passwords shorter than MinPasswordLen.
@@ -131,6 +133,8 @@ func (x *Accounts) ConfirmEmail(ctx context.Context, server, linkOrToken string)
 type SignInInput struct {
 	// ServerURL is the server; empty uses Accounts.ServerURL's choice.
 	ServerURL string
+	// CAFile is remembered with the server (see Account.CAFile).
+	CAFile string
 	// Identifier is the email or the username.
 	Identifier string
 	Password   string
@@ -166,7 +170,7 @@ func (x *Accounts) SignIn(ctx context.Context, in SignInInput) (Account, error) 
 	if err != nil {
 		return Account{}, signInError(err)
 	}
-	a := Account{ServerURL: server, AccountID: resp.AccountID, Username: resp.Username, Email: resp.Email, SessionID: resp.SessionID, SignedIn: true}
+	a := Account{ServerURL: server, CAFile: in.CAFile, AccountID: resp.AccountID, Username: resp.Username, Email: resp.Email, SessionID: resp.SessionID, SignedIn: true}
 	if err := x.keep(ctx, mk, resp); err != nil {
 		x.revoke(ctx, server, resp.Token)
 		return Account{}, err

@@ -242,5 +242,5 @@ func (x *Accounts) DeleteAccount(ctx context.Context, password string) error {
 	if err := x.forget(ctx, a); err != nil {
 		return err
 	}
-	return x.remember(ctx, Account{ServerURL: a.ServerURL})
+	return x.remember(ctx, Account{ServerURL: a.ServerURL, CAFile: a.CAFile})
 }

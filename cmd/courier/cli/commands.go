@@ -7,4 +7,12 @@ package cli
 var commands = []Command{
 	{Name: "send", Summary: "send one HTTP request and print the response", Run: runSend},
 	{Name: "history", Summary: "list the requests sent, newest first", Run: runHistory},
+	{Name: "signup", Summary: "create an account on a sync server", Run: runSignup},
+	{Name: "confirm", Summary: "confirm the account's email with the emailed link", Run: runConfirm},
+	{Name: "confirm-resend", Summary: "email a new confirmation link", Run: runConfirmResend},
+	{Name: "login", Summary: "sign in to the account on this device", Run: runLogin},
+	{Name: "logout", Summary: "sign out on this device", Run: runLogout},
+	{Name: "password", Summary: "forgot, reset or change the account's password", Run: runPassword},
+	{Name: "username", Summary: "email the account's username (username remind)", Run: runUsername},
+	{Name: "devices", Summary: "list the devices signed in to the account, or revoke one", Run: runDevices},
 }

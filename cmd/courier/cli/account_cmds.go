@@ -1,0 +1,261 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+)
+
+// noArgs refuses positional arguments.
+func noArgs(pos []string) error {
+	if len(pos) > 0 {
+		return Usagef("unexpected argument %q", pos[0])
+	}
+	return nil
+}
+
+func runSignup(ctx context.Context, env *Env, args []string) error {
+	var f serverFlags
+	fs := env.FlagSet("signup", "--email E --username U [flags]")
+	f.add(fs, true)
+	email := fs.String("email", "", "the account's email `ADDRESS` (a confirmation link is sent there)")
+	user := fs.String("username", "", "the account's `NAME`: 3 to 32 letters, digits, '.', '_' or '-'")
+	env.Details = fmt.Sprintf("The password (at least %d characters) is asked on the terminal, twice.\n"+
+		"The recovery key is printed once: keep it somewhere safe. Without it and\n"+
+		"without the password, the synced data cannot be read by anyone.\n", app.MinPasswordLen)
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	if *email == "" || *user == "" {
+		return Usagef("signup needs --email and --username")
+	}
+	s, err := openAccounts(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	pw, err := newPrompter(env, f.passwordStdin).password("Password", true)
+	if err != nil {
+		return err
+	}
+	rk, err := s.acc.SignUp(ctx, app.SignUpInput{ServerURL: s.server, CAFile: s.ca, Email: *email, Username: *user, Password: pw})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Account %s created on %s.\n", *user, s.server)
+	fmt.Fprintf(env.Stdout, "A confirmation link was sent to %s: open it, then run 'courier login --username %s'.\n\n", *email, *user)
+	fmt.Fprintf(env.Stdout, "Your recovery key (shown only this once):\n\n    %s\n\n", rk)
+	fmt.Fprintln(env.Stdout, "Keep it somewhere safe, away from this computer. If you forget your password,")
+	fmt.Fprintln(env.Stdout, "it is the only way to keep your synced data; nobody, not even the server, can recover it.")
+	return nil
+}
+
+func runConfirmResend(ctx context.Context, env *Env, args []string) error {
+	var f serverFlags
+	fs := env.FlagSet("confirm-resend", "[--email E] [flags]")
+	f.add(fs, false)
+	email := fs.String("email", "", "the `ADDRESS` to confirm (default: the one signed up with)")
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	s, err := openAccounts(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	addr, err := rememberedEmail(ctx, s.acc, *email)
+	if err != nil {
+		return err
+	}
+	if err := s.acc.ResendConfirmation(ctx, s.server, addr); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "If %s has an unconfirmed account on %s, a new confirmation link is on its way.\n", addr, s.server)
+	return nil
+}
+
+func runConfirm(ctx context.Context, env *Env, args []string) error {
+	var f serverFlags
+	fs := env.FlagSet("confirm", "[flags] LINK|TOKEN")
+	f.add(fs, false)
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return Usagef("confirm needs the emailed link (or its token)")
+	}
+	s, err := openAccounts(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.acc.ConfirmEmail(ctx, s.server, pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "Email confirmed. Sign in with 'courier login'.")
+	return nil
+}
+
+// rememberedEmail returns given, else the remembered account's email.
+func rememberedEmail(ctx context.Context, acc *app.Accounts, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	if cur, err := acc.Current(ctx); err == nil && cur.Email != "" {
+		return cur.Email, nil
+	}
+	return "", Usagef("give the address with --email")
+}
+
+func runLogin(ctx context.Context, env *Env, args []string) error {
+	var f serverFlags
+	fs := env.FlagSet("login", "--email E | --username U [flags]")
+	f.add(fs, true)
+	email := fs.String("email", "", "sign in with the account's email `ADDRESS`")
+	user := fs.String("username", "", "sign in with the account's user `NAME`")
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	if (*email == "") == (*user == "") {
+		return Usagef("login needs exactly one of --email and --username")
+	}
+	s, err := openAccounts(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	pw, err := newPrompter(env, f.passwordStdin).password("Password", false)
+	if err != nil {
+		return err
+	}
+	a, err := s.acc.SignIn(ctx, app.SignInInput{ServerURL: s.server, CAFile: s.ca, Identifier: firstNonEmpty(*email, *user), Password: pw})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Signed in as %s (%s) on %s.\n", a.Username, a.Email, a.ServerURL)
+	warnMemorySecrets(env, s.acc)
+	return nil
+}
+
+func runLogout(ctx context.Context, env *Env, args []string) error {
+	var f serverFlags
+	fs := env.FlagSet("logout", "[flags]")
+	f.addCA(fs)
+	env.Details = "The session is revoked on the server and its secrets are removed from the\nkeyring. The data on this device stays.\n"
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	s, err := openAccounts(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	res, err := s.acc.SignOut(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "Signed out on this device.")
+	if res.ServerErr != nil {
+		fmt.Fprintf(env.Stderr, "courier: warning: the server could not be told (%s); revoke this device from another one with 'courier devices --revoke ID'\n", Message(res.ServerErr))
+	}
+	return nil
+}
+
+func runUsername(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] != "remind" {
+		fs := env.FlagSet("username", "remind --email E [flags]")
+		env.Details = "Subcommands:\n  username remind --email E   email the username of the account of E\n"
+		if _, err := env.Parse(fs, args); err != nil {
+			return err
+		}
+		return Usagef("usage: courier username remind --email E")
+	}
+	var f serverFlags
+	fs := env.FlagSet("username remind", "remind --email E [flags]")
+	f.add(fs, false)
+	email := fs.String("email", "", "the account's email `ADDRESS`")
+	pos, err := env.Parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	if *email == "" {
+		return Usagef("username remind needs --email")
+	}
+	s, err := openAccounts(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.acc.ForgotUsername(ctx, s.server, *email); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "If %s has an account on %s, its username is on its way there.\n", *email, s.server)
+	return nil
+}
+
+func runDevices(ctx context.Context, env *Env, args []string) error {
+	var f serverFlags
+	fs := env.FlagSet("devices", "[--revoke ID] [flags]")
+	f.addCA(fs)
+	revoke := fs.String("revoke", "", "sign the device with this `ID` out (this device's own: a logout)")
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	s, err := openAccounts(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if *revoke != "" {
+		if err := s.acc.RevokeDevice(ctx, *revoke); err != nil {
+			if errors.Is(err, model.ErrNotFound) {
+				return fmt.Errorf("no device %s on this account (see courier devices): %w", *revoke, err)
+			}
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Device %s signed out.\n", *revoke)
+		return nil
+	}
+	ds, err := s.acc.Devices(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSIGNED IN\tLAST SEEN\t")
+	for _, d := range ds {
+		mark := ""
+		if d.Current {
+			mark = "(this device)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.CreatedAt.Local().Format("2006-01-02 15:04"), d.LastSeenAt.Local().Format("2006-01-02 15:04"), mark)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,284 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	gokeyring "github.com/zalando/go-keyring"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/keyring"
+	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/boltstore"
+)
+
+// testSyncServer is a real sync server on loopback with a dev CA and a
+// mailer that hands the emails to the test.
+type testSyncServer struct {
+	url, caFile string
+	mail        chan syncserver.Message
+}
+
+func startSyncServer(t *testing.T) *testSyncServer {
+	t.Helper()
+	dir := t.TempDir()
+	cert, err := syncserver.DevCertificate(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := boltstore.Open(filepath.Join(dir, "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testSyncServer{url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile), mail: make(chan syncserver.Message, 64)}
+	noLimits := syncserver.NoLimits()
+	srv, err := syncserver.New(context.Background(), syncserver.Config{
+		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Storage: st, Limits: &noLimits, Logger: slog.New(slog.DiscardHandler),
+		Mailer: syncserver.MailerFunc(func(ctx context.Context, m syncserver.Message) error { s.mail <- m; return nil }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server Run: %v", err)
+		}
+		st.Close()
+	})
+	return s
+}
+
+// nextMail waits for the next email of kind to, skipping others.
+func (s *testSyncServer) nextMail(t *testing.T, kind string) syncserver.Message {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-s.mail:
+			if m.Kind == kind {
+				return m
+			}
+		case <-deadline:
+			t.Fatalf("no %s email within 10 s", kind)
+		}
+	}
+}
+
+var (
+	recoveryKeyRE = regexp.MustCompile(`\b[0-9A-Z]{4}(-[0-9A-Z]{4}){7}\b`)
+	resetCodeRE   = regexp.MustCompile(`\b[0-9A-Z]{5}-?[0-9A-Z]{5}\b`)
+)
+
+// accountCLI runs courier commands against one server, one profile each.
+type accountCLI struct {
+	t   *testing.T
+	srv *testSyncServer
+}
+
+func (c accountCLI) run(profile, stdin string, args ...string) result {
+	c.t.Helper()
+	env := map[string]string{"COURIER_SERVER": c.srv.url, "COURIER_CA": c.srv.caFile}
+	return run(c.t, runOpts{stdin: stdin, env: env}, append(args, "--profile", profile)...)
+}
+
+// ok runs a command that must succeed and returns its stdout.
+func (c accountCLI) ok(profile, stdin string, args ...string) string {
+	c.t.Helper()
+	r := c.run(profile, stdin, args...)
+	if r.code != 0 {
+		c.t.Fatalf("courier %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+// fails runs a command that must fail with a message holding want.
+func (c accountCLI) fails(profile, stdin, want string, args ...string) {
+	c.t.Helper()
+	r := c.run(profile, stdin, args...)
+	if r.code == 0 || !strings.Contains(r.stderr, want) {
+		c.t.Fatalf("courier %s: exit %d, stderr %q; want a failure saying %q", strings.Join(args, " "), r.code, r.stderr, want)
+	}
+}
+
+// profileKey reads the account key a profile keeps in the keyring.
+func profileKey(t *testing.T, dir string) []byte {
+	t.Helper()
+	db, err := store.Open(context.Background(), dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a app.Account
+	err = db.Setting(context.Background(), "account", &a)
+	db.Close()
+	if err != nil || !a.SignedIn {
+		t.Fatalf("profile %s: account %+v, %v", dir, a, err)
+	}
+	k, err := keyring.New(keyringService, keyring.ProfileID(dir)).Get(context.Background(), "account/"+a.AccountID+"/key")
+	if err != nil {
+		t.Fatalf("account key not in the keyring: %v", err)
+	}
+	return k
+}
+
+// assertNotInFiles fails when any file under dir holds secret in raw,
+// base64 or hex form.
+func assertNotInFiles(t *testing.T, dir string, secret []byte) {
+	t.Helper()
+	forms := [][]byte{secret, []byte(base64.StdEncoding.EncodeToString(secret)), []byte(hex.EncodeToString(secret))}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, f := range forms {
+			if bytes.Contains(b, f) {
+				t.Errorf("%s holds the account key", path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAccountCommandsEndToEnd drives every account command against a real
+// server: sign up, confirm, sign in on two devices, change the password,
+// forget and reset it with the recovery key, list and revoke devices.
+func TestAccountCommandsEndToEnd(t *testing.T) {
+	gokeyring.MockInit() // an in-process OS keyring that lasts across commands
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	laptop, desktop := t.TempDir(), t.TempDir()
+	const email, pw1, pw2, pw3 = "ann@example.com", "correct horse battery", "second password", "third password"
+
+	out := c.ok(laptop, pw1+"\n", "signup", "--email", email, "--username", "ann", "--password-stdin")
+	rk := recoveryKeyRE.FindString(out)
+	if rk == "" || !strings.Contains(out, "Keep it somewhere safe") {
+		t.Fatalf("signup printed no recovery key with a warning:\n%s", out)
+	}
+	srv.nextMail(t, "confirm")
+	c.fails(laptop, pw1+"\n", "confirm your email", "login", "--username", "ann", "--password-stdin")
+	c.ok(laptop, "", "confirm-resend")
+	link := srv.nextMail(t, "confirm").Links[0]
+	c.ok(laptop, "", "confirm", link)
+
+	c.fails(laptop, "wrong password\n", "wrong email, username or password", "login", "--username", "ann", "--password-stdin")
+	if out := c.ok(laptop, pw1+"\n", "login", "--username", "ann", "--password-stdin"); !strings.Contains(out, "Signed in as ann") {
+		t.Fatalf("login said %q", out)
+	}
+	key := profileKey(t, laptop)
+	c.ok(desktop, pw1+"\n", "login", "--email", email, "--password-stdin", "--server", srv.url)
+	if !bytes.Equal(profileKey(t, desktop), key) {
+		t.Fatal("two devices hold different account keys")
+	}
+	if out := c.ok(laptop, "", "devices"); strings.Count(out, "\n") != 3 || !strings.Contains(out, "(this device)") {
+		t.Fatalf("devices after two sign-ins:\n%s", out)
+	}
+
+	c.fails(laptop, "not it\n"+pw2+"\n", "current password is wrong", "password", "change", "--password-stdin")
+	c.ok(laptop, pw1+"\n"+pw2+"\n", "password", "change", "--password-stdin")
+	c.fails(desktop, "", "sign in again", "devices")
+	c.ok(laptop, "", "devices")
+
+	c.ok(desktop, "", "password", "forgot", "--email", email)
+	code := resetCodeRE.FindString(srv.nextMail(t, "reset").Text)
+	c.fails(desktop, "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA\n"+pw3+"\n", "recovery key does not open",
+		"password", "reset", "--email", email, "--code", code, "--recovery-key-stdin", "--password-stdin")
+	c.ok(desktop, rk+"\n"+pw3+"\n", "password", "reset", "--email", email, "--code", code, "--recovery-key-stdin", "--password-stdin")
+	c.fails(laptop, "", "sign in again", "devices")
+
+	c.ok(laptop, pw3+"\n", "login", "--username", "ann", "--password-stdin")
+	if !bytes.Equal(profileKey(t, laptop), key) {
+		t.Fatal("after the reset the account key changed")
+	}
+	c.ok(desktop, pw3+"\n", "login", "--email", email, "--password-stdin")
+	c.ok(laptop, "", "username", "remind", "--email", email)
+	if m := srv.nextMail(t, "username"); !strings.Contains(m.Text, "ann") {
+		t.Fatalf("username email: %q", m.Text)
+	}
+
+	devices := c.ok(laptop, "", "devices")
+	var other string
+	for _, line := range strings.Split(strings.TrimSpace(devices), "\n")[1:] {
+		if !strings.Contains(line, "(this device)") {
+			other = strings.Fields(line)[0]
+		}
+	}
+	c.ok(laptop, "", "devices", "--revoke", other)
+	c.fails(desktop, "", "sign in again", "devices")
+	c.fails(laptop, "", "no device", "devices", "--revoke", "nonexistent")
+
+	c.ok(laptop, "", "logout")
+	c.fails(laptop, "", "not signed in", "devices")
+	assertNotInFiles(t, laptop, key)
+	assertNotInFiles(t, desktop, key)
+}
+
+func TestAccountCommandUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"signup needs email and username", []string{"signup", "--email", "a@b.co"}, "needs --email and --username"},
+		{"login needs one identifier", []string{"login"}, "exactly one of --email and --username"},
+		{"login refuses both identifiers", []string{"login", "--email", "a@b.co", "--username", "ann"}, "exactly one"},
+		{"password needs a subcommand", []string{"password"}, "forgot|reset|change"},
+		{"reset refuses two key sources", []string{"password", "reset", "--email", "a@b.co", "--code", "x", "--recovery-key-stdin", "--erase-data"}, "exclude each other"},
+		{"username needs remind", []string{"username", "tell"}, "username remind"},
+		{"a password needs a terminal or --password-stdin", []string{"login", "--username", "ann", "--server", "https://127.0.0.1:1"}, "--password-stdin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, runOpts{}, append(tt.args, "--profile", t.TempDir())...)
+			if r.code != ExitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d stderr %q; want exit 2 saying %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestAccountCommandsRefusePlainHTTPAndBadCAFiles(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an http server is refused", []string{"password", "forgot", "--email", "a@b.co", "--server", "http://127.0.0.1:8443"}, "https://"},
+		{"a missing CA file is named", []string{"password", "forgot", "--email", "a@b.co", "--ca", "/nonexistent/ca.pem"}, "/nonexistent/ca.pem"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, runOpts{}, append(tt.args, "--profile", t.TempDir())...)
+			if r.code != ExitFailure || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d stderr %q; want exit 1 saying %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+}
