@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -15,15 +14,13 @@ import (
 	"github.com/courierapp/courier/model"
 )
 
-// The history index (bucketHistory) holds one entry per visible history
-// record, keyed by the entry's ID. IDs are ULIDs, so key order is time
-// order and "newest first" is a reverse cursor. The value is
-//
-//	uvarint(len(search)) search summaryJSON
-//
-// where search is the lowercased "method\nurl\nname" that History matches
-// against, and summaryJSON is the model.HistorySummary. History reads only
-// this bucket, never the (large) entries.
+// The history index is two buckets keyed by the entry's ID, with one key
+// per visible history record. IDs are ULIDs, so key order is time order and
+// "newest first" is a reverse cursor. bucketHistory holds the
+// model.HistorySummary JSON; bucketHistorySearch holds the lowercased
+// "method\nurl\nname" that a search matches, alone, so that a search that
+// finds little scans about 100 bytes per entry. History never reads the
+// (large) entries themselves.
 
 // defaultHistoryLimit is the page size of a HistoryQuery without Limit.
 const defaultHistoryLimit = 100
@@ -59,28 +56,23 @@ func searchText(s model.HistorySummary) string {
 	return strings.ToLower(s.Method + "\n" + s.URL + "\n" + s.Name)
 }
 
-func encodeIndexValue(s model.HistorySummary) []byte {
-	js, _ := json.Marshal(s) // a struct of plain fields always encodes
-	b := appendString(nil, searchText(s))
-	return append(b, js...)
-}
-
-// splitIndexValue returns the search text and the summary JSON of an index
-// value, both sharing memory with v.
-func splitIndexValue(v []byte) (search, summary []byte, err error) {
-	n, k := binary.Uvarint(v)
-	if k <= 0 || n > uint64(len(v)-k) {
-		return nil, nil, fmt.Errorf("history index value: %w", errDamaged)
-	}
-	return v[k : k+int(n)], v[k+int(n):], nil
-}
-
 // indexHistory writes the index entry of visible history record id.
 func (w *writeTx) indexHistory(id model.ID, f model.Fields) error {
 	if w.hist.Get([]byte(id)) == nil {
 		w.histDelta++
 	}
-	return w.hist.Put([]byte(id), encodeIndexValue(historySummary(id, f)))
+	return w.putHistoryIndex(id, historySummary(id, f))
+}
+
+func (w *writeTx) putHistoryIndex(id model.ID, s model.HistorySummary) error {
+	js, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if err := w.hist.Put([]byte(id), js); err != nil {
+		return err
+	}
+	return w.histSearch.Put([]byte(id), []byte(searchText(s)))
 }
 
 // unindexHistory removes the index entry of history record id, if any.
@@ -89,7 +81,10 @@ func (w *writeTx) unindexHistory(id model.ID) error {
 		return nil
 	}
 	w.histDelta--
-	return w.hist.Delete([]byte(id))
+	if err := w.hist.Delete([]byte(id)); err != nil {
+		return err
+	}
+	return w.histSearch.Delete([]byte(id))
 }
 
 // rebuildHistoryIndex fills the (empty) index from the visible records and
@@ -99,12 +94,12 @@ func (w *writeTx) rebuildHistoryIndex() error {
 	var n uint64
 	c := w.vis.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		f, err := decodeFields(v)
+		f, err := visibleFields(w.conf, k, v)
 		if err != nil {
-			return fmt.Errorf("record %s: %w", k, err)
+			return err
 		}
 		id := model.ID(k[len(prefix):])
-		if err := w.hist.Put([]byte(id), encodeIndexValue(historySummary(id, f))); err != nil {
+		if err := w.putHistoryIndex(id, historySummary(id, f)); err != nil {
 			return err
 		}
 		n++
@@ -123,37 +118,46 @@ func (db *DB) History(ctx context.Context, q app.HistoryQuery) ([]model.HistoryS
 	needle := []byte(strings.ToLower(q.Search))
 	var out []model.HistorySummary
 	err := db.view(ctx, "read history", func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketHistory).Cursor()
-		var k, v []byte
-		if q.Before == "" {
-			k, v = c.Last()
-		} else if k, _ = c.Seek([]byte(q.Before)); k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
+		sums := tx.Bucket(bucketHistory)
+		scan := sums
+		if len(needle) > 0 {
+			scan = tx.Bucket(bucketHistorySearch)
 		}
+		c := scan.Cursor()
+		k, v := newestBefore(c, q.Before)
 		for i := 0; k != nil && len(out) < limit; k, v = c.Prev() {
-			if i++; i%4096 == 0 {
+			if i++; i%8192 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			search, sum, err := splitIndexValue(v)
-			if err != nil {
-				return fmt.Errorf("entry %s: %w", k, err)
-			}
-			if len(needle) > 0 && !bytes.Contains(search, needle) {
-				continue
+			if len(needle) > 0 {
+				if !bytes.Contains(v, needle) {
+					continue
+				}
+				v = sums.Get(k)
 			}
 			var s model.HistorySummary
-			if err := json.Unmarshal(sum, &s); err != nil {
-				return fmt.Errorf("entry %s: %w: %w", k, errDamaged, err)
+			if err := json.Unmarshal(v, &s); err != nil {
+				return fmt.Errorf("history index entry %s: %w: %w", k, errDamaged, err)
 			}
 			out = append(out, s)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// newestBefore positions c on the newest key older than before (the
+// newest of all when before is empty).
+func newestBefore(c *bbolt.Cursor, before model.ID) ([]byte, []byte) {
+	if before == "" {
+		return c.Last()
+	}
+	if k, _ := c.Seek([]byte(before)); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
 }
 
 // HistoryCount returns how many history entries are visible.

@@ -19,12 +19,15 @@ import (
 type writeTx struct {
 	tx                                             *bbolt.Tx
 	meta, conf, vis, out, outIDs, outRec, settings *bbolt.Bucket
-	hist                                           *bbolt.Bucket
+	hist, histSearch                               *bbolt.Bucket
 
 	keys      []app.RecordKey
 	seen      map[app.RecordKey]bool
 	histDelta int64
 }
+
+// fillPercent is how full bbolt fills a page before splitting it.
+const fillPercent = 0.9
 
 func newWriteTx(tx *bbolt.Tx) (*writeTx, error) {
 	w := &writeTx{tx: tx, seen: map[app.RecordKey]bool{}}
@@ -39,12 +42,15 @@ func (w *writeTx) resolve() (*writeTx, error) {
 	}{
 		{&w.meta, bucketMeta}, {&w.conf, bucketConfirmed}, {&w.vis, bucketVisible},
 		{&w.out, bucketOutbox}, {&w.outIDs, bucketOutboxIDs}, {&w.outRec, bucketOutboxRec},
-		{&w.settings, bucketSettings}, {&w.hist, bucketHistory},
+		{&w.settings, bucketSettings}, {&w.hist, bucketHistory}, {&w.histSearch, bucketHistorySearch},
 	} {
 		*b.dst = w.tx.Bucket(b.name)
 		if *b.dst == nil {
 			return nil, fmt.Errorf("bucket %s missing: %w", b.name, errDamaged)
 		}
+		// Most keys arrive in order (ULIDs, sequences): fill pages
+		// instead of splitting them in halves.
+		(*b.dst).FillPercent = fillPercent
 	}
 	return w, nil
 }
@@ -86,6 +92,35 @@ func fieldsAt(b *bbolt.Bucket, rk []byte) (model.Fields, error) {
 		return nil, fmt.Errorf("record %s: %w", rk, err)
 	}
 	return f, nil
+}
+
+// sameAsConfirmed is the visible value of a record that has no pending
+// ops: its visible fields are its confirmed fields, stored only once. (A
+// stored field set always starts with codecVersion, never 0.)
+var sameAsConfirmed = []byte{0}
+
+// visibleFields decodes the visible value v of record key rk, following
+// sameAsConfirmed to the confirmed bucket.
+func visibleFields(conf *bbolt.Bucket, rk, v []byte) (model.Fields, error) {
+	if bytes.Equal(v, sameAsConfirmed) {
+		if v = conf.Get(rk); v == nil {
+			return nil, fmt.Errorf("record %s: visible as confirmed, but not confirmed: %w", rk, errDamaged)
+		}
+	}
+	f, err := decodeFields(v)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: %w", rk, err)
+	}
+	return f, nil
+}
+
+// visibleAt returns the visible fields of rk, or nil.
+func visibleAt(vis, conf *bbolt.Bucket, rk []byte) (model.Fields, error) {
+	v := vis.Get(rk)
+	if v == nil {
+		return nil, nil
+	}
+	return visibleFields(conf, rk, v)
 }
 
 // mergeConfirmed merges fields into the confirmed record (later values
@@ -190,7 +225,7 @@ func (w *writeTx) materialise(kind model.Kind, id model.ID) error {
 	for _, f := range pend {
 		r.Apply(f)
 	}
-	return w.setVisible(r)
+	return w.setVisible(r, len(pend) == 0)
 }
 
 // applyOnVisible merges fields, the newest pending op of (kind, id), into
@@ -198,7 +233,7 @@ func (w *writeTx) materialise(kind model.Kind, id model.ID) error {
 // so adding the newest op on top of it is exact; a record without a visible
 // form (new or deleted) is materialised in full.
 func (w *writeTx) applyOnVisible(kind model.Kind, id model.ID, fields model.Fields) error {
-	cur, err := fieldsAt(w.vis, recKey(kind, id))
+	cur, err := visibleAt(w.vis, w.conf, recKey(kind, id))
 	if err != nil {
 		return err
 	}
@@ -207,12 +242,13 @@ func (w *writeTx) applyOnVisible(kind model.Kind, id model.ID, fields model.Fiel
 	}
 	r := model.Record{Kind: kind, ID: id, Fields: cur}
 	r.Apply(fields)
-	return w.setVisible(r)
+	return w.setVisible(r, false)
 }
 
 // setVisible stores r as visible, or removes it when it is deleted or has
-// no fields, and keeps the history index in step.
-func (w *writeTx) setVisible(r model.Record) error {
+// no fields, and keeps the history index in step. asConfirmed says r is
+// exactly the confirmed record (no pending ops), which is then not copied.
+func (w *writeTx) setVisible(r model.Record, asConfirmed bool) error {
 	w.touch(r.Kind, r.ID)
 	rk := recKey(r.Kind, r.ID)
 	if len(r.Fields) == 0 || r.Deleted() {
@@ -224,7 +260,11 @@ func (w *writeTx) setVisible(r model.Record) error {
 		}
 		return nil
 	}
-	if err := w.vis.Put(rk, encodeFields(r.Fields)); err != nil {
+	v := sameAsConfirmed
+	if !asConfirmed {
+		v = encodeFields(r.Fields)
+	}
+	if err := w.vis.Put(rk, v); err != nil {
 		return err
 	}
 	if r.Kind == model.KindHistory {

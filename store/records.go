@@ -28,7 +28,7 @@ func (db *DB) Get(ctx context.Context, kind model.Kind, id model.ID) (model.Reco
 	}
 	rec := model.Record{Kind: kind, ID: id}
 	err := db.view(ctx, "read record", func(tx *bbolt.Tx) error {
-		f, err := fieldsAt(tx.Bucket(bucketVisible), recKey(kind, id))
+		f, err := visibleAt(tx.Bucket(bucketVisible), tx.Bucket(bucketConfirmed), recKey(kind, id))
 		if err == nil && f == nil {
 			err = fmt.Errorf("%s %s: %w", kind, id, model.ErrNotFound)
 		}
@@ -50,11 +50,12 @@ func (db *DB) List(ctx context.Context, kind model.Kind) ([]model.Record, error)
 	var out []model.Record
 	err := db.view(ctx, "list records", func(tx *bbolt.Tx) error {
 		prefix := kindPrefix(kind)
+		conf := tx.Bucket(bucketConfirmed)
 		c := tx.Bucket(bucketVisible).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			f, err := decodeFields(v)
+			f, err := visibleFields(conf, k, v)
 			if err != nil {
-				return fmt.Errorf("record %s: %w", k, err)
+				return err
 			}
 			out = append(out, model.Record{Kind: kind, ID: model.ID(k[len(prefix):]), Fields: f})
 		}

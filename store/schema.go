@@ -16,7 +16,8 @@ var (
 	// bucketConfirmed maps "kind/id" to the confirmed fields.
 	bucketConfirmed = []byte("confirmed")
 	// bucketVisible maps "kind/id" to the materialised fields of every
-	// record that is not deleted.
+	// record that is not deleted, or to sameAsConfirmed when they are the
+	// confirmed fields (no pending ops).
 	bucketVisible = []byte("visible")
 	// bucketOutbox maps a big-endian sequence to a pending op.
 	bucketOutbox = []byte("outbox")
@@ -27,8 +28,11 @@ var (
 	bucketOutboxRec = []byte("outbox_rec")
 	// bucketSettings maps a setting name to its JSON value (never synced).
 	bucketSettings = []byte("settings")
-	// bucketHistory maps a visible history entry's ID to its summary.
+	// bucketHistory maps a visible history entry's ID to its summary JSON.
 	bucketHistory = []byte("history")
+	// bucketHistorySearch maps a visible history entry's ID to the text a
+	// search matches.
+	bucketHistorySearch = []byte("history_search")
 )
 
 // Keys of bucketMeta.
@@ -42,7 +46,7 @@ var (
 // schemaVersion is the layout this code reads and writes.
 //
 //	1: meta, confirmed, visible, outbox (+ its two indexes), settings
-//	2: the history index and count
+//	2: the history index (history, history_search) and count
 const schemaVersion = 2
 
 // bucketsV1 are the buckets of schema 1.
@@ -82,7 +86,7 @@ func schemaState(tx *bbolt.Tx) (uint64, error) {
 // initSchema creates every bucket of a new file and records the current
 // version.
 func initSchema(tx *bbolt.Tx) error {
-	for _, name := range append(bucketsV1, bucketHistory) {
+	for _, name := range append(bucketsV1, bucketHistory, bucketHistorySearch) {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -110,11 +114,13 @@ func migrate(tx *bbolt.Tx, from uint64) error {
 // migrateAddHistoryIndex builds the history index and count from the
 // visible history records.
 func migrateAddHistoryIndex(tx *bbolt.Tx) error {
-	if err := tx.DeleteBucket(bucketHistory); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
-		return err
-	}
-	if _, err := tx.CreateBucket(bucketHistory); err != nil {
-		return err
+	for _, name := range [][]byte{bucketHistory, bucketHistorySearch} {
+		if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return err
+		}
+		if _, err := tx.CreateBucket(name); err != nil {
+			return err
+		}
 	}
 	w, err := newWriteTx(tx)
 	if err != nil {

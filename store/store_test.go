@@ -74,10 +74,6 @@ func historyOp(t testing.TB, id model.ID, method, url string) model.Op {
 	return op
 }
 
-func recordOf(op model.Op) model.Record {
-	return model.Record{Kind: op.Kind, ID: op.ID, Fields: op.Fields}
-}
-
 // sameFields compares two field maps by their JSON values' meaning.
 func sameFields(a, b model.Fields) bool {
 	if len(a) != len(b) {

@@ -273,9 +273,9 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			f, err := decodeFields(v)
+			f, err := visibleFields(w.conf, k, v)
 			if err != nil {
-				return fmt.Errorf("record %s: %w", k, err)
+				return err
 			}
 			ops = append(ops, model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f})
 		}
@@ -292,7 +292,10 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 			if err := w.appendOp(op); err != nil {
 				return err
 			}
-			w.touch(op.Kind, op.ID)
+			// Now pending, the record is no longer visible as confirmed.
+			if err := w.setVisible(model.Record{Kind: op.Kind, ID: op.ID, Fields: op.Fields}, false); err != nil {
+				return err
+			}
 		}
 		n = len(ops)
 		return w.meta.Put(metaSync, []byte{1})
@@ -318,7 +321,7 @@ func (db *DB) DiscardLocal(ctx context.Context) error {
 			}
 			w.touch(kind, id)
 		}
-		if err := w.clearBuckets(bucketConfirmed, bucketVisible, bucketOutbox, bucketOutboxIDs, bucketOutboxRec, bucketHistory); err != nil {
+		if err := w.clearBuckets(bucketConfirmed, bucketVisible, bucketOutbox, bucketOutboxIDs, bucketOutboxRec, bucketHistory, bucketHistorySearch); err != nil {
 			return err
 		}
 		if err := w.meta.Put(metaHistoryCount, u64(0)); err != nil {
