@@ -162,11 +162,20 @@ func classifyNet(err error) *Error {
 	return nil
 }
 
+// addr returns the remote address of op, or of the dial it wraps (a
+// "proxyconnect" error has none of its own).
 func addr(op *net.OpError) string {
-	if op.Addr != nil {
-		return op.Addr.String()
+	for op != nil {
+		if op.Addr != nil {
+			return op.Addr.String()
+		}
+		var inner *net.OpError
+		if !errors.As(op.Err, &inner) {
+			break
+		}
+		op = inner
 	}
-	return "the server"
+	return "(unknown address)"
 }
 
 // innermost returns the message of the deepest wrapped error, without the

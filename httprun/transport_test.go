@@ -494,7 +494,7 @@ func TestProxy(t *testing.T) {
 	})
 	t.Run("an unreachable proxy is a proxy error", func(t *testing.T) {
 		e := sendErr(t, Options{Proxy: "http://127.0.0.1:9"}, model.Request{URL: "http://www.example.com/"})
-		if e.Kind != KindProxy || !strings.Contains(e.Error(), "cannot connect to the proxy") {
+		if e.Kind != KindProxy || e.Error() != "cannot connect to the proxy 127.0.0.1:9: connection refused" {
 			t.Fatalf("error %s %q", e.Kind, e)
 		}
 	})
