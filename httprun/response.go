@@ -24,8 +24,8 @@ func (r *Runner) readBody(resp *http.Response, res *Result) error {
 	body, encoded := decoder(resp.Header.Get("Content-Encoding"), wire)
 	limit := r.opts.MaxMemoryBody
 	var buf bytes.Buffer
-	if !encoded && resp.ContentLength > 0 {
-		buf.Grow(int(min(resp.ContentLength, limit+1)))
+	if !encoded && resp.ContentLength > 0 && resp.Request.Method != http.MethodHead {
+		buf.Grow(int(min(resp.ContentLength, limit+1, 1<<20))) // a hint only: the server may lie
 	}
 	n, err := io.CopyN(&buf, body, limit+1)
 	defer func() { res.WireSize = wire.n }()
