@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"runtime"
 	"time"
 
 	"github.com/courierapp/courier/model"
@@ -38,7 +37,8 @@ type Config struct {
 	// Limits are the rate limits; the zero value means DefaultLimits().
 	Limits *Limits
 	// MaxConcurrent bounds concurrent expensive work (hashing, storage
-	// writes); 0 means 4 per CPU.
+	// writes); 0 means 64. Storage writes are batched (one fsync for many
+	// sign-ins), so the bound must leave room for a batch to fill.
 	MaxConcurrent int
 	// MailQueue is how many emails may wait to be sent; 0 means 1024.
 	MailQueue int
@@ -66,7 +66,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Limits = &l
 	}
 	if cfg.MaxConcurrent <= 0 {
-		cfg.MaxConcurrent = 4 * runtime.GOMAXPROCS(0)
+		cfg.MaxConcurrent = 64
 	}
 	if cfg.MailQueue <= 0 {
 		cfg.MailQueue = 1024

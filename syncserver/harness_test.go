@@ -77,6 +77,7 @@ type env struct {
 	base   string
 	client *http.Client
 	pool   *x509.CertPool
+	cert   tls.Certificate
 }
 
 type envOption func(*syncserver.Config)
@@ -97,7 +98,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	pool := caPool(t, filepath.Join(dir, syncserver.DevCAFile))
-	e := &env{t: t, clock: newClock(), logs: &syncBuffer{}, pool: pool}
+	e := &env{t: t, clock: newClock(), logs: &syncBuffer{}, pool: pool, cert: cert}
 	e.smtp = smtptest.Start(t, cert, false)
 	mailer, err := syncserver.NewSMTPMailer(e.smtp.URL(), "Courier <noreply@example.com>", &tls.Config{RootCAs: pool}, e.clock.Now)
 	if err != nil {

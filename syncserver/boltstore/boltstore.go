@@ -47,7 +47,13 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir for %s: %w", path, err)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout: time.Second,
+		// A large initial map spares the remaps that stall every reader
+		// while the file grows; it is address space, not memory.
+		InitialMmapSize: 256 << 20,
+		FreelistType:    bbolt.FreelistMapType,
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: in use by another process: %w", path, model.ErrUnavailable)
 	}
