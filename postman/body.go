@@ -23,10 +23,10 @@ func decodeBody(b []byte, path string) (model.Body, error) {
 		switch m.key {
 		case "mode":
 			body.Mode = scalarText(m.val)
-			keepShadow(&body.Extra, m.key, m.val, encodeStr(body.Mode))
+			keepStrShadow(&body.Extra, m.key, m.val, false, func() []byte { return encodeStr(body.Mode) })
 		case "raw":
 			body.Raw = scalarText(m.val)
-			keepShadow(&body.Extra, m.key, m.val, jstr(body.Raw))
+			keepStrShadow(&body.Extra, m.key, m.val, true, func() []byte { return jstr(body.Raw) })
 		case "urlencoded", "formdata":
 			kvs, err := decodeKVs(m.val, p, kvV2)
 			if err != nil {

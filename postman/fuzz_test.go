@@ -3,6 +3,7 @@ package postman
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -65,6 +66,29 @@ func FuzzParseCurl(f *testing.F) {
 		}
 		if _, err := ParseCurl(ExportCurl(r)); err != nil {
 			t.Fatalf("export does not parse again: %v\n%s", err, ExportCurl(r))
+		}
+	})
+}
+
+// FuzzCompact checks the in-place compacter against encoding/json: the
+// same verdict on validity, and the same compact text.
+func FuzzCompact(f *testing.F) {
+	addSeeds(f, "../testdata/postman/*.json", sharedFixtures+"/*.json")
+	for _, s := range []string{`{"a" : [1, -0.5e+3, "x\"\\\u00e9", true, null, {}]}`, `01`, `"\u12"`, "[1,]", `{"a":1,}`, "\"\x01\"", `-`, `1.`, `1e`, ` `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := compactJSON(data)
+		var want bytes.Buffer
+		werr := json.Compact(&want, data)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("valid: ours %v, encoding/json %v", err, werr)
+		}
+		if err == nil && !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("compact: ours %q, encoding/json %q", got, want.Bytes())
+		}
+		if err != nil && !errors.Is(err, model.ErrInvalid) {
+			t.Fatalf("error does not wrap ErrInvalid: %v", err)
 		}
 	})
 }

@@ -40,7 +40,7 @@ func Import(ctx context.Context, r io.Reader, opts Options) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return importBytes(ctx, data, opts)
+	return importOwned(ctx, data, opts)
 }
 
 // readAll reads r, reporting progress and stopping when ctx is cancelled.
@@ -162,7 +162,16 @@ func collectionVersion(ms []member) Kind {
 	return KindCollectionV21
 }
 
+// importBytes imports data, which it leaves as it is.
 func importBytes(ctx context.Context, data []byte, opts Options) (*Bundle, error) {
+	return importOwned(ctx, bytes.Clone(data), opts)
+}
+
+// importOwned imports data, overwriting it: the JSON is compacted in place.
+func importOwned(ctx context.Context, data []byte, opts Options) (*Bundle, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("import cancelled: %w", err)
+	}
 	if isCurl(data) {
 		r, err := ParseCurl(string(data))
 		if err != nil {
@@ -170,7 +179,7 @@ func importBytes(ctx context.Context, data []byte, opts Options) (*Bundle, error
 		}
 		return &Bundle{Kind: KindCurl, Requests: []model.Request{r}}, nil
 	}
-	c, err := compactJSON(trimBOM(data))
+	c, err := compactInPlace(ctx, trimBOM(data))
 	if err != nil {
 		return nil, err
 	}

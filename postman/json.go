@@ -2,15 +2,12 @@ package postman
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/courierapp/courier/model"
 )
 
 // The importer works on compact JSON: Import first runs json.Compact over
@@ -25,40 +22,10 @@ type member struct {
 	val []byte
 }
 
-// compactJSON validates data and returns it compacted. A syntax error is
-// reported with its line and column.
+// compactJSON validates data and returns it compacted (data is not
+// changed). A syntax error is reported with its line and column.
 func compactJSON(data []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(data))
-	if err := json.Compact(&buf, data); err != nil {
-		// Compact does not report where; Unmarshal's validity check does.
-		var probe json.RawMessage
-		if uerr := json.Unmarshal(data, &probe); uerr != nil {
-			err = uerr
-		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			line, col := lineCol(data, se.Offset)
-			return nil, fmt.Errorf("not valid JSON at line %d, column %d: %s: %w", line, col, se.Error(), model.ErrInvalid)
-		}
-		return nil, fmt.Errorf("not valid JSON: %w: %w", model.ErrInvalid, err)
-	}
-	return buf.Bytes(), nil
-}
-
-// lineCol turns a byte offset (as json.SyntaxError reports it: just past
-// the bad byte) into a 1-based line and column.
-func lineCol(data []byte, off int64) (line, col int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	if off > 0 {
-		off-- // point at the offending byte
-	}
-	before := data[:off]
-	line = bytes.Count(before, []byte{'\n'}) + 1
-	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
-	return line, col
+	return compactInPlace(context.Background(), bytes.Clone(data))
 }
 
 // skipValue returns the length of the compact JSON value at the start of b.

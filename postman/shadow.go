@@ -43,6 +43,16 @@ func keepShadow(extra *map[string]json.RawMessage, key string, orig, canon []byt
 	}
 }
 
+// keepStrShadow is keepShadow for a value whose canonical form is the
+// string itself (omitted when empty, unless keepEmpty): a non-empty JSON
+// string needs no comparison.
+func keepStrShadow(extra *map[string]json.RawMessage, key string, orig []byte, keepEmpty bool, canon func() []byte) {
+	if orig[0] == '"' && (len(orig) > 2 || keepEmpty) {
+		return
+	}
+	keepShadow(extra, key, orig, canon())
+}
+
 // chooseShadow returns what the exporter writes for a modelled key: the
 // shadow when recanon(shadow) is the same JSON as canon, canon otherwise.
 func chooseShadow(extra map[string]json.RawMessage, key string, canon []byte, recanon func([]byte) []byte) []byte {

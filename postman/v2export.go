@@ -1,8 +1,7 @@
 package postman
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"strings"
 
@@ -23,14 +22,52 @@ func ExportCollection(c model.Collection, folders []model.Folder, reqs []model.R
 	return indent(b)
 }
 
-// indent lays compact JSON out the way Postman writes its files (tabs).
+// indent checks that b, built from the model and the values the import
+// kept, is valid JSON, and lays it out the way Postman writes its files
+// (tabs, "key": value). A kept value that is not valid JSON makes it fail
+// with model.ErrInvalid.
 func indent(b []byte) ([]byte, error) {
-	var out bytes.Buffer
-	out.Grow(len(b) + len(b)/3)
-	if err := json.Indent(&out, b, "", "\t"); err != nil {
-		return nil, fmt.Errorf("export: %w: %w", model.ErrInvalid, err)
+	c, err := compactInPlace(context.Background(), b)
+	if err != nil {
+		return nil, fmt.Errorf("export: a kept value is broken: %w", err)
 	}
-	return out.Bytes(), nil
+	out := make([]byte, 0, len(c)+len(c)/3)
+	depth := 0
+	newline := func() {
+		out = append(out, '\n')
+		for range depth {
+			out = append(out, '\t')
+		}
+	}
+	for i := 0; i < len(c); i++ {
+		switch ch := c[i]; ch {
+		case '"':
+			n := skipString(c[i:])
+			out = append(out, c[i:i+n]...)
+			i += n - 1
+		case '{', '[':
+			if i+1 < len(c) && (c[i+1] == '}' || c[i+1] == ']') {
+				out = append(out, ch, c[i+1])
+				i++
+				continue
+			}
+			out = append(out, ch)
+			depth++
+			newline()
+		case '}', ']':
+			depth--
+			newline()
+			out = append(out, ch)
+		case ',':
+			out = append(out, ',')
+			newline()
+		case ':':
+			out = append(out, ':', ' ')
+		default:
+			out = append(out, ch)
+		}
+	}
+	return out, nil
 }
 
 // node is a folder or a request in the tree being exported.

@@ -192,10 +192,10 @@ func (d *decoder) folder(ms []member, path string, coll, parent model.ID, order 
 		switch m.key {
 		case "name":
 			f.Name = scalarText(m.val)
-			keepShadow(&f.Extra, m.key, m.val, encodeStr(f.Name))
+			keepStrShadow(&f.Extra, m.key, m.val, false, func() []byte { return encodeStr(f.Name) })
 		case "description":
 			f.Description = descText(m.val)
-			keepShadow(&f.Extra, m.key, m.val, encodeDesc(f.Description))
+			keepStrShadow(&f.Extra, m.key, m.val, false, func() []byte { return encodeDesc(f.Description) })
 		case "item":
 			if _, ok := elements(m.val); !ok {
 				return pathErr(p, "must be an array of items, not %s", kindOf(m.val))
@@ -229,7 +229,7 @@ func (d *decoder) requestItem(ms []member, path string, coll, parent model.ID, o
 		switch m.key {
 		case "name":
 			r.Name = scalarText(m.val)
-			keepShadow(&r.Extra, m.key, m.val, encodeStr(r.Name))
+			keepStrShadow(&r.Extra, m.key, m.val, false, func() []byte { return encodeStr(r.Name) })
 		case "event":
 			r.Events = raw(m.val)
 		case "request":
@@ -291,7 +291,7 @@ func decodeRequest(r *model.Request, b []byte, path string) error {
 				return pathErr(p, "url must be a string or an object, not %s", kindOf(m.val))
 			}
 			r.URL = urlText(m.val)
-			keepShadow(&x, m.key, m.val, encodeURL(r.URL))
+			keepStrShadow(&x, m.key, m.val, false, func() []byte { return encodeURL(r.URL) })
 		case "method":
 			r.Method = strings.ToUpper(scalarText(m.val))
 			keepShadow(&x, m.key, m.val, jstr(r.Method))
@@ -327,7 +327,7 @@ func decodeRequest(r *model.Request, b []byte, path string) error {
 			keepShadow(&x, m.key, m.val, encodeAuth(a))
 		case "description":
 			r.Description = descText(m.val)
-			keepShadow(&x, m.key, m.val, encodeDesc(r.Description))
+			keepStrShadow(&x, m.key, m.val, false, func() []byte { return encodeDesc(r.Description) })
 		default:
 			setExtra(&x, m.key, m.val)
 		}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package postman
+
+const raceEnabled = false
