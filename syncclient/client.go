@@ -216,6 +216,10 @@ func transportError(ctx context.Context, host string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("call to %s stopped: %w", host, ctxErr)
 	}
+	var uerrWrap *url.Error // drop `Post "https://..."`: the host is named
+	if errors.As(err, &uerrWrap) {
+		err = uerrWrap.Err
+	}
 	var (
 		verr *tls.CertificateVerificationError
 		uerr x509.UnknownAuthorityError

@@ -439,3 +439,21 @@ func FuzzAPIError(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseServerURL(f *testing.F) {
+	for _, s := range []string{"https://127.0.0.1:8443", "http://x", "https://u@h", "HTTPS://h/p/?", "https://[::1]:1/", "javascript:alert(1)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseServerURL(s)
+		if err != nil {
+			if !errors.Is(err, model.ErrInvalid) {
+				t.Fatalf("ParseServerURL(%q) err = %v, want ErrInvalid", s, err)
+			}
+			return
+		}
+		if u.Scheme != "https" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || strings.HasSuffix(u.Path, "/") {
+			t.Fatalf("ParseServerURL(%q) accepted %q", s, u)
+		}
+	})
+}

@@ -25,7 +25,7 @@ type testCA struct {
 	pem  []byte
 }
 
-func newTestCA(t *testing.T, name string) *testCA {
+func newTestCA(t testing.TB, name string) *testCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -52,7 +52,7 @@ func newTestCA(t *testing.T, name string) *testCA {
 }
 
 // file writes the CA's PEM into the test's temp dir and returns its path.
-func (ca *testCA) file(t *testing.T) string {
+func (ca *testCA) file(t testing.TB) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(p, ca.pem, 0o600); err != nil {
@@ -62,7 +62,7 @@ func (ca *testCA) file(t *testing.T) string {
 }
 
 // leaf issues a server certificate for 127.0.0.1 and localhost.
-func (ca *testCA) leaf(t *testing.T) tls.Certificate {
+func (ca *testCA) leaf(t testing.TB) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -87,7 +87,7 @@ func (ca *testCA) leaf(t *testing.T) tls.Certificate {
 
 // serveTLS starts h on loopback with a certificate of ca and returns the
 // server's https:// URL.
-func serveTLS(t *testing.T, ca *testCA, h http.Handler) string {
+func serveTLS(t testing.TB, ca *testCA, h http.Handler) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t)}}
