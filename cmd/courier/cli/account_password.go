@@ -96,6 +96,11 @@ func runPasswordReset(ctx context.Context, env *Env, args []string) error {
 	defer s.close()
 	in := app.ResetInput{ServerURL: s.server, Email: *email, Code: *code, Erase: *erase}
 	p := newPrompter(env, f.passwordStdin)
+	if *erase {
+		if err := p.confirmErase(*email); err != nil {
+			return err
+		}
+	}
 	if *rkStdin {
 		if in.RecoveryKey, err = p.secretLine("Recovery key"); err != nil {
 			return err
@@ -148,5 +153,27 @@ func runPasswordChange(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "Password changed. Every other device was signed out.")
+	return nil
+}
+
+// eraseWarning is shown before --erase-data does anything.
+const eraseWarning = "courier: warning: --erase-data deletes, for good, every collection, request,\n" +
+	"environment and preset synced to the account of %s from the server. Nobody can\n" +
+	"read them back afterwards. The data on this device stays.\n"
+
+// confirmErase warns, and on a terminal asks the person to type ERASE.
+func (p *prompter) confirmErase(email string) error {
+	fmt.Fprintf(p.env.Stderr, eraseWarning, email)
+	if _, ok := p.terminal(); !ok {
+		return nil // the flag is the consent of a script
+	}
+	fmt.Fprint(p.env.Stderr, "Type ERASE to go on: ")
+	answer, err := p.line("confirmation")
+	if err != nil {
+		return err
+	}
+	if answer != "ERASE" {
+		return Exitf(ExitFailure, "nothing was erased or changed")
+	}
 	return nil
 }

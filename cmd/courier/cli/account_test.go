@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -281,4 +282,34 @@ func TestAccountCommandsRefusePlainHTTPAndBadCAFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoginWithoutKeyringWarnsAndEraseWarns covers the paths a person must
+// be told about: no OS keyring (secrets last for the command only) and
+// erasing the synced data.
+func TestLoginWithoutKeyringWarnsAndEraseWarns(t *testing.T) {
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	gokeyring.MockInit()
+	profile := t.TempDir()
+	const email, pw = "bob@example.com", "bobs password"
+	c.ok(profile, pw+"\n", "signup", "--email", email, "--username", "bob", "--password-stdin")
+	c.ok(profile, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+
+	gokeyring.MockInitWithError(errors.New("dbus: no session bus"))
+	t.Cleanup(gokeyring.MockInit)
+	r := c.run(profile, pw+"\n", "login", "--email", email, "--password-stdin")
+	if r.code != 0 || !strings.Contains(r.stderr, "no system keyring") {
+		t.Fatalf("login without keyring: exit %d, stderr %q; want success with a warning", r.code, r.stderr)
+	}
+	c.fails(profile, "", "sign in again", "devices") // the memory went with the command
+
+	gokeyring.MockInit()
+	c.ok(profile, "", "password", "forgot", "--email", email)
+	code := resetCodeRE.FindString(srv.nextMail(t, "reset").Text)
+	r = c.run(profile, "new password 1\n", "password", "reset", "--email", email, "--code", code, "--erase-data", "--password-stdin")
+	if r.code != 0 || !strings.Contains(r.stderr, "deletes, for good") || recoveryKeyRE.FindString(r.stdout) == "" {
+		t.Fatalf("erase: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	c.ok(profile, "new password 1\n", "login", "--email", email, "--password-stdin")
 }
