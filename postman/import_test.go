@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -92,7 +93,7 @@ func TestImportCollectionV21MapsOntoTheModel(t *testing.T) {
 	}{
 		{"raw json", func(r model.Request) bool {
 			return r.Method == "POST" && r.Body.Mode == model.BodyRaw && r.Body.Language == model.LangJSON &&
-				r.URL == "{{baseUrl}}/post?q=1&off=2#frag" && r.Description == "A string description." &&
+				r.URL == "{{baseUrl}}/post?q=1#frag" && r.Description == "A string description." &&
 				len(r.Headers) == 3 && r.Headers[1].Disabled && r.Headers[2].Description == "A header with an object description" &&
 				strings.Contains(string(r.Events), "status is 200") && strings.Contains(string(r.Extra["response"]), "saved example")
 		}},
@@ -295,7 +296,8 @@ func TestEditsAfterImportAreExported(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		`"url": "https://changed.example/x"`,                 // url object replaced by the edited string
+		`"raw": "https://changed.example/x"`,                 // url object rebuilt from the edited text
+		`"key": "off",`,                                      // keeping its disabled query parameter
 		`"operationName": "Hello"`,                           // kept through a query edit
 		`"query": "query Hello { bye }"`,                     // the edit
 		`"method": "PATCH"`,                                  // the edit
@@ -306,7 +308,7 @@ func TestEditsAfterImportAreExported(t *testing.T) {
 			t.Errorf("export lacks %s", want)
 		}
 	}
-	if bytes.Contains(out, []byte(`"raw": "{{baseUrl}}/post?q=1&off=2#frag"`)) {
+	if bytes.Contains(out, []byte(`"raw": "{{baseUrl}}/post?q=1#frag"`)) {
 		t.Errorf("stale URL object written after the URL changed")
 	}
 	b2 := importBytesT(t, out)
@@ -399,5 +401,26 @@ func TestNormalizeKeepsRealDifferences(t *testing.T) {
 				t.Errorf("same = %v, want %v", same, tt.same)
 			}
 		})
+	}
+}
+
+func TestSplitURL(t *testing.T) {
+	s := func(v string) *string { return &v }
+	tests := []struct {
+		in   string
+		want urlParts
+	}{
+		{"https://a.example.com:8443/x/y?q=1&flag#h", urlParts{protocol: "https", host: "a.example.com", port: "8443", path: "x/y",
+			query: [][2]*string{{s("q"), s("1")}, {s("flag"), nil}}, hash: "h"}},
+		{"{{baseUrl}}/items/{{id}}", urlParts{host: "{{baseUrl}}", path: "items/{{id}}"}},
+		{"u:p@host:{{port}}", urlParts{user: "u", password: "p", host: "host", port: "{{port}}"}},
+		{"{{host:with:colons}}/p", urlParts{host: "{{host:with:colons}}", path: "p"}},
+		{"/relative?a=", urlParts{path: "relative", query: [][2]*string{{s("a"), s("")}}}},
+	}
+	for _, tt := range tests {
+		got := splitURL(tt.in)
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("splitURL(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
 	}
 }

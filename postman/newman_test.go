@@ -102,6 +102,38 @@ func TestSDKLoadsExports(t *testing.T) {
 			checkSDKView(t, want[i], g)
 		})
 	}
+	t.Run("edited URLs", func(t *testing.T) {
+		b := importBytesT(t, readTestdata(t, "everything.v21.postman_collection.json"))
+		edited := map[string]string{
+			"raw json":                  "http://user:pw@{{host}}:8080/a/b.json?x=1&flag#top",
+			"url as object without raw": "https://api.example.com:9000/v2/users/:id?x=1&y",
+		}
+		for i, r := range b.Requests {
+			if u, ok := edited[r.Name]; ok {
+				b.Requests[i].URL = u
+			}
+		}
+		out := filepath.Join(tmp, "edited.json")
+		writeFile(t, out, export(t, b))
+		res, err := runNode(t, dir, "load.js", "collection", out)
+		if err != nil {
+			t.Fatal("the SDK could not load the edited export")
+		}
+		var got []sdkCollection
+		if err := json.Unmarshal(res, &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range got[0].Requests {
+			want, ok := edited[s.Name]
+			if !ok {
+				continue
+			}
+			want = strings.Replace(want, ":id", "42", 1) // the SDK fills in path variables
+			if s.URL != want {
+				t.Errorf("%q: SDK reads the edited URL as %q, want %q", s.Name, s.URL, want)
+			}
+		}
+	})
 	if _, err := runNode(t, dir, append([]string{"load.js", "environment"}, envs...)...); err != nil {
 		t.Fatal("the SDK could not load an exported environment")
 	}
@@ -117,6 +149,9 @@ func checkSDKView(t *testing.T, b *Bundle, g sdkCollection) {
 		s := g.Requests[i]
 		if s.Name != r.Name || s.Method != r.Method {
 			t.Errorf("request %d: SDK %q %s, Courier %q %s", i, s.Name, s.Method, r.Name, r.Method)
+		}
+		if s.URL != r.URL {
+			t.Logf("%q: SDK url %q, Courier %q", r.Name, s.URL, r.URL)
 		}
 		if r.Body.Mode != "" && s.BodyMode != r.Body.Mode {
 			t.Errorf("%q: SDK body mode %q, Courier %q", r.Name, s.BodyMode, r.Body.Mode)

@@ -249,7 +249,7 @@ func requestJSON(r model.Request, descOnItem bool) []byte {
 	o.set("header", chooseShadow(x, "header", encodeKVs(r.Headers), recanonHeaders))
 	o.set("body", chooseShadow(x, "body", encodeBody(r.Body), recanonBody))
 	o.set("auth", chooseShadow(x, "auth", encodeAuth(&r.Auth), recanonAuth))
-	o.set("url", chooseShadow(x, "url", encodeURL(r.URL), recanonURL))
+	o.set("url", exportURL(x, r.URL))
 	if !descOnItem {
 		o.set("description", exportDesc(x, "description", r.Description))
 	}
