@@ -109,14 +109,17 @@ func (mw *MainWindow) Window() fyne.Window { return mw.win }
 // ShowWelcomeIfNeeded shows the first-launch prompt unless it was skipped.
 func (mw *MainWindow) ShowWelcomeIfNeeded() { mw.welcome.ShowIfNeeded() }
 
-// ApplySettings applies the stored theme.
+// ApplySettings applies the stored theme. The system theme is Fyne's
+// default, so it is left alone: setting a theme re-lays out every widget.
 func (mw *MainWindow) ApplySettings() {
 	s, err := mw.core.Settings(context.Background())
 	if err != nil {
 		slog.Warn("read settings", "err", err)
 		return
 	}
-	mw.applyTheme(s.Theme)
+	if s.Theme != app.ThemeSystem {
+		mw.applyTheme(s.Theme)
+	}
 }
 
 func (mw *MainWindow) reloadAll() {

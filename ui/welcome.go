@@ -30,23 +30,29 @@ type welcomePrompt struct {
 }
 
 func newWelcomePrompt(core welcomeCore, win fyne.Window, bg *tasks) *welcomePrompt {
-	w := &welcomePrompt{core: core, win: win, bg: bg}
+	return &welcomePrompt{core: core, win: win, bg: bg}
+}
+
+// build makes the dialog; only a first launch pays for laying out its text.
+func (w *welcomePrompt) build() {
 	w.signIn = widget.NewButton("Sign in", w.onAccountTapped)
 	w.create = widget.NewButton("Create account", w.onAccountTapped)
 	w.skip = widget.NewButton("Skip", w.onSkipTapped)
 	w.skip.Importance = widget.HighImportance
-	text := widget.NewLabel("Courier sends HTTP requests and keeps your history, collections, environments and header presets on this computer.\n\n" +
-		"With an account they sync, end-to-end encrypted, between your machines. You can sign in later from the account menu.")
-	text.Wrapping = fyne.TextWrapWord
+	text := widget.NewLabel("Courier sends HTTP requests and keeps your history, collections,\n" +
+		"environments and header presets on this computer.\n\n" +
+		"With an account they sync, end-to-end encrypted, between your machines.\n" +
+		"You can sign in later from the account menu.")
 	body := container.NewBorder(nil, container.NewGridWithColumns(3, w.signIn, w.create, w.skip), nil, nil, text)
-	w.dlg = dialog.NewCustomWithoutButtons("Welcome to Courier", body, win)
-	w.dlg.Resize(fyne.NewSize(520, 260))
-	return w
+	w.dlg = dialog.NewCustomWithoutButtons("Welcome to Courier", body, w.win)
 }
 
 // ShowIfNeeded shows the prompt unless it was skipped before.
 func (w *welcomePrompt) ShowIfNeeded() {
 	if w.core.NeedsWelcome(context.Background()) {
+		if w.dlg == nil {
+			w.build()
+		}
 		w.visible = true
 		w.dlg.Show()
 	}

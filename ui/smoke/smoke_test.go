@@ -1,0 +1,161 @@
+//go:build xvfb
+
+package smoke
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+)
+
+// seededHistory is how many history entries the start-up runs load from:
+// the default history limit, a full history.
+const seededHistory = model.DefaultHistoryLimit
+
+func TestTheRealBinaryOpensAWindowThatDrawsSomething(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir, "cmd/courier")
+	d := startXvfb(t)
+	l := startWindow(t, d, dir, "Courier", bin, "--profile", filepath.Join(dir, "profile"))
+	t.Logf("window mapped after %v", l.mapped)
+	// The first frames follow the map; wait until the screen has content.
+	shot := filepath.Join(dir, "screen.png")
+	var n int
+	waitUntil(10*time.Second, func() bool {
+		n = colours(screenshot(t, d, shot))
+		return n >= 64
+	})
+	if n < 64 {
+		t.Fatalf("the screenshot has %d distinct colours; the window looks blank (see %s)", n, shot)
+	}
+	t.Logf("screenshot has %d distinct colours", n)
+}
+
+// coldStart is the outcome of one start of a program.
+type coldStart struct {
+	mapped time.Duration
+	rss    int64
+}
+
+// startOnce runs bin until its window is mapped and has drawn for a
+// moment, then reads its peak RSS and stops it.
+func startOnce(tb testing.TB, d *display, home, title, bin string, args ...string) coldStart {
+	tb.Helper()
+	l := startWindow(tb, d, home, title, bin, args...)
+	time.Sleep(time.Second) // let the first frames render, which is part of the peak
+	c := coldStart{mapped: l.mapped, rss: l.peakRSS(tb)}
+	l.stop()
+	return c
+}
+
+// seedProfile makes a profile holding n history entries.
+func seedProfile(tb testing.TB, dir string, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dir, store.Options{})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	defer db.Close()
+	start := time.Now().Add(-time.Duration(n) * time.Minute)
+	const batch = 500
+	for i := 0; i < n; i += batch {
+		ops := make([]model.Op, 0, batch)
+		for j := i; j < min(i+batch, n); j++ {
+			e := model.HistoryEntry{ID: model.NewID(), SentAt: start.Add(time.Duration(j) * time.Minute),
+				Request:  model.HistoryRequest{Request: model.Request{Method: "GET", URL: fmt.Sprintf("https://api.example.org/items/%d", j)}},
+				Response: &model.Response{Status: 200, Size: 64, Body: []byte(`{"ok":true}`), ContentType: "application/json"}}
+			op, err := model.UpsertOp(model.KindHistory, e.ID, &e)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			ops = append(ops, op)
+		}
+		if err := db.Apply(ctx, ops...); err != nil {
+			tb.Fatalf("seed history: %v", err)
+		}
+	}
+}
+
+// programs builds both binaries and a seeded profile once per test binary.
+type programs struct {
+	courier, hello, profile string
+}
+
+func buildPrograms(tb testing.TB) programs {
+	tb.Helper()
+	dir := tb.TempDir()
+	p := programs{courier: build(tb, dir, "cmd/courier"), hello: build(tb, dir, "ui/smoke/hello"), profile: filepath.Join(dir, "profile")}
+	seedProfile(tb, p.profile, seededHistory)
+	return p
+}
+
+// BenchmarkColdStart reports, per start, the time until the window is
+// mapped and the peak RSS: courier on a profile holding a full history,
+// and a hello-world Fyne window as the baseline, in the same run.
+func BenchmarkColdStart(b *testing.B) {
+	p := buildPrograms(b)
+	d := startXvfb(b)
+	run := func(b *testing.B, title, bin string, args ...string) {
+		var ms, mb []float64
+		for i := 0; i < b.N; i++ {
+			c := startOnce(b, d, b.TempDir(), title, bin, args...)
+			ms = append(ms, float64(c.mapped.Microseconds())/1000)
+			mb = append(mb, float64(c.rss)/(1<<20))
+		}
+		b.ReportMetric(median(ms), "ms-to-window")
+		b.ReportMetric(median(mb), "MB-peak-RSS")
+		b.ReportMetric(0, "ns/op")
+	}
+	b.Run("courier", func(b *testing.B) { run(b, "Courier", p.courier, "--profile", p.profile) })
+	b.Run("baseline", func(b *testing.B) { run(b, "Hello", p.hello) })
+}
+
+// TestColdStartIsCloseToHelloWorld checks the start-up budget: time to the
+// first mapped window at most 1.5x a hello-world Fyne window's, and peak
+// RSS at most 60 MB above it (medians of a few alternating starts).
+func TestColdStartIsCloseToHelloWorld(t *testing.T) {
+	p := buildPrograms(t)
+	d := startXvfb(t)
+	var courier, hello []coldStart
+	for range 3 {
+		hello = append(hello, startOnce(t, d, t.TempDir(), "Hello", p.hello))
+		courier = append(courier, startOnce(t, d, t.TempDir(), "Courier", p.courier, "--profile", p.profile))
+	}
+	cm, hm := medianStart(courier), medianStart(hello)
+	t.Logf("courier (%d history entries): %v to window, %.0f MB peak RSS", seededHistory, cm.mapped, float64(cm.rss)/(1<<20))
+	t.Logf("hello-world baseline:          %v to window, %.0f MB peak RSS", hm.mapped, float64(hm.rss)/(1<<20))
+	if limit := hm.mapped * 3 / 2; cm.mapped > limit {
+		t.Errorf("courier maps its window after %v, over 1.5x the baseline's %v", cm.mapped, hm.mapped)
+	}
+	if over := cm.rss - hm.rss; over > 60<<20 {
+		t.Errorf("courier's peak RSS is %.0f MB above the baseline's, over 60 MB", float64(over)/(1<<20))
+	}
+}
+
+func medianStart(cs []coldStart) coldStart {
+	var ms, rss []float64
+	for _, c := range cs {
+		ms = append(ms, float64(c.mapped))
+		rss = append(rss, float64(c.rss))
+	}
+	return coldStart{mapped: time.Duration(median(ms)), rss: int64(median(rss))}
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
