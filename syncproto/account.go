@@ -5,7 +5,9 @@ import (
 )
 
 // Account API paths. Every call is JSON over HTTPS; request bodies are
-// capped at MaxAccountBody bytes. "Bearer" marks calls that need
+// capped at MaxAccountBody bytes and must be sent with Content-Type:
+// application/json (else 415 unsupported_media_type). Every error answer
+// is an ErrorBody. "Bearer" marks calls that need
 // `Authorization: Bearer TOKEN` (a token from SignInResponse).
 const (
 	// PathSignUp: POST SignUpRequest -> 202 StatusResponse{StatusSent}.

@@ -148,21 +148,27 @@ type CodeStorage interface {
 	ResetSecrets(ctx context.Context, accountID string, hash []byte, now time.Time, s AccountSecrets, erase bool) error
 }
 
-// SyncStorage is the shape of the sync data that comes next (DESIGN.md
-// section 4): per account, a sequence counter and the latest value of
-// every field with the seq of the op that wrote it. No backend implements
-// it yet; it is declared so the account storage leaves room for it
-// (DeleteAccount and ResetSecrets with erase must clear it).
+// SyncStorage keeps the sync data (DESIGN.md section 4): per account, a
+// sequence counter (the head) and the latest value of every field with the
+// seq of the op that wrote it. boltstore implements it and
+// storetest.RunSync checks it; the sync endpoint that uses it comes next.
+// DeleteAccount removes it all; ResetSecrets with erase removes the data
+// but keeps the head, so seqs keep increasing.
 type SyncStorage interface {
 	// Push applies ops in order in one transaction. An op whose OpID the
 	// account already applied is skipped and listed in Dup; every other
-	// op gets the next seq and its field values replace older ones.
+	// op gets the next seq and its field values replace older ones. An
+	// unknown account is model.ErrNotFound; an op without OpID, with an
+	// unknown kind or a bad id is model.ErrInvalid.
 	Push(ctx context.Context, accountID string, ops []model.Op) (PushResult, error)
 	// Head returns the account's last assigned seq (0 for none).
 	Head(ctx context.Context, accountID string) (uint64, error)
-	// Changes returns, in seq order, the fields whose seq is after
-	// `after`, grouped per seq (with the op's OpID), at most limit seqs
-	// or about maxBytes of values, always ending on a seq boundary.
+	// Changes returns one change per seq after `after`, in seq order,
+	// each with its op's OpID and the fields it wrote that no later op
+	// overwrote (none at all makes it a bare acknowledgement). It stops
+	// after limit changes, or once the values returned reach maxBytes
+	// (always at least one change when there is one), so a page ends on
+	// a seq boundary. Caught up is an empty, non-nil slice.
 	Changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error)
 }
 

@@ -144,7 +144,7 @@ func (d *DB) DeleteAccount(ctx context.Context, id string) error {
 		if err := eraseSync(tx, id); err != nil {
 			return err
 		}
-		for _, del := range []struct{ b, k []byte }{{bEmails, []byte(r.Email)}, {bUsernames, []byte(r.Username)}, {bAccounts, []byte(id)}} {
+		for _, del := range []struct{ b, k []byte }{{bEmails, []byte(r.Email)}, {bUsernames, []byte(r.Username)}, {bAccounts, []byte(id)}, {bHeads, []byte(id)}} {
 			if err := tx.Bucket(del.b).Delete(del.k); err != nil {
 				return err
 			}
@@ -153,8 +153,8 @@ func (d *DB) DeleteAccount(ctx context.Context, id string) error {
 	})
 }
 
-// eraseSync removes the account's sync data (none is stored yet; the
-// bucket is reserved for it).
+// eraseSync removes the account's sync data; the head stays, so seqs
+// keep increasing and no client cursor points past new data.
 func eraseSync(tx *bbolt.Tx, id string) error {
 	b := tx.Bucket(bSync)
 	if b.Bucket([]byte(id)) != nil {

@@ -29,8 +29,9 @@ var (
 	bCodes           = []byte("codes")            // account id 0x00 purpose -> codeRec JSON
 	bCodeHashes      = []byte("code_hash")        // code hash -> account id 0x00 purpose
 	bSecrets         = []byte("secrets")          // name -> bytes
-	bSync            = []byte("sync")             // account id -> sync data (sub-buckets, later)
-	allBuckets       = [][]byte{bAccounts, bEmails, bUsernames, bSessions, bTokens, bAccountSessions, bCodes, bCodeHashes, bSecrets, bSync}
+	bSync            = []byte("sync")             // account id -> sync data (sub-buckets, see sync.go)
+	bHeads           = []byte("sync_head")        // account id -> last seq (8 bytes BE)
+	allBuckets       = [][]byte{bAccounts, bEmails, bUsernames, bSessions, bTokens, bAccountSessions, bCodes, bCodeHashes, bSecrets, bSync, bHeads}
 )
 
 // DB is the bbolt backend. It is safe for concurrent use.

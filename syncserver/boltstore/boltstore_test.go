@@ -35,3 +35,13 @@ func TestOpenHeldFileIsUnavailable(t *testing.T) {
 		t.Fatalf("second Open: err = %v, want ErrUnavailable", err)
 	}
 }
+
+func TestSyncConformance(t *testing.T) {
+	storetest.RunSync(t, func(t *testing.T) storetest.SyncBackend {
+		db, err := boltstore.Open(filepath.Join(t.TempDir(), "server.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

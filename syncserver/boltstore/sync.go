@@ -1,0 +1,164 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncserver"
+)
+
+var _ syncserver.SyncStorage = (*DB)(nil)
+
+// Sync data lives in bSync/<account id>/, with three sub-buckets; the head
+// lives in bHeads so it keeps counting up after the data is erased.
+var (
+	sbOps    = []byte("ops")    // op id -> seq
+	sbFields = []byte("fields") // kind 0x00 id 0x00 field -> seq (8 bytes BE) + value
+	sbLog    = []byte("log")    // seq (8 bytes BE) -> logRec JSON
+)
+
+// logRec is one applied op: which fields it wrote.
+type logRec struct {
+	OpID   model.ID   `json:"op_id,omitempty"`
+	Kind   model.Kind `json:"kind"`
+	ID     model.ID   `json:"id"`
+	Fields []string   `json:"fields"`
+}
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func fieldKey(kind model.Kind, id model.ID, field string) []byte {
+	return append(key2(string(kind), string(id)), append([]byte{0}, field...)...)
+}
+
+func head(tx *bbolt.Tx, accountID string) uint64 {
+	if v := tx.Bucket(bHeads).Get([]byte(accountID)); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+// Head implements syncserver.SyncStorage.
+func (d *DB) Head(ctx context.Context, accountID string) (uint64, error) {
+	var h uint64
+	err := d.view(ctx, func(tx *bbolt.Tx) error {
+		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
+			return fmt.Errorf("head of account %s: %w", accountID, model.ErrNotFound)
+		}
+		h = head(tx, accountID)
+		return nil
+	})
+	return h, err
+}
+
+// Push implements syncserver.SyncStorage.
+func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op) (syncserver.PushResult, error) {
+	for _, op := range ops {
+		if op.OpID == "" || !op.Kind.Valid() || op.ID.Validate() != nil {
+			return syncserver.PushResult{}, fmt.Errorf("push: op %q on %s %q: %w", op.OpID, op.Kind, op.ID, model.ErrInvalid)
+		}
+	}
+	var res syncserver.PushResult
+	err := d.update(ctx, func(tx *bbolt.Tx) error {
+		res = syncserver.PushResult{}
+		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
+			return fmt.Errorf("push to account %s: %w", accountID, model.ErrNotFound)
+		}
+		acct, err := syncBucket(tx, accountID)
+		if err != nil {
+			return err
+		}
+		h := head(tx, accountID)
+		for _, op := range ops {
+			if acct.Bucket(sbOps).Get([]byte(op.OpID)) != nil {
+				res.Dup = append(res.Dup, op.OpID)
+				continue
+			}
+			h++
+			if err := applyOp(acct, h, op); err != nil {
+				return err
+			}
+		}
+		res.Head = h
+		return tx.Bucket(bHeads).Put([]byte(accountID), u64(h))
+	})
+	return res, err
+}
+
+func syncBucket(tx *bbolt.Tx, accountID string) (*bbolt.Bucket, error) {
+	acct, err := tx.Bucket(bSync).CreateBucketIfNotExists([]byte(accountID))
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range [][]byte{sbOps, sbFields, sbLog} {
+		if _, err := acct.CreateBucketIfNotExists(name); err != nil {
+			return nil, err
+		}
+	}
+	return acct, nil
+}
+
+func applyOp(acct *bbolt.Bucket, seq uint64, op model.Op) error {
+	rec := logRec{OpID: op.OpID, Kind: op.Kind, ID: op.ID}
+	for f, v := range op.Fields {
+		rec.Fields = append(rec.Fields, f)
+		if err := acct.Bucket(sbFields).Put(fieldKey(op.Kind, op.ID, f), append(u64(seq), v...)); err != nil {
+			return err
+		}
+	}
+	if err := acct.Bucket(sbOps).Put([]byte(op.OpID), u64(seq)); err != nil {
+		return err
+	}
+	return putJSON(acct.Bucket(sbLog), u64(seq), rec)
+}
+
+// Changes implements syncserver.SyncStorage. Every seq after `after` gives
+// one change carrying its op id; its fields are those the op wrote that no
+// later op has overwritten (possibly none: the change is then only an ack).
+func (d *DB) Changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error) {
+	out := []model.Change{}
+	err := d.view(ctx, func(tx *bbolt.Tx) error {
+		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
+			return fmt.Errorf("changes of account %s: %w", accountID, model.ErrNotFound)
+		}
+		acct := tx.Bucket(bSync).Bucket([]byte(accountID))
+		if acct == nil {
+			return nil
+		}
+		size := 0
+		c := acct.Bucket(sbLog).Cursor()
+		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit && (size < maxBytes || len(out) == 0); k, v = c.Next() {
+			ch, n, err := change(acct, binary.BigEndian.Uint64(k), v)
+			if err != nil {
+				return err
+			}
+			out, size = append(out, ch), size+n
+		}
+		return nil
+	})
+	return out, err
+}
+
+func change(acct *bbolt.Bucket, seq uint64, raw []byte) (model.Change, int, error) {
+	var rec logRec
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return model.Change{}, 0, fmt.Errorf("decode sync log entry %d: %w", seq, err)
+	}
+	ch := model.Change{Seq: seq, Kind: rec.Kind, ID: rec.ID, OpID: rec.OpID, Fields: model.Fields{}}
+	size := 0
+	for _, f := range rec.Fields {
+		v := acct.Bucket(sbFields).Get(fieldKey(rec.Kind, rec.ID, f))
+		if len(v) < 8 || !bytes.Equal(v[:8], u64(seq)) {
+			continue // overwritten by a later op, which carries it
+		}
+		ch.Fields[f] = bytes.Clone(v[8:])
+		size += len(v) - 8
+	}
+	return ch, size, nil
+}
