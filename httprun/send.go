@@ -16,10 +16,14 @@ import (
 
 // Result is a response as Send read it.
 type Result struct {
-	// Response holds the status, headers, timings, decoded size, media type,
-	// and up to model.HistoryBodyLimit bytes of body (Truncated when cut;
-	// it shares its bytes with Body). BodyFile is set when the body was
-	// streamed to a file.
+	// Response holds the status, headers (as the server sent them, sorted
+	// by name), timings, decoded size, media type, and up to
+	// model.HistoryBodyLimit bytes of body (Truncated when cut; it shares
+	// its bytes with Body). BodyFile is set when the body was streamed to a
+	// file. Timings: DNS, Connect and TLS are the durations of those phases
+	// (summed over redirects; zero on a reused connection); FirstByte runs
+	// from the start until the first byte of the final response (curl's
+	// time_starttransfer), Total until the body was read.
 	Response model.Response
 	// Body is the whole body when it fit in memory (<= MaxMemoryBody), else
 	// its first PreviewSize bytes.
