@@ -145,11 +145,12 @@ func (db *DB) prepare(b *bbolt.DB) (err error) {
 		}
 	}()
 	var version uint64
-	if err := b.View(func(tx *bbolt.Tx) error {
-		version, err = schemaState(tx)
-		return err
-	}); err != nil {
-		return fmt.Errorf("open %s: %w", db.path, err)
+	if verr := b.View(func(tx *bbolt.Tx) error {
+		var serr error
+		version, serr = schemaState(tx)
+		return serr
+	}); verr != nil {
+		return fmt.Errorf("open %s: %w", db.path, verr)
 	}
 	switch {
 	case version == schemaVersion:

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,5 +280,37 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestConcurrentWritersAndReaders(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t, t.TempDir())
+	var wg sync.WaitGroup
+	const writers, each = 4, 25
+	for range writers {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if err := db.Apply(ctx, historyOp(t, model.NewID(), "GET", "https://concurrent/")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for range each {
+				if _, err := db.History(ctx, app.HistoryQuery{Search: "concurrent", Limit: 10}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n, err := db.HistoryCount(ctx); err != nil || n != writers*each {
+		t.Errorf("HistoryCount = %d, %v; want %d", n, err, writers*each)
 	}
 }

@@ -139,10 +139,13 @@ func (db *DB) Cursor(ctx context.Context) (uint64, error) {
 //
 // Changes with Seq at or below the stored cursor were applied before (a
 // page delivered twice) and are ignored, and the cursor never moves back.
-// A change with a bad kind, id, field name or JSON fails the whole page
-// with model.ErrInvalid; nothing is applied.
+// Seqs start at 1. A change with seq 0 or a bad kind, id, field name or
+// JSON fails the whole page with model.ErrInvalid; nothing is applied.
 func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
 	for i, c := range changes {
+		if c.Seq == 0 {
+			return fmt.Errorf("server change %d: seq 0: %w", i, model.ErrInvalid)
+		}
 		if err := (model.Record{Kind: c.Kind, ID: c.ID, Fields: c.Fields}).Validate(); err != nil {
 			return fmt.Errorf("server change %d (seq %d): %w", i, c.Seq, err)
 		}
