@@ -195,10 +195,10 @@ func (x *Accounts) Current(ctx context.Context) (Account, error) {
 	return a, nil
 }
 
-// ServerURL returns given when it is not empty, else the remembered
-// account's server, else DefaultServerURL.
+// ServerURL returns given when it is not empty (without trailing
+// slashes), else the remembered account's server, else DefaultServerURL.
 func (x *Accounts) ServerURL(ctx context.Context, given string) string {
-	if given = strings.TrimSpace(given); given != "" {
+	if given = strings.TrimRight(strings.TrimSpace(given), "/"); given != "" {
 		return given
 	}
 	if a, err := x.Current(ctx); err == nil && a.ServerURL != "" {
