@@ -70,6 +70,7 @@ type acctSecrets struct {
 	mu         sync.Mutex
 	m          map[string][]byte
 	persistent bool
+	failSet    error // returned by Set when not nil
 }
 
 func newAcctSecrets() *acctSecrets { return &acctSecrets{m: map[string][]byte{}, persistent: true} }
@@ -87,6 +88,9 @@ func (s *acctSecrets) Get(ctx context.Context, key string) ([]byte, error) {
 func (s *acctSecrets) Set(ctx context.Context, key string, value []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failSet != nil {
+		return s.failSet
+	}
 	s.m[key] = bytes.Clone(value)
 	return nil
 }
@@ -205,6 +209,16 @@ func (s *acctServer) confirm(email string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.find(email).confirmed = true
+}
+
+// tamper flips a bit of the password-wrapped key the server hands out.
+func (s *acctServer) tamper(email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.find(email)
+	w := bytes.Clone(a.creds.WrappedAccountKey)
+	w[len(w)-1] ^= 1
+	a.creds.WrappedAccountKey = w
 }
 
 func (s *acctServer) account(identifier string) acctRecord {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -471,5 +472,35 @@ func TestConfirmEmailTakesTheLinkOrTheToken(t *testing.T) {
 	}
 	if err := e.acc.ConfirmEmail(context.Background(), "", "bogus"); !errors.Is(err, syncproto.ErrInvalidCode) {
 		t.Fatalf("bogus token: err = %v", err)
+	}
+}
+
+func TestSignInThatCannotKeepItsSecretsLeavesNoSession(t *testing.T) {
+	tests := []struct {
+		name  string
+		spoil func(e *acctEnv)
+		want  error
+	}{
+		{"a keyring that fails is reported", func(e *acctEnv) {
+			e.secrets.failSet = fmt.Errorf("the system keyring is not available: %w", model.ErrUnavailable)
+		}, model.ErrUnavailable},
+		{"a wrapped key that does not open is refused", func(e *acctEnv) { e.srv.tamper(acctEmail) }, model.ErrUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newAcctEnv(t, newAcctServer())
+			e.signUp(t)
+			tt.spoil(e)
+			_, err := e.acc.SignIn(context.Background(), SignInInput{ServerURL: acctURL, Identifier: acctUser, Password: acctPass})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if n := e.srv.sessionCount(e.srv.account(acctEmail).id); n != 0 {
+				t.Fatalf("%d sessions left open on the server", n)
+			}
+			if cur, _ := e.acc.Current(context.Background()); cur.SignedIn {
+				t.Fatalf("remembered as signed in: %+v", cur)
+			}
+		})
 	}
 }
