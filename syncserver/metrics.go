@@ -27,9 +27,9 @@ func newMetrics(store Storage) *metrics {
 			Name: "courier_http_requests_total", Help: "HTTP requests by route and status.",
 		}, []string{"route", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "courier_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Name: "courier_http_request_duration_seconds", Help: "HTTP request latency by route and status.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"route"}),
+		}, []string{"route", "status"}),
 		mail: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "courier_mail_total", Help: "Emails by kind and result (sent, failed, dropped).",
 		}, []string{"kind", "result"}),
@@ -57,8 +57,9 @@ func newMetrics(store Storage) *metrics {
 }
 
 func (m *metrics) observe(route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	code := strconv.Itoa(status)
+	m.requests.WithLabelValues(route, code).Inc()
+	m.latency.WithLabelValues(route, code).Observe(d.Seconds())
 	if status == http.StatusTooManyRequests {
 		m.throttled.WithLabelValues(route).Inc()
 	}
