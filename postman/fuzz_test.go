@@ -92,3 +92,20 @@ func FuzzCompact(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnquote checks the string decoder against encoding/json.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\ud83d\ude00\ud800x"`, "\"\xff\xfe\"", `"\u0000"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want string
+		if json.Unmarshal(data, &want) != nil || len(data) == 0 || data[0] != '"' || skipString(data) != len(data) {
+			return // unquote takes exactly one compact string
+		}
+		got, ok := unquote(data)
+		if !ok || got != want {
+			t.Fatalf("unquote(%q) = %q, %v; encoding/json gives %q", data, got, ok, want)
+		}
+	})
+}

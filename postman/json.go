@@ -86,7 +86,7 @@ func members(b []byte) ([]member, bool) {
 	if len(b) < 2 || b[0] != '{' {
 		return nil, false
 	}
-	out := make([]member, 0, 8)
+	out := make([]member, 0, 6)
 	i := 1
 	for i < len(b)-1 {
 		n := skipString(b[i:])
@@ -136,60 +136,73 @@ func unquote(b []byte) (string, bool) {
 // as json.Compact has checked). Invalid UTF-8 becomes U+FFFD, as
 // encoding/json does.
 func unescape(in []byte) (string, bool) {
-	out := make([]byte, 0, len(in))
-	for i := 0; i < len(in); {
-		c := in[i]
-		if c != '\\' {
-			if c < utf8.RuneSelf {
-				out = append(out, c)
-				i++
-				continue
-			}
-			r, size := utf8.DecodeRune(in[i:])
-			out = utf8.AppendRune(out, r) // RuneError for invalid bytes
-			i += size
-			continue
+	var sb strings.Builder
+	sb.Grow(len(in))
+	for len(in) > 0 {
+		k := bytes.IndexByte(in, '\\')
+		if k < 0 {
+			k = len(in)
 		}
-		if i+1 >= len(in) {
+		writeUTF8(&sb, in[:k])
+		in = in[k:]
+		if len(in) == 0 {
+			break
+		}
+		if len(in) < 2 {
 			return "", false
 		}
-		switch in[i+1] {
+		switch in[1] {
 		case '"', '\\', '/':
-			out = append(out, in[i+1])
+			sb.WriteByte(in[1])
 		case 'b':
-			out = append(out, '\b')
+			sb.WriteByte('\b')
 		case 'f':
-			out = append(out, '\f')
+			sb.WriteByte('\f')
 		case 'n':
-			out = append(out, '\n')
+			sb.WriteByte('\n')
 		case 'r':
-			out = append(out, '\r')
+			sb.WriteByte('\r')
 		case 't':
-			out = append(out, '\t')
+			sb.WriteByte('\t')
 		case 'u':
-			r, ok := hex4(in[i+2:])
+			r, ok := hex4(in[2:])
 			if !ok {
 				return "", false
 			}
-			i += 6
+			in = in[6:]
 			if utf16.IsSurrogate(r) {
-				if r2, ok := hex4(in[i+2:]); ok && i+1 < len(in) && in[i] == '\\' && in[i+1] == 'u' {
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						out = utf8.AppendRune(out, d)
-						i += 6
-						continue
+				if len(in) >= 6 && in[0] == '\\' && in[1] == 'u' {
+					if r2, ok := hex4(in[2:]); ok {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							sb.WriteRune(d)
+							in = in[6:]
+							continue
+						}
 					}
 				}
 				r = utf8.RuneError
 			}
-			out = utf8.AppendRune(out, r)
+			sb.WriteRune(r)
 			continue
 		default:
 			return "", false
 		}
-		i += 2
+		in = in[2:]
 	}
-	return string(out), true
+	return sb.String(), true
+}
+
+// writeUTF8 writes b, replacing invalid UTF-8 with U+FFFD as encoding/json does.
+func writeUTF8(sb *strings.Builder, b []byte) {
+	if utf8.Valid(b) {
+		sb.Write(b)
+		return
+	}
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		sb.WriteRune(r)
+		b = b[size:]
+	}
 }
 
 func hex4(b []byte) (rune, bool) {
