@@ -245,7 +245,7 @@ func (x *Accounts) signedIn(ctx context.Context) (Account, string, error) {
 		return Account{}, "", err
 	}
 	if !a.SignedIn || a.AccountID == "" {
-		return Account{}, "", fmt.Errorf("not signed in (run courier login): %w", model.ErrUnauthorized)
+		return Account{}, "", fmt.Errorf("not signed in: %w", model.ErrUnauthorized)
 	}
 	tok, err := x.secrets.Get(ctx, tokenKey(a.AccountID))
 	if isNotFound(err) {

@@ -188,10 +188,10 @@ func sameIdentity(a Account, identifier string) bool {
 
 func signInError(err error) error {
 	if isAPICode(err, syncproto.CodeUnauthorized) {
-		return fmt.Errorf("wrong email, username or password: %w", err)
+		return restate("sign in: wrong email, username or password", err)
 	}
 	if errors.Is(err, syncproto.ErrEmailUnconfirmed) {
-		return fmt.Errorf("confirm your email first (the link is in the email the server sent; courier confirm-resend sends another): %w", err)
+		return restate("sign in: confirm your email address first, with the link the server emailed (a new one can be sent)", err)
 	}
 	return err
 }
@@ -293,3 +293,17 @@ func (x *Accounts) ForgotPassword(ctx context.Context, server, email string) err
 	}
 	return api.ForgotPassword(ctx, strings.TrimSpace(email))
 }
+
+// restated is an error told in the app's words that keeps its cause for
+// errors.Is and errors.As (the server's code and message, the model
+// vocabulary), without repeating the cause's text.
+type restated struct {
+	msg string
+	err error
+}
+
+func (e *restated) Error() string { return e.msg }
+func (e *restated) Unwrap() error { return e.err }
+
+// restate returns err told as msg.
+func restate(msg string, err error) error { return &restated{msg: msg, err: err} }

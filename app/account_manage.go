@@ -97,7 +97,7 @@ func (x *Accounts) resetKey(ctx context.Context, api AccountAPI, server string, 
 		}
 		key, err := vault.Unwrap(rk.WrapKey(), got.RecoveryWrappedKey)
 		if err != nil {
-			return key, fmt.Errorf("the recovery key does not open this account's key (check it letter by letter): %w", err)
+			return key, restate("the recovery key does not open this account's key: check it letter by letter", err)
 		}
 		return key, nil
 	}
@@ -149,7 +149,7 @@ func (x *Accounts) ChangePassword(ctx context.Context, current, newPassword stri
 	}
 	err = api.ChangePassword(ctx, syncproto.ChangePasswordRequest{CurrentAuthKey: mk.AuthKey(), New: creds})
 	if isAPICode(err, syncproto.CodeUnauthorized) {
-		return fmt.Errorf("the current password is wrong, or this session was revoked: %w", err)
+		return restate("change password: the current password is wrong, or this session was revoked", err)
 	}
 	return err
 }
@@ -235,7 +235,7 @@ func (x *Accounts) DeleteAccount(ctx context.Context, password string) error {
 	}
 	if err := api.DeleteAccount(ctx, mk.AuthKey()); err != nil {
 		if isAPICode(err, syncproto.CodeUnauthorized) {
-			return fmt.Errorf("the password is wrong, or this session was revoked: %w", err)
+			return restate("delete account: the password is wrong, or this session was revoked", err)
 		}
 		return err
 	}
