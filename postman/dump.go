@@ -115,7 +115,7 @@ func (d *decoder) headerPresets(b []byte, path string) error {
 			case "name":
 				hp.Name = scalarText(m.val)
 			case "headers":
-				h, err := decodeHeaders(m.val, join(p, m.key), kvV2)
+				h, err := decodeHeaders(m.val, join(p, m.key), kvPreset)
 				if err != nil {
 					return err
 				}
@@ -169,7 +169,7 @@ func headerPresetsJSON(hps []model.HeaderPreset) []byte {
 	for i, hp := range hps {
 		o := obj{}
 		o.set("name", jstr(hp.Name))
-		h := encodeKVs(hp.Headers)
+		h := encodeKVsStyle(hp.Headers, kvPreset)
 		if h == nil {
 			h = []byte("[]")
 		}

@@ -254,6 +254,22 @@ func TestImportOtherKinds(t *testing.T) {
 	})
 }
 
+func TestImportChromeAppDump(t *testing.T) {
+	b := importBytesT(t, readTestdata(t, "chrome-app.postman_dump.json"))
+	if len(b.Collections) != 1 || len(b.Requests) != 2 || len(b.Environments) != 1 || len(b.HeaderPresets) != 1 {
+		t.Fatalf("dump: %d collections, %d requests, %d environments, %d presets", len(b.Collections), len(b.Requests), len(b.Environments), len(b.HeaderPresets))
+	}
+	if r := findReq(t, b, "create the index"); r.Method != "PUT" || r.Body.Mode != model.BodyRaw || !strings.Contains(r.Body.Raw, "number_of_shards") {
+		t.Errorf("raw v1 request whose data is a string: %+v", r)
+	}
+	if h := b.HeaderPresets[0].Headers; len(h) != 2 || h[0].Disabled || !h[1].Disabled {
+		t.Errorf("preset headers' enabled flags: %+v", h)
+	}
+	if v := findVar(t, b, "token"); v.Owner != model.GlobalsID || v.Value != "abc" {
+		t.Errorf("dump globals: %+v", v)
+	}
+}
+
 func TestOpsUpsertEveryRecord(t *testing.T) {
 	b := importBytesT(t, readTestdata(t, "backup.postman_dump.json"))
 	ops, err := b.Ops()

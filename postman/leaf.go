@@ -179,8 +179,9 @@ func recanonURL(b []byte) []byte { return encodeURL(urlText(b)) }
 type kvStyle int
 
 const (
-	kvV2 kvStyle = iota // v2 collections: disabled: true
-	kvV1                // v1 collections and header presets: enabled: false
+	kvV2     kvStyle = iota // v2 collections: disabled: true
+	kvV1                    // v1 collections: enabled: false; exported as v2
+	kvPreset                // header presets: enabled: false, kept as written
 )
 
 func decodeKV(b []byte, path string, style kvStyle) (model.KV, error) {
@@ -198,7 +199,7 @@ func decodeKV(b []byte, path string, style kvStyle) (model.KV, error) {
 		case "disabled":
 			kv.Disabled = kv.Disabled || string(m.val) == "true"
 		case "enabled":
-			if style != kvV1 {
+			if style == kvV2 {
 				setExtra(&kv.Extra, m.key, m.val)
 				continue
 			}
@@ -215,7 +216,7 @@ func decodeKV(b []byte, path string, style kvStyle) (model.KV, error) {
 			setExtra(&kv.Extra, m.key, m.val)
 		}
 	}
-	if style == kvV2 && !kvExact(kv, ms) && !sameJSON(encodeKV(kv), b) {
+	if style != kvV1 && !kvExact(kv, ms) && !sameJSON(encodeKV(kv), b) {
 		setExtra(&kv.Extra, keyOrig, b)
 	}
 	return kv, nil
@@ -293,11 +294,11 @@ func encodeKV(kv model.KV) []byte {
 	return o.bytes()
 }
 
-func exportKV(kv model.KV) []byte {
+func exportKV(kv model.KV, style kvStyle) []byte {
 	canon := encodeKV(kv)
 	if orig, ok := kv.Extra[keyOrig]; ok {
 		orig = compactRaw(orig)
-		if d, err := decodeKV(orig, "", kvV2); err == nil && sameJSON(encodeKV(d), canon) {
+		if d, err := decodeKV(orig, "", style); err == nil && sameJSON(encodeKV(d), canon) {
 			return orig
 		}
 	}
@@ -323,13 +324,15 @@ func decodeKVs(b []byte, path string, style kvStyle) ([]model.KV, error) {
 	return out, nil
 }
 
-func encodeKVs(kvs []model.KV) []byte {
+func encodeKVs(kvs []model.KV) []byte { return encodeKVsStyle(kvs, kvV2) }
+
+func encodeKVsStyle(kvs []model.KV, style kvStyle) []byte {
 	if len(kvs) == 0 {
 		return nil
 	}
 	items := make([][]byte, len(kvs))
 	for i, kv := range kvs {
-		items[i] = exportKV(kv)
+		items[i] = exportKV(kv, style)
 	}
 	return array(items)
 }
