@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -366,12 +368,23 @@ func (r *simRun) converge() {
 	r.t.Fatal("did not converge")
 }
 
+// envSeed replays one seed of the property test (the failing subtest's
+// name).
+const envSeed = "COURIER_STORE_PROPERTY_SEED"
+
 func TestLayersMatchTheModelUnderRandomInterleavings(t *testing.T) {
 	seeds, steps := 40, 150
 	if testing.Short() {
 		seeds = 8
 	}
 	base := uint64(time.Now().UnixNano())
+	if s := os.Getenv(envSeed); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", envSeed, s, err)
+		}
+		base, seeds = n, 1
+	}
 	for i := range seeds {
 		seed := base + uint64(i)
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
