@@ -1,19 +1,37 @@
 // Package store is Courier's local database: one bbolt file, courier.db, in
 // the profile directory.
 //
+// # Layers
+//
 // It keeps the two layers of DESIGN.md section 3. The confirmed layer holds
 // the server's state as of the cursor (or, without an account, everything
 // the user wrote); the outbox holds local ops not yet acknowledged, in order.
 // The visible layer, which Get, List and History read, is materialised per
 // record: confirmed with the pending ops for that record applied on top, in
-// outbox order. Every write that changes confirmed or the outbox
-// re-materialises the records it touched in the same transaction, so the
-// three never disagree on disk.
+// outbox order; deleted records are left out. Every write that changes
+// confirmed or the outbox re-materialises the records it touched in the same
+// transaction, so the three never disagree on disk. A record without pending
+// ops is stored once: its visible entry only says "as confirmed".
 //
-// One bbolt Update (one commit, one pair of fdatasyncs) serves each exported
-// write method. Errors wrap the model vocabulary: model.ErrInvalid for bad
-// input, model.ErrNotFound, model.ErrConflict, model.ErrTooLarge, and
+// # For the sync engine
+//
+// SyncEnabled says where Apply writes: off, into confirmed; on, into the
+// outbox. Turning it on needs a profile without visible records, or the
+// user's choice first: QueueAllLocal (merge: every visible record becomes one
+// op; sync turns on) or CopyTo then DiscardLocal (keep aside). Push
+// PendingOps in order; apply each page of the stream with
+// ApplyServerChanges(changes, pageEndSeq), which also drops the ops the page
+// echoes; call AckOps for the server's duplicate acks. A page repeated or
+// older than the cursor is ignored. Subscribe to learn of local writes
+// (Remote false) worth pushing.
+//
+// # Writes and errors
+//
+// One bbolt Update (one commit: two fdatasyncs) serves each exported write
+// method. Errors wrap the model vocabulary: model.ErrInvalid for bad input,
+// model.ErrNotFound, model.ErrConflict, model.ErrTooLarge, and
 // model.ErrUnavailable when the disk cannot be written (full, read-only,
-// permission denied) or the profile is held by another process
-// (ErrProfileLocked). A failed write leaves the earlier data readable.
+// permission denied), the file is damaged, or the profile is held by another
+// process (ErrProfileLocked). A failed write changes nothing and leaves the
+// earlier data readable.
 package store
