@@ -299,6 +299,30 @@ func ConfirmTokenFromLink(s string) string {
 	return s
 }
 
+// Errors of the account flows that callers may want to tell apart, so the
+// UI need not import syncproto. Test them with errors.Is.
+var (
+	// ErrEmailUnconfirmed: the credentials are right but the address is
+	// not confirmed yet (it also wraps model.ErrUnauthorized).
+	ErrEmailUnconfirmed = syncproto.ErrEmailUnconfirmed
+	// ErrInvalidCode: a reset code or confirmation token is wrong,
+	// expired or used up (it also wraps model.ErrInvalid).
+	ErrInvalidCode = syncproto.ErrInvalidCode
+	// ErrRateLimited: the server asks to wait (it also wraps
+	// model.ErrUnavailable); RetryAfter says how long.
+	ErrRateLimited = syncproto.ErrRateLimited
+)
+
+// RetryAfter returns how long the server asked to wait before trying
+// again, when err carries a Retry-After; ok is false otherwise.
+func RetryAfter(err error) (d time.Duration, ok bool) {
+	var e *syncproto.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		return e.RetryAfter, true
+	}
+	return 0, false
+}
+
 // isAPICode reports whether err is a server answer with code.
 func isAPICode(err error, code syncproto.ErrorCode) bool {
 	var e *syncproto.Error

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
@@ -502,5 +503,27 @@ func TestSignInThatCannotKeepItsSecretsLeavesNoSession(t *testing.T) {
 				t.Fatalf("remembered as signed in: %+v", cur)
 			}
 		})
+	}
+}
+
+func TestAccountErrorsCanBeToldApartWithoutSyncproto(t *testing.T) {
+	limited := fmt.Errorf("forgot password: %w", &syncproto.Error{Code: syncproto.CodeRateLimited, Message: "slow down", RetryAfter: 30 * time.Second})
+	if !errors.Is(limited, ErrRateLimited) {
+		t.Fatal("a rate-limited answer is not ErrRateLimited")
+	}
+	if d, ok := RetryAfter(limited); !ok || d != 30*time.Second {
+		t.Fatalf("RetryAfter = %v, %v", d, ok)
+	}
+	if _, ok := RetryAfter(model.ErrUnavailable); ok {
+		t.Fatal("RetryAfter found a wait in a plain error")
+	}
+	srv := newAcctServer()
+	e := newAcctEnv(t, srv)
+	if _, err := e.acc.SignUp(context.Background(), SignUpInput{ServerURL: acctURL, Email: acctEmail, Username: acctUser, Password: acctPass}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.acc.SignIn(context.Background(), SignInInput{ServerURL: acctURL, Identifier: acctEmail, Password: acctPass})
+	if !errors.Is(err, ErrEmailUnconfirmed) || !errors.Is(err, model.ErrUnauthorized) {
+		t.Fatalf("err = %v, want ErrEmailUnconfirmed", err)
 	}
 }
