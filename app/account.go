@@ -68,7 +68,7 @@ const DefaultServerURL = "https://127.0.0.1:8443"
 const MinPasswordLen = 8
 
 // accountSettingKey is the Store setting holding the remembered Account.
-const accountSettingKey = "account"
+const accountSettingKey = "app.account"
 
 // Account is what a profile remembers of its account: nothing secret. It
 // is kept as a store setting; the token and the account key live in

@@ -131,7 +131,7 @@ func profileKey(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	var a app.Account
-	err = db.Setting(context.Background(), "account", &a)
+	err = db.Setting(context.Background(), "app.account", &a)
 	db.Close()
 	if err != nil || !a.SignedIn {
 		t.Fatalf("profile %s: account %+v, %v", dir, a, err)
