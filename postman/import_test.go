@@ -440,3 +440,4 @@ func TestSplitURL(t *testing.T) {
 		}
 	}
 }
+

@@ -390,18 +390,61 @@ func array(items [][]byte) []byte {
 // compactRaw returns raw without insignificant whitespace. Values that
 // came from an import are already compact; values set by other code may
 // not be. Invalid JSON becomes null rather than corrupting the output.
+//
+// It also undoes the escapes encoding/json adds when the store marshals a
+// record (\u003c for <, \u003e, \u0026, \u2028, \u2029), so an export of
+// stored records is byte for byte the export of the imported ones.
 func compactRaw(raw []byte) []byte {
 	if len(raw) == 0 {
 		return nil
 	}
-	if !hasSpace(raw) {
-		return raw
+	if hasSpace(raw) {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return []byte("null")
+		}
+		raw = buf.Bytes()
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return []byte("null")
+	if bytes.Contains(raw, []byte(`\u00`)) || bytes.Contains(raw, []byte(`\u202`)) {
+		raw = unescapeHTML(raw)
 	}
-	return buf.Bytes()
+	return raw
+}
+
+// unescapeHTML turns encoding/json's HTML-safe escapes back into the
+// characters, leaving every other escape (and an escaped backslash) alone.
+func unescapeHTML(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if b[i+1] == 'u' && i+5 < len(b) {
+			switch string(b[i+2 : i+6]) {
+			case "003c", "003C":
+				out = append(out, '<')
+				i += 5
+				continue
+			case "003e", "003E":
+				out = append(out, '>')
+				i += 5
+				continue
+			case "0026":
+				out = append(out, '&')
+				i += 5
+				continue
+			case "2028", "2029":
+				r, _ := hex4(b[i+2 : i+6])
+				out = utf8.AppendRune(out, r)
+				i += 5
+				continue
+			}
+		}
+		out = append(out, b[i], b[i+1])
+		i++
+	}
+	return out
 }
 
 func hasSpace(b []byte) bool {

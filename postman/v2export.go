@@ -2,6 +2,7 @@ package postman
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -136,9 +137,7 @@ func collectionJSON(c model.Collection, folders []model.Folder, reqs []model.Req
 		}
 	}
 	o.set("item", array(items))
-	if len(c.Events) > 0 {
-		o.set("event", compactRaw(c.Events))
-	}
+	o.set("event", eventsJSON(c.Events, c.Extra))
 	if a := encodeAuth(c.Auth); a != nil || c.Extra["auth"] != nil {
 		o.set("auth", chooseShadow(c.Extra, "auth", a, recanonAuth))
 	}
@@ -210,9 +209,7 @@ func (t *tree) folderJSON(f *model.Folder) []byte {
 	o.set("name", chooseShadow(f.Extra, "name", encodeStr(f.Name), recanonStr))
 	o.set("description", exportDesc(f.Extra, "description", f.Description))
 	o.set("item", array(t.items(f.ID)))
-	if len(f.Events) > 0 {
-		o.set("event", compactRaw(f.Events))
-	}
+	o.set("event", eventsJSON(f.Events, f.Extra))
 	if a := encodeAuth(f.Auth); a != nil || f.Extra["auth"] != nil {
 		o.set("auth", chooseShadow(f.Extra, "auth", a, recanonAuth))
 	}
@@ -227,9 +224,7 @@ func requestItemJSON(r model.Request) []byte {
 	if descOnItem {
 		o.set("description", exportDesc(r.Extra, "description", r.Description))
 	}
-	if len(r.Events) > 0 {
-		o.set("event", compactRaw(r.Events))
-	}
+	o.set("event", eventsJSON(r.Events, r.Extra))
 	o.set("request", requestJSON(r, descOnItem))
 	o.extras(r.Extra, "name", "event", "request")
 	return o.bytes()
@@ -245,7 +240,11 @@ func requestJSON(r model.Request, descOnItem bool) []byte {
 	}
 	x := reqExtra(r)
 	o := obj{}
-	o.set("method", chooseShadow(x, "method", jstr(r.Method), func(b []byte) []byte { return jstr(strings.ToUpper(scalarText(b))) }))
+	method := r.Method
+	if method == "" {
+		method = "GET"
+	}
+	o.set("method", chooseShadow(x, "method", jstr(method), func(b []byte) []byte { return jstr(strings.ToUpper(scalarText(b))) }))
 	o.set("header", chooseShadow(x, "header", encodeKVs(r.Headers), recanonHeaders))
 	o.set("body", chooseShadow(x, "body", encodeBody(r.Body), recanonBody))
 	o.set("auth", chooseShadow(x, "auth", encodeAuth(&r.Auth), recanonAuth))
@@ -263,4 +262,15 @@ func recanonBody(b []byte) []byte {
 		return nil
 	}
 	return encodeBody(body)
+}
+
+// eventsJSON writes the event list, or an explicit null the file had.
+func eventsJSON(ev json.RawMessage, extra map[string]json.RawMessage) []byte {
+	if len(ev) > 0 && !isNull(ev) {
+		return compactRaw(ev)
+	}
+	if x, ok := extra["event"]; ok {
+		return compactRaw(x)
+	}
+	return nil
 }

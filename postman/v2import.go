@@ -75,7 +75,7 @@ func (d *decoder) collectionV2(ms []member, path string, order string) error {
 			}
 			items = m.val
 		case "event":
-			c.Events = raw(m.val)
+			c.Events, c.Extra = events(m.val, c.Extra)
 		case "auth":
 			a, err := decodeAuth(m.val, p)
 			if err != nil {
@@ -202,7 +202,7 @@ func (d *decoder) folder(ms []member, path string, coll, parent model.ID, order 
 			}
 			items = m.val
 		case "event":
-			f.Events = raw(m.val)
+			f.Events, f.Extra = events(m.val, f.Extra)
 		case "auth":
 			a, err := decodeAuth(m.val, p)
 			if err != nil {
@@ -231,7 +231,7 @@ func (d *decoder) requestItem(ms []member, path string, coll, parent model.ID, o
 			r.Name = scalarText(m.val)
 			keepStrShadow(&r.Extra, m.key, m.val, false, func() []byte { return encodeStr(r.Name) })
 		case "event":
-			r.Events = raw(m.val)
+			r.Events, r.Extra = events(m.val, r.Extra)
 		case "request":
 			reqRaw = m.val
 		default:
@@ -374,4 +374,14 @@ func sortByOrder[T any](s []T, key func(T) (string, model.ID)) {
 		}
 		return strings.Compare(string(ai), string(bi))
 	})
+}
+
+// events returns the event list to keep in Events. An explicit null goes to
+// Extra instead: a stored record cannot tell a null field from an absent one.
+func events(b []byte, extra map[string]json.RawMessage) (json.RawMessage, map[string]json.RawMessage) {
+	if isNull(b) {
+		setExtra(&extra, "event", b)
+		return nil, extra
+	}
+	return raw(b), extra
 }
