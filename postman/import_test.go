@@ -440,4 +440,3 @@ func TestSplitURL(t *testing.T) {
 		}
 	}
 }
-
