@@ -20,6 +20,9 @@ import (
 type member struct {
 	key string
 	val []byte
+	// fn, when set instead of val, appends the value to dst: big values
+	// (item lists) are written straight into their parent's buffer.
+	fn func(dst []byte) []byte
 }
 
 // compactJSON validates data and returns it compacted (data is not
@@ -353,12 +356,20 @@ func (o *obj) extras(extra map[string]json.RawMessage, skip ...string) {
 	}
 }
 
+// setFunc adds key with a value that fn appends when the object is written.
+func (o *obj) setFunc(key string, fn func(dst []byte) []byte) {
+	*o = append(*o, member{key: key, fn: fn})
+}
+
 func (o obj) bytes() []byte {
 	n := 2
 	for _, m := range o {
 		n += len(m.key) + len(m.val) + 4
 	}
-	b := make([]byte, 0, n)
+	return o.appendTo(make([]byte, 0, n))
+}
+
+func (o obj) appendTo(b []byte) []byte {
 	b = append(b, '{')
 	for i, m := range o {
 		if i > 0 {
@@ -366,7 +377,11 @@ func (o obj) bytes() []byte {
 		}
 		b = appendString(b, m.key)
 		b = append(b, ':')
-		b = append(b, m.val...)
+		if m.fn != nil {
+			b = m.fn(b)
+		} else {
+			b = append(b, m.val...)
+		}
 	}
 	return append(b, '}')
 }

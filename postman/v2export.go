@@ -128,15 +128,22 @@ func collectionJSON(c model.Collection, folders []model.Folder, reqs []model.Req
 		o.set("info", infoJSON(c))
 	}
 	t.visited[c.ID] = true
-	items := t.items(c.ID)
-	// Folders in a parent cycle are reachable from nowhere: put them at the root.
-	for _, f := range folders {
-		if !t.visited[f.ID] && (f.Collection == c.ID || f.Collection == "") {
-			t.visited[f.ID] = true
-			items = append(items, t.folderJSON(&f))
+	o.setFunc("item", func(dst []byte) []byte {
+		dst = append(dst, '[')
+		dst = t.appendItems(dst, c.ID)
+		// Folders in a parent cycle are reachable from nowhere: put them at the root.
+		for i := range folders {
+			f := &folders[i]
+			if !t.visited[f.ID] && (f.Collection == c.ID || f.Collection == "") {
+				t.visited[f.ID] = true
+				if dst[len(dst)-1] != '[' {
+					dst = append(dst, ',')
+				}
+				dst = t.appendFolder(dst, f)
+			}
 		}
-	}
-	o.set("item", array(items))
+		return append(dst, ']')
+	})
 	o.set("event", eventsJSON(c.Events, c.Extra))
 	if a := encodeAuth(c.Auth); a != nil || c.Extra["auth"] != nil {
 		o.set("auth", chooseShadow(c.Extra, "auth", a, recanonAuth))
@@ -153,7 +160,7 @@ func collectionJSON(c model.Collection, folders []model.Folder, reqs []model.Req
 		skip = append(skip, "name", "description")
 	}
 	o.extras(c.Extra, skip...)
-	return o.bytes(), nil
+	return o.appendTo(make([]byte, 0, 1<<16)), nil
 }
 
 func recanonStr(b []byte) []byte { return encodeStr(scalarText(b)) }
@@ -187,34 +194,40 @@ func infoJSON(c model.Collection) []byte {
 	return o.bytes()
 }
 
-func (t *tree) items(parent model.ID) [][]byte {
-	kids := t.children[parent]
-	out := make([][]byte, 0, len(kids))
-	for _, n := range kids {
+// appendItems appends the items under parent, separated by commas.
+func (t *tree) appendItems(dst []byte, parent model.ID) []byte {
+	first := true
+	for _, n := range t.children[parent] {
 		if t.visited[n.id] {
 			continue
 		}
 		t.visited[n.id] = true
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
 		if n.folder != nil {
-			out = append(out, t.folderJSON(n.folder))
+			dst = t.appendFolder(dst, n.folder)
 		} else {
-			out = append(out, requestItemJSON(*n.req))
+			dst = append(dst, requestItemJSON(*n.req)...)
 		}
 	}
-	return out
+	return dst
 }
 
-func (t *tree) folderJSON(f *model.Folder) []byte {
+func (t *tree) appendFolder(dst []byte, f *model.Folder) []byte {
 	o := obj{}
 	o.set("name", chooseShadow(f.Extra, "name", encodeStr(f.Name), recanonStr))
 	o.set("description", exportDesc(f.Extra, "description", f.Description))
-	o.set("item", array(t.items(f.ID)))
+	o.setFunc("item", func(dst []byte) []byte {
+		return append(t.appendItems(append(dst, '['), f.ID), ']')
+	})
 	o.set("event", eventsJSON(f.Events, f.Extra))
 	if a := encodeAuth(f.Auth); a != nil || f.Extra["auth"] != nil {
 		o.set("auth", chooseShadow(f.Extra, "auth", a, recanonAuth))
 	}
 	o.extras(f.Extra, "name", "description", "item", "event", "auth")
-	return o.bytes()
+	return o.appendTo(dst)
 }
 
 func requestItemJSON(r model.Request) []byte {
@@ -238,7 +251,10 @@ func requestJSON(r model.Request, descOnItem bool) []byte {
 		encodeBody(r.Body) == nil && encodeAuth(&r.Auth) == nil && (r.Description == "" || descOnItem) {
 		return sh
 	}
-	x := reqExtra(r)
+	var x map[string]json.RawMessage
+	if len(sh) > 0 && sh[0] == '{' {
+		x = rawMap(sh)
+	}
 	o := obj{}
 	method := r.Method
 	if method == "" {
