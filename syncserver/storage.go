@@ -18,6 +18,7 @@ type Storage interface {
 	AccountStorage
 	SessionStorage
 	CodeStorage
+	LinkStorage
 	// LoadOrCreateSecret returns the secret stored under name, first
 	// storing size random bytes if there is none. Replicas sharing a
 	// backend share its secrets (the prelogin fake-salt key).
@@ -73,7 +74,7 @@ type AccountStorage interface {
 	// RecoveryWrappedKey keeps the old one) and deletes every session of
 	// the account except keepSession (empty: delete all).
 	SetSecrets(ctx context.Context, id string, s AccountSecrets, keepSession string) error
-	// DeleteAccount removes the account with its sessions, codes and
+	// DeleteAccount removes the account with its sessions, codes, links and
 	// sync data.
 	DeleteAccount(ctx context.Context, id string) error
 }

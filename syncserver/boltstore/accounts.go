@@ -144,6 +144,9 @@ func (d *DB) DeleteAccount(ctx context.Context, id string) error {
 		if err := eraseSync(tx, id); err != nil {
 			return err
 		}
+		if err := deleteLinks(tx, id); err != nil {
+			return err
+		}
 		for _, del := range []struct{ b, k []byte }{{bEmails, []byte(r.Email)}, {bUsernames, []byte(r.Username)}, {bAccounts, []byte(id)}, {bHeads, []byte(id)}} {
 			if err := tx.Bucket(del.b).Delete(del.k); err != nil {
 				return err

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) syncserver.Storage) {
 		{"SecretIsStable", testSecret},
 		{"ConcurrentSignUpsOfOneEmailCreateOne", testConcurrentCreate},
 	}
+	tests = append(tests, linkTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
