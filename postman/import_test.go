@@ -440,3 +440,57 @@ func TestSplitURL(t *testing.T) {
 		}
 	}
 }
+
+func TestExportKeepsItemsWithBrokenParents(t *testing.T) {
+	c := model.Collection{ID: model.NewID(), Name: "c"}
+	a := model.Folder{ID: model.NewID(), Name: "A", Collection: c.ID, Order: "1"}
+	b := model.Folder{ID: model.NewID(), Name: "B", Collection: c.ID, Order: "2"}
+	a.Parent, b.Parent = b.ID, a.ID // a cycle
+	self := model.Folder{ID: model.NewID(), Name: "Self", Collection: c.ID, Order: "3"}
+	self.Parent = self.ID
+	reqs := []model.Request{
+		{ID: model.NewID(), Name: "in A", Method: "GET", Collection: c.ID, Parent: a.ID, Order: "1"},
+		{ID: model.NewID(), Name: "orphan", Method: "GET", Collection: c.ID, Parent: model.NewID(), Order: "2"},
+	}
+	out, err := ExportCollection(c, []model.Folder{a, b, self}, reqs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := importBytesT(t, out)
+	if len(back.Folders) != 3 || len(back.Requests) != 2 {
+		t.Fatalf("export kept %d folders and %d requests of 3 and 2:\n%s", len(back.Folders), len(back.Requests), out)
+	}
+	if r := findReq(t, back, "orphan"); r.Parent != back.Collections[0].ID {
+		t.Errorf("an orphan request is not at the root")
+	}
+}
+
+func TestImportOptions(t *testing.T) {
+	data := readTestdata(t, "backup.postman_dump.json")
+	b, err := Import(context.Background(), bytes.NewReader(data), Options{After: "V"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range b.Collections {
+		if c.Order <= "V" {
+			t.Errorf("collection order %q is not after V", c.Order)
+		}
+	}
+	if _, err := Import(context.Background(), bytes.NewReader(data), Options{After: "bad key!"}); !errors.Is(err, model.ErrInvalid) {
+		t.Errorf("a bad After key gave %v", err)
+	}
+	// A file reports progress up to its size.
+	f, err := os.Open("../testdata/postman/everything.v21.postman_collection.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	var last int64
+	if _, err := Import(context.Background(), f, Options{Progress: func(n int64) { last = n }}); err != nil {
+		t.Fatal(err)
+	}
+	if last != fi.Size() {
+		t.Errorf("progress ended at %d of %d bytes", last, fi.Size())
+	}
+}
