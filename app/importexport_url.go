@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/courierapp/courier/model"
+)
+
+// DefaultMaxImportURLSize caps what ImportURL downloads when
+// ImportOptions.MaxSize is 0.
+const DefaultMaxImportURLSize = 64 << 20
+
+// importURLTimeout bounds the wait for the response's headers.
+const importURLTimeout = 30 * time.Second
+
+// ImportURL downloads a Postman file (or one of Courier's collection links,
+// https://HOST/c/TOKEN, which answer JSON when asked for it) and imports
+// it as Import does. Only https is fetched, except from a loopback host
+// (localhost, 127.0.0.0/8, ::1); redirects must stay https too. The body is
+// capped at opts.MaxSize (DefaultMaxImportURLSize when 0).
+//
+// Errors wrap model.ErrInvalid (a URL that is not https, an answer that is
+// not 200 or not a Postman file), model.ErrUnavailable (the host cannot be
+// reached), model.ErrTooLarge, or ctx's error; nothing is stored then.
+func (a *App) ImportURL(ctx context.Context, rawURL string, opts ImportOptions) (ImportSummary, error) {
+	u, err := checkImportURL(strings.TrimSpace(rawURL))
+	if err != nil {
+		return ImportSummary{}, err
+	}
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxImportURLSize
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return ImportSummary{}, fmt.Errorf("import %s: %w: %w", u.Redacted(), model.ErrInvalid, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := importClient().Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ImportSummary{}, fmt.Errorf("import %s: %w", u.Redacted(), ctx.Err())
+		}
+		var bad *badSchemeError
+		if errors.As(err, &bad) {
+			return ImportSummary{}, bad
+		}
+		return ImportSummary{}, fmt.Errorf("import %s: %w: %w", u.Redacted(), model.ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return ImportSummary{}, fmt.Errorf("import %s: the server answered %s: %w", u.Redacted(), resp.Status, statusErr(resp.StatusCode))
+	}
+	if resp.ContentLength > opts.MaxSize {
+		return ImportSummary{}, fmt.Errorf("import %s: %d bytes, more than %d: %w", u.Redacted(), resp.ContentLength, opts.MaxSize, model.ErrTooLarge)
+	}
+	if opts.Size <= 0 {
+		opts.Size = resp.ContentLength // -1 when unknown
+	}
+	s, err := a.Import(ctx, resp.Body, opts)
+	if err != nil {
+		return ImportSummary{}, fmt.Errorf("import %s: %w", u.Redacted(), err)
+	}
+	return s, nil
+}
+
+func statusErr(code int) error {
+	switch code {
+	case http.StatusNotFound, http.StatusGone:
+		return model.ErrNotFound
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return model.ErrUnauthorized
+	case http.StatusRequestEntityTooLarge:
+		return model.ErrTooLarge
+	}
+	if code >= 500 {
+		return model.ErrUnavailable
+	}
+	return model.ErrInvalid
+}
+
+// badSchemeError refuses a URL (or a redirect) that is not https.
+type badSchemeError struct{ url string }
+
+func (e *badSchemeError) Error() string {
+	return fmt.Sprintf("import %s: only https addresses are fetched (http only from this computer, localhost)", e.url)
+}
+
+func (e *badSchemeError) Unwrap() error { return model.ErrInvalid }
+
+// checkImportURL parses raw and accepts https, or http to a loopback host.
+func checkImportURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return nil, fmt.Errorf("import %q: not a URL (want https://HOST/PATH): %w", raw, model.ErrInvalid)
+	}
+	if !allowedScheme(u) {
+		return nil, &badSchemeError{url: u.Redacted()}
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("import %q: not a URL (want https://HOST/PATH): %w", raw, model.ErrInvalid)
+	}
+	return u, nil
+}
+
+func allowedScheme(u *url.URL) bool {
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		return isLoopback(u.Hostname())
+	}
+	return false
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// importClient returns the client ImportURL fetches with: the
+// environment's proxy, a bound on the wait for headers, and redirects
+// checked like the URL itself.
+func importClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = importURLTimeout
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 10 {
+				return fmt.Errorf("more than 10 redirects: %w", model.ErrInvalid)
+			}
+			if !allowedScheme(req.URL) {
+				return &badSchemeError{url: req.URL.Redacted()}
+			}
+			return nil
+		},
+	}
+}
