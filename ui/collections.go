@@ -178,7 +178,20 @@ func (p *collectionsPanel) isBranch(id widget.TreeNodeID) bool {
 }
 
 func (p *collectionsPanel) createItem(bool) fyne.CanvasObject {
-	return newTreeItem(p.showMenu)
+	return newTreeItem(p.onItemTapped, p.showMenu)
+}
+
+// onItemTapped selects a row (opening a request) and opens or closes a
+// collection or folder.
+func (p *collectionsPanel) onItemTapped(id string) {
+	if p.isBranch(id) {
+		p.tree.ToggleBranch(id)
+	}
+	if p.selected == id && !p.isBranch(id) {
+		p.onSelected(id) // tapping the selected request again opens it again
+		return
+	}
+	p.tree.Select(id)
 }
 
 func (p *collectionsPanel) updateItem(id widget.TreeNodeID, _ bool, o fyne.CanvasObject) {
@@ -364,19 +377,26 @@ func (p *collectionsPanel) move(n colNode, parent model.ID, index int) {
 }
 
 // treeItem is one row of the collections tree: the method of a request and
-// the name. A right-click opens the actions menu.
+// the name. A right-click opens the actions menu. It handles the primary
+// tap too: the desktop driver gives a click to the topmost object that
+// takes any kind of tap, so a row that only took right-clicks would
+// swallow left ones.
 type treeItem struct {
 	widget.BaseWidget
 	id     string
 	method *widget.Label
 	name   *widget.Label
 	icon   *widget.Icon
+	tap    func(id string)
 	menu   func(id string, anchor fyne.CanvasObject)
+	// methodBox gives the method a fixed width, so names line up.
+	methodBox *fyne.Container
 }
 
-func newTreeItem(menu func(string, fyne.CanvasObject)) *treeItem {
-	t := &treeItem{method: widget.NewLabel(""), name: widget.NewLabel(""), icon: widget.NewIcon(nil), menu: menu}
+func newTreeItem(tap func(string), menu func(string, fyne.CanvasObject)) *treeItem {
+	t := &treeItem{method: widget.NewLabel(""), name: widget.NewLabel(""), icon: widget.NewIcon(nil), tap: tap, menu: menu}
 	t.method.TextStyle.Monospace = true
+	t.methodBox = container.NewStack(fixedWidthLabel("", 64), t.method)
 	t.name.Truncation = fyne.TextTruncateEllipsis
 	t.ExtendBaseWidget(t)
 	return t
@@ -386,7 +406,7 @@ func newTreeItem(menu func(string, fyne.CanvasObject)) *treeItem {
 func (t *treeItem) Set(id, method, name string, kind model.Kind) {
 	t.id = id
 	t.method.SetText(method)
-	t.method.Hidden = method == ""
+	t.methodBox.Hidden = method == ""
 	t.method.Importance = methodImportance(method)
 	t.name.SetText(name)
 	switch kind {
@@ -403,7 +423,14 @@ func (t *treeItem) Set(id, method, name string, kind model.Kind) {
 
 // CreateRenderer lays out icon, method and name.
 func (t *treeItem) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewHBox(t.icon, t.method), nil, t.name))
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewHBox(t.icon, t.methodBox), nil, t.name))
+}
+
+// Tapped selects the row.
+func (t *treeItem) Tapped(*fyne.PointEvent) {
+	if t.tap != nil {
+		t.tap(t.id)
+	}
 }
 
 // TappedSecondary opens the actions menu of the row.

@@ -41,7 +41,7 @@ func newRequestEditor(keys fyne.Shortcutable) *requestEditor {
 	e := &requestEditor{url: newKeyEntry(keys), params: newKVTable(keys), headers: newKVTable(keys),
 		body: newBodyEditor(keys), auth: newAuthEditor(keys)}
 	e.method = widget.NewSelect(methods, e.onMethodSelected)
-	e.url.SetPlaceHolder("https://example.org/{{path}}")
+	e.url.SetPlaceHolder("Enter a URL, for example {{base}}/users")
 	e.url.OnChanged = e.onURLChanged
 	e.params.OnChanged = e.onParamsChanged
 	e.headers.OnChanged = e.changed

@@ -198,8 +198,8 @@ func newResponseView() *responseView {
 	v.mode.SetSelected("Pretty")
 	bodyTop := container.NewBorder(nil, v.note, nil, container.NewHBox(copyBtn, v.saveBtn), v.mode)
 	v.tabs = container.NewAppTabs(
-		container.NewTabItem("Body", container.NewBorder(bodyTop, nil, nil, nil, v.text)),
-		container.NewTabItem("Headers", v.headers),
+		container.NewTabItem("Body", container.NewBorder(bodyTop, nil, nil, nil, container.NewPadded(v.text))),
+		container.NewTabItem("Headers", container.NewPadded(v.headers)),
 		container.NewTabItem("Timings", container.NewVScroll(v.timings)),
 	)
 	top := container.NewHBox(v.status, v.time, v.size)
