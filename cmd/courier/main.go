@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/courierapp/courier/cmd/courier/cli"
+	_ "github.com/courierapp/courier/cmd/courier/internal/quietlocale" // before Fyne's init
 )
 
 func main() {

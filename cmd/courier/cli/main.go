@@ -199,6 +199,8 @@ func Message(err error) string {
 		msg = strings.ReplaceAll(msg, ": "+s.Error()+":", ":")
 		msg = strings.TrimSuffix(msg, ": "+s.Error())
 	}
+	msg = strings.TrimSuffix(msg, ": "+store.ErrProfileLocked.Error())
+	msg = strings.TrimSuffix(msg, ": "+strings.TrimSuffix(store.ErrProfileLocked.Error(), ": "+model.ErrUnavailable.Error()))
 	msg, _, _ = strings.Cut(msg, "\n")
 	return strings.TrimSpace(msg)
 }
