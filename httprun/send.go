@@ -83,7 +83,10 @@ func (r *Runner) Send(ctx context.Context, req model.Request, scope Scope) (res 
 		return nil, r.classify(ctx, sendCtx, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	res = &Result{ResolvedURL: out.url, FinalURL: resp.Request.URL.String(), Warnings: out.warnings}
+	res = &Result{ResolvedURL: out.url, FinalURL: out.url, Warnings: out.warnings}
+	if resp.Request.URL != out.req.URL { // redirected
+		res.FinalURL = resp.Request.URL.String()
+	}
 	if err := r.readBody(resp, res); err != nil {
 		return nil, r.classify(ctx, sendCtx, err)
 	}
