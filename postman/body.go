@@ -221,11 +221,10 @@ func recanonKVs(b []byte) []byte {
 // an edit: on a mismatch, merge(shadow) is written instead of canon (when
 // both the shadow and canon are objects).
 func mergeShadow(extra map[string]json.RawMessage, key string, canon []byte, recanon, merge func([]byte) []byte) []byte {
-	sh, ok := extra[key]
-	if !ok {
+	sh := compactRaw(extra[key])
+	if sh == nil {
 		return canon
 	}
-	sh = compactRaw(sh)
 	if sameJSON(recanon(sh), canon) {
 		return sh
 	}

@@ -109,3 +109,38 @@ func FuzzUnquote(f *testing.F) {
 		}
 	})
 }
+
+// FuzzExportBrokenExtra puts arbitrary bytes where the import keeps raw
+// JSON and exports: no panic, and an error only with ErrInvalid.
+func FuzzExportBrokenExtra(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"url":{"raw":"x"}}`, `[}]`, `{"a"`, `{"a":}`, `"s`, ``, `{"raw":{"language":`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		x := map[string]json.RawMessage{"request": data, "url": data, "name": data, "x": data, keyOrig: data, "info": data, "options": data, "description": data}
+		c := model.Collection{ID: "c", Name: "c", Extra: x, Events: data}
+		r := model.Request{ID: "r", Name: "r", Method: "GET", URL: "u", Collection: "c", Parent: "c", Extra: x, Events: data,
+			Headers: []model.KV{{Key: "k", Extra: x}}, Body: model.Body{Mode: "raw", Extra: x},
+			Auth: model.Auth{Type: "bearer", Params: []model.AuthParam{{Key: "token", Value: data}}, Extra: x}}
+		v := model.Variable{ID: "v", Owner: "c", Name: "n", Extra: x}
+		for _, call := range []func() ([]byte, error){
+			func() ([]byte, error) { return ExportCollection(c, nil, []model.Request{r}, []model.Variable{v}) },
+			func() ([]byte, error) {
+				return ExportEnvironment(model.Environment{ID: "c", Extra: x}, []model.Variable{v})
+			},
+			func() ([]byte, error) { return ExportGlobals([]model.Variable{v}, &GlobalsMeta{Extra: x}) },
+		} {
+			if _, err := call(); err != nil && !errors.Is(err, model.ErrInvalid) {
+				t.Fatalf("error does not wrap ErrInvalid: %v", err)
+			}
+		}
+		for _, fn := range []func([]byte){
+			func(b []byte) { members(b) }, func(b []byte) { elements(b) }, func(b []byte) { sameJSON(b, b) },
+			func(b []byte) { rawMap(b) }, func(b []byte) { urlText(b) }, func(b []byte) { descText(b) },
+		} {
+			if len(data) > 0 {
+				fn(data)
+			}
+		}
+	})
+}

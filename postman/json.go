@@ -33,6 +33,9 @@ func compactJSON(data []byte) ([]byte, error) {
 
 // skipValue returns the length of the compact JSON value at the start of b.
 func skipValue(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
 	switch b[0] {
 	case '"':
 		return skipString(b)
@@ -91,11 +94,23 @@ func members(b []byte) ([]member, bool) {
 	}
 	out := make([]member, 0, 6)
 	i := 1
-	for i < len(b)-1 {
-		n := skipString(b[i:])
+	end := len(b) - 1 // the closing brace
+	for i < end {
+		// The input is valid compact JSON after an import; these checks
+		// only keep a broken value set by other code from crashing us.
+		if b[i] != '"' {
+			return out, false
+		}
+		n := skipString(b[i:end])
+		if i+n >= end || b[i+n] != ':' {
+			return out, false
+		}
 		key, _ := unquote(b[i : i+n])
 		i += n + 1 // the colon
-		m := skipValue(b[i:])
+		m := skipValue(b[i:end])
+		if m == 0 {
+			return out, false
+		}
 		out = append(out, member{key: key, val: b[i : i+m]})
 		i += m
 		if i < len(b) && b[i] == ',' {
@@ -112,8 +127,12 @@ func elements(b []byte) ([][]byte, bool) {
 	}
 	var out [][]byte
 	i := 1
-	for i < len(b)-1 {
-		m := skipValue(b[i:])
+	end := len(b) - 1
+	for i < end {
+		m := skipValue(b[i:end])
+		if m == 0 {
+			return out, false
+		}
 		out = append(out, b[i:i+m])
 		i += m
 		if i < len(b) && b[i] == ',' {

@@ -30,11 +30,10 @@ func encodeDesc(s string) []byte {
 // object with its content replaced when the text changed (its type and
 // version are kept), a plain string otherwise.
 func exportDesc(extra map[string]json.RawMessage, key, text string) []byte {
-	sh, ok := extra[key]
-	if !ok {
+	sh := compactRaw(extra[key])
+	if sh == nil {
 		return encodeDesc(text)
 	}
-	sh = compactRaw(sh)
 	if descText(sh) == text {
 		return sh
 	}
@@ -296,8 +295,7 @@ func encodeKV(kv model.KV) []byte {
 
 func exportKV(kv model.KV, style kvStyle) []byte {
 	canon := encodeKV(kv)
-	if orig, ok := kv.Extra[keyOrig]; ok {
-		orig = compactRaw(orig)
+	if orig := compactRaw(kv.Extra[keyOrig]); orig != nil {
 		if d, err := decodeKV(orig, "", style); err == nil && sameJSON(encodeKV(d), canon) {
 			return orig
 		}
@@ -571,8 +569,7 @@ func encodeVar(v model.Variable, style varStyle) []byte {
 
 func exportVar(v model.Variable, style varStyle) []byte {
 	canon := encodeVar(v, style)
-	if orig, ok := v.Extra[keyOrig]; ok {
-		orig = compactRaw(orig)
+	if orig := compactRaw(v.Extra[keyOrig]); orig != nil {
 		if d, err := decodeVar(orig, "", v.Owner, style); err == nil && sameJSON(encodeVar(d, style), canon) {
 			return orig
 		}

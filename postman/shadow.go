@@ -57,11 +57,10 @@ func keepStrShadow(extra *map[string]json.RawMessage, key string, orig []byte, k
 // chooseShadow returns what the exporter writes for a modelled key: the
 // shadow when recanon(shadow) is the same JSON as canon, canon otherwise.
 func chooseShadow(extra map[string]json.RawMessage, key string, canon []byte, recanon func([]byte) []byte) []byte {
-	sh, ok := extra[key]
-	if !ok {
+	sh := compactRaw(extra[key])
+	if sh == nil {
 		return canon
 	}
-	sh = compactRaw(sh)
 	if sameJSON(recanon(sh), canon) {
 		return sh
 	}
@@ -72,8 +71,8 @@ func chooseShadow(extra map[string]json.RawMessage, key string, canon []byte, re
 // objects compare by their members whatever their order, strings by their
 // decoded text. nil (absent) equals only nil.
 func sameJSON(a, b []byte) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == 0 && len(b) == 0
 	}
 	if bytes.Equal(a, b) {
 		return true
@@ -121,6 +120,9 @@ func pathErr(path, format string, args ...any) error {
 }
 
 func kindOf(b []byte) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
 	switch b[0] {
 	case '{':
 		return "an object"

@@ -16,10 +16,10 @@ func exportURL(extra map[string]json.RawMessage, u string) []byte {
 
 // mergeShadowBytes is mergeShadow for a shadow already at hand.
 func mergeShadowBytes(sh, canon []byte, recanon, merge func([]byte) []byte) []byte {
+	sh = compactRaw(sh)
 	if sh == nil {
 		return canon
 	}
-	sh = compactRaw(sh)
 	if sameJSON(recanon(sh), canon) {
 		return sh
 	}
