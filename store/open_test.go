@@ -196,3 +196,16 @@ func TestOpenHonoursCancelledContext(t *testing.T) {
 		t.Errorf("Open with a cancelled context = %v", err)
 	}
 }
+
+func TestOpenInAFolderWithoutWritePermissionSaysSo(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores folder permissions; TestOpenOnAReadOnlyFileSystemSaysSo covers a folder that cannot be written")
+	}
+	parent := t.TempDir()
+	must(t, os.Chmod(parent, 0o500))
+	t.Cleanup(func() { _ = os.Chmod(parent, 0o700) })
+	_, err := store.Open(context.Background(), filepath.Join(parent, "profile"), store.Options{})
+	if !errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("Open = %v; want ErrUnavailable saying permission denied", err)
+	}
+}
