@@ -99,29 +99,31 @@ type LinksResponse struct {
 	Links []LinkInfo `json:"links"`
 }
 
-// Validate checks the snapshot, the source and the expiry against now;
-// errors wrap model.ErrInvalid, or model.ErrTooLarge for a big snapshot.
-func (r CreateLinkRequest) Validate(now time.Time) error {
-	if _, err := ValidateSnapshot(r.Collection); err != nil {
-		return err
+// Validate checks the snapshot, the source and the expiry against now,
+// and returns the collection's name. Errors wrap model.ErrInvalid, or
+// model.ErrTooLarge for a big snapshot.
+func (r CreateLinkRequest) Validate(now time.Time) (name string, err error) {
+	if name, err = ValidateSnapshot(r.Collection); err != nil {
+		return "", err
 	}
 	if err := ValidateLinkSource(r.Source); err != nil {
-		return err
+		return "", err
 	}
-	return validateExpiry(r.ExpiresAt, now)
+	return name, validateExpiry(r.ExpiresAt, now)
 }
 
-// Validate checks what the update sets; errors as CreateLinkRequest's.
-func (r UpdateLinkRequest) Validate(now time.Time) error {
+// Validate checks what the update sets and returns the collection's name
+// when it sets a snapshot. Errors as CreateLinkRequest's.
+func (r UpdateLinkRequest) Validate(now time.Time) (name string, err error) {
 	if r.Collection != nil {
-		if _, err := ValidateSnapshot(r.Collection); err != nil {
-			return err
+		if name, err = ValidateSnapshot(r.Collection); err != nil {
+			return "", err
 		}
 	}
 	if r.NoExpiry && r.ExpiresAt != nil {
-		return fmt.Errorf("expires_at and no_expiry exclude each other: %w", model.ErrInvalid)
+		return "", fmt.Errorf("expires_at and no_expiry exclude each other: %w", model.ErrInvalid)
 	}
-	return validateExpiry(r.ExpiresAt, now)
+	return name, validateExpiry(r.ExpiresAt, now)
 }
 
 func validateExpiry(at *time.Time, now time.Time) error {

@@ -27,6 +27,8 @@ type Limits struct {
 	Mail ActionLimits
 	// Code covers the calls that take a reset code (recovery key, reset).
 	Code ActionLimits
+	// LinkGet limits the public GETs of collection links, per client IP.
+	LinkGet Rate
 }
 
 // DefaultLimits are the production limits.
@@ -36,6 +38,8 @@ func DefaultLimits() Limits {
 		SignUp: ActionLimits{PerIP: Rate{5, time.Minute}, PerIdentifier: Rate{3, 10 * time.Minute}},
 		Mail:   ActionLimits{PerIP: Rate{5, time.Minute}, PerIdentifier: Rate{3, 10 * time.Minute}},
 		Code:   ActionLimits{PerIP: Rate{10, 30 * time.Second}, PerIdentifier: Rate{10, time.Minute}},
+		// LinkGet: a page view is one GET (and a download one more).
+		LinkGet: Rate{60, time.Second},
 	}
 }
 

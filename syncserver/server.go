@@ -200,6 +200,7 @@ func (s *Server) routes() http.Handler {
 	handle("POST "+syncproto.PathResetPassword, s.handleResetPassword)
 	handle("GET "+syncproto.PathSessions, s.authed(s.handleSessions))
 	handle("DELETE "+syncproto.PathSessions+"/{id}", s.authed(s.handleRevokeSession))
+	s.linkRoutes(mux)
 	mux.HandleFunc("GET "+syncproto.PathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
