@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,8 @@ import (
 type fakeHistory struct {
 	n       int
 	now     time.Time
+	slow    string // a search answered late
+	answers int
 	mu      sync.Mutex
 	queries []app.HistoryQuery
 }
@@ -33,10 +36,19 @@ func (f *fakeHistory) History(_ context.Context, q app.HistoryQuery) ([]model.Hi
 		fmt.Sscanf(string(q.Before), "%d", &start)
 		start--
 	}
+	if q.Search == f.slow {
+		time.Sleep(100 * time.Millisecond) // this answer arrives after a later query's
+	}
 	var out []model.HistorySummary
 	for i := start; i >= 0 && len(out) < q.Limit; i-- {
+		if !strings.Contains(fmt.Sprint(i), q.Search) {
+			continue
+		}
 		out = append(out, model.HistorySummary{ID: f.id(i), SentAt: f.now.Add(-time.Duration(f.n-i) * time.Hour), Method: "GET", URL: fmt.Sprintf("https://example.org/%d", i), Status: 200})
 	}
+	f.mu.Lock()
+	f.answers++
+	f.mu.Unlock()
 	return out, nil
 }
 
@@ -70,24 +82,26 @@ func TestHistoryLoadsAPageAtATimeAsTheListScrolls(t *testing.T) {
 	}
 }
 
-func TestHistorySearchReplacesTheListAndDropsLatePages(t *testing.T) {
+func TestHistorySearchShowsTheLatestQueryEvenWhenAnEarlierOneAnswersLate(t *testing.T) {
 	test.NewTempApp(t)
 	loop := newUILoop()
-	core := &fakeHistory{n: 500, now: time.Now()}
+	core := &fakeHistory{n: 5000, now: time.Now(), slow: "1"}
 	win := test.NewWindow(nil)
 	defer win.Close()
 	p := newHistoryPanel(core, win, &tasks{do: loop.do})
-	p.Reload()
-	test.Type(p.search, "ex")
-	loop.until(t, "the search result", func() bool { return len(p.loaded) == historyPage && !p.loading })
+	test.Type(p.search, "12") // queries "1", then "12"
+	loop.until(t, "both answers arrived", func() bool {
+		core.mu.Lock()
+		defer core.mu.Unlock()
+		return core.answers == 2
+	})
 	loop.settle()
-	core.mu.Lock()
-	last := core.queries[len(core.queries)-1]
-	core.mu.Unlock()
-	if last.Search != "ex" || last.Before != "" {
-		t.Errorf("last query = %+v, want a first page searching ex", last)
+	if len(p.loaded) == 0 {
+		t.Fatal("no entries shown for the search")
 	}
-	if len(p.loaded) != historyPage {
-		t.Errorf("%d entries loaded; earlier queries' pages were appended", len(p.loaded))
+	for _, e := range p.loaded {
+		if !strings.Contains(e.URL, "12") {
+			t.Fatalf("entry %s shown for the search 12: the late answer to 1 replaced it", e.URL)
+		}
 	}
 }
