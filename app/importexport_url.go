@@ -39,33 +39,33 @@ func (a *App) ImportURL(ctx context.Context, rawURL string, opts ImportOptions) 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return ImportSummary{}, fmt.Errorf("import %s: %w: %w", u.Redacted(), model.ErrInvalid, err)
+		return ImportSummary{}, fmt.Errorf("fetch %s: %w: %w", u.Redacted(), model.ErrInvalid, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := importClient().Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ImportSummary{}, fmt.Errorf("import %s: %w", u.Redacted(), ctx.Err())
+			return ImportSummary{}, fmt.Errorf("fetch %s: %w", u.Redacted(), ctx.Err())
 		}
 		var bad *badSchemeError
 		if errors.As(err, &bad) {
 			return ImportSummary{}, bad
 		}
-		return ImportSummary{}, fmt.Errorf("import %s: %w: %w", u.Redacted(), model.ErrUnavailable, err)
+		return ImportSummary{}, fmt.Errorf("fetch %s: %w: %w", u.Redacted(), model.ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return ImportSummary{}, fmt.Errorf("import %s: the server answered %s: %w", u.Redacted(), resp.Status, statusErr(resp.StatusCode))
+		return ImportSummary{}, fmt.Errorf("fetch %s: the server answered %s: %w", u.Redacted(), resp.Status, statusErr(resp.StatusCode))
 	}
 	if resp.ContentLength > opts.MaxSize {
-		return ImportSummary{}, fmt.Errorf("import %s: %d bytes, more than %d: %w", u.Redacted(), resp.ContentLength, opts.MaxSize, model.ErrTooLarge)
+		return ImportSummary{}, fmt.Errorf("fetch %s: %d bytes, more than %d: %w", u.Redacted(), resp.ContentLength, opts.MaxSize, model.ErrTooLarge)
 	}
 	if opts.Size <= 0 {
 		opts.Size = resp.ContentLength // -1 when unknown
 	}
 	s, err := a.Import(ctx, resp.Body, opts)
 	if err != nil {
-		return ImportSummary{}, fmt.Errorf("import %s: %w", u.Redacted(), err)
+		return ImportSummary{}, fmt.Errorf("fetch %s: %w", u.Redacted(), err)
 	}
 	return s, nil
 }
@@ -89,7 +89,7 @@ func statusErr(code int) error {
 type badSchemeError struct{ url string }
 
 func (e *badSchemeError) Error() string {
-	return fmt.Sprintf("import %s: only https addresses are fetched (http only from this computer, localhost)", e.url)
+	return fmt.Sprintf("fetch %s: only https addresses are fetched (http only from this computer, localhost)", e.url)
 }
 
 func (e *badSchemeError) Unwrap() error { return model.ErrInvalid }
@@ -98,13 +98,13 @@ func (e *badSchemeError) Unwrap() error { return model.ErrInvalid }
 func checkImportURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
-		return nil, fmt.Errorf("import %q: not a URL (want https://HOST/PATH): %w", raw, model.ErrInvalid)
+		return nil, fmt.Errorf("fetch %q: not a URL (want https://HOST/PATH): %w", raw, model.ErrInvalid)
 	}
 	if !allowedScheme(u) {
 		return nil, &badSchemeError{url: u.Redacted()}
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("import %q: not a URL (want https://HOST/PATH): %w", raw, model.ErrInvalid)
+		return nil, fmt.Errorf("fetch %q: not a URL (want https://HOST/PATH): %w", raw, model.ErrInvalid)
 	}
 	return u, nil
 }

@@ -7,6 +7,8 @@ package cli
 var commands = []Command{
 	{Name: "send", Summary: "send one HTTP request and print the response", Run: runSend},
 	{Name: "history", Summary: "list the requests sent, newest first", Run: runHistory},
+	{Name: "import", Summary: "import a Postman collection, environment, globals, dump or cURL command", Run: runImport},
+	{Name: "export", Summary: "write a collection, environment, the globals or everything as Postman files", Run: runExport},
 	{Name: "signup", Summary: "create an account on a sync server", Run: runSignup},
 	{Name: "confirm", Summary: "confirm the account's email with the emailed link", Run: runConfirm},
 	{Name: "confirm-resend", Summary: "email a new confirmation link", Run: runConfirmResend},

@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/courierapp/courier/app"
+)
+
+const importDetails = `The kind of file is detected: a Postman collection (v1, v2.0, v2.1), an
+environment, a globals file, a Postman data dump, or a cURL command (stored
+as a request in a new collection "cURL import"). A URL is fetched over https
+(plain http only from localhost); a collection link of a Courier server
+(https://HOST/c/TOKEN) works too. Everything is stored at once, or nothing:
+a file with a problem is an error that names the place (a JSON path such as
+item[3].request.url, or a line and column) and leaves the profile as it was.
+A global variable whose name a global already has gets the imported value.
+
+Examples:
+  courier import Petstore.postman_collection.json
+  courier import https://example.org/c/3fG7kQ
+  pbpaste | courier import -
+`
+
+func runImport(ctx context.Context, env *Env, args []string) error {
+	fs := env.FlagSet("import", "[flags] PATH|URL|-")
+	env.Details = importDetails
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return Usagef("want one file, URL or - (stdin), got %d arguments", len(pos))
+	}
+	src := pos[0]
+	core, _, closeFn, err := env.OpenApp(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	s, err := importFrom(ctx, env, core, src)
+	if err != nil {
+		return err
+	}
+	for _, line := range s.Lines() {
+		fmt.Fprintf(env.Stdout, "imported %s\n", line)
+	}
+	return nil
+}
+
+// importFrom imports src: "-" for stdin, an http(s) URL, or a file.
+func importFrom(ctx context.Context, env *Env, core *app.App, src string) (app.ImportSummary, error) {
+	switch {
+	case src == "-":
+		s, err := core.Import(ctx, env.Stdin, app.ImportOptions{})
+		if err != nil {
+			return s, fmt.Errorf("stdin: %w", err)
+		}
+		return s, nil
+	case strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://"):
+		return core.ImportURL(ctx, src, app.ImportOptions{})
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return app.ImportSummary{}, Exitf(ExitFailure, "%v", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return app.ImportSummary{}, Exitf(ExitFailure, "%s is a folder: give one file (the desktop app imports whole folders)", src)
+	}
+	s, err := core.Import(ctx, io.Reader(f), app.ImportOptions{})
+	if err != nil {
+		return s, fmt.Errorf("%s: %w", src, err)
+	}
+	return s, nil
+}
