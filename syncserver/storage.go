@@ -2,6 +2,7 @@ package syncserver
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/courierapp/courier/model"
@@ -19,6 +20,7 @@ type Storage interface {
 	SessionStorage
 	CodeStorage
 	LinkStorage
+	SyncStorage
 	// LoadOrCreateSecret returns the secret stored under name, first
 	// storing size random bytes if there is none. Replicas sharing a
 	// backend share its secrets (the prelogin fake-salt key).
@@ -152,16 +154,23 @@ type CodeStorage interface {
 // SyncStorage keeps the sync data (DESIGN.md section 4): per account, a
 // sequence counter (the head) and the latest value of every field with the
 // seq of the op that wrote it. boltstore implements it and
-// storetest.RunSync checks it; the sync endpoint that uses it comes next.
+// storetest.RunSync checks it; the sync endpoint (sync.go) uses it.
 // DeleteAccount removes it all; ResetSecrets with erase removes the data
-// but keeps the head, so seqs keep increasing.
+// (and its usage) but keeps the head, so seqs keep increasing.
 type SyncStorage interface {
 	// Push applies ops in order in one transaction. An op whose OpID the
 	// account already applied is skipped and listed in Dup; every other
 	// op gets the next seq and its field values replace older ones. An
 	// unknown account is model.ErrNotFound; an op without OpID, with an
-	// unknown kind or a bad id is model.ErrInvalid.
-	Push(ctx context.Context, accountID string, ops []model.Op) (PushResult, error)
+	// unknown kind or a bad id is model.ErrInvalid. A push that would
+	// take the account's usage past a non-zero bound of quota, in records
+	// or bytes, is refused whole with an error wrapping ErrQuotaExceeded
+	// (pushes that do not grow an over-quota usage pass). Push returns
+	// only once the transaction is durable; concurrent pushes, across
+	// accounts too, share one fsync.
+	Push(ctx context.Context, accountID string, ops []model.Op, quota Quota) (PushResult, error)
+	// SyncUsage returns what the account's sync data holds.
+	SyncUsage(ctx context.Context, accountID string) (Usage, error)
 	// Head returns the account's last assigned seq (0 for none).
 	Head(ctx context.Context, accountID string) (uint64, error)
 	// Changes returns one change per seq after `after`, in seq order,
@@ -178,4 +187,35 @@ type PushResult struct {
 	Head uint64
 	// Dup lists the OpIDs that were applied before.
 	Dup []model.ID
+	// Usage is the account's usage after the push.
+	Usage Usage
+}
+
+// Usage measures an account's sync data: the records it holds (deleted
+// ones too: a deletion is a field) and the bytes of their stored field
+// values.
+type Usage struct {
+	Records int64
+	Bytes   int64
+}
+
+// Quota bounds an account's Usage; a zero field means no bound.
+type Quota struct {
+	Records int64
+	Bytes   int64
+}
+
+// ErrQuotaExceeded is what a push past the account's quota wraps.
+var ErrQuotaExceeded = fmt.Errorf("sync quota exceeded: %w", model.ErrTooLarge)
+
+// Exceeds reports whether going from usage before to after breaks q: a
+// bound is broken when the usage grows past it.
+func (q Quota) Exceeds(before, after Usage) error {
+	if q.Records > 0 && after.Records > q.Records && after.Records > before.Records {
+		return fmt.Errorf("the account would hold %d records, more than its quota of %d: %w", after.Records, q.Records, ErrQuotaExceeded)
+	}
+	if q.Bytes > 0 && after.Bytes > q.Bytes && after.Bytes > before.Bytes {
+		return fmt.Errorf("the account would hold %d bytes, more than its quota of %d: %w", after.Bytes, q.Bytes, ErrQuotaExceeded)
+	}
+	return nil
 }

@@ -36,7 +36,8 @@ var (
 
 // DB is the bbolt backend. It is safe for concurrent use.
 type DB struct {
-	db *bbolt.DB
+	db      *bbolt.DB
+	commits *committer
 }
 
 var _ syncserver.Storage = (*DB)(nil)
@@ -73,11 +74,14 @@ func Open(path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &DB{db: db}, nil
+	return &DB{db: db, commits: newCommitter(db)}, nil
 }
 
-// Close closes the file.
-func (d *DB) Close() error { return d.db.Close() }
+// Close closes the file (after the sync writes already queued).
+func (d *DB) Close() error {
+	d.commits.close()
+	return d.db.Close()
+}
 
 func (d *DB) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {

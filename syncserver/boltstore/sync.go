@@ -21,6 +21,7 @@ var (
 	sbOps    = []byte("ops")    // op id -> seq
 	sbFields = []byte("fields") // kind 0x00 id 0x00 field -> seq (8 bytes BE) + value
 	sbLog    = []byte("log")    // seq (8 bytes BE) -> logRec JSON
+	kUsage   = []byte("usage")  // key (not bucket): records, bytes (8 bytes BE each)
 )
 
 // logRec is one applied op: which fields it wrote.
@@ -57,38 +58,94 @@ func (d *DB) Head(ctx context.Context, accountID string) (uint64, error) {
 	return h, err
 }
 
-// Push implements syncserver.SyncStorage.
-func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op) (syncserver.PushResult, error) {
+// Push implements syncserver.SyncStorage. It commits through the group
+// committer: pushes that arrive while a commit is in flight share the
+// next one (and its fsync).
+func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
 	for _, op := range ops {
 		if op.OpID == "" || !op.Kind.Valid() || op.ID.Validate() != nil {
 			return syncserver.PushResult{}, fmt.Errorf("push: op %q on %s %q: %w", op.OpID, op.Kind, op.ID, model.ErrInvalid)
 		}
 	}
 	var res syncserver.PushResult
-	err := d.update(ctx, func(tx *bbolt.Tx) error {
-		res = syncserver.PushResult{}
-		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
-			return fmt.Errorf("push to account %s: %w", accountID, model.ErrNotFound)
-		}
-		acct, err := syncBucket(tx, accountID)
-		if err != nil {
-			return err
-		}
-		h := head(tx, accountID)
-		for _, op := range ops {
-			if acct.Bucket(sbOps).Get([]byte(op.OpID)) != nil {
-				res.Dup = append(res.Dup, op.OpID)
-				continue
-			}
-			h++
-			if err := applyOp(acct, h, op); err != nil {
-				return err
-			}
-		}
-		res.Head = h
-		return tx.Bucket(bHeads).Put([]byte(accountID), u64(h))
+	err := d.commit(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		res, err = push(tx, accountID, ops, quota)
+		return err
 	})
 	return res, err
+}
+
+func push(tx *bbolt.Tx, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
+	res := syncserver.PushResult{}
+	if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
+		return res, fmt.Errorf("push to account %s: %w", accountID, model.ErrNotFound)
+	}
+	acct, err := syncBucket(tx, accountID)
+	if err != nil {
+		return res, err
+	}
+	before, err := usage(acct)
+	if err != nil {
+		return res, err
+	}
+	u, h := before, head(tx, accountID)
+	for _, op := range ops {
+		if acct.Bucket(sbOps).Get([]byte(op.OpID)) != nil {
+			res.Dup = append(res.Dup, op.OpID)
+			continue
+		}
+		h++
+		if err := applyOp(acct, h, op, &u); err != nil {
+			return res, err
+		}
+	}
+	if err := quota.Exceeds(before, u); err != nil {
+		return res, fmt.Errorf("push to account %s: %w", accountID, err)
+	}
+	res.Head, res.Usage = h, u
+	if err := acct.Put(kUsage, append(u64(uint64(u.Records)), u64(uint64(u.Bytes))...)); err != nil {
+		return res, err
+	}
+	return res, tx.Bucket(bHeads).Put([]byte(accountID), u64(h))
+}
+
+// SyncUsage implements syncserver.SyncStorage.
+func (d *DB) SyncUsage(ctx context.Context, accountID string) (syncserver.Usage, error) {
+	var u syncserver.Usage
+	err := d.view(ctx, func(tx *bbolt.Tx) error {
+		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
+			return fmt.Errorf("usage of account %s: %w", accountID, model.ErrNotFound)
+		}
+		acct := tx.Bucket(bSync).Bucket([]byte(accountID))
+		if acct == nil {
+			return nil
+		}
+		var err error
+		u, err = usage(acct)
+		return err
+	})
+	return u, err
+}
+
+// usage reads the account's usage, counting it once for data stored
+// before usage was kept.
+func usage(acct *bbolt.Bucket) (syncserver.Usage, error) {
+	if v := acct.Get(kUsage); len(v) == 16 {
+		return syncserver.Usage{Records: int64(binary.BigEndian.Uint64(v)), Bytes: int64(binary.BigEndian.Uint64(v[8:]))}, nil
+	}
+	var u syncserver.Usage
+	var last []byte
+	err := acct.Bucket(sbFields).ForEach(func(k, v []byte) error {
+		rec := k[:bytes.LastIndexByte(k, 0)+1]
+		if !bytes.Equal(rec, last) {
+			u.Records++
+			last = bytes.Clone(rec)
+		}
+		u.Bytes += int64(len(v) - 8)
+		return nil
+	})
+	return u, err
 }
 
 func syncBucket(tx *bbolt.Tx, accountID string) (*bbolt.Bucket, error) {
@@ -104,11 +161,21 @@ func syncBucket(tx *bbolt.Tx, accountID string) (*bbolt.Bucket, error) {
 	return acct, nil
 }
 
-func applyOp(acct *bbolt.Bucket, seq uint64, op model.Op) error {
+func applyOp(acct *bbolt.Bucket, seq uint64, op model.Op, u *syncserver.Usage) error {
 	rec := logRec{OpID: op.OpID, Kind: op.Kind, ID: op.ID}
+	fields := acct.Bucket(sbFields)
+	prefix := fieldKey(op.Kind, op.ID, "")
+	if k, _ := fields.Cursor().Seek(prefix); !bytes.HasPrefix(k, prefix) && len(op.Fields) > 0 {
+		u.Records++
+	}
 	for f, v := range op.Fields {
 		rec.Fields = append(rec.Fields, f)
-		if err := acct.Bucket(sbFields).Put(fieldKey(op.Kind, op.ID, f), append(u64(seq), v...)); err != nil {
+		key := fieldKey(op.Kind, op.ID, f)
+		if old := fields.Get(key); len(old) >= 8 {
+			u.Bytes -= int64(len(old) - 8)
+		}
+		u.Bytes += int64(len(v))
+		if err := fields.Put(key, append(u64(seq), v...)); err != nil {
 			return err
 		}
 	}

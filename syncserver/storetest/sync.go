@@ -30,6 +30,9 @@ func RunSync(t *testing.T, newStore func(t *testing.T) SyncBackend) {
 		{"ChangesPageOnSeqBoundaries", testChangesPaging},
 		{"EraseKeepsTheHeadCounting", testEraseKeepsHead},
 		{"UnknownAccountIsNotFound", testSyncUnknownAccount},
+		{"UsageCountsRecordsAndBytes", testUsageCountsRecordsAndBytes},
+		{"QuotaRefusesGrowthOnly", testQuotaRefusesGrowthOnly},
+		{"ConcurrentPushesGetDistinctSeqs", testConcurrentPushesGetDistinctSeqs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +53,7 @@ func op(opID, id string, fields map[string]string) model.Op {
 
 func mustPush(t *testing.T, s SyncBackend, acct string, ops ...model.Op) syncserver.PushResult {
 	t.Helper()
-	res, err := s.Push(context.Background(), acct, ops)
+	res, err := s.Push(context.Background(), acct, ops, syncserver.Quota{})
 	if err != nil {
 		t.Fatalf("Push: %v", err)
 	}
@@ -158,7 +161,7 @@ func testEraseKeepsHead(t *testing.T, s SyncBackend) {
 
 func testSyncUnknownAccount(t *testing.T, s SyncBackend) {
 	ctx := context.Background()
-	_, err := s.Push(ctx, "nope", []model.Op{op("o1", "r1", nil)})
+	_, err := s.Push(ctx, "nope", []model.Op{op("o1", "r1", nil)}, syncserver.Quota{})
 	if !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("Push: %v", err)
 	}

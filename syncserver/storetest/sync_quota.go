@@ -1,0 +1,106 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncserver"
+)
+
+func testUsageCountsRecordsAndBytes(t *testing.T, s SyncBackend) {
+	ctx := context.Background()
+	a := mustCreate(t, s, 1)
+	if u, err := s.SyncUsage(ctx, a.ID); err != nil || u != (syncserver.Usage{}) {
+		t.Fatalf("fresh usage = %+v, %v", u, err)
+	}
+	res := mustPush(t, s, a.ID,
+		op("o1", "r1", map[string]string{"name": `"aaaa"`, "url": `"bb"`}), // 6 + 4 bytes, new record
+		op("o2", "r2", map[string]string{"name": `"c"`}),                   // 3 bytes, new record
+		op("o3", "r1", map[string]string{"name": `"dd"`}))                  // replaces 6 bytes by 4
+	want := syncserver.Usage{Records: 2, Bytes: 4 + 4 + 3}
+	if res.Usage != want {
+		t.Fatalf("push usage = %+v, want %+v", res.Usage, want)
+	}
+	if u, err := s.SyncUsage(ctx, a.ID); err != nil || u != want {
+		t.Fatalf("SyncUsage = %+v, %v, want %+v", u, err, want)
+	}
+	if _, err := s.SyncUsage(ctx, "nope"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("usage of unknown account: %v", err)
+	}
+}
+
+func testQuotaRefusesGrowthOnly(t *testing.T, s SyncBackend) {
+	ctx := context.Background()
+	a := mustCreate(t, s, 1)
+	q := syncserver.Quota{Records: 2, Bytes: 20}
+	if _, err := s.Push(ctx, a.ID, []model.Op{op("o1", "r1", map[string]string{"name": `"0123456789"`}), op("o2", "r2", map[string]string{"name": `"x"`})}, q); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Push(ctx, a.ID, []model.Op{op("o3", "r3", map[string]string{"name": `"x"`})}, q)
+	if !errors.Is(err, syncserver.ErrQuotaExceeded) || !errors.Is(err, model.ErrTooLarge) {
+		t.Fatalf("a third record past a quota of 2: err = %v, want ErrQuotaExceeded", err)
+	}
+	_, err = s.Push(ctx, a.ID, []model.Op{op("o4", "r2", map[string]string{"url": `"0123456789"`})}, q)
+	if !errors.Is(err, syncserver.ErrQuotaExceeded) {
+		t.Fatalf("bytes past a quota of 20: err = %v, want ErrQuotaExceeded", err)
+	}
+	if h, _ := s.Head(ctx, a.ID); h != 2 {
+		t.Fatalf("refused pushes moved the head to %d, want 2", h)
+	}
+	// Over a lowered quota, writes that do not grow the usage still pass.
+	low := syncserver.Quota{Records: 1, Bytes: 5}
+	res, err := s.Push(ctx, a.ID, []model.Op{op("o5", "r1", map[string]string{"name": `"short"`})}, low)
+	if err != nil || res.Head != 3 {
+		t.Fatalf("a shrinking write over quota: %+v, %v", res, err)
+	}
+}
+
+func testConcurrentPushesGetDistinctSeqs(t *testing.T, s SyncBackend) {
+	ctx := context.Background()
+	accts := []syncserver.Account{mustCreate(t, s, 1), mustCreate(t, s, 2)}
+	const writers, each = 8, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := accts[w%2]
+			for i := range each {
+				ops := []model.Op{op(fmt.Sprintf("w%d-%d", w, i), fmt.Sprintf("r%d", w), map[string]string{"name": fmt.Sprintf(`"%d"`, i)})}
+				q := syncserver.Quota{}
+				if w == 0 && i%2 == 1 {
+					q.Records = 1 // refused; must not disturb the writes it shares a commit with
+					ops = append(ops, op(fmt.Sprintf("w%d-%d-x", w, i), fmt.Sprintf("new%d", i), map[string]string{"name": `"x"`}))
+				}
+				if _, err := s.Push(ctx, a.ID, ops, q); err != nil && q.Records == 0 {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for i, a := range accts {
+		want := uint64(writers / 2 * each)
+		if i == 0 {
+			want -= each / 2
+		}
+		ch := mustChanges(t, s, a.ID, 0, 10000, 1<<30)
+		if h, _ := s.Head(ctx, a.ID); h != want || len(ch) != int(want) {
+			t.Fatalf("account %d: head %d, %d changes, want %d", i, h, len(ch), want)
+		}
+		for j, c := range ch {
+			if c.Seq != uint64(j+1) {
+				t.Fatalf("account %d: change %d has seq %d", i, j, c.Seq)
+			}
+		}
+	}
+}
