@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/courierapp/courier/model"
@@ -61,7 +63,7 @@ func DefaultSettings() Settings {
 func (s Settings) Validate() error {
 	switch {
 	case s.Timeout <= 0 || s.Timeout > MaxTimeout:
-		return fmt.Errorf("timeout %v must be between 1ns and %v: %w", s.Timeout, MaxTimeout, model.ErrInvalid)
+		return fmt.Errorf("timeout %v must be positive and at most %v: %w", s.Timeout, MaxTimeout, model.ErrInvalid)
 	case s.MaxRedirects < 0 || s.MaxRedirects > 100:
 		return fmt.Errorf("max redirects %d must be between 0 and 100: %w", s.MaxRedirects, model.ErrInvalid)
 	case s.HistoryLimit < 1 || s.HistoryLimit > model.MaxHistoryLimit:
@@ -69,7 +71,30 @@ func (s Settings) Validate() error {
 	case s.Theme != ThemeSystem && s.Theme != ThemeLight && s.Theme != ThemeDark:
 		return fmt.Errorf("theme %q must be system, light or dark: %w", s.Theme, model.ErrInvalid)
 	}
-	return nil
+	return validateProxy(s.Proxy)
+}
+
+// validateProxy accepts "" (the environment's proxy), "direct", or an
+// http, https or socks5 URL with a host (no scheme means http), as httprun
+// does.
+func validateProxy(p string) error {
+	p = strings.TrimSpace(p)
+	if p == "" || p == "direct" {
+		return nil
+	}
+	raw := p
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("proxy %q is not a URL like http://host:port: %w", p, model.ErrInvalid)
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+		return nil
+	}
+	return fmt.Errorf("proxy %q: the scheme must be http, https or socks5: %w", p, model.ErrInvalid)
 }
 
 // Settings returns the profile's settings, defaults filled in for anything
@@ -96,6 +121,9 @@ func sanitize(s Settings) Settings {
 	}
 	if s.Theme != ThemeSystem && s.Theme != ThemeLight && s.Theme != ThemeDark {
 		s.Theme = d.Theme
+	}
+	if validateProxy(s.Proxy) != nil {
+		s.Proxy = d.Proxy
 	}
 	return s
 }

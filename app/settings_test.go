@@ -37,6 +37,11 @@ func TestSettingsDefaultsAndValidation(t *testing.T) {
 		{"zero timeout means the default", func(s *app.Settings) { s.Timeout = 0 }, false},
 		{"negative timeout is refused", func(s *app.Settings) { s.Timeout = -time.Second }, true},
 		{"negative redirects are refused", func(s *app.Settings) { s.MaxRedirects = -1 }, true},
+		{"a proxy without a scheme is kept", func(s *app.Settings) { s.Proxy = "proxy.local:3128" }, false},
+		{"a socks5 proxy is kept", func(s *app.Settings) { s.Proxy = "socks5://127.0.0.1:1080" }, false},
+		{"direct is kept", func(s *app.Settings) { s.Proxy = "direct" }, false},
+		{"a proxy of another scheme is refused", func(s *app.Settings) { s.Proxy = "ftp://proxy:21" }, true},
+		{"a proxy without a host is refused", func(s *app.Settings) { s.Proxy = "http://" }, true},
 		{"every field round-trips", func(s *app.Settings) {
 			*s = app.Settings{Timeout: time.Second, VerifyTLS: false, FollowRedirects: false, MaxRedirects: 3,
 				Proxy: "http://proxy:8080", HistoryLimit: 5, Theme: app.ThemeLight, WelcomeDone: true}
