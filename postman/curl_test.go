@@ -74,8 +74,16 @@ func TestParseCurl(t *testing.T) {
 			if b.Kind != KindCurl || len(b.Requests) != 1 {
 				t.Fatalf("kind %s, %d requests", b.Kind, len(b.Requests))
 			}
-			if r := b.Requests[0]; !tt.check(r) {
+			r := b.Requests[0]
+			if !tt.check(r) {
 				t.Errorf("parsed as %+v", r)
+			}
+			back, err := ParseCurl(ExportCurl(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := curlView(back), curlView(r); !reflect.DeepEqual(got, want) {
+				t.Errorf("export then parse gives\n%+v\nwant\n%+v", got, want)
 			}
 		})
 	}
@@ -108,10 +116,11 @@ type view struct {
 	Fields      []model.KV
 	File        string
 	User        string
+	Insecure    bool
 }
 
 func curlView(r model.Request) view {
-	v := view{Method: r.Method, URL: r.URL}
+	v := view{Method: r.Method, URL: r.URL, Insecure: string(rawMap(r.Extra["protocolProfileBehavior"])["strictSSL"]) == "false"}
 	for _, h := range r.Headers {
 		if !h.Disabled {
 			v.Headers = append(v.Headers, model.KV{Key: h.Key, Value: h.Value})

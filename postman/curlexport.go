@@ -13,14 +13,25 @@ import (
 // runs as is. Disabled headers and fields are left out; basic auth becomes
 // --user, bearer and header API keys an Authorization or named header,
 // query API keys a query parameter. Other auth types are not expressible
-// and are left out.
+// and are left out. Redirects are followed (--location) unless the
+// request's protocolProfileBehavior turns them off; strictSSL: false adds
+// --insecure.
 func ExportCurl(r model.Request) string {
 	method := r.Method
 	if method == "" {
 		method = "GET"
 	}
 	rawURL := r.URL
-	lines := []string{"curl --location --request " + shellWord(method) + " " + urlArg(rawURL)}
+	start := "curl --location"
+	ppb := rawMap(r.Extra["protocolProfileBehavior"])
+	if string(ppb["followRedirects"]) == "false" {
+		start = "curl"
+	}
+	if string(ppb["strictSSL"]) == "false" {
+		start += " --insecure"
+	}
+	start += " --request " + shellWord(method) + " "
+	lines := []string{start + urlArg(rawURL)}
 	headers := r.Headers
 	switch r.Auth.Type {
 	case model.AuthBasic:
@@ -29,7 +40,7 @@ func ExportCurl(r model.Request) string {
 		headers = append(headers, model.KV{Key: "Authorization", Value: "Bearer " + r.Auth.Param("token")})
 	case model.AuthAPIKey:
 		if r.Auth.Param("in") == "query" {
-			lines[0] = "curl --location --request " + shellWord(method) + " " + urlArg(addQuery(rawURL, r.Auth.Param("key"), r.Auth.Param("value")))
+			lines[0] = start + urlArg(addQuery(rawURL, r.Auth.Param("key"), r.Auth.Param("value")))
 		} else {
 			headers = append(headers, model.KV{Key: r.Auth.Param("key"), Value: r.Auth.Param("value")})
 		}
