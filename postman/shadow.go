@@ -31,6 +31,8 @@ const (
 	// keyDescOnItem marks a request whose description sits on the item
 	// rather than on the request object in the file.
 	keyDescOnItem = "courier:description_on_item"
+	// keyNoRequest marks an item that had no request object at all.
+	keyNoRequest = "courier:no_request"
 	// keyV1 keeps what a v1 collection held that v2.1 has no place for.
 	keyV1 = "courier:v1"
 )

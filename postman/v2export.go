@@ -246,6 +246,9 @@ func requestItemJSON(r model.Request) []byte {
 // requestJSON writes the request object, or the file's URL string when
 // the request was given as one and nothing but that URL is set.
 func requestJSON(r model.Request, descOnItem bool) []byte {
+	if string(r.Extra[keyNoRequest]) == "true" && isDefaultRequest(r, descOnItem) {
+		return nil
+	}
 	sh := compactRaw(r.Extra["request"])
 	if s, ok := unquote(sh); ok && s == r.URL && r.Method == "GET" && len(r.Headers) == 0 &&
 		encodeBody(r.Body) == nil && encodeAuth(&r.Auth) == nil && (r.Description == "" || descOnItem) {
@@ -289,4 +292,11 @@ func eventsJSON(ev json.RawMessage, extra map[string]json.RawMessage) []byte {
 		return compactRaw(x)
 	}
 	return nil
+}
+
+// isDefaultRequest reports whether r holds nothing but a GET: what an item
+// without a request object imports as.
+func isDefaultRequest(r model.Request, descOnItem bool) bool {
+	return r.URL == "" && (r.Method == "GET" || r.Method == "") && len(r.Headers) == 0 &&
+		encodeBody(r.Body) == nil && encodeAuth(&r.Auth) == nil && (r.Description == "" || descOnItem)
 }

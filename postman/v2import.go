@@ -242,6 +242,8 @@ func (d *decoder) requestItem(ms []member, path string, coll, parent model.ID, o
 		if err := decodeRequest(&r, reqRaw, join(path, "request")); err != nil {
 			return err
 		}
+	} else {
+		setExtra(&r.Extra, keyNoRequest, []byte("true"))
 	}
 	if r.Description == "" && !requestHasDescription(r) {
 		if desc, ok := get(ms, "description"); ok && descText(desc) != "" {
