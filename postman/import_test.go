@@ -205,6 +205,10 @@ func TestImportOtherKinds(t *testing.T) {
 			!strings.Contains(string(root.Events), `"tests['two'] = true;"`) || !strings.Contains(string(root.Extra[keyV1]), "currentHelper") {
 			t.Errorf("Root raw = %+v", root)
 		}
+		if ex := string(root.Extra["response"]); !strings.Contains(ex, `"code":201`) || !strings.Contains(ex, `"status":"Created"`) ||
+			!strings.Contains(ex, `"originalRequest":{"method":"POST"`) || !strings.Contains(ex, `"body":"{\"id\": 1}"`) {
+			t.Errorf("v1 response not converted to a v2 example: %s", ex)
+		}
 		if r := findReq(t, b, "Listed nowhere"); r.Parent != c.ID {
 			t.Errorf("a request no order lists was not kept at the root")
 		}

@@ -286,6 +286,11 @@ func (v *v1Coll) request(id string, parent model.ID, order string) error {
 			prereq = scalarText(m.val)
 		case "protocolProfileBehavior":
 			setExtra(&r.Extra, m.key, m.val)
+		case "responses":
+			if ex := v1Responses(m.val); ex != nil {
+				setExtra(&r.Extra, "response", ex)
+			}
+			setExtra(&left, m.key, m.val)
 		default:
 			setExtra(&left, m.key, m.val)
 		}
@@ -391,4 +396,94 @@ func stringList(b []byte) []string {
 		out = append(out, scalarText(e))
 	}
 	return out
+}
+
+// v1Responses turns v1 saved responses into v2 examples (as Postman's
+// transformer does for the keys both formats have); nil when there are none.
+func v1Responses(b []byte) []byte {
+	els, _ := elements(b)
+	var out [][]byte
+	for _, e := range els {
+		ms, ok := members(e)
+		if !ok {
+			continue
+		}
+		o := obj{}
+		for _, k := range []string{"id", "name"} {
+			if v, ok := get(ms, k); ok {
+				o.set(k, v)
+			}
+		}
+		if req, ok := get(ms, "request"); ok && req[0] == '{' {
+			o.set("originalRequest", v1OriginalRequest(req))
+		}
+		if rc, ok := get(ms, "responseCode"); ok {
+			rcm, _ := members(rc)
+			if name, ok := get(rcm, "name"); ok {
+				o.set("status", name)
+			}
+			if code, ok := get(rcm, "code"); ok {
+				o.set("code", code)
+			}
+		}
+		if l, ok := get(ms, "language"); ok {
+			o.set("_postman_previewlanguage", l)
+		}
+		if h, ok := get(ms, "headers"); ok {
+			kvs, _ := decodeKVs(orNull(h), "", kvV1)
+			o.set("header", orEmptyArray(encodeKVs(stripKV(kvs))))
+		}
+		if c, ok := get(ms, "cookies"); ok {
+			o.set("cookie", c)
+		}
+		if t, ok := get(ms, "text"); ok {
+			o.set("body", t)
+		}
+		if t, ok := get(ms, "time"); ok {
+			o.set("responseTime", t)
+		}
+		out = append(out, o.bytes())
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return array(out)
+}
+
+func v1OriginalRequest(b []byte) []byte {
+	ms, _ := members(b)
+	o := obj{}
+	if m, ok := get(ms, "method"); ok {
+		o.set("method", m)
+	}
+	if h, ok := get(ms, "headers"); ok {
+		var kvs []model.KV
+		if s, ok := unquote(h); ok {
+			kvs = parseHeaderLines(s)
+		} else {
+			kvs, _ = decodeKVs(orNull(h), "", kvV1)
+		}
+		o.set("header", orEmptyArray(encodeKVs(stripKV(kvs))))
+	}
+	if u, ok := get(ms, "url"); ok {
+		o.set("url", u)
+	}
+	return o.bytes()
+}
+
+// stripKV keeps a row's key, value and disabled flag (v1 rows carry
+// display-only keys such as name).
+func stripKV(kvs []model.KV) []model.KV {
+	out := make([]model.KV, len(kvs))
+	for i, kv := range kvs {
+		out[i] = model.KV{Key: kv.Key, Value: kv.Value, Disabled: kv.Disabled}
+	}
+	return out
+}
+
+func orEmptyArray(b []byte) []byte {
+	if b == nil {
+		return []byte("[]")
+	}
+	return b
 }
