@@ -160,7 +160,23 @@ func collectionJSON(c model.Collection, folders []model.Folder, reqs []model.Req
 		skip = append(skip, "name", "description")
 	}
 	o.extras(c.Extra, skip...)
-	return o.appendTo(make([]byte, 0, 1<<16)), nil
+	return o.appendTo(make([]byte, 0, sizeHint(reqs, folders))), nil
+}
+
+// sizeHint guesses the size of an export, so its buffer grows rarely.
+func sizeHint(reqs []model.Request, folders []model.Folder) int {
+	n := 1 << 12
+	for i := range reqs {
+		r := &reqs[i]
+		n += 256 + len(r.Name) + len(r.URL) + len(r.Body.Raw) + len(r.Events) + len(r.Description) + 64*len(r.Headers)
+		for _, v := range r.Extra {
+			n += len(v)
+		}
+	}
+	for i := range folders {
+		n += 128 + len(folders[i].Events) + len(folders[i].Description)
+	}
+	return n
 }
 
 func recanonStr(b []byte) []byte { return encodeStr(scalarText(b)) }
