@@ -619,3 +619,21 @@ func TestMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestSendCanceled(t *testing.T) {
+	srv := server(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb bytes.Buffer
+	m := &Main{Stderr: &errb}
+	done := make(chan int, 1)
+	go func() { done <- m.Run(ctx, []string{"send", "--profile", t.TempDir(), srv.URL + "/hang"}) }()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	select {
+	case code := <-done:
+		if code != ExitCanceled || errb.String() != "courier send: the request was canceled\n" {
+			t.Fatalf("exit %d stderr %q", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("send did not stop when its context was canceled")
+	}
+}

@@ -20,6 +20,8 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1 // the work failed: transport error, profile in use, I/O
 	ExitUsage   = 2 // the command line is wrong, or variables are unresolved
+	// ExitCanceled: interrupted (Ctrl+C), as shells report SIGINT.
+	ExitCanceled = 130
 )
 
 // Command is one subcommand. Run gets the arguments after the command's
@@ -95,6 +97,9 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 	}
 	if rest[0] == "help" {
 		return m.help(rest[1:])
+	}
+	if isOpenURL(rest[0]) {
+		return m.exit("courier", runOpenURL(ctx, env, rest))
 	}
 	cmd, ok := lookup(rest[0])
 	if !ok {

@@ -182,6 +182,8 @@ func sendAndPrint(ctx context.Context, env *Env, core *app.App, req model.Reques
 	case errors.As(err, &ue):
 		return Exitf(ExitUsage, "unresolved variables: {{%s}}; define them in an environment (-e NAME), the collection or the globals, or pass --allow-unresolved",
 			strings.Join(ue.Names, "}}, {{"))
+	case errors.Is(err, context.Canceled):
+		return Exitf(ExitCanceled, "the request was canceled")
 	case errors.Is(err, model.ErrInvalid):
 		return &ExitError{Code: ExitUsage, Err: err}
 	case err != nil:
