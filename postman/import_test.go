@@ -213,6 +213,12 @@ func TestImportOtherKinds(t *testing.T) {
 			t.Errorf("a request no order lists was not kept at the root")
 		}
 	})
+	t.Run("v1 folder without an id", func(t *testing.T) {
+		b := importBytesT(t, []byte(`{"name":"c","order":[],"folders":[{"name":"no id","order":["r1"]}],"requests":[{"id":"r1","name":"r","url":"u"}]}`))
+		if len(b.Folders) != 1 || len(b.Requests) != 1 {
+			t.Fatalf("%d folders, %d requests; want 1, 1", len(b.Folders), len(b.Requests))
+		}
+	})
 	t.Run("environment", func(t *testing.T) {
 		b := importBytesT(t, readTestdata(t, "dev.postman_environment.json"))
 		if b.Kind != KindEnvironment || len(b.Environments) != 1 || b.Environments[0].Name != "Dev" {

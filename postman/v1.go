@@ -53,25 +53,11 @@ func (d *decoder) collectionV1(ms []member, path string, order string) error {
 			}
 			folderList = els
 		case "requests":
-			els, ok := elements(m.val)
-			if !ok && !isNull(m.val) {
-				return pathErr(p, "must be an array, not %s", kindOf(m.val))
+			ids, err := v.indexRequests(m.val, p)
+			if err != nil {
+				return err
 			}
-			for i, e := range els {
-				rm, ok := members(e)
-				if !ok {
-					return pathErr(index(p, i), "a request must be an object, not %s", kindOf(e))
-				}
-				id := ""
-				if idv, ok := get(rm, "id"); ok {
-					id = scalarText(idv)
-				}
-				if _, dup := v.reqs[id]; dup || id == "" {
-					id = string(model.NewID()) // unnamed or duplicate: still imported
-				}
-				v.reqs[id], v.reqPath[id] = e, index(p, i)
-				reqIDs = append(reqIDs, id)
-			}
+			reqIDs = ids
 		case "auth":
 			a, err := decodeAuth(m.val, p)
 			if err != nil {
@@ -90,16 +76,9 @@ func (d *decoder) collectionV1(ms []member, path string, order string) error {
 			setExtra(&left, m.key, m.val)
 		}
 	}
-	for i, f := range folderList {
-		fm, ok := members(f)
-		if !ok {
-			return pathErr(index(join(path, "folders"), i), "a folder must be an object, not %s", kindOf(f))
-		}
-		id := string(model.NewID())
-		if idv, ok := get(fm, "id"); ok && scalarText(idv) != "" {
-			id = scalarText(idv)
-		}
-		v.folders[id], v.fPath[id] = fm, index(join(path, "folders"), i)
+	folderIDs, err := v.indexFolders(folderList, join(path, "folders"))
+	if err != nil {
+		return err
 	}
 	ib := mapJSON(info)
 	setExtra(&c.Extra, "info", ib)
@@ -107,22 +86,59 @@ func (d *decoder) collectionV1(ms []member, path string, order string) error {
 		lb := mapJSON(left)
 		setExtra(&c.Extra, keyV1, lb)
 	}
-	if err := v.place(c.ID, foldersOrder, order1, folderIDs(folderList), reqIDs); err != nil {
+	if err := v.place(c.ID, foldersOrder, order1, folderIDs, reqIDs); err != nil {
 		return err
 	}
 	d.b.Collections = append(d.b.Collections, c)
 	return nil
 }
 
-func folderIDs(list [][]byte) []string {
-	var out []string
-	for _, f := range list {
-		fm, _ := members(f)
-		if idv, ok := get(fm, "id"); ok {
-			out = append(out, scalarText(idv))
-		}
+// indexRequests records each v1 request under its id (a fresh one when
+// it has none or repeats one) and returns the ids in file order.
+func (v *v1Coll) indexRequests(b []byte, path string) ([]string, error) {
+	els, ok := elements(b)
+	if !ok && !isNull(b) {
+		return nil, pathErr(path, "must be an array, not %s", kindOf(b))
 	}
-	return out
+	ids := make([]string, 0, len(els))
+	for i, e := range els {
+		rm, ok := members(e)
+		if !ok {
+			return nil, pathErr(index(path, i), "a request must be an object, not %s", kindOf(e))
+		}
+		id := ""
+		if idv, ok := get(rm, "id"); ok {
+			id = scalarText(idv)
+		}
+		if _, dup := v.reqs[id]; dup || id == "" {
+			id = string(model.NewID()) // unnamed or duplicate: still imported
+		}
+		v.reqs[id], v.reqPath[id] = e, index(path, i)
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// indexFolders records each v1 folder under its id (a fresh one when it
+// has none or repeats one) and returns the ids in file order.
+func (v *v1Coll) indexFolders(list [][]byte, path string) ([]string, error) {
+	ids := make([]string, 0, len(list))
+	for i, f := range list {
+		fm, ok := members(f)
+		if !ok {
+			return nil, pathErr(index(path, i), "a folder must be an object, not %s", kindOf(f))
+		}
+		id := ""
+		if idv, ok := get(fm, "id"); ok {
+			id = scalarText(idv)
+		}
+		if _, dup := v.folders[id]; dup || id == "" {
+			id = string(model.NewID())
+		}
+		v.folders[id], v.fPath[id] = fm, index(path, i)
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // place imports, under parent, the folders then the requests named by the
@@ -240,11 +256,38 @@ func (v *v1Coll) request(id string, parent model.ID, order string) error {
 	rm, _ := members(v.reqs[id])
 	path := v.reqPath[id]
 	r := model.Request{ID: model.NewID(), Method: "GET", Collection: v.coll, Parent: parent, Order: order}
-	var left map[string]json.RawMessage
-	var headers, headerData, data, rawMode, dataMode []byte
-	var tests, prereq string
+	var f v1Fields
+	if err := f.read(&r, rm, path); err != nil {
+		return err
+	}
+	var err error
+	if r.Headers, err = v1Headers(f.headerData, f.headers, path); err != nil {
+		return err
+	}
+	if r.Body, err = v1Body(scalarText(f.dataMode), f.data, f.rawMode, join(path, "data")); err != nil {
+		return err
+	}
+	if r.Events == nil {
+		r.Events = v1Events(f.prereq, f.tests)
+	}
+	if f.left != nil {
+		setExtra(&r.Extra, keyV1, mapJSON(f.left))
+	}
+	v.d.b.Requests = append(v.d.b.Requests, r)
+	return nil
+}
+
+// v1Fields holds the members of a v1 request that need each other to be
+// understood (headers, body, scripts), and those v2.1 has no place for.
+type v1Fields struct {
+	headers, headerData, data, rawMode, dataMode []byte
+	tests, prereq                                string
+	left                                         map[string]json.RawMessage
+}
+
+// read sets what r takes directly from the members and keeps the rest.
+func (f *v1Fields) read(r *model.Request, rm []member, path string) error {
 	for _, m := range rm {
-		p := join(path, m.key)
 		switch m.key {
 		case "id":
 			setExtra(&r.Extra, "_postman_id", m.val)
@@ -259,17 +302,17 @@ func (v *v1Coll) request(id string, parent model.ID, order string) error {
 		case "url":
 			r.URL = scalarText(m.val)
 		case "headers":
-			headers = m.val
+			f.headers = m.val
 		case "headerData":
-			headerData = m.val
+			f.headerData = m.val
 		case "data":
-			data = m.val
+			f.data = m.val
 		case "rawModeData":
-			rawMode = m.val
+			f.rawMode = m.val
 		case "dataMode":
-			dataMode = m.val
+			f.dataMode = m.val
 		case "auth":
-			a, err := decodeAuth(m.val, p)
+			a, err := decodeAuth(m.val, join(path, m.key))
 			if err != nil {
 				return err
 			}
@@ -281,35 +324,20 @@ func (v *v1Coll) request(id string, parent model.ID, order string) error {
 				r.Events = raw(m.val)
 			}
 		case "tests":
-			tests = scalarText(m.val)
+			f.tests = scalarText(m.val)
 		case "preRequestScript":
-			prereq = scalarText(m.val)
+			f.prereq = scalarText(m.val)
 		case "protocolProfileBehavior":
 			setExtra(&r.Extra, m.key, m.val)
 		case "responses":
 			if ex := v1Responses(m.val); ex != nil {
 				setExtra(&r.Extra, "response", ex)
 			}
-			setExtra(&left, m.key, m.val)
+			setExtra(&f.left, m.key, m.val)
 		default:
-			setExtra(&left, m.key, m.val)
+			setExtra(&f.left, m.key, m.val)
 		}
 	}
-	var err error
-	if r.Headers, err = v1Headers(headerData, headers, path); err != nil {
-		return err
-	}
-	if r.Body, err = v1Body(scalarText(dataMode), data, rawMode, join(path, "data")); err != nil {
-		return err
-	}
-	if r.Events == nil {
-		r.Events = v1Events(prereq, tests)
-	}
-	if left != nil {
-		lb := mapJSON(left)
-		setExtra(&r.Extra, keyV1, lb)
-	}
-	v.d.b.Requests = append(v.d.b.Requests, r)
 	return nil
 }
 
