@@ -1,0 +1,413 @@
+package syncclient_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncclient"
+	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/vault"
+)
+
+var _ syncclient.Store = (*store.DB)(nil)
+
+// fakeClock records the backoff waits. With auto, a wait ends at once;
+// otherwise it never ends (SyncNow or ctx end it).
+type fakeClock struct {
+	mu     sync.Mutex
+	auto   bool
+	delays []time.Duration
+}
+
+func (c *fakeClock) Now() time.Time { return time.Unix(1_800_000_000, 0) }
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.delays = append(c.delays, d)
+	ch := make(chan time.Time, 1)
+	if c.auto {
+		ch <- c.Now()
+	}
+	return ch
+}
+
+func (c *fakeClock) waits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.delays...)
+}
+
+// openStore opens a real store in a temp dir with sync on.
+func openStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.SetSyncEnabled(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+type engineOpt func(*syncclient.EngineConfig)
+
+func newEngine(t *testing.T, f *fakeSync, db syncclient.Store, key vault.AccountKey, opts ...engineOpt) (*syncclient.Engine, *fakeClock) {
+	t.Helper()
+	clk := &fakeClock{auto: true}
+	cfg := syncclient.EngineConfig{
+		ServerURL: f.url(), CAFile: f.caFile, Proxy: "direct", Token: "tok", Key: key, DeviceID: "dev-1",
+		Store: db, Clock: clk, Rand: func() float64 { return 0.999 }, DialTimeout: 5 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e, err := syncclient.NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, clk
+}
+
+func reqOp(id model.ID, name string) model.Op {
+	return model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: id, Fields: model.Fields{
+		"name": json.RawMessage(fmt.Sprintf("%q", name)), "method": json.RawMessage(`"GET"`),
+	}}
+}
+
+// sealed seals op's values as another device of the account would.
+func sealed(t *testing.T, key vault.AccountKey, op model.Op) model.Op {
+	t.Helper()
+	out := op
+	out.Fields = model.Fields{}
+	for name, v := range op.Fields {
+		b, err := vault.Seal(key, string(op.Kind), string(op.ID), name, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Fields[name] = syncproto.SealedValue(b)
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestEngineOncePullsPagesThenPushesAndWaitsForEchoes(t *testing.T) {
+	ctx := context.Background()
+	key := vault.NewAccountKey()
+	f := newFakeSync(t)
+	f.pageSize = 3
+	for i := range 10 {
+		f.add(sealed(t, key, reqOp(model.NewID(), fmt.Sprintf("remote %d", i))))
+	}
+	db := openStore(t)
+	local := reqOp(model.NewID(), "local")
+	if err := db.Apply(ctx, local, reqOp(model.NewID(), "local 2")); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, f, db, key)
+	sum, err := e.Once(ctx)
+	if err != nil {
+		t.Fatalf("Once: %v", err)
+	}
+	if sum.Pulled != 12 || sum.Pushed != 2 || sum.Cursor != 12 {
+		t.Errorf("summary = %+v, want pulled 12 (10 remote + 2 echoes), pushed 2, cursor 12", sum)
+	}
+	hellos, pushes, _, early, _, _ := f.snapshot()
+	if len(hellos) != 1 || hellos[0].Cursor != 0 || hellos[0].DeviceID != "dev-1" {
+		t.Errorf("hellos = %+v", hellos)
+	}
+	if early != 0 || len(pushes) != 1 {
+		t.Errorf("pushes = %v, %d before caught up; want one push after caught up", pushes, early)
+	}
+	recs, err := db.List(ctx, model.KindRequest)
+	if err != nil || len(recs) != 12 {
+		t.Fatalf("List = %d records, %v; want 12", len(recs), err)
+	}
+	if n, _ := db.PendingCount(ctx); n != 0 {
+		t.Errorf("pending = %d after the echoes", n)
+	}
+	if st := e.Status(); st.State != app.SyncInSync || st.Cursor != 12 || st.LastSync.IsZero() {
+		t.Errorf("status = %+v, want IN SYNC at 12 with a last sync time", st)
+	}
+	// A second run resumes from the cursor and pulls nothing.
+	sum, err = e.Once(ctx)
+	if err != nil || sum.Pulled != 0 || sum.Pushed != 0 {
+		t.Errorf("second Once = %+v, %v", sum, err)
+	}
+	if hellos, _, _, _, _, _ := f.snapshot(); hellos[1].Cursor != 12 {
+		t.Errorf("second hello cursor = %d, want 12", hellos[1].Cursor)
+	}
+}
+
+func TestEngineBatchesPushesWithinTheLimits(t *testing.T) {
+	ctx := context.Background()
+	key := vault.NewAccountKey()
+	f := newFakeSync(t)
+	db := openStore(t)
+	var ops []model.Op
+	for i := range 300 {
+		ops = append(ops, reqOp(model.NewID(), fmt.Sprintf("r%d", i)))
+	}
+	big := strings.Repeat("x", 200<<10)
+	for range 5 {
+		op := reqOp(model.NewID(), "big")
+		op.Fields["body"] = json.RawMessage(fmt.Sprintf(`{"mode":"raw","raw":%q}`, big))
+		ops = append(ops, op)
+	}
+	if err := db.Apply(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, f, db, key)
+	sum, err := e.Once(ctx)
+	if err != nil {
+		t.Fatalf("Once: %v", err)
+	}
+	if sum.Pushed != 305 {
+		t.Errorf("pushed %d, want 305", sum.Pushed)
+	}
+	_, pushes, frames, _, _, head := f.snapshot()
+	if head != 305 {
+		t.Errorf("server head %d, want 305", head)
+	}
+	for i := range pushes {
+		if pushes[i] > syncproto.MaxPushOps || frames[i] > syncproto.MaxFrameSize {
+			t.Errorf("push %d: %d ops, %d bytes; limits %d ops, %d bytes", i, pushes[i], frames[i], syncproto.MaxPushOps, syncproto.MaxFrameSize)
+		}
+	}
+	if len(pushes) < 3 {
+		t.Errorf("pushes = %v; 300 small and 5 of 270 KiB sealed need at least 3", pushes)
+	}
+}
+
+func TestEngineAckFrameDropsOpsTheServerHadApplied(t *testing.T) {
+	ctx := context.Background()
+	key := vault.NewAccountKey()
+	f := newFakeSync(t)
+	db := openStore(t)
+	op := reqOp(model.NewID(), "pushed before, ack lost")
+	if err := db.Apply(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.applied[op.OpID] = true // applied earlier; its echo is behind the cursor
+	f.mu.Unlock()
+	e, _ := newEngine(t, f, db, key)
+	sum, err := e.Once(ctx)
+	if err != nil {
+		t.Fatalf("Once: %v", err)
+	}
+	if sum.Pushed != 1 {
+		t.Errorf("pushed = %d, want 1 (acknowledged by an ack frame)", sum.Pushed)
+	}
+	if n, _ := db.PendingCount(ctx); n != 0 {
+		t.Errorf("pending = %d, want 0", n)
+	}
+}
+
+func TestEngineRejectsValuesThatDoNotOpen(t *testing.T) {
+	key := vault.NewAccountKey()
+	id, other := model.NewID(), model.NewID()
+	good := sealed(t, key, reqOp(id, "good"))
+	cases := []struct {
+		name   string
+		tamper func(op model.Op) model.Op
+	}{
+		{"a flipped byte", func(op model.Op) model.Op {
+			b, _ := syncproto.SealedBytes(op.Fields["name"])
+			b[len(b)-1] ^= 1
+			op.Fields["name"] = syncproto.SealedValue(b)
+			return op
+		}},
+		{"two fields swapped", func(op model.Op) model.Op {
+			op.Fields["name"], op.Fields["method"] = op.Fields["method"], op.Fields["name"]
+			return op
+		}},
+		{"a value replayed on another record", func(op model.Op) model.Op {
+			op.ID = other
+			return op
+		}},
+		{"a value sealed with another key", func(op model.Op) model.Op {
+			return sealed(t, vault.NewAccountKey(), reqOp(op.ID, "other key"))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFakeSync(t)
+			f.add(sealed(t, key, reqOp(model.NewID(), "before")))
+			bad := c.tamper(model.Op{OpID: good.OpID, Kind: good.Kind, ID: good.ID, Fields: model.Fields{"name": good.Fields["name"], "method": good.Fields["method"]}})
+			f.add(bad)
+			db := openStore(t)
+			e, _ := newEngine(t, f, db, key)
+			_, err := e.Once(ctx)
+			if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "does not open") {
+				t.Fatalf("Once err = %v, want a value that does not open", err)
+			}
+			if cur, _ := db.Cursor(ctx); cur != 0 {
+				t.Errorf("cursor = %d, want 0: nothing of the page applied", cur)
+			}
+			if recs, _ := db.List(ctx, model.KindRequest); len(recs) != 0 {
+				t.Errorf("%d records applied from a page with a bad value", len(recs))
+			}
+			if st := e.Status(); st.State != app.SyncFailed || !strings.Contains(st.Why, "does not open") {
+				t.Errorf("status = %+v, want the error state", st)
+			}
+		})
+	}
+}
+
+func TestEngineCloseCodes(t *testing.T) {
+	cases := []struct {
+		code      syncproto.CloseCode
+		state     app.SyncState
+		text      string
+		runReturn bool
+		wantErr   error
+	}{
+		{syncproto.CloseUnauthorized, app.SyncActionNeeded, "action needed: sign in again", true, model.ErrUnauthorized},
+		{syncproto.CloseEmailUnconfirmed, app.SyncActionNeeded, "action needed: confirm email", true, syncproto.ErrEmailUnconfirmed},
+		{syncproto.CloseUnsupportedVersion, app.SyncActionNeeded, "action needed: upgrade", true, syncproto.ErrUnsupportedVersion},
+		{syncproto.CloseTooLarge, app.SyncFailed, "error: quota used up (retry in 30s)", false, nil},
+		{syncproto.CloseRateLimited, app.SyncOffline, "offline (retry in 1s)", false, nil},
+		{syncproto.CloseGoingAway, app.SyncOffline, "offline (retry in 1s)", false, nil},
+		{syncproto.CloseInternal, app.SyncOffline, "offline (retry in 1s)", false, nil},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprint(c.code), func(t *testing.T) {
+			f := newFakeSync(t)
+			f.refuse = func(int) (syncproto.CloseCode, string) { return c.code, "quota used up" }
+			e, clk := newEngine(t, f, openStore(t), vault.NewAccountKey())
+			clk.auto = false
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- e.Run(ctx) }()
+			waitFor(t, "state "+string(c.state), func() bool { return e.Status().State == c.state })
+			if got := e.Status().String(); got != c.text {
+				t.Errorf("status = %q, want %q", got, c.text)
+			}
+			if c.runReturn {
+				err := <-done
+				if !errors.Is(err, c.wantErr) {
+					t.Errorf("Run = %v, want %v", err, c.wantErr)
+				}
+				return
+			}
+			cancel()
+			<-done
+			if c.code == syncproto.CloseGoingAway {
+				if w := clk.waits(); len(w) == 0 || w[0] >= syncclient.BackoffMin {
+					t.Errorf("waits after going away = %v, want one under %v", w, syncclient.BackoffMin)
+				}
+			}
+		})
+	}
+}
+
+func TestEngineReconnectsWithBackoffAndThenSyncs(t *testing.T) {
+	f := newFakeSync(t)
+	f.refuse = func(n int) (syncproto.CloseCode, string) {
+		if n <= 4 {
+			return syncproto.CloseInternal, "boom"
+		}
+		return 0, ""
+	}
+	db := openStore(t)
+	e, clk := newEngine(t, f, db, vault.NewAccountKey())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	waitFor(t, "IN SYNC", func() bool { return e.Status().State == app.SyncInSync })
+	want := []time.Duration{500, 1000, 2000, 4000}
+	got := clk.waits()
+	if len(got) != len(want) {
+		t.Fatalf("waits = %v, want 4", got)
+	}
+	for i, w := range want {
+		ceiling := w * time.Millisecond
+		if got[i] >= ceiling || got[i] < ceiling*99/100 {
+			t.Errorf("wait %d = %v, want just under %v (rand 0.999)", i, got[i], ceiling)
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v", err)
+	}
+	if st := e.Status(); st.State != app.SyncOff {
+		t.Errorf("status after stop = %v", st)
+	}
+}
+
+func TestEnginePushesLocalEditsWhileConnected(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	key := vault.NewAccountKey()
+	f := newFakeSync(t)
+	db := openStore(t)
+	e, _ := newEngine(t, f, db, key)
+	var seen sync.Map
+	stop := e.Subscribe(func(s app.SyncStatus) { seen.Store(s.String(), true) })
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	waitFor(t, "IN SYNC", func() bool { return e.Status().State == app.SyncInSync })
+	if err := db.Apply(ctx, reqOp(model.NewID(), "typed while online")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the server to hold the edit", func() bool { _, _, _, _, _, head := f.snapshot(); return head == 1 })
+	waitFor(t, "IN SYNC at 1", func() bool { s := e.Status(); return s.State == app.SyncInSync && s.Cursor == 1 && s.Pending == 0 })
+	// A remote edit arrives by poke.
+	f.add(sealed(t, key, reqOp(model.NewID(), "from another device")))
+	waitFor(t, "the remote edit", func() bool { r, _ := db.List(ctx, model.KindRequest); return len(r) == 2 })
+	if _, ok := seen.Load("IN SYNC"); !ok {
+		t.Error("subscriber never saw IN SYNC")
+	}
+	cancel()
+	<-done
+}
+
+func TestEngineDropsALinkThatMissesTwoPongs(t *testing.T) {
+	f := newFakeSync(t)
+	f.silent = true
+	e, clk := newEngine(t, f, openStore(t), vault.NewAccountKey(), func(c *syncclient.EngineConfig) { c.PingInterval = 20 * time.Millisecond })
+	clk.auto = false
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	waitFor(t, "offline", func() bool { return e.Status().State == app.SyncOffline })
+	if st := e.Status(); !strings.Contains(st.LastError, "pings") {
+		t.Errorf("last error = %q, want the missed pongs", st.LastError)
+	}
+	cancel()
+	<-done
+}
+
+func TestEngineRefusesAPlainServerURL(t *testing.T) {
+	_, err := syncclient.NewEngine(syncclient.EngineConfig{ServerURL: "http://example.com", Token: "t", Store: openStore(t)})
+	if !errors.Is(err, model.ErrInvalid) {
+		t.Errorf("NewEngine(http://) = %v, want ErrInvalid", err)
+	}
+}
