@@ -62,6 +62,7 @@ func newEnvironmentsPanel(core environmentsCore, win fyne.Window, bg *tasks) *en
 		widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), p.onRenameTapped),
 		widget.NewButtonWithIcon("", theme.ContentCopyIcon(), p.onDuplicateTapped),
 		widget.NewButtonWithIcon("", theme.DeleteIcon(), p.onDeleteTapped),
+		widget.NewButtonWithIcon("", theme.DownloadIcon(), p.onExportTapped), // export.go
 	)
 	addVar := widget.NewButtonWithIcon("Variable", theme.ContentAddIcon(), p.onAddVariableTapped)
 	varsPane := container.NewBorder(container.NewBorder(nil, nil, nil, addVar, p.title), nil, nil, nil, container.NewVScroll(p.vars))

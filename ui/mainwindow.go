@@ -96,6 +96,7 @@ func newMainWindow(fyneApp fyne.App, core Core, do func(func())) *MainWindow {
 	mw.win.SetContent(container.NewBorder(container.NewVBox(mw.top.Content(), widget.NewSeparator()), nil, nil, nil, split))
 	mw.win.Resize(fyne.NewSize(1280, 800))
 	mw.addShortcuts()
+	mw.addImportExport() // import.go: Ctrl+O, the Import button, dropped files
 	mw.NewTab(model.Request{Method: "GET"})
 	mw.unsubscribe = core.Subscribe(func(ch app.Changes) { do(func() { mw.onStoreChanged(ch) }) })
 	mw.win.SetOnClosed(mw.onClosed)

@@ -31,6 +31,7 @@ type requestEditor struct {
 	presets *widget.Button
 	tabs    *container.AppTabs
 	loading bool
+	curl    curlPaste // tells a pasted cURL command from typing (import_curl.go)
 
 	OnChanged func()
 	// OnPresets is called with the Presets button to show the preset menu.
@@ -97,7 +98,7 @@ func (e *requestEditor) onMethodSelected(m string) {
 // onURLChanged re-reads the query into the Params table, keeping the
 // disabled rows, which the URL cannot show.
 func (e *requestEditor) onURLChanged(u string) {
-	if e.loading {
+	if e.loading || e.convertPastedCurl(u) {
 		return
 	}
 	e.loading = true

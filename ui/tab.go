@@ -62,7 +62,7 @@ func newRequestTab(core tabCore, win fyne.Window, bg *tasks, keys fyne.Shortcuta
 	t.progress = widget.NewProgressBarInfinite()
 	t.progress.Stop()
 	t.progress.Hide()
-	bar := container.NewBorder(nil, nil, t.editor.method, container.NewHBox(t.send, t.cancelB), t.editor.url)
+	bar := container.NewBorder(nil, nil, t.editor.method, container.NewHBox(t.send, t.cancelB, t.curlButton()), t.editor.url)
 	top := container.NewBorder(container.NewVBox(bar, t.progress), nil, nil, nil, t.editor.tabs)
 	split := container.NewVSplit(top, t.response.Content())
 	split.Offset = 0.4
