@@ -17,4 +17,5 @@ var commands = []Command{
 	{Name: "password", Summary: "forgot, reset or change the account's password", Run: runPassword},
 	{Name: "username", Summary: "email the account's username (username remind)", Run: runUsername},
 	{Name: "devices", Summary: "list the devices signed in to the account, or revoke one", Run: runDevices},
+	{Name: "link", Summary: "share a collection by a public link: create, update, revoke, list", Run: runLink},
 }

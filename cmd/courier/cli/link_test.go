@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	gokeyring "github.com/zalando/go-keyring"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+)
+
+// fetchLink GETs a public link URL trusting the server's dev CA.
+func fetchLink(t *testing.T, srv *testSyncServer, u string) (int, []byte) {
+	t.Helper()
+	pem, err := os.ReadFile(srv.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// TestLinkCommandsEndToEnd publishes a collection from one profile with
+// the link commands against a real server over TLS, reads it as anyone
+// would, imports it on another profile through a courier:// URL, updates,
+// lists and revokes it.
+func TestLinkCommandsEndToEnd(t *testing.T) {
+	gokeyring.MockInit()
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	laptop, desktop := t.TempDir(), t.TempDir()
+	const pw = "correct horse battery"
+	c.fails(laptop, "", "signed-in account", "link", "list")
+	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
+	c.ok(laptop, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+	c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	fixture, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "postman", "everything.v21.postman_collection.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withProfile(t, laptop, func(ctx context.Context, a *app.App) {
+		if _, err := a.Import(ctx, bytes.NewReader(fixture), app.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// The fixture holds credentials: without a terminal, --yes is needed.
+	r := c.run(laptop, "", "link", "create", "Everything v2.1")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, `request "apikey in query" › auth apikey value`) || !strings.Contains(r.stderr, "nothing was published") ||
+		!strings.Contains(r.stderr, "without their values: token") {
+		t.Fatalf("create without --yes: exit %d\n%s", r.code, r.stderr)
+	}
+	out := c.ok(laptop, "", "link", "create", "everything v2.1", "--expires", "7d", "--yes")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], srv.url+"/c/") {
+		t.Fatalf("link create printed %q; want the URL and the id", out)
+	}
+	linkURL, id := lines[0], lines[1]
+	status, snap := fetchLink(t, srv, linkURL)
+	if status != 200 || !bytes.Contains(snap, []byte("Everything v2.1")) || bytes.Contains(snap, []byte("s3cr3t")) {
+		t.Fatalf("GET %s: %d, holds the secret: %v", linkURL, status, bytes.Contains(snap, []byte("s3cr3t")))
+	}
+	if out := c.ok(laptop, "", "link", "list"); !strings.Contains(out, id) || !strings.Contains(out, linkURL) || !strings.Contains(out, "Everything v2.1") {
+		t.Fatalf("link list:\n%s", out)
+	}
+
+	// Another profile imports it from the courier:// URL the page offers.
+	open := "courier://import?url=" + url.QueryEscape(linkURL)
+	r = run(t, runOpts{env: map[string]string{"COURIER_SERVER": srv.url, "COURIER_CA": srv.caFile}}, "--profile", desktop, open)
+	if r.code != 0 || !strings.Contains(r.stdout, "imported") {
+		t.Fatalf("courier %s: exit %d\n%s%s", open, r.code, r.stdout, r.stderr)
+	}
+	exported := c.ok(desktop, "", "export", "collection", "Everything v2.1")
+	if !sameJSON(t, []byte(exported), snap) {
+		t.Fatalf("the imported link exports differently:\n%s\nvs\n%s", exported, snap)
+	}
+
+	// Update re-publishes the collection's current state.
+	withProfile(t, laptop, func(ctx context.Context, a *app.App) {
+		cs, _ := a.Collections(ctx)
+		if err := a.Rename(ctx, model.KindCollection, cs[0].ID, "Everything, renamed"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if out := c.ok(laptop, "", "link", "update", id, "--yes", "--no-expiry"); !strings.Contains(out, "without expiry") {
+		t.Fatalf("link update said %q", out)
+	}
+	if _, snap := fetchLink(t, srv, linkURL); !bytes.Contains(snap, []byte("Everything, renamed")) {
+		t.Fatalf("after update the link serves %.200s", snap)
+	}
+
+	c.ok(laptop, "", "link", "revoke", id)
+	if status, _ := fetchLink(t, srv, linkURL); status != 404 {
+		t.Fatalf("GET after revoke: %d", status)
+	}
+	c.fails(laptop, "", "link list", "link", "revoke", id)
+	c.fails(laptop, "", "7d or 2w", "link", "create", "x", "--expires", "soon")
+	c.fails(desktop, "", "not defined", "link", "list", "--nope")
+	r = run(t, runOpts{}, "courier://delete?url=https://x.test")
+	if r.code == 0 || !strings.Contains(r.stderr, "only import") {
+		t.Fatalf("a courier:// URL of another action: exit %d %q", r.code, r.stderr)
+	}
+}
+
+func TestParseTTL(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": 0, "90m": 90 * time.Minute, "12h": 12 * time.Hour, "7d": 7 * 24 * time.Hour, "2w": 14 * 24 * time.Hour} {
+		if got, err := parseTTL(in); err != nil || got != want {
+			t.Errorf("parseTTL(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"0d", "-1h", "soon", "1y", "99999d"} {
+		if _, err := parseTTL(in); err == nil {
+			t.Errorf("parseTTL(%q) accepted", in)
+		}
+	}
+}
+
+// sameJSON reports whether a and b hold the same JSON value (numbers
+// compared as written).
+func sameJSON(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	for _, x := range []struct {
+		b []byte
+		v *any
+	}{{a, &va}, {b, &vb}} {
+		dec := json.NewDecoder(bytes.NewReader(x.b))
+		dec.UseNumber()
+		if err := dec.Decode(x.v); err != nil {
+			t.Fatalf("not JSON: %v", err)
+		}
+	}
+	return reflect.DeepEqual(va, vb)
+}
