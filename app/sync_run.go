@@ -1,0 +1,306 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/courierapp/courier/model"
+)
+
+// SyncSessions gives the sync use cases the signed-in session (*Accounts
+// implements it).
+type SyncSessions interface {
+	Session(ctx context.Context) (Session, error)
+}
+
+// Sync runs the sync use cases of one profile and implements Syncer: it
+// starts the engine of the signed-in session, keeps the on/off switch,
+// and forwards the engine's status. Its methods are safe for concurrent
+// use.
+type Sync struct {
+	store     SyncStore
+	sessions  SyncSessions
+	newEngine NewSyncEngine
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	engine  SyncEngine
+	stop    func() // cancels the running engine and waits for it
+	status  SyncStatus
+	subs    map[int]func(SyncStatus)
+	next    int
+	savedAt time.Time // LastSync as last written to the store
+}
+
+var _ Syncer = (*Sync)(nil)
+
+// NewSync returns the sync use cases over st. Errors wrap
+// model.ErrInvalid when st cannot sync or an argument is nil.
+func NewSync(st Store, sessions SyncSessions, newEngine NewSyncEngine, log *slog.Logger) (*Sync, error) {
+	ss, ok := st.(SyncStore)
+	if !ok || sessions == nil || newEngine == nil {
+		return nil, fmt.Errorf("new sync: a syncing store, sessions and an engine factory are required: %w", model.ErrInvalid)
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Sync{store: ss, sessions: sessions, newEngine: newEngine, log: log, subs: map[int]func(SyncStatus){}}, nil
+}
+
+// Enabled reports the on/off switch (on unless turned off).
+func (s *Sync) Enabled(ctx context.Context) (bool, error) {
+	var paused bool
+	if err := s.store.Setting(ctx, syncPausedSetting, &paused); err != nil && !isNotFound(err) {
+		return false, fmt.Errorf("read the sync switch: %w", err)
+	}
+	return !paused, nil
+}
+
+// SetEnabled turns sync on (and starts it) or off (and stops it; local
+// edits keep queuing in the outbox, pushed once it is on again).
+func (s *Sync) SetEnabled(ctx context.Context, on bool) error {
+	if err := s.store.SetSetting(ctx, syncPausedSetting, !on); err != nil {
+		return fmt.Errorf("set the sync switch: %w", err)
+	}
+	if on {
+		return s.Start(ctx)
+	}
+	s.Stop()
+	return s.Load(ctx)
+}
+
+// Load reads the profile's sync status (account, switch, pending ops,
+// cursor, last sync) without connecting; Status then tells it. While an
+// engine runs, its status wins.
+func (s *Sync) Load(ctx context.Context) error {
+	st, _, err := s.idleStatus(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	running := s.engine != nil
+	s.mu.Unlock()
+	if !running {
+		s.publish(st)
+	}
+	return nil
+}
+
+// idleStatus is the status without an engine, and the session when one
+// can run (signed in, sync on, store attached).
+func (s *Sync) idleStatus(ctx context.Context) (SyncStatus, *Session, error) {
+	var st SyncStatus
+	var err error
+	if st.Pending, err = s.store.PendingCount(ctx); err != nil {
+		return st, nil, fmt.Errorf("read the sync status: %w", err)
+	}
+	if st.Cursor, err = s.store.Cursor(ctx); err != nil {
+		return st, nil, fmt.Errorf("read the sync status: %w", err)
+	}
+	if err := s.store.Setting(ctx, syncLastSetting, &st.LastSync); err != nil && !isNotFound(err) {
+		return st, nil, fmt.Errorf("read the sync status: %w", err)
+	}
+	sess, err := s.sessions.Session(ctx)
+	if err != nil {
+		if !errors.Is(err, model.ErrUnauthorized) && !isNotFound(err) {
+			return st, nil, err
+		}
+		st.State = SyncNotSignedIn
+		return st, nil, nil
+	}
+	on, err := s.Enabled(ctx)
+	if err != nil {
+		return st, nil, err
+	}
+	if !on {
+		st.State = SyncOff
+		return st, nil, nil
+	}
+	if why, err := s.attachedTo(ctx, sess.Account.AccountID); err != nil || why != "" {
+		st.State, st.Why = SyncActionNeeded, why
+		return st, nil, err
+	}
+	st.State = SyncConnecting
+	return st, &sess, nil
+}
+
+// attachedTo says what the person must do before the store can sync with
+// accountID ("" for nothing).
+func (s *Sync) attachedTo(ctx context.Context, accountID string) (string, error) {
+	on, err := s.store.SyncEnabled(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read the sync flag: %w", err)
+	}
+	var prev string
+	if err := s.store.Setting(ctx, syncAccountSetting, &prev); err != nil && !isNotFound(err) {
+		return "", fmt.Errorf("read the synced account: %w", err)
+	}
+	if !on || (prev != "" && prev != accountID) {
+		return "sign in again to merge or keep aside this profile's data", nil
+	}
+	return "", nil
+}
+
+// Start runs the engine of the signed-in session in the background, after
+// stopping one that runs. When none can run, the status says why (not
+// signed in, sync off, action needed) and Start returns nil.
+func (s *Sync) Start(ctx context.Context) error {
+	s.Stop()
+	st, sess, err := s.idleStatus(ctx)
+	if err != nil {
+		return err
+	}
+	s.publish(st)
+	if sess == nil {
+		return nil
+	}
+	eng, err := s.newEngine(*sess)
+	if err != nil {
+		return fmt.Errorf("start sync: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	unsub := eng.Subscribe(s.forward)
+	go func() {
+		defer close(done)
+		if err := eng.Run(runCtx); err != nil && runCtx.Err() == nil {
+			s.log.Warn("sync stopped", "err", err)
+		}
+	}()
+	s.mu.Lock()
+	s.engine = eng
+	s.stop = func() {
+		cancel()
+		<-done
+		unsub()
+		last := eng.Status()
+		s.saveLast(context.Background(), last.LastSync, true)
+		s.publish(last)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Stop ends the background sync and waits for it.
+func (s *Sync) Stop() {
+	s.mu.Lock()
+	stop := s.stop
+	s.engine, s.stop = nil, nil
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// SyncNow ends the engine's backoff wait.
+func (s *Sync) SyncNow() {
+	s.mu.Lock()
+	eng := s.engine
+	s.mu.Unlock()
+	if eng != nil {
+		eng.SyncNow()
+	}
+}
+
+// Status returns the engine's status while one runs, else the last loaded
+// one.
+func (s *Sync) Status() SyncStatus {
+	s.mu.Lock()
+	eng, st := s.engine, s.status
+	s.mu.Unlock()
+	if eng != nil {
+		return eng.Status()
+	}
+	return st
+}
+
+// Subscribe calls fn after each status change until cancel.
+func (s *Sync) Subscribe(fn func(SyncStatus)) (cancel func()) {
+	s.mu.Lock()
+	id := s.next
+	s.next++
+	s.subs[id] = fn
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.subs, id)
+		s.mu.Unlock()
+	}
+}
+
+// Once syncs in the foreground: connect, pull until caught up, push
+// everything, wait for the acknowledgements. Errors say why it could not
+// (not signed in: model.ErrUnauthorized; sync off or the profile not
+// attached: model.ErrConflict; the engine's errors otherwise).
+func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
+	st, sess, err := s.idleStatus(ctx)
+	if err != nil {
+		return SyncSummary{}, err
+	}
+	s.publish(st)
+	switch {
+	case st.State == SyncNotSignedIn:
+		return SyncSummary{}, fmt.Errorf("sync: not signed in: %w", model.ErrUnauthorized)
+	case st.State == SyncOff:
+		return SyncSummary{}, fmt.Errorf("sync is off on this profile; turn it on first: %w", model.ErrConflict)
+	case sess == nil:
+		return SyncSummary{}, fmt.Errorf("sync: %s: %w", st.Why, model.ErrConflict)
+	}
+	eng, err := s.newEngine(*sess)
+	if err != nil {
+		return SyncSummary{}, fmt.Errorf("sync: %w", err)
+	}
+	unsub := eng.Subscribe(s.forward)
+	sum, err := eng.Once(ctx)
+	unsub()
+	last := eng.Status()
+	s.publish(last)
+	s.saveLast(ctx, last.LastSync, true)
+	return sum, err
+}
+
+// forward passes an engine status on to the subscribers and keeps the
+// last sync time (at most once a minute).
+func (s *Sync) forward(st SyncStatus) {
+	s.publishSubs(st)
+	s.saveLast(context.Background(), st.LastSync, false)
+}
+
+func (s *Sync) saveLast(ctx context.Context, t time.Time, force bool) {
+	s.mu.Lock()
+	due := !t.IsZero() && t.After(s.savedAt) && (force || t.Sub(s.savedAt) >= time.Minute)
+	if due {
+		s.savedAt = t
+	}
+	s.mu.Unlock()
+	if due {
+		if err := s.store.SetSetting(ctx, syncLastSetting, t); err != nil {
+			s.log.Warn("keep the last sync time", "err", err)
+		}
+	}
+}
+
+// publish sets the idle status and tells the subscribers.
+func (s *Sync) publish(st SyncStatus) {
+	s.mu.Lock()
+	s.status = st
+	s.mu.Unlock()
+	s.publishSubs(st)
+}
+
+func (s *Sync) publishSubs(st SyncStatus) {
+	s.mu.Lock()
+	fns := make([]func(SyncStatus), 0, len(s.subs))
+	for _, fn := range s.subs {
+		fns = append(fns, fn)
+	}
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn(st)
+	}
+}

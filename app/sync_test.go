@@ -1,0 +1,215 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+)
+
+func putRequest(t *testing.T, db *store.DB, name string) model.ID {
+	t.Helper()
+	id := model.NewID()
+	op := model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: id, Fields: model.Fields{"name": json.RawMessage(`"` + name + `"`)}}
+	if err := db.Apply(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func countRequests(t *testing.T, db *store.DB) int {
+	t.Helper()
+	recs, err := db.List(context.Background(), model.KindRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(recs)
+}
+
+func TestJoinAccount(t *testing.T) {
+	ctx := context.Background()
+	t.Run("an empty profile simply attaches", func(t *testing.T) {
+		db := openStore(t)
+		res, err := app.JoinAccount(ctx, db, "acct-1", false)
+		if err != nil || res != (app.JoinResult{}) {
+			t.Fatalf("JoinAccount = %+v, %v", res, err)
+		}
+		if on, _ := db.SyncEnabled(ctx); !on {
+			t.Error("sync not enabled")
+		}
+	})
+	t.Run("local work is merged by default: every record queued once", func(t *testing.T) {
+		db := openStore(t)
+		putRequest(t, db, "a")
+		putRequest(t, db, "b")
+		res, err := app.JoinAccount(ctx, db, "acct-1", false)
+		if err != nil || res.Queued != 2 || res.KeptAside != "" {
+			t.Fatalf("JoinAccount = %+v, %v", res, err)
+		}
+		if n, _ := db.PendingCount(ctx); n != 2 || countRequests(t, db) != 2 {
+			t.Errorf("pending %d, visible %d; want 2 and 2", n, countRequests(t, db))
+		}
+		again, err := app.JoinAccount(ctx, db, "acct-1", false)
+		if err != nil || again.Queued != 0 {
+			t.Errorf("joining the same account again = %+v, %v; want nothing done", again, err)
+		}
+	})
+	t.Run("keep local sets the data aside in a profile folder and starts empty", func(t *testing.T) {
+		db := openStore(t)
+		putRequest(t, db, "kept")
+		res, err := app.JoinAccount(ctx, db, "acct-1", true)
+		if err != nil || res.KeptAside == "" {
+			t.Fatalf("JoinAccount = %+v, %v", res, err)
+		}
+		if countRequests(t, db) != 0 {
+			t.Error("the profile still shows the local records")
+		}
+		if on, _ := db.SyncEnabled(ctx); !on {
+			t.Error("sync not enabled")
+		}
+		kept, err := store.Open(ctx, res.KeptAside, store.Options{})
+		if err != nil {
+			t.Fatalf("open the kept profile: %v", err)
+		}
+		defer kept.Close()
+		if countRequests(t, kept) != 1 {
+			t.Error("the kept profile lacks the local record")
+		}
+	})
+	t.Run("another account's data is kept and merged, not dropped", func(t *testing.T) {
+		db := openStore(t)
+		if _, err := app.JoinAccount(ctx, db, "acct-1", false); err != nil {
+			t.Fatal(err)
+		}
+		putRequest(t, db, "pending for acct-1")
+		res, err := app.JoinAccount(ctx, db, "acct-2", false)
+		if err != nil || res.Queued != 1 {
+			t.Fatalf("JoinAccount(acct-2) = %+v, %v; want the record queued", res, err)
+		}
+		if countRequests(t, db) != 1 {
+			t.Error("the record was lost")
+		}
+	})
+}
+
+// fakeSessions is a signed-in account or none.
+type fakeSessions struct{ sess *app.Session }
+
+func (f *fakeSessions) Session(context.Context) (app.Session, error) {
+	if f.sess == nil {
+		return app.Session{}, fmt.Errorf("not signed in: %w", model.ErrUnauthorized)
+	}
+	return *f.sess, nil
+}
+
+// fakeEngine counts runs and reports a fixed status.
+type fakeEngine struct {
+	mu      sync.Mutex
+	running bool
+	runs    int
+	once    int
+}
+
+func (e *fakeEngine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	e.running, e.runs = true, e.runs+1
+	e.mu.Unlock()
+	<-ctx.Done()
+	e.mu.Lock()
+	e.running = false
+	e.mu.Unlock()
+	return ctx.Err()
+}
+
+func (e *fakeEngine) Once(context.Context) (app.SyncSummary, error) {
+	e.mu.Lock()
+	e.once++
+	e.mu.Unlock()
+	return app.SyncSummary{Pulled: 1}, nil
+}
+func (e *fakeEngine) SyncNow() {}
+func (e *fakeEngine) Status() app.SyncStatus {
+	return app.SyncStatus{State: app.SyncInSync, LastSync: time.Unix(1_800_000_000, 0)}
+}
+func (e *fakeEngine) Subscribe(func(app.SyncStatus)) func() { return func() {} }
+
+func (e *fakeEngine) isRunning() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.running
+}
+
+func TestSyncSwitchAndStates(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	sessions := &fakeSessions{}
+	eng := &fakeEngine{}
+	s, err := app.NewSync(db, sessions, func(app.Session) (app.SyncEngine, error) { return eng, nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil || s.Status().State != app.SyncNotSignedIn {
+		t.Fatalf("Start signed out = %v, %v; want not signed in", s.Status(), err)
+	}
+	if _, err := s.Once(ctx); !errors.Is(err, model.ErrUnauthorized) {
+		t.Errorf("Once signed out = %v", err)
+	}
+	sessions.sess = &app.Session{Account: app.Account{AccountID: "acct-1", SignedIn: true}}
+	putRequest(t, db, "local")
+	if err := s.Start(ctx); err != nil || s.Status().State != app.SyncActionNeeded {
+		t.Fatalf("Start before joining = %v, %v; want action needed", s.Status(), err)
+	}
+	if _, err := app.JoinAccount(ctx, db, "acct-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the engine runs", eng.isRunning)
+	if err := s.SetEnabled(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if eng.isRunning() || s.Status().State != app.SyncOff {
+		t.Errorf("after off: running %v, status %v", eng.isRunning(), s.Status())
+	}
+	putRequest(t, db, "typed while off")
+	if n, _ := db.PendingCount(ctx); n != 2 {
+		t.Errorf("pending = %d while off, want 2 (edits keep queuing)", n)
+	}
+	if on, _ := s.Enabled(ctx); on {
+		t.Error("Enabled after off")
+	}
+	if _, err := s.Once(ctx); !errors.Is(err, model.ErrConflict) {
+		t.Errorf("Once while off = %v, want ErrConflict", err)
+	}
+	if err := s.SetEnabled(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the engine runs again", eng.isRunning)
+	s.Stop()
+	if err := s.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); st.LastSync.IsZero() || st.Pending != 2 {
+		t.Errorf("loaded status = %+v, want the saved last sync and 2 pending", st)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
