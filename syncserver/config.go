@@ -44,6 +44,8 @@ type Config struct {
 	MailQueue int
 	// ShutdownTimeout bounds the graceful shutdown; 0 means 10 s.
 	ShutdownTimeout time.Duration
+	// Sync tunes the sync endpoint; the zero value means the defaults.
+	Sync SyncConfig
 }
 
 // withDefaults checks cfg and fills the optional fields.

@@ -24,7 +24,11 @@ type Server struct {
 	now     func() time.Time
 	metrics *metrics
 	handler http.Handler
-	http    *http.Server
+	// hub, syncCfg and syncMetrics serve the sync endpoint (sync.go).
+	hub         *hub
+	syncCfg     SyncConfig
+	syncMetrics *syncMetrics
+	http        *http.Server
 
 	signIn, signUp, mail, code actionLimiter
 	// sem bounds concurrent expensive work: hashing and storage writes.
@@ -63,6 +67,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		mail:     newActionLimiter(cfg.Limits.Mail, cfg.Now),
 		code:     newActionLimiter(cfg.Limits.Code, cfg.Now),
 	}
+	s.syncCfg = cfg.Sync.withDefaults()
+	s.hub = newHub(s.syncCfg.MaxConnsPerAccount)
+	s.syncMetrics = newSyncMetrics(s.metrics.reg)
+	s.store = revokingStore{Storage: cfg.Storage, hub: s.hub}
 	if s.preloginKey, err = cfg.Storage.LoadOrCreateSecret(ctx, "prelogin-salt", 32); err != nil {
 		return nil, fmt.Errorf("load server secret: %w", err)
 	}
@@ -139,7 +147,8 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("server shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	err := s.http.Shutdown(sctx)
+	s.hub.goingAway() // sync connections are hijacked: Shutdown does not see them
+	err := errors.Join(s.http.Shutdown(sctx), s.hub.wait(sctx))
 	<-errc
 	s.stopMailWorkers(s.cfg.ShutdownTimeout)
 	if err != nil {
@@ -151,6 +160,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Close stops the server at once (connections are closed, queued mail is
 // given a second to go out). It does not close the Storage.
 func (s *Server) Close() error {
+	s.hub.goingAway()
 	err := s.http.Close()
 	s.mu.Lock()
 	if s.ln != nil {
@@ -201,6 +211,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET "+syncproto.PathSessions, s.authed(s.handleSessions))
 	handle("DELETE "+syncproto.PathSessions+"/{id}", s.authed(s.handleRevokeSession))
 	s.linkRoutes(mux)
+	mux.HandleFunc("GET "+syncproto.PathSync, s.handleSync)
 	mux.HandleFunc("GET "+syncproto.PathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))

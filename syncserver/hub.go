@@ -1,0 +1,153 @@
+package syncserver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
+)
+
+// hub knows, per account with open connections, the latest head and who
+// is waiting for it to move. It holds no payloads: a poke only replaces
+// the head and wakes the waiters, and each connection's sender loop pulls
+// what it has not sent from storage. So a slow client lags behind without
+// growing the server's memory.
+//
+// The hub also keeps the connections themselves, to close them when
+// their session is revoked or the server shuts down.
+type hub struct {
+	maxConns int
+	mu       sync.Mutex
+	accounts map[string]*accountHub
+	closing  bool
+	conns    sync.WaitGroup
+}
+
+// accountHub is one account's state. wake is closed and replaced on every
+// poke that moves head.
+type accountHub struct {
+	head    uint64
+	pokedAt time.Time
+	wake    chan struct{}
+	conns   map[*syncConn]struct{}
+}
+
+func newHub(maxConnsPerAccount int) *hub {
+	return &hub{maxConns: maxConnsPerAccount, accounts: map[string]*accountHub{}}
+}
+
+// join registers c under its account. It fails with model.ErrUnavailable
+// when the server is shutting down and syncproto.ErrRateLimited when the
+// account has too many connections.
+func (h *hub) join(c *syncConn) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return fmt.Errorf("the server is shutting down: %w", model.ErrUnavailable)
+	}
+	a := h.accounts[c.sess.AccountID]
+	if a == nil {
+		a = &accountHub{wake: make(chan struct{}), conns: map[*syncConn]struct{}{}}
+		h.accounts[c.sess.AccountID] = a
+	}
+	if len(a.conns) >= h.maxConns {
+		return fmt.Errorf("the account has %d sync connections open, the most allowed: %w", len(a.conns), syncproto.ErrRateLimited)
+	}
+	a.conns[c] = struct{}{}
+	h.conns.Add(1)
+	return nil
+}
+
+// leave unregisters c; the account's state goes with its last connection.
+func (h *hub) leave(c *syncConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.accounts[c.sess.AccountID]
+	if a == nil {
+		return
+	}
+	if _, ok := a.conns[c]; !ok {
+		return
+	}
+	delete(a.conns, c)
+	if len(a.conns) == 0 {
+		delete(h.accounts, c.sess.AccountID)
+	}
+	h.conns.Done()
+}
+
+// poke records that the account's head is at least head (committed at
+// at) and wakes its waiters when that moves it. Pokes of accounts without
+// connections are dropped: a connection reads the head when it opens.
+func (h *hub) poke(accountID string, head uint64, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.accounts[accountID]
+	if a == nil || head <= a.head {
+		return
+	}
+	a.head, a.pokedAt = head, at
+	close(a.wake)
+	a.wake = make(chan struct{})
+}
+
+// watch returns the account's head, when it moved there, and a channel
+// closed when it next moves.
+func (h *hub) watch(accountID string) (head uint64, at time.Time, wake <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.accounts[accountID]
+	if a == nil { // the connection has left; nothing will wake it
+		return 0, time.Time{}, nil
+	}
+	return a.head, a.pokedAt, a.wake
+}
+
+// revoke closes with 4401 the account's connections whose session
+// matches (all of them when match is nil).
+func (h *hub) revoke(accountID string, match func(sessionID string) bool) {
+	h.mu.Lock()
+	var doomed []*syncConn
+	if a := h.accounts[accountID]; a != nil {
+		for c := range a.conns {
+			if match == nil || match(c.sess.ID) {
+				doomed = append(doomed, c)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range doomed {
+		c.terminate(syncproto.CloseUnauthorized, "the session was revoked; sign in again")
+	}
+}
+
+// goingAway refuses new connections and closes every open one with 1001.
+func (h *hub) goingAway() {
+	h.mu.Lock()
+	h.closing = true
+	var all []*syncConn
+	for _, a := range h.accounts {
+		for c := range a.conns {
+			all = append(all, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range all {
+		c.terminate(syncproto.CloseGoingAway, "the server is shutting down; reconnect")
+	}
+}
+
+// wait returns once every connection has left, or when ctx ends.
+func (h *hub) wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { h.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sync connections still open: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,440 @@
+package syncserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
+)
+
+// syncConn is one open sync connection. Two goroutines serve it: the
+// handler's, which reads and applies the client's frames, and the sender
+// loop, which streams the account's changes. Pings run on a timer.
+type syncConn struct {
+	srv    *Server
+	ws     *websocket.Conn
+	sess   Session
+	token  []byte // hash of the bearer token, to re-check the session
+	device string
+	log    *slog.Logger
+
+	ctx    context.Context // ends when the connection is being closed
+	cancel context.CancelFunc
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed once the close handshake is over
+	sendDone  chan struct{}
+	ping      *time.Timer
+	missed    int // pongs missed in a row; touched by the timer only
+	pushes    tokenBucket
+}
+
+// closeErr is an error the connection ends with, and the code it sends.
+type closeErr struct {
+	code syncproto.CloseCode
+	msg  string
+}
+
+func (e *closeErr) Error() string { return e.msg }
+
+func closeWith(code syncproto.CloseCode, msg string) error { return &closeErr{code, msg} }
+
+// handleSync serves syncproto.PathSync: it authenticates the handshake,
+// upgrades to a WebSocket and serves the connection until it closes.
+// Refusals are sent as an error frame and a close code, not an HTTP
+// status, so that every client sees the same thing.
+func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
+	sess, authErr := s.syncSession(r)
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:    []string{syncproto.SyncSubprotocol},
+		CompressionMode: websocket.CompressionDisabled, // sealed values do not compress
+	})
+	if err != nil {
+		s.log.Debug("sync handshake failed", "err", err, "ip", clientIP(r))
+		return
+	}
+	ws.SetReadLimit(syncproto.MaxFrameSize + 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &syncConn{
+		srv: s, ws: ws, sess: sess, token: tokenHash(bearer(r)), ctx: ctx, cancel: cancel,
+		closed: make(chan struct{}), sendDone: make(chan struct{}),
+		log:    s.log.With("account", sess.AccountID, "session", sess.ID),
+		pushes: newTokenBucket(s.syncCfg.PushRate, s.now()),
+	}
+	switch {
+	case ws.Subprotocol() != syncproto.SyncSubprotocol:
+		c.fail(closeWith(syncproto.CloseUnsupportedVersion, "this server speaks "+syncproto.SyncSubprotocol+"; upgrade Courier"))
+	case authErr != nil:
+		c.fail(authErr)
+	default:
+		c.serve()
+	}
+	<-c.closed
+}
+
+// bearer returns the token of an `Authorization: Bearer` header.
+func bearer(r *http.Request) string {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return token
+}
+
+// syncSession authenticates the handshake: an invalid or revoked token is
+// 4401, an unconfirmed email 4403.
+func (s *Server) syncSession(r *http.Request) (Session, error) {
+	sess, err := s.session(r.Context(), r.Header.Get("Authorization"))
+	if errors.Is(err, model.ErrUnauthorized) {
+		return sess, closeWith(syncproto.CloseUnauthorized, "sign in again: the session is missing, invalid or revoked")
+	}
+	if err != nil {
+		return sess, err
+	}
+	acct, err := s.store.Account(r.Context(), sess.AccountID)
+	if errors.Is(err, model.ErrNotFound) {
+		return sess, closeWith(syncproto.CloseUnauthorized, "sign in again: the account no longer exists")
+	}
+	if err != nil {
+		return sess, err
+	}
+	if !acct.EmailConfirmed {
+		return sess, closeWith(syncproto.CloseEmailUnconfirmed, "confirm your email address to sync")
+	}
+	return sess, nil
+}
+
+// serve runs the connection: hello, welcome, then the read loop beside
+// the sender loop.
+func (c *syncConn) serve() {
+	hello, err := c.readHello()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.device = hello.DeviceID
+	if err := c.srv.hub.join(c); err != nil {
+		c.fail(err)
+		return
+	}
+	defer c.srv.hub.leave(c)
+	m := c.srv.syncMetrics
+	m.conns.Inc()
+	defer m.conns.Dec()
+	head, err := c.srv.store.Head(c.ctx, c.sess.AccountID)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.srv.hub.poke(c.sess.AccountID, head, time.Time{})
+	if err := c.write(&syncproto.Welcome{AccountID: c.sess.AccountID, Head: head}); err != nil {
+		c.fail(err)
+		return
+	}
+	sent := hello.Cursor
+	if sent > head { // the client's stream is not ours (a restored backup): start over
+		sent = 0
+	}
+	go c.sendLoop(sent)
+	c.ping = time.AfterFunc(time.Hour, c.onPing)
+	c.ping.Reset(c.srv.syncCfg.PingInterval) // armed once c.ping is set
+	defer c.ping.Stop()
+	c.fail(c.readLoop())
+	<-c.sendDone
+}
+
+// readHello reads the first frame, which must be a hello, within
+// syncproto.HelloTimeout.
+func (c *syncConn) readHello() (*syncproto.Hello, error) {
+	// A timer, not a read deadline: an expired read context would drop
+	// the connection without a close frame.
+	t := time.AfterFunc(syncproto.HelloTimeout, func() {
+		c.terminate(syncproto.CloseInvalidFrame, "no hello frame within "+syncproto.HelloTimeout.String())
+	})
+	defer t.Stop()
+	f, err := c.readFrame()
+	if err != nil {
+		return nil, err
+	}
+	h, ok := f.(*syncproto.Hello)
+	if !ok {
+		return nil, closeWith(syncproto.CloseInvalidFrame, "the first frame must be hello")
+	}
+	return h, nil
+}
+
+// readLoop applies the client's pushes until the connection ends.
+func (c *syncConn) readLoop() error {
+	for {
+		f, err := c.readFrame()
+		if err != nil {
+			return err
+		}
+		push, ok := f.(*syncproto.Push)
+		if !ok {
+			return closeWith(syncproto.CloseInvalidFrame, "only push frames may follow hello")
+		}
+		if !c.pushes.take(c.srv.now()) {
+			return closeWith(syncproto.CloseRateLimited, "too many pushes; reconnect later")
+		}
+		if err := c.applyPush(push); err != nil {
+			return err
+		}
+	}
+}
+
+// applyPush commits the ops (durably), pokes the account, and acks the
+// ops that were applied before. The others are acknowledged by the
+// stream, which carries their op ids.
+func (c *syncConn) applyPush(p *syncproto.Push) error {
+	m := c.srv.syncMetrics
+	start := time.Now()
+	res, err := c.srv.store.Push(c.ctx, c.sess.AccountID, p.Ops, c.srv.syncCfg.Quota)
+	m.pushLatency.Observe(time.Since(start).Seconds())
+	if errors.Is(err, ErrQuotaExceeded) {
+		return closeWith(syncproto.CloseTooLarge, "the account's sync quota is used up: "+err.Error())
+	}
+	if err != nil {
+		return fmt.Errorf("push %d ops: %w", len(p.Ops), err)
+	}
+	m.pushes.Inc()
+	m.ops.WithLabelValues("applied").Add(float64(len(p.Ops) - len(res.Dup)))
+	m.ops.WithLabelValues("duplicate").Add(float64(len(res.Dup)))
+	c.srv.hub.poke(c.sess.AccountID, res.Head, time.Now())
+	if len(res.Dup) > 0 {
+		return c.write(&syncproto.Ack{OpIDs: res.Dup})
+	}
+	return nil
+}
+
+// readFrame reads and validates one frame. Oversize frames are refused
+// without being read whole.
+func (c *syncConn) readFrame() (syncproto.Frame, error) {
+	typ, rd, err := c.ws.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.MessageText {
+		return nil, closeWith(syncproto.CloseInvalidFrame, "frames must be JSON text")
+	}
+	bp := framePool.Get().(*[]byte)
+	defer framePool.Put(bp)
+	buf := bytesBuffer{b: (*bp)[:0]}
+	_, err = io.Copy(&buf, io.LimitReader(rd, syncproto.MaxFrameSize+1))
+	*bp = buf.b
+	if err != nil {
+		return nil, err
+	}
+	if len(buf.b) > syncproto.MaxFrameSize {
+		return nil, closeWith(syncproto.CloseTooLarge, fmt.Sprintf("a frame may hold at most %d bytes", syncproto.MaxFrameSize))
+	}
+	f, err := syncproto.DecodeClientFrame(buf.b)
+	if err != nil {
+		return nil, closeWith(syncproto.CloseCodeFor(err), err.Error())
+	}
+	return f, nil
+}
+
+// bytesBuffer is an io.Writer on a reusable slice.
+type bytesBuffer struct{ b []byte }
+
+func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+// sendLoop streams the account's changes after sent: it waits for the
+// head to move past what it sent, pulls the changes from storage in pages
+// that end on a seq boundary, and writes them.
+func (c *syncConn) sendLoop(sent uint64) {
+	defer close(c.sendDone)
+	needCaughtUp := true
+	for {
+		head, at, wake := c.srv.hub.watch(c.sess.AccountID)
+		if wake == nil {
+			return
+		}
+		if sent < head {
+			n, caughtUp, err := c.sendPage(sent, head, at)
+			if err != nil {
+				c.fail(err)
+				return
+			}
+			sent, needCaughtUp = n, !caughtUp
+			continue
+		}
+		if needCaughtUp {
+			if err := c.writeRaw([]byte(`{"type":"changes","changes":[],"caught_up":true}`)); err != nil {
+				c.fail(err)
+				return
+			}
+			needCaughtUp = false
+		}
+		select {
+		case <-wake:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// sendPage sends one page of changes after sent and returns the seq it
+// reached and whether that caught up with head.
+func (c *syncConn) sendPage(sent, head uint64, pokedAt time.Time) (uint64, bool, error) {
+	cfg := c.srv.syncCfg
+	page, err := c.srv.store.Changes(c.ctx, c.sess.AccountID, sent, cfg.PageChanges, cfg.PageBytes)
+	if err != nil {
+		return sent, false, fmt.Errorf("read changes after %d: %w", sent, err)
+	}
+	if len(page) == 0 { // erased data: nothing left below head
+		return head, false, nil
+	}
+	reached := page[len(page)-1].Seq
+	m := c.srv.syncMetrics
+	m.behind.Observe(float64(head - sent))
+	err = changesFrames(page, reached >= head, func(frame []byte, last model.Change, caughtUp bool) error {
+		if err := c.writeRaw(frame); err != nil {
+			return err
+		}
+		m.changes.Add(float64(countUntil(page, last.Seq)))
+		return nil
+	})
+	if err != nil {
+		return sent, false, err
+	}
+	if reached >= head && !pokedAt.IsZero() {
+		m.fanout.Observe(time.Since(pokedAt).Seconds())
+	}
+	return reached, reached >= head, nil
+}
+
+// countUntil counts the changes of page up to seq (one frame's worth
+// when frames split a page; the whole page otherwise).
+func countUntil(page []model.Change, seq uint64) int {
+	n := 0
+	for _, c := range page {
+		if c.Seq > seq {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// write sends one frame, time-boxed.
+func (c *syncConn) write(f syncproto.Frame) error {
+	b, err := syncproto.EncodeFrame(f)
+	if err != nil {
+		return err
+	}
+	return c.writeRaw(b)
+}
+
+func (c *syncConn) writeRaw(b []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.srv.syncCfg.WriteTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+// onPing runs on the ping timer: it checks that the session still
+// stands (a revocation on another replica), pings, and counts missed
+// pongs; MaxMissedPongs in a row close the connection.
+func (c *syncConn) onPing() {
+	interval := c.srv.syncCfg.PingInterval
+	if _, err := c.srv.store.SessionByToken(c.ctx, c.token); errors.Is(err, model.ErrNotFound) {
+		c.terminate(syncproto.CloseUnauthorized, "the session was revoked; sign in again")
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, interval)
+	err := c.ws.Ping(ctx)
+	cancel()
+	switch {
+	case c.ctx.Err() != nil:
+		return
+	case err != nil:
+		c.missed++
+		if c.missed >= syncproto.MaxMissedPongs {
+			c.log.Info("sync connection dead", "missed_pongs", c.missed)
+			c.abandon()
+			return
+		}
+		c.ping.Reset(0) // the wait for the pong took the interval
+	default:
+		c.missed = 0
+		c.ping.Reset(interval)
+	}
+}
+
+// fail ends the connection because of err: a *closeErr gives its code and
+// message, a peer that went away needs no more, anything else is logged
+// and closes with 1011.
+func (c *syncConn) fail(err error) {
+	var ce *closeErr
+	switch {
+	case err == nil:
+		c.terminate(syncproto.CloseNormal, "")
+	case errors.As(err, &ce):
+		c.terminate(ce.code, ce.msg)
+	case websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || c.ctx.Err() != nil:
+		c.terminate(syncproto.CloseNormal, "")
+	default:
+		code := syncproto.CloseCodeFor(err)
+		if code == syncproto.CloseInternal {
+			c.log.Error("sync connection failed", "err", err)
+			c.terminate(code, "the server failed; try again later")
+			return
+		}
+		c.terminate(code, err.Error())
+	}
+}
+
+// terminate closes the connection once, with code: it sends an error
+// frame saying msg (unless the close is normal), then the close frame. It
+// does not block: the close handshake runs on its own goroutine.
+func (c *syncConn) terminate(code syncproto.CloseCode, msg string) {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.srv.syncMetrics.closes.WithLabelValues(fmt.Sprint(int(code))).Inc()
+		go func() {
+			defer close(c.closed)
+			if code != syncproto.CloseNormal {
+				if len(msg) > syncproto.MaxErrorMessageLen {
+					msg = msg[:syncproto.MaxErrorMessageLen]
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				b, _ := syncproto.EncodeFrame(&syncproto.ErrorFrame{Code: code.ErrorCode(), Message: msg})
+				_ = c.ws.Write(ctx, websocket.MessageText, b)
+				cancel()
+			}
+			_ = c.ws.Close(websocket.StatusCode(code), closeReason(code))
+		}()
+	})
+}
+
+// abandon drops a dead connection without a close handshake, which
+// would wait for a peer that does not answer.
+func (c *syncConn) abandon() {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.srv.syncMetrics.closes.WithLabelValues("dead").Inc()
+		_ = c.ws.CloseNow()
+		close(c.closed)
+	})
+}
+
+// closeReason is the short, static reason of the close frame (the error
+// frame before it says more).
+func closeReason(code syncproto.CloseCode) string {
+	if code == syncproto.CloseNormal {
+		return ""
+	}
+	return string(code.ErrorCode())
+}

@@ -1,0 +1,7 @@
+//go:build !race
+
+package syncserver_test
+
+// raceScale shrinks the volume of the heaviest tests under the race
+// detector, which makes byte-crunching ten times slower.
+const raceScale = 1

@@ -1,0 +1,498 @@
+package syncserver_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/syncserver"
+)
+
+func TestSyncHelloGetsWelcomeAndCaughtUp(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	id, token := e.account(true)
+	c, w := e.connect(token, 0)
+	if w.AccountID != id || w.Head != 0 {
+		t.Fatalf("welcome = %+v, want account %s head 0", w, id)
+	}
+	if ch := c.changesUntil(0); len(ch) != 0 {
+		t.Fatalf("a new account streamed %+v", ch)
+	}
+}
+
+func TestSyncPushComesBackAsAckAndReachesOtherConnections(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	_, token := e.account(true)
+	a, _ := e.connect(token, 0)
+	b, _ := e.connect(e.session(mustAccountOf(t, e, token)), 0)
+	a.changesUntil(0)
+	b.changesUntil(0)
+
+	op := newOp("01REQ", 100, "name", "url", model.FieldDeleted)
+	a.send(&syncproto.Push{Ops: []model.Op{op}})
+	for name, c := range map[string]*client{"pusher": a, "other": b} {
+		got := c.changesUntil(1)
+		if len(got) != 1 || got[0].Seq != 1 || got[0].OpID != op.OpID || got[0].ID != op.ID || got[0].Kind != op.Kind {
+			t.Fatalf("%s received %+v, want seq 1 with op_id %s", name, got, op.OpID)
+		}
+		for f, v := range op.Fields {
+			if !bytes.Equal(got[0].Fields[f], v) {
+				t.Fatalf("%s: field %s = %s, want %s", name, f, got[0].Fields[f], v)
+			}
+		}
+	}
+	// A later connection resumes from its cursor.
+	c, w := e.connect(token, 1)
+	if w.Head != 1 {
+		t.Fatalf("welcome head = %d, want 1", w.Head)
+	}
+	if got := c.changesUntil(0); len(got) != 0 {
+		t.Fatalf("resuming at the head streamed %+v", got)
+	}
+}
+
+func mustAccountOf(t *testing.T, e *syncEnv, token string) string {
+	t.Helper()
+	s, err := e.store.SessionByToken(t.Context(), sha([]byte(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.AccountID
+}
+
+func TestSyncDuplicateOpIsAppliedOnceAndAcked(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	_, token := e.account(true)
+	a, _ := e.connect(token, 0)
+	a.changesUntil(0)
+	op := newOp("r1", 50)
+	a.send(&syncproto.Push{Ops: []model.Op{op}})
+	a.changesUntil(1)
+
+	again := op
+	again.Fields = model.Fields{"name": sealedBlob(50)}
+	fresh := newOp("r2", 50)
+	a.send(&syncproto.Push{Ops: []model.Op{again, fresh}})
+	var acked []model.ID
+	var changes []model.Change
+	for len(acked) == 0 || len(changes) == 0 {
+		switch f := a.next().(type) {
+		case *syncproto.Ack:
+			acked = append(acked, f.OpIDs...)
+		case *syncproto.Changes:
+			changes = append(changes, f.Changes...)
+		}
+	}
+	if !slices.Equal(acked, []model.ID{op.OpID}) {
+		t.Fatalf("ack = %v, want [%s]", acked, op.OpID)
+	}
+	if len(changes) != 1 || changes[0].OpID != fresh.OpID || changes[0].Seq != 2 {
+		t.Fatalf("changes = %+v, want only the fresh op at seq 2", changes)
+	}
+	b, _ := e.connect(token, 0)
+	all := b.changesUntil(2)
+	if len(all) != 2 || !bytes.Equal(all[0].Fields["name"], op.Fields["name"]) {
+		t.Fatalf("the duplicate changed stored data: %+v", all)
+	}
+}
+
+func TestSyncPagesEndOnSeqBoundariesAndCatchUpOnce(t *testing.T) {
+	e := newSyncEnv(t, func(c *syncserver.Config) { c.Sync.PageChanges = 7 })
+	_, token := e.account(true)
+	a, _ := e.connect(token, 0)
+	a.changesUntil(0)
+	const n = 100
+	for i := 0; i < n; i += 25 {
+		var ops []model.Op
+		for j := range 25 {
+			ops = append(ops, newOp(fmt.Sprintf("r%d", i+j), 30, "name", "url"))
+		}
+		a.send(&syncproto.Push{Ops: ops})
+	}
+	a.changesUntil(n)
+
+	b, _ := e.connect(token, 0)
+	frames, caughtUp := 0, 0
+	var got []model.Change
+	for len(got) < n {
+		f := b.next().(*syncproto.Changes)
+		frames++
+		if f.CaughtUp {
+			caughtUp++
+		}
+		for _, c := range f.Changes {
+			if len(c.Fields) != 2 {
+				t.Fatalf("change %d carries %d fields: an op was split", c.Seq, len(c.Fields))
+			}
+		}
+		got = append(got, f.Changes...)
+		if f.CaughtUp != (len(got) == n) {
+			t.Fatalf("frame %d ends at %d of %d with caught_up %v", frames, len(got), n, f.CaughtUp)
+		}
+	}
+	if frames < n/7 || caughtUp != 1 {
+		t.Fatalf("%d frames, %d caught up, want >= %d frames and one caught up", frames, caughtUp, n/7)
+	}
+	for i, c := range got {
+		if c.Seq != uint64(i+1) {
+			t.Fatalf("change %d has seq %d", i, c.Seq)
+		}
+	}
+}
+
+func TestSyncFramesStayUnderOneMiB(t *testing.T) {
+	e := newSyncEnv(t, func(c *syncserver.Config) { c.Sync.PageBytes = 8 << 20 })
+	_, token := e.account(true)
+	a, _ := e.connect(token, 0)
+	a.changesUntil(0)
+	// Ten ops of 3 x 200 KiB: a page of all of them must be split.
+	for i := range 10 {
+		a.send(&syncproto.Push{Ops: []model.Op{newOp(fmt.Sprintf("big%d", i), 200<<10, "body", "headers", "url")}})
+	}
+	// The client's read limit is MaxFrameSize: a bigger frame would end
+	// the connection.
+	got := a.changesUntil(10)
+	if len(got) != 10 {
+		t.Fatalf("got %d changes, want 10", len(got))
+	}
+}
+
+func TestSyncRefusesHandshakes(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	_, token := e.account(true)
+	_, unconfirmed := e.account(false)
+	tests := []struct {
+		name         string
+		token        string
+		subprotocols []string
+		want         syncproto.CloseCode
+	}{
+		{"a bad token is 4401", "not-a-token", nil, syncproto.CloseUnauthorized},
+		{"no token is 4401", "", nil, syncproto.CloseUnauthorized},
+		{"an unconfirmed email is 4403", unconfirmed, nil, syncproto.CloseEmailUnconfirmed},
+		{"no subprotocol is 4409", token, []string{}, syncproto.CloseUnsupportedVersion},
+		{"another version is 4409", token, []string{"courier-sync.v2"}, syncproto.CloseUnsupportedVersion},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.dial(tt.token, tt.subprotocols...)
+			c.wantClose(tt.want)
+		})
+	}
+}
+
+func TestSyncRefusesBadFrames(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	_, token := e.account(true)
+	badKind := newOp("r", 10)
+	badKind.Kind = "password"
+	badField := newOp("r", 10, "secret_notes")
+	many := make([]model.Op, syncproto.MaxPushOps+1)
+	for i := range many {
+		many[i] = newOp(fmt.Sprint("r", i), 10)
+	}
+	push := func(ops ...model.Op) []byte {
+		b, _ := json.Marshal(syncproto.Push{Ops: ops})
+		return b
+	}
+	tests := []struct {
+		name  string
+		hello bool
+		frame []byte
+		want  syncproto.CloseCode
+	}{
+		{"an oversize frame is 4413", true, []byte(`{"type":"push","ops":[` + strings.Repeat(" ", syncproto.MaxFrameSize) + `]}`), syncproto.CloseTooLarge},
+		{"too many ops is 4413", true, push(many...), syncproto.CloseTooLarge},
+		{"an unknown kind is 4400", true, push(badKind), syncproto.CloseInvalidFrame},
+		{"an unknown field is 4400", true, push(badField), syncproto.CloseInvalidFrame},
+		{"a plaintext value is 4400", true, []byte(`{"type":"push","ops":[{"op_id":"o","kind":"request","id":"r","fields":{"name":"hello"}}]}`), syncproto.CloseInvalidFrame},
+		{"a push before hello is 4400", false, push(newOp("r", 10)), syncproto.CloseInvalidFrame},
+		{"a second hello is 4400", true, []byte(`{"type":"hello","device_id":"d","cursor":0}`), syncproto.CloseInvalidFrame},
+		{"a frame naming an account is 4400", true, []byte(`{"type":"push","account_id":"acct-1","ops":[]}`), syncproto.CloseInvalidFrame},
+		{"broken JSON is 4400", true, []byte(`{"type":`), syncproto.CloseInvalidFrame},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c *client
+			if tt.hello {
+				c, _ = e.connect(token, 0)
+			} else {
+				c = e.dial(token)
+			}
+			c.sendRaw(tt.frame)
+			c.wantClose(tt.want)
+		})
+	}
+}
+
+func TestSyncClosesWithin1sOfRevocation(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	tests := []struct {
+		name   string
+		revoke func(t *testing.T, acct, token, other string)
+	}{
+		{"sign out", func(t *testing.T, _, token, _ string) {
+			e.api(t, "POST", syncproto.PathSignOut, token, nil, 200)
+		}},
+		{"session revoked from another device", func(t *testing.T, acct, token, other string) {
+			sess, _ := e.store.SessionByToken(t.Context(), sha([]byte(token)))
+			e.api(t, "DELETE", syncproto.PathSessions+"/"+sess.ID, other, nil, 200)
+		}},
+		{"password changed on another device", func(t *testing.T, acct, token, other string) {
+			creds := syncproto.Credentials{KDFSalt: randomBytes(16), KDFParams: syncproto.DefaultKDFParams, AuthKey: randomBytes(32), WrappedAccountKey: randomBytes(72)}
+			e.api(t, "POST", syncproto.PathChangePassword, other, syncproto.ChangePasswordRequest{CurrentAuthKey: e.authKey(acct), New: creds}, 200)
+		}},
+		{"account deleted", func(t *testing.T, acct, token, _ string) {
+			e.api(t, "POST", syncproto.PathDeleteAccount, token, syncproto.DeleteAccountRequest{AuthKey: e.authKey(acct)}, 200)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			acct, token := e.account(true)
+			other := e.session(acct)
+			c, _ := e.connect(token, 0)
+			c.changesUntil(0)
+			keep, _ := e.connect(other, 0)
+			keep.changesUntil(0)
+			start := time.Now()
+			tt.revoke(t, acct, token, other)
+			status, ef := c.waitClose(time.Second)
+			if int(status) != int(syncproto.CloseUnauthorized) || ef == nil || ef.Code != syncproto.CodeUnauthorized {
+				t.Fatalf("after %v: close %d, error frame %+v; want 4401", time.Since(start), status, ef)
+			}
+			if tt.name != "account deleted" {
+				keep.send(&syncproto.Push{Ops: []model.Op{newOp("r", 10)}})
+				if got := keep.changesUntil(1); len(got) != 1 {
+					t.Fatalf("the other session's connection: %+v", got)
+				}
+			}
+		})
+	}
+}
+
+// api sends a request to the account API (body marshalled as JSON when
+// not nil) and checks the status.
+func (e *syncEnv) api(t *testing.T, method, path, token string, body any, want int) []byte {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, out, want)
+	}
+	return out
+}
+
+func TestSyncAccountsAreIsolated(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	acctA, tokenA := e.account(true)
+	acctB, tokenB := e.account(true)
+	a, wa := e.connect(tokenA, 0)
+	b, wb := e.connect(tokenB, 0)
+	if wa.AccountID != acctA || wb.AccountID != acctB {
+		t.Fatalf("welcomes %+v %+v", wa, wb)
+	}
+	a.changesUntil(0)
+	b.changesUntil(0)
+	opB := newOp("shared-id", 40, "name")
+	b.send(&syncproto.Push{Ops: []model.Op{opB}})
+	b.changesUntil(1)
+
+	// A writes the same record id and even reuses B's op id: it lands in
+	// A's own stream, and B's data and stream are untouched.
+	opA := newOp("shared-id", 40, "name")
+	opA.OpID = opB.OpID
+	a.send(&syncproto.Push{Ops: []model.Op{opA}})
+	got := a.changesUntil(1)
+	if len(got) != 1 || !bytes.Equal(got[0].Fields["name"], opA.Fields["name"]) {
+		t.Fatalf("A's stream = %+v, want its own op only", got)
+	}
+	// A cursor far past A's head does not reach B's seqs either.
+	a2, _ := e.connect(tokenA, 1000)
+	if all := a2.changesUntil(1); len(all) != 1 || !bytes.Equal(all[0].Fields["name"], opA.Fields["name"]) {
+		t.Fatalf("A from a bogus cursor sees %+v", all)
+	}
+	b2, _ := e.connect(tokenB, 0)
+	if all := b2.changesUntil(1); len(all) != 1 || !bytes.Equal(all[0].Fields["name"], opB.Fields["name"]) {
+		t.Fatalf("B's data = %+v, want B's op only", all)
+	}
+	select {
+	case f := <-b.frames:
+		t.Fatalf("B received %T after A's push", f)
+	default:
+	}
+}
+
+func TestSyncDataFileHoldsNoPlaintext(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	_, token := e.account(true)
+	c, _ := e.connect(token, 0)
+	c.changesUntil(0)
+	const marker = "PLAINTEXT-MARKER-7f3a"
+	// What a client seals: the server only ever sees the sealed blob.
+	op := newOp("r1", 500, "name", "url", "body")
+	c.send(&syncproto.Push{Ops: []model.Op{op}})
+	c.changesUntil(1)
+	raw, err := os.ReadFile(e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(marker)) {
+		t.Fatal("the marker reached the data file")
+	}
+	if !bytes.Contains(raw, op.Fields["url"][1:len(op.Fields["url"])-1]) {
+		t.Fatal("the sealed value is not in the data file: the test reads the wrong file")
+	}
+	if bytes.Contains(raw, []byte(token)) {
+		t.Fatal("the bearer token is stored in clear")
+	}
+}
+
+func TestSyncShutdownClosesWith1001(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	_, token := e.account(true)
+	var clients []*client
+	for range 3 {
+		c, _ := e.connect(token, 0)
+		c.changesUntil(0)
+		clients = append(clients, c)
+	}
+	start := time.Now()
+	e.shutdown()
+	for _, c := range clients {
+		c.wantClose(syncproto.CloseGoingAway)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
+}
+
+func TestSyncQuotaClosesWith4413(t *testing.T) {
+	e := newSyncEnv(t, func(c *syncserver.Config) { c.Sync.Quota = syncserver.Quota{Records: 3} })
+	_, token := e.account(true)
+	c, _ := e.connect(token, 0)
+	c.changesUntil(0)
+	c.send(&syncproto.Push{Ops: []model.Op{newOp("r1", 10), newOp("r2", 10), newOp("r3", 10)}})
+	c.changesUntil(3)
+	c.send(&syncproto.Push{Ops: []model.Op{newOp("r4", 10)}})
+	ef := c.wantClose(syncproto.CloseTooLarge)
+	if !strings.Contains(ef.Message, "quota") {
+		t.Fatalf("message %q does not say quota", ef.Message)
+	}
+}
+
+func TestSyncDeadLinkIsClosedAfterTwoMissedPongs(t *testing.T) {
+	e := newSyncEnv(t, func(c *syncserver.Config) { c.Sync.PingInterval = 50 * time.Millisecond })
+	_, token := e.account(true)
+	// A client that never reads answers no ping.
+	ws := e.dialMute(token)
+	b, _ := syncproto.EncodeFrame(&syncproto.Hello{DeviceID: "mute", Cursor: 0})
+	if err := ws.Write(t.Context(), websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, 5*time.Second, "server counts the connection", func() bool {
+		return strings.Contains(e.metrics(t), "courier_sync_connections 1")
+	})
+	poll(t, 5*time.Second, "dead link closed", func() bool {
+		return strings.Contains(e.metrics(t), "courier_sync_connections 0")
+	})
+}
+
+func (e *syncEnv) metrics(t *testing.T) string {
+	return string(e.api(t, "GET", syncproto.PathMetrics, "", nil, 200))
+}
+
+func TestSyncSlowReaderBlocksNobodyAndHoldsNoQueue(t *testing.T) {
+	e := newSyncEnv(t, func(c *syncserver.Config) {
+		c.Sync.WriteTimeout, c.Sync.PingInterval = time.Minute, time.Minute // this client pauses on purpose
+		c.Sync.PageBytes = 64 << 10
+	})
+	_, token := e.account(true)
+	pusher, _ := e.connect(token, 0)
+	pusher.changesUntil(0)
+	go func() { // the pusher's own stream is not what this test reads
+		for range pusher.frames {
+		}
+	}()
+	fast, _ := e.connect(token, 0)
+	fast.changesUntil(0)
+	slow := e.dialMute(token)
+	hello, _ := syncproto.EncodeFrame(&syncproto.Hello{DeviceID: "slow", Cursor: 0})
+	if err := slow.Write(t.Context(), websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, 5*time.Second, "three connections", func() bool {
+		return strings.Contains(e.metrics(t), "courier_sync_connections 3")
+	})
+
+	before := heapAfterGC()
+	const pushes, perPush, size = 64 / raceScale, 100, 3 << 10 // 19 MB of sealed values (5 under -race)
+	for i := range pushes {
+		ops := make([]model.Op, perPush)
+		for j := range ops {
+			ops[j] = newOp(fmt.Sprintf("r%d-%d", i, j), size, "body")
+		}
+		pusher.send(&syncproto.Push{Ops: ops})
+	}
+	const total = pushes * perPush
+	if n := fast.countUntil(total); n != total {
+		t.Fatalf("the fast reader got %d changes, want %d", n, total)
+	}
+	grown := int64(heapAfterGC()) - int64(before)
+	t.Logf("heap grew %d KiB while a reader lagged %d MiB behind", grown>>10, total*size>>20)
+	if grown > total*size/2 {
+		t.Fatalf("heap grew %d MiB while a client lagged: the server is queueing", grown>>20)
+	}
+
+	// The slow reader now reads, and gets everything in order.
+	c := &client{t: t, ws: slow, frames: make(chan syncproto.Frame, 16), ended: make(chan struct{})}
+	slow.SetReadLimit(syncproto.MaxFrameSize)
+	go c.readLoop()
+	if _, ok := c.next().(*syncproto.Welcome); !ok {
+		t.Fatal("slow reader: no welcome first")
+	}
+	if n := c.countUntil(total); n != total {
+		t.Fatalf("the slow reader got %d changes, want %d", n, total)
+	}
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC() // and the pools' victim caches
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
