@@ -395,7 +395,6 @@ type treeItem struct {
 
 func newTreeItem(tap func(string), menu func(string, fyne.CanvasObject)) *treeItem {
 	t := &treeItem{method: widget.NewLabel(""), name: widget.NewLabel(""), icon: widget.NewIcon(nil), tap: tap, menu: menu}
-	t.method.TextStyle.Monospace = true
 	t.methodBox = container.NewStack(fixedWidthLabel("", 64), t.method)
 	t.name.Truncation = fyne.TextTruncateEllipsis
 	t.ExtendBaseWidget(t)

@@ -11,6 +11,7 @@ import (
 
 func TestTappingARequestInTheTreeOpensItOnce(t *testing.T) {
 	h := newHarness(t)
+	h.mw.ShowPanel("Collections")
 	ctx := context.Background()
 	c, err := h.core.CreateCollection(ctx, "Users API")
 	if err != nil {

@@ -47,6 +47,7 @@ type environmentsPanel struct {
 	content fyne.CanvasObject
 	editing int // variable rows with a focused field; reloads wait for them
 	stale   bool
+	gen     int // bumped by every load, so a late answer to an older one is dropped
 }
 
 func newEnvironmentsPanel(core environmentsCore, win fyne.Window, bg *tasks) *environmentsPanel {
@@ -79,16 +80,7 @@ func (p *environmentsPanel) Content() fyne.CanvasObject { return p.content }
 func (p *environmentsPanel) Reload() { p.load(p.data.Owner) }
 
 func (p *environmentsPanel) load(owner model.ID) {
-	p.bg.Go(func() func() {
-		d, err := loadEnvData(context.Background(), p.core, owner)
-		return func() {
-			if err != nil {
-				showError(p.win, "load the environments", err)
-				return
-			}
-			p.show(d)
-		}
-	})
+	p.run("load the environments", owner, nil)
 }
 
 func loadEnvData(ctx context.Context, core environmentsCore, owner model.ID) (envData, error) {
@@ -239,16 +231,25 @@ func (p *environmentsPanel) onDeleteTapped() {
 	}, p.win)
 }
 
-// run calls the core in the background, then shows owner's variables.
+// run calls the core (call may be nil) in the background, then shows
+// owner's variables unless a later load started meanwhile.
 func (p *environmentsPanel) run(action string, owner model.ID, call func(ctx context.Context) error) {
+	p.gen++
+	gen := p.gen
 	p.bg.Go(func() func() {
-		err := call(context.Background())
+		var err error
+		if call != nil {
+			err = call(context.Background())
+		}
 		d, lerr := loadEnvData(context.Background(), p.core, owner)
 		return func() {
+			if err == nil {
+				err = lerr
+			}
 			if err != nil {
 				showError(p.win, action, err)
 			}
-			if lerr == nil {
+			if lerr == nil && gen == p.gen {
 				p.show(d)
 			}
 		}
@@ -256,6 +257,8 @@ func (p *environmentsPanel) run(action string, owner model.ID, call func(ctx con
 }
 
 func (p *environmentsPanel) createEnvironment(name string) {
+	p.gen++
+	gen := p.gen
 	p.bg.Go(func() func() {
 		e, err := p.core.CreateEnvironment(context.Background(), name)
 		d, lerr := loadEnvData(context.Background(), p.core, e.ID)
@@ -264,7 +267,7 @@ func (p *environmentsPanel) createEnvironment(name string) {
 				showError(p.win, "create the environment", err)
 				return
 			}
-			if lerr == nil {
+			if lerr == nil && gen == p.gen {
 				p.show(d)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 func TestSelectingAnEnvironmentShowsItsVariablesWithSecretsMasked(t *testing.T) {
 	h := newHarness(t)
+	h.mw.ShowPanel("Environments")
 	ctx := context.Background()
 	env, err := h.core.CreateEnvironment(ctx, "Local")
 	if err != nil {

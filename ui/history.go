@@ -164,7 +164,7 @@ type historyItem struct {
 func newHistoryItem() *historyItem {
 	h := &historyItem{day: widget.NewLabel(""), method: widget.NewLabel(""), status: widget.NewLabel(""), url: widget.NewLabel("")}
 	h.day.TextStyle.Bold = true
-	h.method.TextStyle.Monospace = true
+	h.method.TextStyle.Bold = true
 	h.url.Truncation = fyne.TextTruncateEllipsis
 	h.entry = container.NewBorder(nil, nil, container.NewHBox(h.method, h.status), nil, h.url)
 	h.ExtendBaseWidget(h)

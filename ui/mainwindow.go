@@ -55,6 +55,10 @@ type MainWindow struct {
 	presets     *presetsPanel
 	welcome     *welcomePrompt
 	sidebar     *container.AppTabs
+	// started holds the sidebar panels that were shown or whose records
+	// changed: the others load nothing until then, which keeps start-up
+	// short.
+	started     map[reloader]bool
 	tabs        *container.DocTabs
 	open        []*requestTab
 	unsubscribe func()
@@ -88,6 +92,8 @@ func newMainWindow(fyneApp fyne.App, core Core, do func(func())) *MainWindow {
 	)
 	// Tabs down the side: four names across would not fit a sidebar.
 	mw.sidebar.SetTabLocation(container.TabLocationLeading)
+	mw.started = map[reloader]bool{mw.history: true}
+	mw.sidebar.OnSelected = mw.onSidebarSelected
 	mw.tabs = container.NewDocTabs()
 	mw.tabs.CreateTab = mw.newEmptyTabItem
 	mw.tabs.CloseIntercept = mw.onTabCloseRequested
@@ -123,30 +129,55 @@ func (mw *MainWindow) ApplySettings() {
 	}
 }
 
+// reloader is a view that reads its data again.
+type reloader interface{ Reload() }
+
 func (mw *MainWindow) reloadAll() {
 	mw.top.Reload()
-	mw.history.Reload()
-	mw.collections.Reload()
-	mw.envs.Reload()
-	mw.presets.Reload()
+	for p := range mw.started {
+		p.Reload()
+	}
+}
+
+// onSidebarSelected loads a panel the first time it is shown.
+func (mw *MainWindow) onSidebarSelected(item *container.TabItem) {
+	panels := map[fyne.CanvasObject]reloader{
+		mw.history.Content(): mw.history, mw.collections.Content(): mw.collections,
+		mw.envs.Content(): mw.envs, mw.presets.Content(): mw.presets,
+	}
+	if p, ok := panels[item.Content]; ok && !mw.started[p] {
+		mw.started[p] = true
+		p.Reload()
+	}
+}
+
+// ShowPanel selects the sidebar panel named name (History, Collections,
+// Environments or Presets).
+func (mw *MainWindow) ShowPanel(name string) {
+	for _, it := range mw.sidebar.Items {
+		if it.Text == name {
+			mw.sidebar.Select(it)
+		}
+	}
 }
 
 // onStoreChanged refreshes only the views whose records changed.
 func (mw *MainWindow) onStoreChanged(ch app.Changes) {
-	if ch.Has(model.KindHistory) {
-		mw.history.Reload()
+	reload := func(p reloader, kinds ...model.Kind) {
+		for _, k := range kinds {
+			if ch.Has(k) {
+				mw.started[p] = true
+				p.Reload()
+				return
+			}
+		}
 	}
-	if ch.Has(model.KindCollection) || ch.Has(model.KindFolder) || ch.Has(model.KindRequest) {
-		mw.collections.Reload()
-	}
+	reload(mw.history, model.KindHistory)
+	reload(mw.collections, model.KindCollection, model.KindFolder, model.KindRequest)
+	reload(mw.envs, model.KindEnvironment, model.KindVariable)
+	reload(mw.presets, model.KindHeaderPreset)
 	if ch.Has(model.KindEnvironment) {
 		mw.top.Reload()
-	}
-	if ch.Has(model.KindEnvironment) || ch.Has(model.KindVariable) {
-		mw.envs.Reload()
-	}
-	if ch.Has(model.KindHeaderPreset) {
-		mw.presets.Reload()
 	}
 }
 
@@ -279,11 +310,24 @@ func (mw *MainWindow) closeTab(t *requestTab) {
 	}
 }
 
-// showPresetsMenu lists the header presets; choosing one inserts its
-// headers into the tab's request.
+// showPresetsMenu reads the header presets and lists them; choosing one
+// inserts its headers into the tab's request.
 func (mw *MainWindow) showPresetsMenu(t *requestTab, anchor fyne.CanvasObject) {
+	mw.bg.Go(func() func() {
+		ps, err := mw.core.HeaderPresets(context.Background())
+		return func() {
+			if err != nil {
+				showError(mw.win, "read the header presets", err)
+				return
+			}
+			mw.popUpPresets(t, anchor, ps)
+		}
+	})
+}
+
+func (mw *MainWindow) popUpPresets(t *requestTab, anchor fyne.CanvasObject, ps []model.HeaderPreset) {
 	var items []*fyne.MenuItem
-	for _, p := range mw.presets.Presets() {
+	for _, p := range ps {
 		items = append(items, fyne.NewMenuItem(p.Name, func() { mw.applyPreset(t, p) }))
 	}
 	if len(items) == 0 {

@@ -107,9 +107,9 @@ func TestCtrlSSavesANewRequestIntoTheChosenCollectionThenInPlace(t *testing.T) {
 	tab := h.tab()
 	test.Type(tab.editor.url, srv.URL+"/orders")
 	tab.editor.url.TypedShortcut(shortcutSave)
-	if len(h.mw.win.Canvas().Overlays().List()) == 0 {
-		t.Fatal("Ctrl+S on a new request shows no dialog to pick a collection")
-	}
+	h.loop.until(t, "a dialog to pick a collection", func() bool {
+		return strings.Contains(test.RenderToMarkup(h.mw.win.Canvas()), "Save request")
+	})
 	var dest destination
 	for _, d := range h.mw.collections.data.destinations() {
 		if d.Label == "Shop API / Orders" {
@@ -230,6 +230,7 @@ func TestCtrlWClosesTheTab(t *testing.T) {
 
 func TestTheTreeRefreshesWhenTheStoreChangesElsewhere(t *testing.T) {
 	h := newHarness(t)
+	h.mw.ShowPanel("Collections")
 	done := make(chan error, 1)
 	go func() { // as sync would, from another goroutine
 		_, err := h.core.CreateCollection(context.Background(), "From another device")
@@ -272,4 +273,20 @@ func TestSettingsRejectABadNumberWithASentence(t *testing.T) {
 func responded(tab *requestTab) bool {
 	s := tab.response.StatusText()
 	return !tab.Sending() && s != "No response yet" && s != "Sending…"
+}
+
+func TestHiddenPanelsLoadWhenFirstShown(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.core.CreateCollection(context.Background(), "Later"); err != nil {
+		t.Fatal(err)
+	}
+	h.loop.settle()
+	mw := newMainWindow(test.NewTempApp(t), h.core, h.loop.do)
+	defer mw.win.Close()
+	h.loop.settle()
+	if len(mw.collections.data[""].Children) != 0 {
+		t.Error("the hidden Collections panel loaded at start")
+	}
+	mw.ShowPanel("Collections")
+	h.loop.until(t, "the panel loads when shown", func() bool { return len(mw.collections.data[""].Children) == 1 })
 }

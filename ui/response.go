@@ -193,9 +193,10 @@ func newResponseView() *responseView {
 	v.saveBtn = widget.NewButtonWithIcon("Save whole body…", theme.DocumentSaveIcon(), v.onSaveTapped)
 	v.saveBtn.Hide()
 	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), v.onCopyTapped)
-	v.mode = widget.NewRadioGroup([]string{"Pretty", "Raw"}, v.onModeChanged)
+	v.mode = widget.NewRadioGroup([]string{"Pretty", "Raw"}, nil)
 	v.mode.Horizontal = true
-	v.mode.SetSelected("Pretty")
+	v.mode.Selected = "Pretty" // set before OnChanged: nothing to show yet
+	v.mode.OnChanged = v.onModeChanged
 	bodyTop := container.NewBorder(nil, v.note, nil, container.NewHBox(copyBtn, v.saveBtn), v.mode)
 	v.tabs = container.NewAppTabs(
 		container.NewTabItem("Body", container.NewBorder(bodyTop, nil, nil, nil, container.NewPadded(v.text))),

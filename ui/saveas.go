@@ -11,10 +11,22 @@ import (
 // newCollectionChoice is the save dialog's entry for a new collection.
 const newCollectionChoice = "New collection…"
 
-// showSaveAs asks where to save a new request: a collection or folder (or
-// a new collection) and a name.
+// showSaveAs reads the collections, then asks where to save a new request:
+// a collection or folder (or a new collection) and a name.
 func (mw *MainWindow) showSaveAs(t *requestTab) {
-	dests := mw.collections.data.destinations()
+	mw.bg.Go(func() func() {
+		d, err := loadCollections(context.Background(), mw.core)
+		return func() {
+			if err != nil {
+				showError(mw.win, "read the collections", err)
+				return
+			}
+			mw.askSaveAs(t, d.destinations())
+		}
+	})
+}
+
+func (mw *MainWindow) askSaveAs(t *requestTab, dests []destination) {
 	labels := make([]string, 0, len(dests)+1)
 	for _, d := range dests {
 		labels = append(labels, d.Label)
