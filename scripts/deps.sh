@@ -17,7 +17,7 @@ need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for p in gcc pkg-config libgl1-mesa-dev xorg-dev; do have_pkg "$p" || need+=("$p"); done
 if [ "$what" = test ]; then
-  for p in xvfb xdotool x11-utils imagemagick gnome-keyring dbus nodejs npm; do
+  for p in xvfb xdotool x11-utils imagemagick gnome-keyring dbus nodejs npm chromium; do
     have_pkg "$p" || need+=("$p")
   done
   # Node and npm may come from elsewhere than Debian's packages.

@@ -194,7 +194,7 @@ var linkPageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{template "items" .Items}}
 {{if .Hidden}}<p class="note">… and {{.Hidden}} more items: download the collection to see them all.</p>{{end}}{{end}}
 </main></body></html>
-{{define "items"}}{{if .}}<ul>{{range .}}{{if .Folder}}<li class="folder"><span class="name">📁 {{.Name}}</span>{{template "items" .Children}}</li>{{else}}<li class="req" title="{{.Description}}"><span class="method">{{.Method}}</span><span class="name">{{.Name}}</span><span class="url">{{.URL}}</span></li>{{end}}{{end}}</ul>{{end}}{{end}}`))
+{{define "items"}}{{if .}}<ul>{{range .}}{{if .Folder}}<li class="folder"><span class="name">{{.Name}}</span>{{template "items" .Children}}</li>{{else}}<li class="req" title="{{.Description}}"><span class="method">{{.Method}}</span><span class="name">{{.Name}}</span><span class="url">{{.URL}}</span></li>{{end}}{{end}}</ul>{{end}}{{end}}`))
 
 var errorPageTmpl = template.Must(template.New("error").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · Courier</title><style>{{.CSS}}</style></head>
