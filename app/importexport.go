@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/postman"
@@ -163,7 +166,7 @@ func (a *App) storeBundle(ctx context.Context, b *postman.Bundle, after string) 
 	if err != nil {
 		return ImportSummary{}, err
 	}
-	ops, err := b.Ops()
+	ops, err := bundleOps(b)
 	if err != nil {
 		return ImportSummary{}, err
 	}
@@ -180,6 +183,42 @@ func (a *App) storeBundle(ctx context.Context, b *postman.Bundle, after string) 
 	s.GlobalsUpdate = replaced
 	a.log.Info("imported", "kind", b.Kind, "records", len(ops))
 	return s, nil
+}
+
+// bundleOps is b.Ops() with the requests (most of a big file) encoded on
+// several goroutines; the order of the ops is the same.
+func bundleOps(b *postman.Bundle) ([]model.Op, error) {
+	rest := *b
+	rest.Requests = nil
+	head, err := rest.Ops()
+	if err != nil {
+		return nil, err
+	}
+	reqOps := make([]model.Op, len(b.Requests))
+	errs := make([]error, len(b.Requests))
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	chunk := (len(b.Requests) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(b.Requests); lo += chunk {
+		hi := min(lo+chunk, len(b.Requests))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				r := &b.Requests[i]
+				if reqOps[i], errs[i] = model.UpsertOp(model.KindRequest, r.ID, r); errs[i] != nil {
+					errs[i] = fmt.Errorf("import request %s: %w", r.ID, errs[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	n := len(b.Collections) + len(b.Folders)
+	ops := make([]model.Op, 0, len(head)+len(reqOps))
+	ops = append(append(append(ops, head[:n]...), reqOps...), head[n:]...)
+	return ops, nil
 }
 
 // curlIntoCollection puts the request of a cURL import into a new
