@@ -29,6 +29,7 @@ type Sync struct {
 	log       *slog.Logger
 
 	mu      sync.Mutex
+	active  bool // Start was called and Stop was not: run when possible
 	engine  SyncEngine
 	stop    func() // cancels the running engine and waits for it
 	status  SyncStatus
@@ -61,16 +62,20 @@ func (s *Sync) Enabled(ctx context.Context) (bool, error) {
 	return !paused, nil
 }
 
-// SetEnabled turns sync on (and starts it) or off (and stops it; local
-// edits keep queuing in the outbox, pushed once it is on again).
+// SetEnabled turns sync on (and starts it, after Start) or off (and stops
+// it; local edits keep queuing in the outbox, pushed once it is on
+// again). The switch is kept in the profile.
 func (s *Sync) SetEnabled(ctx context.Context, on bool) error {
 	if err := s.store.SetSetting(ctx, syncPausedSetting, !on); err != nil {
 		return fmt.Errorf("set the sync switch: %w", err)
 	}
-	if on {
+	s.mu.Lock()
+	active := s.active
+	s.mu.Unlock()
+	if on && active {
 		return s.Start(ctx)
 	}
-	s.Stop()
+	s.halt()
 	return s.Load(ctx)
 }
 
@@ -150,7 +155,10 @@ func (s *Sync) attachedTo(ctx context.Context, accountID string) (string, error)
 // stopping one that runs. When none can run, the status says why (not
 // signed in, sync off, action needed) and Start returns nil.
 func (s *Sync) Start(ctx context.Context) error {
-	s.Stop()
+	s.halt()
+	s.mu.Lock()
+	s.active = true
+	s.mu.Unlock()
 	st, sess, err := s.idleStatus(ctx)
 	if err != nil {
 		return err
@@ -188,6 +196,14 @@ func (s *Sync) Start(ctx context.Context) error {
 
 // Stop ends the background sync and waits for it.
 func (s *Sync) Stop() {
+	s.mu.Lock()
+	s.active = false
+	s.mu.Unlock()
+	s.halt()
+}
+
+// halt stops the engine, if one runs, and waits for it.
+func (s *Sync) halt() {
 	s.mu.Lock()
 	stop := s.stop
 	s.engine, s.stop = nil, nil

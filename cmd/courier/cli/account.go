@@ -46,6 +46,7 @@ func (f *serverFlags) addCA(fs *flag.FlagSet) {
 // accountSession is an open profile with its account use cases.
 type accountSession struct {
 	acc    *app.Accounts
+	store  app.Store
 	server string // the server chosen by flag, environment or memory
 	ca     string // the CA file chosen likewise, absolute
 	close  func()
@@ -65,7 +66,7 @@ func openAccounts(ctx context.Context, env *Env, f serverFlags) (*accountSession
 	if p.Notice != "" {
 		fmt.Fprintf(env.Stderr, "courier: %s\n", p.Notice)
 	}
-	s := &accountSession{close: func() {
+	s := &accountSession{store: p.Store, close: func() {
 		if err := p.Close(); err != nil {
 			fmt.Fprintf(env.Stderr, "courier: %s\n", Message(err))
 		}

@@ -126,6 +126,7 @@ func runLogin(ctx context.Context, env *Env, args []string) error {
 	f.add(fs, true)
 	email := fs.String("email", "", "sign in with the account's email `ADDRESS`")
 	user := fs.String("username", "", "sign in with the account's user `NAME`")
+	keepLocal := fs.Bool("keep-local", false, "keep this profile's local data aside in a new profile folder instead of merging it into the account")
 	pos, err := env.Parse(fs, args)
 	if err != nil {
 		return err
@@ -151,7 +152,7 @@ func runLogin(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "Signed in as %s (%s) on %s.\n", a.Username, a.Email, a.ServerURL)
 	warnMemorySecrets(env, s.acc)
-	return nil
+	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, *keepLocal)
 }
 
 func runLogout(ctx context.Context, env *Env, args []string) error {

@@ -17,5 +17,7 @@ var commands = []Command{
 	{Name: "password", Summary: "forgot, reset or change the account's password", Run: runPassword},
 	{Name: "username", Summary: "email the account's username (username remind)", Run: runUsername},
 	{Name: "devices", Summary: "list the devices signed in to the account, or revoke one", Run: runDevices},
+	{Name: "sync", Summary: "sync with the account now, watch sync, or turn it on or off", Run: runSync},
+	{Name: "status", Summary: "show the account, the sync state, pending changes and the last sync", Run: runStatus},
 	{Name: "link", Summary: "share a collection by a public link: create, update, revoke, list", Run: runLink},
 }

@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncclient"
+)
+
+// syncSession is an open profile with its accounts and sync use cases.
+type syncSession struct {
+	*accountSession
+	sync *app.Sync
+}
+
+// openSync opens the profile and wires app.Sync to a syncclient engine
+// for the signed-in account, through the profile's proxy setting.
+func openSync(ctx context.Context, env *Env, f serverFlags) (*syncSession, error) {
+	s, err := openAccounts(ctx, env, f)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := s.store.(syncclient.Store)
+	if !ok {
+		s.close()
+		return nil, fmt.Errorf("this profile's store cannot sync: %w", model.ErrInvalid)
+	}
+	core, err := app.New(s.store, app.Options{Logger: env.Logger})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	settings, err := core.Settings(ctx)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	newEngine := func(sess app.Session) (app.SyncEngine, error) {
+		ca := s.ca
+		if ca == "" {
+			ca = sess.Account.CAFile
+		}
+		return syncclient.NewEngine(syncclient.EngineConfig{
+			ServerURL: sess.Account.ServerURL, CAFile: ca, Proxy: settings.Proxy,
+			Token: sess.Token, Key: sess.Key, DeviceID: deviceID(sess.Account.SessionID),
+			Store: st, Logger: env.Logger,
+		})
+	}
+	sy, err := app.NewSync(s.store, s.acc, newEngine, env.Logger)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return &syncSession{accountSession: s, sync: sy}, nil
+}
+
+// deviceID makes a session id fit hello's device_id.
+func deviceID(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r > '~' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	if s == "" {
+		return "courier"
+	}
+	return s
+}
+
+func runSync(ctx context.Context, env *Env, args []string) error {
+	var f serverFlags
+	fs := env.FlagSet("sync", "[on|off] [--watch] [flags]")
+	f.addCA(fs)
+	watch := fs.Bool("watch", false, "stay connected and print each status change until Ctrl+C")
+	env.Details = "Without arguments: connect, pull until caught up, push every local change,\n" +
+		"wait until the server acknowledged them all, print a summary and exit.\n" +
+		"'courier sync off' pauses sync on this profile (local edits keep queuing);\n" +
+		"'courier sync on' resumes it.\n"
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 || (len(pos) == 1 && pos[0] != "on" && pos[0] != "off") {
+		return Usagef("sync takes on, off or nothing")
+	}
+	if len(pos) == 1 && *watch {
+		return Usagef("--watch does not go with %s", pos[0])
+	}
+	s, err := openSync(ctx, env, f)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	switch {
+	case len(pos) == 1:
+		return syncSwitch(ctx, env, s, pos[0] == "on")
+	case *watch:
+		return syncWatch(ctx, env, s)
+	}
+	sum, err := s.sync.Once(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "In sync: pulled %d %s, pushed %d %s; cursor %d.\n",
+		sum.Pulled, plural(sum.Pulled, "change"), sum.Pushed, plural(sum.Pushed, "change"), sum.Cursor)
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+func syncSwitch(ctx context.Context, env *Env, s *syncSession, on bool) error {
+	if err := s.sync.SetEnabled(ctx, on); err != nil {
+		return err
+	}
+	st := s.sync.Status()
+	if on {
+		fmt.Fprintf(env.Stdout, "Sync is on; %d %s waiting to be pushed (run courier sync, or open Courier).\n", st.Pending, plural(st.Pending, "change"))
+		return nil
+	}
+	fmt.Fprintln(env.Stdout, "Sync is off; local edits keep queuing and are pushed once it is on again.")
+	return nil
+}
+
+// syncWatch runs sync in the background and prints each new status line
+// until ctx ends (Ctrl+C), or sync needs the person.
+func syncWatch(ctx context.Context, env *Env, s *syncSession) error {
+	lines := make(chan app.SyncStatus, 64)
+	cancel := s.sync.Subscribe(func(st app.SyncStatus) {
+		select {
+		case lines <- st:
+		default: // the printer is behind; a later status follows
+		}
+	})
+	defer cancel()
+	if err := s.sync.Start(ctx); err != nil {
+		return err
+	}
+	defer s.sync.Stop()
+	last := ""
+	show := func(st app.SyncStatus) {
+		if line := st.String(); line != last {
+			last = line
+			fmt.Fprintln(env.Stdout, line)
+		}
+	}
+	show(s.sync.Status())
+	for {
+		st := s.sync.Status()
+		switch st.State {
+		case app.SyncNotSignedIn, app.SyncOff, app.SyncActionNeeded:
+			show(st)
+			return Exitf(ExitFailure, "sync cannot run: %s", st)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case st := <-lines:
+			show(st)
+		}
+	}
+}
+
+// joinAfterLogin attaches the profile to the account just signed in to,
+// merging local work (or keeping it aside), and says what it did.
+// A store that cannot sync (a test's fake) is left alone.
+func joinAfterLogin(ctx context.Context, w io.Writer, st app.Store, accountID string, keepLocal bool) error {
+	if _, ok := st.(app.SyncStore); !ok {
+		return nil
+	}
+	res, err := app.JoinAccount(ctx, st, accountID, keepLocal)
+	if err != nil {
+		return err
+	}
+	if res.Queued > 0 {
+		fmt.Fprintf(w, "This profile's %d local %s will be merged into the account at the next sync.\n", res.Queued, plural(res.Queued, "item"))
+	}
+	if res.KeptAside != "" {
+		fmt.Fprintf(w, "This profile's local data was kept aside; open it with: courier --profile %s\n", res.KeptAside)
+	}
+	return nil
+}
