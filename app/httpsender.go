@@ -53,3 +53,12 @@ func unresolvedVars(req model.Request, scope Scope) []string {
 }
 
 func checkBody(req model.Request) string { return httprun.CheckBody(req) }
+
+// resolveString resolves the variables of s, or returns "" when that fails.
+func resolveString(s string, scope Scope) string {
+	out, err := httprun.Resolve(s, httprun.Scope(scope))
+	if err != nil {
+		return ""
+	}
+	return out
+}

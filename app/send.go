@@ -92,6 +92,9 @@ type Prepared struct {
 	// Warnings are problems that do not stop sending (a JSON body that
 	// does not parse, ...).
 	Warnings []string
+	// ResolvedURL is the URL with its variables resolved, for a preview;
+	// empty when a variable refers to itself (Send reports that).
+	ResolvedURL string
 }
 
 // UnresolvedError is returned by Send when variables stay unresolved and
@@ -149,6 +152,7 @@ func (a *App) PrepareWith(ctx context.Context, req model.Request, opts SendOptio
 	p.Auth, p.AuthFrom = auth, from
 	p.Request.Auth = auth
 	p.Unresolved = unresolvedVars(p.Request, scope)
+	p.ResolvedURL = resolveString(p.Request.URL, scope)
 	if w := checkBody(p.Request); w != "" {
 		p.Warnings = append(p.Warnings, w)
 	}
@@ -251,6 +255,7 @@ func (a *App) historyEntry(req model.Request, p Prepared, sentAt time.Time, ex *
 	e := model.HistoryEntry{ID: model.NewID(), SentAt: sentAt.UTC(), Request: hr, Environment: p.Environment}
 	if sendErr != nil {
 		e.Error = sendErr.Error()
+		e.Request.ResolvedURL = p.ResolvedURL
 		return e
 	}
 	e.Request.ResolvedURL = ex.ResolvedURL

@@ -214,6 +214,10 @@ func TestSendTransportErrorIsSavedWithTheError(t *testing.T) {
 	if len(hs) != 1 || hs[0].Error == "" || hs[0].Status != 0 {
 		t.Fatalf("history = %+v", hs)
 	}
+	e := must[model.HistoryEntry](t)(a.HistoryEntry(ctx, hs[0].ID))
+	if e.Response != nil || e.Request.ResolvedURL != "http://"+addr+"/" {
+		t.Fatalf("entry of a failed send: response %v resolved %q", e.Response, e.Request.ResolvedURL)
+	}
 }
 
 func TestSendCancelSavesNothing(t *testing.T) {
