@@ -22,10 +22,13 @@ func Run(core *app.App, opts Options) error {
 	mw := NewMainWindow(a, core)
 	mw.ApplySettings()
 	mw.win.SetMaster()
-	mw.ShowWelcomeIfNeeded()
-	if opts.Notice != "" {
-		dialog.ShowInformation("Courier", opts.Notice, mw.win)
-	}
+	// The prompts come once the window is up, so they do not delay it.
+	a.Lifecycle().SetOnStarted(func() {
+		mw.ShowWelcomeIfNeeded()
+		if opts.Notice != "" {
+			dialog.ShowInformation("Courier", opts.Notice, mw.win)
+		}
+	})
 	mw.win.ShowAndRun()
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 )
@@ -54,7 +55,8 @@ func startOnce(tb testing.TB, d *display, home, title, bin string, args ...strin
 	return c
 }
 
-// seedProfile makes a profile holding n history entries.
+// seedProfile makes the profile of a returning user (the welcome prompt
+// dismissed) holding n history entries.
 func seedProfile(tb testing.TB, dir string, n int) {
 	tb.Helper()
 	ctx := context.Background()
@@ -63,6 +65,13 @@ func seedProfile(tb testing.TB, dir string, n int) {
 		tb.Fatalf("open store: %v", err)
 	}
 	defer db.Close()
+	core, err := app.New(db, app.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := core.SkipWelcome(ctx); err != nil {
+		tb.Fatalf("dismiss the welcome: %v", err)
+	}
 	start := time.Now().Add(-time.Duration(n) * time.Minute)
 	const batch = 500
 	for i := 0; i < n; i += batch {
