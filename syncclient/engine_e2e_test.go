@@ -1,0 +1,253 @@
+package syncclient_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncclient"
+	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/vault"
+)
+
+// syncServer is a real syncserver on loopback TLS with its dev CA.
+type syncServer struct {
+	*realServer
+	addr string // host:port
+}
+
+func startSyncServer(t *testing.T) *syncServer {
+	t.Helper()
+	dir := t.TempDir()
+	cert, err := syncserver.DevCertificate(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := boltstore.Open(filepath.Join(dir, "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &syncServer{realServer: &realServer{url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile), mail: make(chan syncserver.Message, 64)}, addr: ln.Addr().String()}
+	limits := syncserver.NoLimits()
+	srv, err := syncserver.New(context.Background(), syncserver.Config{
+		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Storage: st, Limits: &limits, Logger: slog.New(slog.DiscardHandler),
+		Mailer: syncserver.MailerFunc(func(ctx context.Context, m syncserver.Message) error { s.mail <- m; return nil }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server Run: %v", err)
+		}
+		st.Close()
+	})
+	return s
+}
+
+// account is a confirmed account: its key and a way to open sessions.
+type account struct {
+	srv   *syncServer
+	key   vault.AccountKey
+	login func() string // a new session's token
+}
+
+func newAccount(t *testing.T, srv *syncServer, name string) *account {
+	t.Helper()
+	ctx := context.Background()
+	c := srv.client(t)
+	key := vault.NewAccountKey()
+	cr, mk := creds(t, "password of "+name, key)
+	rw, err := vault.Wrap(vault.NewRecoveryKey().WrapKey(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := name + "@example.com"
+	if err := c.SignUp(ctx, syncproto.SignUpRequest{Username: name, Email: email, Credentials: cr, RecoveryWrappedKey: rw}); err != nil {
+		t.Fatal(err)
+	}
+	link := srv.nextMail(t, "confirm").Links[0]
+	if err := c.ConfirmEmail(ctx, syncclient.ConfirmTokenFromLink(link)); err != nil {
+		t.Fatal(err)
+	}
+	return &account{srv: srv, key: key, login: func() string {
+		t.Helper()
+		resp, err := c.SignIn(ctx, syncproto.SignInRequest{Identifier: name, AuthKey: mk.AuthKey(), DeviceName: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Token
+	}}
+}
+
+// relay forwards TCP connections to the server and can cut them all, as
+// a network drop would (mid-push, mid-ack: wherever they are).
+type relay struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startRelay(t *testing.T, to string) *relay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{ln: ln}
+	t.Cleanup(func() { ln.Close(); r.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns = append(r.conns, c, up)
+			r.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return r
+}
+
+func (r *relay) url() string { return "https://" + r.ln.Addr().String() }
+
+func (r *relay) cut() {
+	r.mu.Lock()
+	conns := r.conns
+	r.conns = nil
+	r.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// quickClock waits a hundredth of each backoff wait.
+type quickClock struct{}
+
+func (quickClock) Now() time.Time                         { return time.Now() }
+func (quickClock) After(d time.Duration) <-chan time.Time { return time.After(d / 100) }
+
+// device is one profile of the account: a real store file, an engine
+// (through its own relay) and the app's sync switch.
+type device struct {
+	t     *testing.T
+	name  string
+	db    *store.DB
+	sync  *app.Sync
+	relay *relay
+	ops   []model.ID // every op made locally
+}
+
+type sessionOf struct{ s app.Session }
+
+func (f sessionOf) Session(context.Context) (app.Session, error) { return f.s, nil }
+
+func newDevice(t *testing.T, acct *account, name string) *device {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := app.JoinAccount(ctx, db, "acct", false); err != nil {
+		t.Fatal(err)
+	}
+	d := &device{t: t, name: name, db: db, relay: startRelay(t, acct.srv.addr)}
+	sess := app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: d.relay.url()}, Token: acct.login(), Key: acct.key}
+	newEngine := func(s app.Session) (app.SyncEngine, error) {
+		return syncclient.NewEngine(syncclient.EngineConfig{
+			ServerURL: s.Account.ServerURL, CAFile: acct.srv.caFile, Proxy: "direct", Token: s.Token, Key: s.Key,
+			DeviceID: name, Store: db, Clock: quickClock{}, PingInterval: time.Second,
+		})
+	}
+	if d.sync, err = app.NewSync(db, sessionOf{sess}, newEngine, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.sync.Stop)
+	return d
+}
+
+func (d *device) apply(op model.Op) {
+	d.t.Helper()
+	if err := d.db.Apply(context.Background(), op); err != nil {
+		d.t.Fatalf("%s: apply %s %s: %v", d.name, op.Kind, op.ID, err)
+	}
+	d.ops = append(d.ops, op.OpID)
+}
+
+// state is the visible state of every kind, values compacted.
+func (d *device) state() map[string]string {
+	d.t.Helper()
+	out := map[string]string{}
+	for _, k := range []model.Kind{model.KindCollection, model.KindFolder, model.KindRequest, model.KindEnvironment, model.KindVariable, model.KindHeaderPreset, model.KindHistory} {
+		recs, err := d.db.List(context.Background(), k)
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		for _, r := range recs {
+			b, _ := json.Marshal(r.Fields) // map keys sorted
+			out[string(k)+"/"+string(r.ID)] = string(b)
+		}
+	}
+	return out
+}
+
+func (d *device) inSync() bool {
+	st := d.sync.Status()
+	return st.State == app.SyncInSync && st.Pending == 0
+}
+
+func TestTwoDevicesSyncThroughTheRealServer(t *testing.T) {
+	srv := startSyncServer(t)
+	acct := newAccount(t, srv, "ann")
+	a, b := newDevice(t, acct, "a"), newDevice(t, acct, "b")
+	ctx := context.Background()
+	for _, d := range []*device{a, b} {
+		if err := d.sync.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := model.NewID()
+	a.apply(reqOp(id, "made on A"))
+	waitFor(t, "B to see A's edit", func() bool { _, err := b.db.Get(ctx, model.KindRequest, id); return err == nil })
+	got, _ := b.db.Get(ctx, model.KindRequest, id)
+	if string(got.Fields["name"]) != `"made on A"` {
+		t.Errorf("B sees name %s", got.Fields["name"])
+	}
+	b.apply(model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: id, Fields: model.Fields{model.FieldDeleted: json.RawMessage("true")}})
+	waitFor(t, "A to see B's delete", func() bool { _, err := a.db.Get(ctx, model.KindRequest, id); return err != nil })
+	waitFor(t, "both IN SYNC", func() bool { return a.inSync() && b.inSync() })
+	if a.sync.Status().Cursor != b.sync.Status().Cursor {
+		t.Errorf("cursors differ: %d and %d", a.sync.Status().Cursor, b.sync.Status().Cursor)
+	}
+}
