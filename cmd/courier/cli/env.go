@@ -127,10 +127,14 @@ Usage:
 
 Commands:
 `)
+	width := len("help")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", c.Name, c.Summary)
+		width = max(width, len(c.Name))
 	}
-	fmt.Fprintf(w, "  %-10s %s\n", "help", "show the help of a command")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Name, c.Summary)
+	}
+	fmt.Fprintf(w, "  %-*s  %s\n", width, "help", "show the help of a command")
 	fmt.Fprint(w, `
 Flags:
   --profile DIR        use the profile in DIR: its collections, environments,
