@@ -165,6 +165,8 @@ type device struct {
 	sync  *app.Sync
 	relay *relay
 	ops   []model.ID // every op made locally
+	on    bool       // the sync switch
+	run   bool       // Start called, Stop not
 }
 
 type sessionOf struct{ s app.Session }
@@ -172,6 +174,12 @@ type sessionOf struct{ s app.Session }
 func (f sessionOf) Session(context.Context) (app.Session, error) { return f.s, nil }
 
 func newDevice(t *testing.T, acct *account, name string) *device {
+	t.Helper()
+	return newDeviceWith(t, acct, name, nil)
+}
+
+// newDeviceWith is newDevice whose engine sees the store through wrap.
+func newDeviceWith(t *testing.T, acct *account, name string, wrap func(*store.DB) syncclient.Store) *device {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, t.TempDir(), store.Options{NoSync: true})
@@ -182,12 +190,16 @@ func newDevice(t *testing.T, acct *account, name string) *device {
 	if _, err := app.JoinAccount(ctx, db, "acct", false); err != nil {
 		t.Fatal(err)
 	}
-	d := &device{t: t, name: name, db: db, relay: startRelay(t, acct.srv.addr)}
+	d := &device{t: t, name: name, db: db, relay: startRelay(t, acct.srv.addr), on: true}
+	var es syncclient.Store = db
+	if wrap != nil {
+		es = wrap(db)
+	}
 	sess := app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: d.relay.url()}, Token: acct.login(), Key: acct.key}
 	newEngine := func(s app.Session) (app.SyncEngine, error) {
 		return syncclient.NewEngine(syncclient.EngineConfig{
 			ServerURL: s.Account.ServerURL, CAFile: acct.srv.caFile, Proxy: "direct", Token: s.Token, Key: s.Key,
-			DeviceID: name, Store: db, Clock: quickClock{}, PingInterval: time.Second,
+			DeviceID: name, Store: es, Clock: quickClock{}, PingInterval: time.Second,
 		})
 	}
 	if d.sync, err = app.NewSync(db, sessionOf{sess}, newEngine, nil); err != nil {
