@@ -175,11 +175,9 @@ func idleConnMemory(b *testing.B, mode string, n int) (heap, rss float64) {
 	defer stdin.Close()
 	lines := bufio.NewScanner(stdout)
 	var addr, token, ca string
-	if !lines.Scan() || func() bool {
-		_, err := fmt.Sscanf(lines.Text(), "ready %s %s %s", &addr, &token, &ca)
-		return err != nil
-	}() {
-		b.Fatalf("helper did not start: %q", lines.Text())
+	lines.Scan()
+	if _, err := fmt.Sscanf(lines.Text(), "ready %s %s %s", &addr, &token, &ca); err != nil {
+		b.Fatalf("helper did not start: %q: %v", lines.Text(), err)
 	}
 	mem := func() (float64, float64) {
 		fmt.Fprintln(stdin, "mem")
