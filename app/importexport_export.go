@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
@@ -23,7 +25,7 @@ func (a *App) ExportCollection(ctx context.Context, id model.ID) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := listObj[model.Request](ctx, a, model.KindRequest)
+	rs, err := a.allRequests(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -36,6 +38,38 @@ func (a *App) ExportCollection(ctx context.Context, id model.ID) ([]byte, error)
 		return nil, fmt.Errorf("export collection %q: %w", c.Name, err)
 	}
 	return out, nil
+}
+
+// allRequests is listObj for requests, decoded on several goroutines: a
+// big collection's requests are most of an export's work.
+func (a *App) allRequests(ctx context.Context) ([]model.Request, error) {
+	recs, err := a.store.List(ctx, model.KindRequest)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", model.KindRequest, err)
+	}
+	out := make([]model.Request, len(recs))
+	errs := make([]error, len(recs))
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	chunk := max(1, (len(recs)+workers-1)/workers)
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(recs); lo += chunk {
+		hi := min(lo+chunk, len(recs))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				out[i], errs[i] = model.Decode[model.Request](recs[i])
+			}
+		})
+	}
+	wg.Wait()
+	kept := out[:0]
+	for i, r := range out {
+		if errs[i] != nil {
+			a.log.Warn("skip undecodable record", "kind", model.KindRequest, "id", recs[i].ID, "err", errs[i])
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept, nil
 }
 
 // ExportEnvironment writes environment id and its variables as a Postman
@@ -84,7 +118,7 @@ func (a *App) ExportDump(ctx context.Context) ([]byte, error) {
 	if b.Folders, err = listObj[model.Folder](ctx, a, model.KindFolder); err != nil {
 		return nil, err
 	}
-	if b.Requests, err = listObj[model.Request](ctx, a, model.KindRequest); err != nil {
+	if b.Requests, err = a.allRequests(ctx); err != nil {
 		return nil, err
 	}
 	if b.Environments, err = a.Environments(ctx); err != nil {

@@ -63,6 +63,7 @@ func TestPastedTextInTheImportDialogImportsAndSaysWhat(t *testing.T) {
 				}
 				return
 			}
+			h.mw.collections.Reload()
 			h.loop.until(t, "the sidebar shows the collection", func() bool { _, ok := h.findNode(tt.collection); return ok })
 		})
 	}
@@ -166,6 +167,7 @@ func TestExportDialogsSayThatSecretsAreIncluded(t *testing.T) {
 	if len(im.results) != 1 || im.results[0].Err != nil {
 		t.Fatalf("import: %+v", im.results)
 	}
+	h.mw.collections.Reload()
 	h.loop.until(t, "the collection shows", func() bool { _, ok := h.findNode("Petstore"); return ok })
 	n, _ := h.findNode("Petstore")
 	var export *fyne.MenuItem
