@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gokeyring "github.com/zalando/go-keyring"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+)
+
+// putRequest writes one request into the closed profile dir.
+func putRequest(t *testing.T, dir, name string) model.ID {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	id := model.NewID()
+	if err := db.Apply(ctx, model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: id, Fields: model.Fields{"name": json.RawMessage(`"` + name + `"`)}}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// requestNames lists the names of the visible requests of dir.
+func requestNames(t *testing.T, dir string) []string {
+	t.Helper()
+	db, err := store.Open(context.Background(), dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	recs, err := db.List(context.Background(), model.KindRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range recs {
+		var n string
+		_ = json.Unmarshal(r.Fields["name"], &n)
+		names = append(names, n)
+	}
+	return names
+}
+
+func statusJSON(t *testing.T, c accountCLI, dir string) statusReport {
+	t.Helper()
+	var r statusReport
+	if err := json.Unmarshal([]byte(c.ok(dir, "", "status", "--json")), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestSyncCommandsEndToEnd(t *testing.T) {
+	gokeyring.MockInit()
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	laptop, desktop := t.TempDir(), t.TempDir()
+	const pw = "correct horse battery"
+
+	if out := c.ok(laptop, "", "status"); !strings.Contains(out, "account:   none") || !strings.Contains(out, "sync:      not signed in") {
+		t.Fatalf("status before an account:\n%s", out)
+	}
+	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
+	c.ok(laptop, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+
+	putRequest(t, laptop, "made on the laptop before signing in")
+	if out := c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin"); !strings.Contains(out, "1 local item will be merged") {
+		t.Fatalf("login with local work said:\n%s", out)
+	}
+	if r := statusJSON(t, c, laptop); r.Sync != "on" || r.Pending != 1 || r.LastSync != nil || !r.SignedIn {
+		t.Fatalf("status before the first sync = %+v", r)
+	}
+	if out := c.ok(laptop, "", "sync"); !strings.Contains(out, "pushed 1 change;") {
+		t.Fatalf("sync said %q", out)
+	}
+
+	putRequest(t, desktop, "desktop only")
+	out := c.ok(desktop, pw+"\n", "login", "--email", "ann@example.com", "--password-stdin", "--keep-local")
+	_, kept, ok := strings.Cut(out, "courier --profile ")
+	if !ok {
+		t.Fatalf("login --keep-local said:\n%s", out)
+	}
+	kept = strings.TrimSpace(kept)
+	if out := c.ok(desktop, "", "sync"); !strings.Contains(out, "pulled 1 change,") {
+		t.Fatalf("desktop sync said %q", out)
+	}
+	if got := requestNames(t, desktop); len(got) != 1 || got[0] != "made on the laptop before signing in" {
+		t.Errorf("desktop requests = %q, want the laptop's only", got)
+	}
+	if got := requestNames(t, kept); len(got) != 1 || got[0] != "desktop only" {
+		t.Errorf("kept-aside requests = %q, want the desktop's own", got)
+	}
+
+	c.ok(desktop, "", "sync", "off")
+	putRequest(t, desktop, "typed while sync is off")
+	if r := statusJSON(t, c, desktop); r.Sync != "sync off" || r.Pending != 1 {
+		t.Errorf("status while off = %+v", r)
+	}
+	c.fails(desktop, "", "sync is off", "sync")
+	c.ok(desktop, "", "sync", "on")
+	c.ok(desktop, "", "sync")
+	if out := c.ok(laptop, "", "sync"); !strings.Contains(out, "pulled 1 change,") {
+		t.Fatalf("laptop sync said %q", out)
+	}
+	r := statusJSON(t, c, laptop)
+	if r.Pending != 0 || r.Cursor != 2 || r.LastSync == nil || r.Server != srv.url {
+		t.Errorf("final status = %+v", r)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestSyncWatchPrintsStatusUntilInterrupted(t *testing.T) {
+	gokeyring.MockInit()
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	dir := t.TempDir()
+	const pw = "correct horse battery"
+	c.ok(dir, pw+"\n", "signup", "--email", "bob@example.com", "--username", "bob", "--password-stdin")
+	c.ok(dir, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+	c.ok(dir, pw+"\n", "login", "--username", "bob", "--password-stdin")
+
+	var out, errb lockedBuffer
+	env := map[string]string{"COURIER_SERVER": srv.url, "COURIER_CA": srv.caFile}
+	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- m.Run(ctx, []string{"sync", "--watch", "--profile", dir}) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "IN SYNC") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no IN SYNC line within 10 s; stdout %q, stderr %q", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel() // Ctrl+C
+	if c := <-code; c != ExitOK {
+		t.Errorf("exit %d after Ctrl+C, stderr %q", c, errb.String())
+	}
+}
+
+func TestSyncUsage(t *testing.T) {
+	for _, args := range [][]string{{"sync", "maybe"}, {"sync", "on", "--watch"}, {"sync", "on", "off"}, {"status", "extra"}} {
+		r := run(t, runOpts{}, append(args, "--profile", t.TempDir())...)
+		if r.code != ExitUsage {
+			t.Errorf("courier %s: exit %d, want %d (stderr %q)", strings.Join(args, " "), r.code, ExitUsage, r.stderr)
+		}
+	}
+	r := run(t, runOpts{}, "sync", "--profile", t.TempDir())
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "not signed in") {
+		t.Errorf("sync without an account: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
