@@ -39,7 +39,7 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("send", "[flags] URL")
 	fs.StringVar(&f.method, "X", "", "send with `METHOD` (default GET, or POST with -d)")
 	fs.Var(&f.headers, "H", "add the header `'NAME: VALUE'` (repeatable; 'NAME;' sends it empty)")
-	fs.Func("d", "send `DATA` as the body; @FILE reads it from FILE, @- from stdin", func(v string) error {
+	fs.Func("d", "send `DATA` as the body (JSON when it starts with { or [, else form data, unless -H sets Content-Type); @FILE reads it from FILE, @- from stdin", func(v string) error {
 		f.data, f.dataSet = v, true
 		return nil
 	})
