@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -409,5 +413,54 @@ func TestEngineRefusesAPlainServerURL(t *testing.T) {
 	_, err := syncclient.NewEngine(syncclient.EngineConfig{ServerURL: "http://example.com", Token: "t", Store: openStore(t)})
 	if !errors.Is(err, model.ErrInvalid) {
 		t.Errorf("NewEngine(http://) = %v, want ErrInvalid", err)
+	}
+}
+
+// connectProxy is an HTTP CONNECT proxy on loopback that counts tunnels.
+func connectProxy(t *testing.T) (url string, tunnels func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		up, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		mu.Lock()
+		seen = append(seen, r.Host)
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		c, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			up.Close()
+			return
+		}
+		go func() { _, _ = io.Copy(up, buf); up.Close() }()
+		_, _ = io.Copy(c, up)
+		c.Close()
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
+}
+
+func TestEngineGoesThroughTheProxyWithConnect(t *testing.T) {
+	key := vault.NewAccountKey()
+	f := newFakeSync(t)
+	f.add(sealed(t, key, reqOp(model.NewID(), "through the proxy")))
+	proxy, tunnels := connectProxy(t)
+	db := openStore(t)
+	e, _ := newEngine(t, f, db, key, func(c *syncclient.EngineConfig) { c.Proxy = proxy })
+	sum, err := e.Once(context.Background())
+	if err != nil || sum.Pulled != 1 {
+		t.Fatalf("Once through the proxy = %+v, %v", sum, err)
+	}
+	host := strings.TrimPrefix(f.url(), "https://")
+	if got := tunnels(); len(got) != 1 || got[0] != host {
+		t.Errorf("tunnels = %q, want one to %s", got, host)
 	}
 }
