@@ -2,6 +2,8 @@ package syncserver_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -357,27 +359,61 @@ func TestSyncAccountsAreIsolated(t *testing.T) {
 }
 
 func TestSyncDataFileHoldsNoPlaintext(t *testing.T) {
-	e := newSyncEnv(t, nil)
-	_, token := e.account(true)
-	c, _ := e.connect(token, 0)
-	c.changesUntil(0)
-	const marker = "PLAINTEXT-MARKER-7f3a"
+	mails := make(chan syncserver.Message, 4)
+	e := newSyncEnv(t, func(c *syncserver.Config) {
+		c.Mailer = syncserver.MailerFunc(func(_ context.Context, m syncserver.Message) error { mails <- m; return nil })
+	})
+	// The account API, as a client uses it.
+	pw := newPassword("correct horse")
+	const username, email = "plainuser", "plain@example.com"
+	e.api(t, "POST", syncproto.PathSignUp, "", syncproto.SignUpRequest{Username: username, Email: email, Credentials: pw.creds, RecoveryWrappedKey: randomBytes(72)}, 202)
+	var link string
+	select {
+	case m := <-mails:
+		link = m.Links[0]
+	case <-time.After(10 * time.Second):
+		t.Fatal("no confirmation mail")
+	}
+	resp, err := e.http.Get(link)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("confirm: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var in syncproto.SignInResponse
+	json.Unmarshal(e.api(t, "POST", syncproto.PathSignIn, "", syncproto.SignInRequest{Identifier: username, AuthKey: pw.creds.AuthKey, DeviceName: "laptop"}, 200), &in)
+
 	// What a client seals: the server only ever sees the sealed blob.
+	const marker = "PLAINTEXT-MARKER-7f3a"
+	c, _ := e.connect(in.Token, 0)
+	c.changesUntil(0)
 	op := newOp("r1", 500, "name", "url", "body")
 	c.send(&syncproto.Push{Ops: []model.Op{op}})
 	c.changesUntil(1)
+
 	raw, err := os.ReadFile(e.dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(raw, []byte(marker)) {
-		t.Fatal("the marker reached the data file")
+	for what, v := range map[string][]byte{
+		"the sealed value (control)": op.Fields["url"][1 : len(op.Fields["url"])-1],
+		"the username (metadata)":    []byte(username),
+		"the email (metadata)":       []byte(email),
+	} {
+		if !bytes.Contains(raw, v) {
+			t.Fatalf("%s is not in the data file: the test reads the wrong file", what)
+		}
 	}
-	if !bytes.Contains(raw, op.Fields["url"][1:len(op.Fields["url"])-1]) {
-		t.Fatal("the sealed value is not in the data file: the test reads the wrong file")
-	}
-	if bytes.Contains(raw, []byte(token)) {
-		t.Fatal("the bearer token is stored in clear")
+	_, confirmToken, _ := strings.Cut(link, "token=")
+	for what, v := range map[string][]byte{
+		"the marker":             []byte(marker),
+		"the auth key":           pw.creds.AuthKey,
+		"the auth key in base64": []byte(base64.StdEncoding.EncodeToString(pw.creds.AuthKey)),
+		"the session token":      []byte(in.Token),
+		"the confirmation token": []byte(confirmToken),
+	} {
+		if bytes.Contains(raw, v) {
+			t.Errorf("%s is in the data file in clear", what)
+		}
 	}
 }
 
