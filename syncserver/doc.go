@@ -3,8 +3,14 @@
 // change and reset, account deletion), the mailers that send its emails
 // (SMTP and a dev mailbox), per-IP and per-identifier rate limits, the dev
 // certificate authority, metrics, and the Storage interface that backends
-// (boltstore, later pgstore) implement and storetest checks, with the
-// SyncStorage half that the sync endpoint will use.
+// (boltstore, later pgstore) implement and storetest checks.
+//
+// The sync endpoint (syncproto.PathSync, sync.go and hub.go) serves the
+// WebSocket protocol of DESIGN.md section 4: each connection's sender
+// loop waits on the hub for its account's head to move and pulls the
+// changes from SyncStorage, so the hub holds heads and waiters, never
+// payloads; pushes are group-committed and durable before anyone sees
+// them; session revocations close the session's connections with 4401.
 //
 // The server is built from a Config with New, serves with Run and stops
 // with Close; cmd/courier-server only turns flags into a Config.
