@@ -220,7 +220,7 @@ func (p *collectionsPanel) onSelected(id widget.TreeNodeID) {
 // showMenu pops up the actions for node id at anchor.
 func (p *collectionsPanel) showMenu(id string, anchor fyne.CanvasObject) {
 	p.selected = id
-	m := fyne.NewMenu("", append(p.menuItems(id), p.importExportItems(id)...)...)
+	m := fyne.NewMenu("", append(append(p.menuItems(id), p.importExportItems(id)...), p.shareItems(id)...)...)
 	c := fyne.CurrentApp().Driver().CanvasForObject(anchor)
 	if c == nil {
 		c = p.win.Canvas()

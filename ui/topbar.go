@@ -127,6 +127,7 @@ func (b *topBar) onAccountTapped() {
 		fyne.NewMenuItem("Sign in…", b.onSignInTapped),
 		fyne.NewMenuItem("Create account…", b.onSignInTapped),
 	}
+	items = append(items, b.linksMenuItems()...)
 	c := fyne.CurrentApp().Driver().CanvasForObject(b.account)
 	if c == nil {
 		c = b.win.Canvas()
