@@ -349,12 +349,19 @@ func (c *syncConn) writeRaw(b []byte) error {
 // pongs; MaxMissedPongs in a row close the connection.
 func (c *syncConn) onPing() {
 	interval := c.srv.syncCfg.PingInterval
-	if _, err := c.srv.store.SessionByToken(c.ctx, c.token); errors.Is(err, model.ErrNotFound) {
+	sess, err := c.srv.store.SessionByToken(c.ctx, c.token)
+	if errors.Is(err, model.ErrNotFound) {
 		c.terminate(syncproto.CloseUnauthorized, "the session was revoked; sign in again")
 		return
 	}
+	if now := c.srv.now(); err == nil && now.Sub(sess.LastSeenAt) >= touchEvery {
+		// A syncing device is a device in use: keep its "last seen" fresh.
+		if err := c.srv.store.TouchSession(c.ctx, sess.ID, now); err != nil && c.ctx.Err() == nil {
+			c.log.Warn("touch session failed", "err", err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, interval)
-	err := c.ws.Ping(ctx)
+	err = c.ws.Ping(ctx)
 	cancel()
 	switch {
 	case c.ctx.Err() != nil:
@@ -385,6 +392,8 @@ func (c *syncConn) fail(err error) {
 		c.terminate(ce.code, ce.msg)
 	case websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || c.ctx.Err() != nil:
 		c.terminate(syncproto.CloseNormal, "")
+	case errors.Is(err, model.ErrNotFound): // the account was deleted under us
+		c.terminate(syncproto.CloseUnauthorized, "the account no longer exists")
 	default:
 		code := syncproto.CloseCodeFor(err)
 		if code == syncproto.CloseInternal {

@@ -532,3 +532,22 @@ func heapAfterGC() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+func TestSyncNoticesRevocationsMadeElsewhereAtTheNextPing(t *testing.T) {
+	e := newSyncEnv(t, func(c *syncserver.Config) { c.Sync.PingInterval = 100 * time.Millisecond })
+	acct, token := e.account(true)
+	c, _ := e.connect(token, 0)
+	c.changesUntil(0)
+	// Straight in storage, as another replica would: no hub hears of it.
+	sess, err := e.store.SessionByToken(t.Context(), sha([]byte(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.DeleteSession(t.Context(), acct, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	status, ef := c.waitClose(2 * time.Second)
+	if int(status) != int(syncproto.CloseUnauthorized) || ef == nil {
+		t.Fatalf("close %d, error frame %+v; want 4401", status, ef)
+	}
+}
