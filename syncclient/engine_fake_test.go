@@ -40,7 +40,13 @@ type fakeSync struct {
 	refuse func(n int) (syncproto.CloseCode, string)
 	// silent, when set, stops reading after hello (pongs never come).
 	silent bool
-	tokens string
+	// dropPush, when above 0, makes the next pushes end the connection
+	// abruptly, each consuming one: before applying the ops (dropped
+	// mid-push) or, with applyDropped, after applying them silently (the
+	// ack is lost).
+	dropPush     int
+	applyDropped bool
+	tokens       string
 }
 
 func newFakeSync(t *testing.T) *fakeSync {
@@ -206,6 +212,17 @@ func (f *fakeSync) sender(ctx context.Context, cancel func(), ws *websocket.Conn
 func (f *fakeSync) push(ctx context.Context, ws *websocket.Conn, p *syncproto.Push, size int, early bool) {
 	var dup []model.ID
 	f.mu.Lock()
+	if f.dropPush > 0 {
+		f.dropPush--
+		if f.applyDropped {
+			for _, op := range p.Ops {
+				f.appendLocked(op)
+			}
+		}
+		f.mu.Unlock()
+		ws.CloseNow()
+		return
+	}
 	f.pushes = append(f.pushes, len(p.Ops))
 	f.frames = append(f.frames, size)
 	if early {

@@ -464,3 +464,40 @@ func TestEngineGoesThroughTheProxyWithConnect(t *testing.T) {
 		t.Errorf("tunnels = %q, want one to %s", got, host)
 	}
 }
+
+func TestEngineRecoversFromADroppedPushAndALostAck(t *testing.T) {
+	cases := []struct {
+		name       string
+		applied    bool
+		wantPushes int
+	}{
+		{"dropped mid-push: pushed again", false, 1},
+		{"applied but the ack lost: the echo in the catch-up acknowledges it", true, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			f := newFakeSync(t)
+			f.dropPush, f.applyDropped = 1, c.applied
+			db := openStore(t)
+			op := reqOp(model.NewID(), "pushed once")
+			if err := db.Apply(ctx, op); err != nil {
+				t.Fatal(err)
+			}
+			e, _ := newEngine(t, f, db, vault.NewAccountKey())
+			done := make(chan error, 1)
+			go func() { done <- e.Run(ctx) }()
+			waitFor(t, "IN SYNC with nothing pending", func() bool { s := e.Status(); return s.State == app.SyncInSync && s.Pending == 0 })
+			_, pushes, _, _, conns, head := f.snapshot()
+			if head != 1 || len(pushes) != c.wantPushes || conns != 2 {
+				t.Errorf("server head %d, later pushes %v, connections %d; want 1, %d push(es), 2", head, pushes, conns, c.wantPushes)
+			}
+			if r, _ := db.List(ctx, model.KindRequest); len(r) != 1 {
+				t.Errorf("%d requests visible, want 1", len(r))
+			}
+			cancel()
+			<-done
+		})
+	}
+}
