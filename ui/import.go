@@ -276,6 +276,9 @@ func (im *importer) progressFunc(i, n int, label string) func(read, total int64)
 		last = pct
 		overall := (float64(i) + frac) / float64(n)
 		text := fmt.Sprintf("Reading %s: %s", label, formatSize(read))
+		if total > 0 && read >= total {
+			text = fmt.Sprintf("Storing %s (%s)…", label, formatSize(read))
+		}
 		im.bg.do(func() {
 			im.progress.SetValue(overall)
 			im.status.SetText(text)
