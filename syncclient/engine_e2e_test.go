@@ -24,11 +24,12 @@ import (
 
 // syncServer is a real syncserver on loopback TLS with its dev CA.
 type syncServer struct {
-	*realServer
-	addr string // host:port
+	url, caFile string
+	addr        string // host:port
+	mail        chan syncserver.Message
 }
 
-func startSyncServer(t *testing.T) *syncServer {
+func startSyncServer(t testing.TB) *syncServer {
 	t.Helper()
 	dir := t.TempDir()
 	cert, err := syncserver.DevCertificate(dir, time.Now())
@@ -43,7 +44,7 @@ func startSyncServer(t *testing.T) *syncServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &syncServer{realServer: &realServer{url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile), mail: make(chan syncserver.Message, 64)}, addr: ln.Addr().String()}
+	s := &syncServer{url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile), mail: make(chan syncserver.Message, 64), addr: ln.Addr().String()}
 	limits := syncserver.NoLimits()
 	srv, err := syncserver.New(context.Background(), syncserver.Config{
 		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
@@ -73,12 +74,25 @@ type account struct {
 	login func() string // a new session's token
 }
 
-func newAccount(t *testing.T, srv *syncServer, name string) *account {
+func newAccount(t testing.TB, srv *syncServer, name string) *account {
 	t.Helper()
 	ctx := context.Background()
-	c := srv.client(t)
+	c, err := syncclient.New(srv.url, syncclient.Options{CAFile: srv.caFile, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
 	key := vault.NewAccountKey()
-	cr, mk := creds(t, "password of "+name, key)
+	salt, p := vault.NewSalt(), vault.MinKDFParams
+	mk, err := vault.DeriveMaster(ctx, "password of "+name, salt, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := vault.Wrap(mk.WrapKey(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := syncproto.Credentials{KDFSalt: salt, KDFParams: syncproto.KDFParams{T: p.Time, M: p.MemoryKiB, P: p.Threads}, AuthKey: mk.AuthKey(), WrappedAccountKey: wrapped}
 	rw, err := vault.Wrap(vault.NewRecoveryKey().WrapKey(), key)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +101,13 @@ func newAccount(t *testing.T, srv *syncServer, name string) *account {
 	if err := c.SignUp(ctx, syncproto.SignUpRequest{Username: name, Email: email, Credentials: cr, RecoveryWrappedKey: rw}); err != nil {
 		t.Fatal(err)
 	}
-	link := srv.nextMail(t, "confirm").Links[0]
+	var link string
+	select {
+	case m := <-srv.mail:
+		link = m.Links[0]
+	case <-time.After(10 * time.Second):
+		t.Fatal("no confirmation email within 10 s")
+	}
 	if err := c.ConfirmEmail(ctx, syncclient.ConfirmTokenFromLink(link)); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +129,7 @@ type relay struct {
 	conns []net.Conn
 }
 
-func startRelay(t *testing.T, to string) *relay {
+func startRelay(t testing.TB, to string) *relay {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -159,7 +179,7 @@ func (quickClock) After(d time.Duration) <-chan time.Time { return time.After(d 
 // device is one profile of the account: a real store file, an engine
 // (through its own relay) and the app's sync switch.
 type device struct {
-	t     *testing.T
+	t     testing.TB
 	name  string
 	db    *store.DB
 	sync  *app.Sync
@@ -173,13 +193,13 @@ type sessionOf struct{ s app.Session }
 
 func (f sessionOf) Session(context.Context) (app.Session, error) { return f.s, nil }
 
-func newDevice(t *testing.T, acct *account, name string) *device {
+func newDevice(t testing.TB, acct *account, name string) *device {
 	t.Helper()
 	return newDeviceWith(t, acct, name, nil)
 }
 
 // newDeviceWith is newDevice whose engine sees the store through wrap.
-func newDeviceWith(t *testing.T, acct *account, name string, wrap func(*store.DB) syncclient.Store) *device {
+func newDeviceWith(t testing.TB, acct *account, name string, wrap func(*store.DB) syncclient.Store) *device {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, t.TempDir(), store.Options{NoSync: true})
