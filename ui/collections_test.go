@@ -46,9 +46,7 @@ func TestCollectionMenuActions(t *testing.T) {
 	p.newRequest(api.ID, api.ID)
 	h.loop.until(t, "the new request", func() bool { _, ok := h.findNode("New request"); return ok })
 	req, _ := h.findNode("New request")
-	if h.tab().editor.req.ID != req.ID {
-		t.Error("a new request from the menu is not opened in a tab")
-	}
+	h.loop.until(t, "the new request opens in a tab", func() bool { return h.tab().editor.req.ID == req.ID })
 
 	p.move(req, req.Parent, 0) // Move up, above the folder
 	h.loop.until(t, "the request moves up", func() bool { n, _ := h.findNode("New request"); return n.Index == 0 })

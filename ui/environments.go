@@ -48,10 +48,13 @@ type environmentsPanel struct {
 	editing int // variable rows with a focused field; reloads wait for them
 	stale   bool
 	gen     int // bumped by every load, so a late answer to an older one is dropped
+	// owner is the environment (or the globals) the user chose to see;
+	// data.Owner is the one on screen, which a pending load may change.
+	owner model.ID
 }
 
 func newEnvironmentsPanel(core environmentsCore, win fyne.Window, bg *tasks) *environmentsPanel {
-	p := &environmentsPanel{core: core, win: win, bg: bg, data: envData{Owner: model.GlobalsID}}
+	p := &environmentsPanel{core: core, win: win, bg: bg, data: envData{Owner: model.GlobalsID}, owner: model.GlobalsID}
 	p.list = widget.NewList(p.length, func() fyne.CanvasObject { return widget.NewLabel("") }, p.updateItem)
 	p.list.OnSelected = p.onSelected
 	p.vars = container.NewVBox()
@@ -76,8 +79,8 @@ func newEnvironmentsPanel(core environmentsCore, win fyne.Window, bg *tasks) *en
 // Content is the panel's widget tree.
 func (p *environmentsPanel) Content() fyne.CanvasObject { return p.content }
 
-// Reload reads environments and the selected owner's variables.
-func (p *environmentsPanel) Reload() { p.load(p.data.Owner) }
+// Reload reads environments and the chosen owner's variables.
+func (p *environmentsPanel) Reload() { p.load(p.owner) }
 
 func (p *environmentsPanel) load(owner model.ID) {
 	p.run("load the environments", owner, nil)
@@ -101,6 +104,7 @@ func loadEnvData(ctx context.Context, core environmentsCore, owner model.ID) (en
 
 func (p *environmentsPanel) show(d envData) {
 	p.data = d
+	p.owner = d.Owner // the chosen one, or the globals when it was deleted
 	p.list.Refresh()
 	p.title.SetText(p.ownerName(d.Owner))
 	if p.editing > 0 {
@@ -146,7 +150,8 @@ func (p *environmentsPanel) ownerAt(i int) model.ID {
 
 func (p *environmentsPanel) onSelected(i widget.ListItemID) {
 	p.editing = 0
-	p.load(p.ownerAt(i))
+	p.owner = p.ownerAt(i)
+	p.load(p.owner)
 }
 
 // SelectOwner shows the variables of owner (an environment or globals).
@@ -256,20 +261,17 @@ func (p *environmentsPanel) run(action string, owner model.ID, call func(ctx con
 	})
 }
 
+// createEnvironment adds an environment and shows it.
 func (p *environmentsPanel) createEnvironment(name string) {
-	p.gen++
-	gen := p.gen
 	p.bg.Go(func() func() {
 		e, err := p.core.CreateEnvironment(context.Background(), name)
-		d, lerr := loadEnvData(context.Background(), p.core, e.ID)
 		return func() {
 			if err != nil {
 				showError(p.win, "create the environment", err)
 				return
 			}
-			if lerr == nil && gen == p.gen {
-				p.show(d)
-			}
+			p.owner = e.ID
+			p.load(e.ID)
 		}
 	})
 }

@@ -74,7 +74,24 @@ func NewMainWindow(fyneApp fyne.App, core Core) *MainWindow {
 // newMainWindow is NewMainWindow with do running functions on the UI
 // goroutine.
 func newMainWindow(fyneApp fyne.App, core Core, do func(func())) *MainWindow {
+	mw := newWindowShell(fyneApp, core, do)
+	mw.build()
+	return mw
+}
+
+// newWindowShell makes the empty window; build fills it. Run shows the
+// shell first and builds once it is on screen, so the window appears as
+// fast as any Fyne window and the widgets follow in the next frames.
+func newWindowShell(fyneApp fyne.App, core Core, do func(func())) *MainWindow {
 	mw := &MainWindow{app: fyneApp, core: core, win: fyneApp.NewWindow("Courier"), bg: tasks{do: do}}
+	mw.win.Resize(fyne.NewSize(1280, 800))
+	return mw
+}
+
+// build makes the widgets, loads the visible lists in the background and
+// subscribes to changes of the store.
+func (mw *MainWindow) build() {
+	core := mw.core
 	mw.top = newTopBar(core, mw.win, &mw.bg)
 	mw.top.OnSettings = mw.showSettings
 	mw.history = newHistoryPanel(core, mw.win, &mw.bg)
@@ -100,14 +117,12 @@ func newMainWindow(fyneApp fyne.App, core Core, do func(func())) *MainWindow {
 	split := container.NewHSplit(mw.sidebar, mw.tabs)
 	split.Offset = 0.33
 	mw.win.SetContent(container.NewBorder(container.NewVBox(mw.top.Content(), widget.NewSeparator()), nil, nil, nil, split))
-	mw.win.Resize(fyne.NewSize(1280, 800))
 	mw.addShortcuts()
 	mw.addImportExport() // import.go: Ctrl+O, the Import button, dropped files
 	mw.NewTab(model.Request{Method: "GET"})
-	mw.unsubscribe = core.Subscribe(func(ch app.Changes) { do(func() { mw.onStoreChanged(ch) }) })
+	mw.unsubscribe = core.Subscribe(func(ch app.Changes) { mw.bg.do(func() { mw.onStoreChanged(ch) }) })
 	mw.win.SetOnClosed(mw.onClosed)
 	mw.reloadAll()
-	return mw
 }
 
 // Window returns the Fyne window.

@@ -6,6 +6,7 @@
 package ui
 
 import (
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/dialog"
 
@@ -19,11 +20,14 @@ import (
 func Run(core *app.App, opts Options) error {
 	a := fyneapp.NewWithID(AppID)
 	a.SetIcon(assets.Icon())
-	mw := NewMainWindow(a, core)
+	mw := newWindowShell(a, core, fyne.Do)
 	mw.ApplySettings()
 	mw.win.SetMaster()
-	// The prompts come once the window is up, so they do not delay it.
+	// The window maps empty (Show paints it before the event loop starts);
+	// the widgets and the prompts follow once it is up, so they do not
+	// delay it.
 	a.Lifecycle().SetOnStarted(func() {
+		mw.build()
 		mw.ShowWelcomeIfNeeded()
 		if opts.Notice != "" {
 			dialog.ShowInformation("Courier", opts.Notice, mw.win)

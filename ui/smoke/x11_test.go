@@ -118,9 +118,10 @@ func (d *display) env(home string) []string {
 // launch is one run of a program until its window is mapped.
 type launch struct {
 	*proc
-	window string
-	mapped time.Duration // from exec to the window being viewable
-	output *bytes.Buffer
+	started time.Time
+	window  string
+	mapped  time.Duration // from exec to the window being viewable
+	output  *bytes.Buffer
 }
 
 // startWindow runs bin (with args) on d and waits for a visible window
@@ -132,6 +133,7 @@ func startWindow(tb testing.TB, d *display, home, title, bin string, args ...str
 	cmd.Env = d.env(home)
 	cmd.Stdout, cmd.Stderr = l.output, l.output
 	t0 := time.Now()
+	l.started = t0
 	l.proc = startProc(tb, cmd)
 	ok := waitUntil(30*time.Second, func() bool {
 		select {
@@ -179,6 +181,11 @@ func screenshot(tb testing.TB, d *display, path string) image.Image {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("import: %v: %s", err, out)
 	}
+	return decodePNG(tb, path)
+}
+
+func decodePNG(tb testing.TB, path string) image.Image {
+	tb.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		tb.Fatal(err)
@@ -189,6 +196,16 @@ func screenshot(tb testing.TB, d *display, path string) image.Image {
 		tb.Fatalf("decode %s: %v", path, err)
 	}
 	return img
+}
+
+// screenshotWindow saves one window of d as a PNG and decodes it.
+func screenshotWindow(tb testing.TB, d *display, window, path string) image.Image {
+	tb.Helper()
+	cmd := exec.Command("import", "-display", d.name, "-window", window, path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("import: %v: %s", err, out)
+	}
+	return decodePNG(tb, path)
 }
 
 // colours counts the distinct colours of img.
