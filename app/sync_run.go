@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,7 +116,7 @@ func (s *Sync) idleStatus(ctx context.Context) (SyncStatus, *Session, error) {
 		if !errors.Is(err, model.ErrUnauthorized) && !isNotFound(err) {
 			return st, nil, err
 		}
-		st.State = SyncNotSignedIn
+		st.State, st.LastError = SyncNotSignedIn, err.Error()
 		return st, nil, nil
 	}
 	on, err := s.Enabled(ctx)
@@ -169,6 +170,8 @@ func (s *Sync) Start(ctx context.Context) error {
 	}
 	eng, err := s.newEngine(*sess)
 	if err != nil {
+		st.State, st.Why, st.LastError = SyncFailed, err.Error(), err.Error()
+		s.publish(st)
 		return fmt.Errorf("start sync: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -261,7 +264,7 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 	s.publish(st)
 	switch {
 	case st.State == SyncNotSignedIn:
-		return SyncSummary{}, fmt.Errorf("sync: not signed in: %w", model.ErrUnauthorized)
+		return SyncSummary{}, fmt.Errorf("sync: %s: %w", strings.TrimSuffix(st.LastError, ": "+model.ErrUnauthorized.Error()), model.ErrUnauthorized)
 	case st.State == SyncOff:
 		return SyncSummary{}, fmt.Errorf("sync is off on this profile; turn it on first: %w", model.ErrConflict)
 	case sess == nil:
