@@ -63,33 +63,48 @@ type pmCollection struct {
 	Item []json.RawMessage `json:"item"`
 }
 
-type pmRequest struct {
-	Method json.RawMessage `json:"method"`
-	URL    json.RawMessage `json:"url"`
-}
-
-// text returns a JSON string, the "content" of a description object, or
+// text returns a JSON string, the "content" (or "raw") of an object, or
 // "" for anything else; cut to maxPageText characters.
 func text(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	switch raw[0] {
+	case '"':
+		if json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+	case '{':
 		var obj struct {
-			Content string `json:"content"`
-			Raw     string `json:"raw"`
+			Content json.RawMessage `json:"content"`
+			Raw     json.RawMessage `json:"raw"`
 		}
 		if json.Unmarshal(raw, &obj) != nil {
 			return ""
 		}
-		s = obj.Content + obj.Raw
+		var c, r string
+		json.Unmarshal(obj.Content, &c)
+		json.Unmarshal(obj.Raw, &r)
+		s = c + r
+	default:
+		return ""
 	}
-	if r := []rune(s); len(r) > maxPageText {
-		s = string(r[:maxPageText]) + "…"
-	}
-	return s
+	return clip(s)
 }
 
-// newLinkPage reads the snapshot for the page.
+// newLinkPage reads the snapshot for the page: in one pass when the
+// items have the usual shape, else item by item, skipping odd ones.
 func newLinkPage(snapshot []byte) linkPage {
+	var fast fastCollection
+	if err := json.Unmarshal(snapshot, &fast); err == nil {
+		p := linkPage{Name: clip(string(fast.Info.Name)), Description: clip(string(fast.Info.Description))}
+		budget := maxPageItems
+		p.Items = fastItems(fast.Item, 0, &budget)
+		p.Hidden = max(-budget, 0)
+		return p
+	}
 	var c pmCollection
 	if err := json.Unmarshal(snapshot, &c); err != nil {
 		// Validated at publish time, so only items of an odd shape
@@ -103,11 +118,72 @@ func newLinkPage(snapshot []byte) linkPage {
 	p := linkPage{Name: text(c.Info.Name), Description: text(c.Info.Description)}
 	budget := maxPageItems
 	p.Items = pageItems(c.Item, 0, &budget)
-	p.Hidden = -budget
-	if p.Hidden < 0 {
-		p.Hidden = 0
-	}
+	p.Hidden = max(-budget, 0)
 	return p
+}
+
+// flexText decodes a JSON string, or the "content" (or "raw") of an
+// object, and ignores any other shape instead of failing.
+type flexText string
+
+func (t *flexText) UnmarshalJSON(b []byte) error {
+	*t = flexText(text(b))
+	return nil
+}
+
+// fastRequest is a request given as a URL string or as an object.
+type fastRequest struct {
+	Method, URL string
+	Set         bool
+}
+
+func (r *fastRequest) UnmarshalJSON(b []byte) error {
+	r.Method, r.URL = requestLine(b)
+	r.Set = r.Method != ""
+	return nil
+}
+
+type fastItem struct {
+	Name        flexText     `json:"name"`
+	Description flexText     `json:"description"`
+	Item        []fastItem   `json:"item"`
+	Request     *fastRequest `json:"request"`
+}
+
+type fastCollection struct {
+	Info struct {
+		Name        flexText `json:"name"`
+		Description flexText `json:"description"`
+	} `json:"info"`
+	Item []fastItem `json:"item"`
+}
+
+// clip cuts s to maxPageText characters.
+func clip(s string) string {
+	if r := []rune(s); len(r) > maxPageText {
+		return string(r[:maxPageText]) + "…"
+	}
+	return s
+}
+
+// fastItems is pageItems for decoded items.
+func fastItems(items []fastItem, depth int, budget *int) []pageItem {
+	var out []pageItem
+	for _, it := range items {
+		*budget--
+		if *budget < 0 || depth >= maxPageDepth {
+			continue
+		}
+		pi := pageItem{Name: clip(string(it.Name)), Description: clip(string(it.Description))}
+		if it.Item != nil || it.Request == nil || !it.Request.Set {
+			pi.Folder = true
+			pi.Children = fastItems(it.Item, depth+1, budget)
+		} else {
+			pi.Method, pi.URL = it.Request.Method, clip(it.Request.URL)
+		}
+		out = append(out, pi)
+	}
+	return out
 }
 
 // pageItems converts raw items, spending one unit of budget per item; past
@@ -138,21 +214,28 @@ func pageItems(raws []json.RawMessage, depth int, budget *int) []pageItem {
 // requestLine returns a request's method and URL: a request may be a bare
 // URL string, and a URL may be a string or an object with "raw".
 func requestLine(raw json.RawMessage) (method, u string) {
-	if s := text(raw); s != "" && bytes.HasPrefix(bytes.TrimSpace(raw), []byte(`"`)) {
-		return "GET", s
-	}
-	var r pmRequest
-	if json.Unmarshal(raw, &r) != nil {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
 		return "", ""
 	}
-	method = strings.ToUpper(text(r.Method))
+	if raw[0] == '"' {
+		return "GET", text(raw)
+	}
+	var r struct {
+		Method flexText `json:"method"`
+		URL    flexText `json:"url"`
+	}
+	if raw[0] != '{' || json.Unmarshal(raw, &r) != nil {
+		return "", ""
+	}
+	method = strings.ToUpper(string(r.Method))
 	if method == "" {
 		method = "GET"
 	}
 	if len(method) > 16 {
 		method = method[:16]
 	}
-	return method, text(r.URL)
+	return method, string(r.URL)
 }
 
 const pageCSS = `body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
