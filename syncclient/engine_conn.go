@@ -250,7 +250,9 @@ func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
 		return fmt.Errorf("read the cursor: %w", err)
 	}
 	if w.Head < cursor {
-		return fmt.Errorf("the server's account stream ends at %d, before this device's cursor %d (was the server restored from a backup?): %w", w.Head, cursor, model.ErrInvalid)
+		if err := c.e.rebase(ctx, w.Head, cursor); err != nil {
+			return err
+		}
 	}
 	c.welcomed = true
 	c.e.back.reset()

@@ -153,7 +153,11 @@ func (f *fakeSync) session(ctx context.Context, ws *websocket.Conn) {
 	if err := write(ctx, ws, &syncproto.Welcome{AccountID: "acct", Head: head}); err != nil {
 		return
 	}
-	go f.sender(ctx, cancel, ws, hello.Cursor, caughtUp.Store)
+	from := hello.Cursor
+	if from > head { // not our stream (a restored backup): start over
+		from = 0
+	}
+	go f.sender(ctx, cancel, ws, from, caughtUp.Store)
 	for {
 		_, b, err := ws.Read(ctx)
 		if err != nil {

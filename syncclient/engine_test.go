@@ -501,3 +501,39 @@ func TestEngineRecoversFromADroppedPushAndALostAck(t *testing.T) {
 		})
 	}
 }
+
+func TestEngineStartsOverFromAServerRestoredFromABackup(t *testing.T) {
+	ctx := context.Background()
+	key := vault.NewAccountKey()
+	db := openStore(t)
+	// This device synced up to seq 5 with the server before its restore.
+	var old []model.Change
+	for i := range 5 {
+		old = append(old, model.Change{Seq: uint64(i + 1), Kind: model.KindRequest, ID: model.ID(fmt.Sprintf("old-%d", i)), Fields: model.Fields{"name": json.RawMessage(`"old"`)}})
+	}
+	if err := db.ApplyServerChanges(ctx, old, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Apply(ctx, reqOp("pending", "pending")); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeSync(t) // the restored server holds the first two only
+	for _, c := range old[:2] {
+		f.add(sealed(t, key, model.Op{OpID: model.NewID(), Kind: c.Kind, ID: c.ID, Fields: c.Fields}))
+	}
+	e, _ := newEngine(t, f, db, key)
+	sum, err := e.Once(ctx)
+	if err != nil {
+		t.Fatalf("Once: %v", err)
+	}
+	if sum.Pushed != 6 {
+		t.Errorf("pushed %d, want the 6 visible records again", sum.Pushed)
+	}
+	if r, _ := db.List(ctx, model.KindRequest); len(r) != 6 {
+		t.Errorf("%d requests visible, want 6: nothing dropped", len(r))
+	}
+	_, _, _, _, _, head := f.snapshot()
+	if cur, _ := db.Cursor(ctx); cur != uint64(head) || head != 8 {
+		t.Errorf("cursor %d, server head %d; want both 8", cur, head)
+	}
+}
