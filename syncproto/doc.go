@@ -1,7 +1,7 @@
 // Package syncproto holds what the Courier client and the sync server must
 // agree on byte for byte: the account API's paths, its JSON request and
-// response types, its error body and error codes, the validation rules for
-// user input (usernames, emails, KDF parameters, key sizes), the sync
+// response types (links.go: collection links), its error body and error
+// codes, the validation rules for user input (usernames, emails, KDF parameters, key sizes), the sync
 // protocol's frames, close codes and their validation (sync.go), and the
 // limits both sides enforce.
 //

@@ -1,7 +1,8 @@
 // Package syncserver is Courier's sync server: the account API over HTTPS
 // (sign-up, email confirmation, prelogin, sign-in, sessions, password
-// change and reset, account deletion), the mailers that send its emails
-// (SMTP and a dev mailbox), per-IP and per-identifier rate limits, the dev
+// change and reset, account deletion), collection links (links.go: the
+// owner's API and the public /c/{token} JSON or page), the mailers that
+// send its emails (SMTP and a dev mailbox), per-IP and per-identifier rate limits, the dev
 // certificate authority, metrics, and the Storage interface that backends
 // (boltstore, later pgstore) implement and storetest checks.
 //
