@@ -47,7 +47,7 @@ func newSettingsForm(s app.Settings) *settingsForm {
 	f.redirects.SetChecked(s.FollowRedirects)
 	f.maxRedirects.SetText(strconv.Itoa(s.MaxRedirects))
 	f.proxy.SetText(s.Proxy)
-	f.proxy.SetPlaceHolder("http://proxy:3128 (empty: from the environment)")
+	f.proxy.SetPlaceHolder("empty: from HTTPS_PROXY")
 	f.historyLimit.SetText(strconv.Itoa(s.HistoryLimit))
 	labels := make([]string, len(themeLabels))
 	selected := themeLabels[0].label
