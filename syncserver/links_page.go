@@ -299,7 +299,7 @@ func (s *Server) writeLinkPage(w http.ResponseWriter, r *http.Request, l Link, t
 		p.Name = l.Name
 	}
 	p.URL = s.linkURL(token)
-	p.DownloadURL = syncproto.PathPublicLink + token + "?" + syncproto.LinkDownloadParam + "=1"
+	p.DownloadURL = p.URL + "?" + syncproto.LinkDownloadParam + "=1"
 	p.OpenURL = openInCourier(p.URL)
 	var buf bytes.Buffer
 	err := linkPageTmpl.Execute(&buf, struct {
