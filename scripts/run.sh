@@ -15,4 +15,10 @@ if [ -x bin/courier-server ]; then
     done
   fi
 fi
+if [ -s .courier-dev/ca.pem ]; then
+  # Point the app at the local server unless the caller chose another.
+  export COURIER_SERVER=${COURIER_SERVER:-https://127.0.0.1:8443}
+  export COURIER_CA=${COURIER_CA:-$PWD/.courier-dev/ca.pem}
+  echo "sync server: $COURIER_SERVER (dev mailbox: $PWD/.courier-dev/mail/)"
+fi
 exec bin/courier "$@"
