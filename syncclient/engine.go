@@ -164,8 +164,11 @@ func wsHTTPClient(caFile, proxy string) (*http.Client, error) {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	// A WebSocket upgrade needs HTTP/1.1.
+	// A WebSocket upgrade needs HTTP/1.1, and its connection is never
+	// reused: without keep-alives, a dial that completes after its
+	// handshake was given up is closed instead of idling on the server.
 	tr.ForceAttemptHTTP2 = false
+	tr.DisableKeepAlives = true
 	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	switch p := strings.TrimSpace(proxy); p {

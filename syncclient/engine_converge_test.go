@@ -39,8 +39,8 @@ func convergeSeeds(t *testing.T) []uint64 {
 
 // TestConvergence runs three devices of one account doing seeded random
 // edits, deletes, moves, variable edits and history entries while their
-// connections are cut, they go offline and back, and sync is turned off
-// and on. After quiescence every device's visible state equals every
+// connections are cut, they go offline and back, restart, and sync is
+// turned off and on, and the server restarts now and then. After quiescence every device's visible state equals every
 // other's and that of a fresh device pulling the server's whole stream,
 // no outbox holds anything, and every op any device made is in the
 // server's stream.
@@ -88,7 +88,10 @@ func converge(t *testing.T, srv *syncServer, seed uint64) {
 		d.run = true
 	}
 	w := &workload{rng: rng}
-	for range 80 {
+	for range 120 {
+		if rng.IntN(100) == 0 { // the server restarts (1001 to everyone)
+			srv.restart()
+		}
 		w.step(t, devs[rng.IntN(len(devs))])
 	}
 	quiesce(t, devs)
@@ -215,7 +218,9 @@ func (w *workload) step(t *testing.T, d *device) {
 			t.Fatal(err)
 		}
 		d.run = !d.run
-	case p < 94: // sync off and on
+	case p < 91: // the app quits and starts again
+		d.restart()
+	case p < 95: // sync off and on
 		if err := d.sync.SetEnabled(ctx, !d.on); err != nil {
 			t.Fatal(err)
 		}

@@ -22,11 +22,17 @@ import (
 	"github.com/courierapp/courier/vault"
 )
 
-// syncServer is a real syncserver on loopback TLS with its dev CA.
+// syncServer is a real syncserver on loopback TLS with its dev CA, over
+// a bbolt file that outlives restarts.
 type syncServer struct {
 	url, caFile string
 	addr        string // host:port
 	mail        chan syncserver.Message
+	t           testing.TB
+	dir         string
+	cert        tls.Certificate
+	mu          sync.Mutex
+	stop        func() // shuts the running server down gracefully (1001)
 }
 
 func startSyncServer(t testing.TB) *syncServer {
@@ -36,35 +42,63 @@ func startSyncServer(t testing.TB) *syncServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := boltstore.Open(filepath.Join(dir, "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &syncServer{url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile), mail: make(chan syncserver.Message, 64), addr: ln.Addr().String()}
+	s := &syncServer{
+		url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile),
+		mail: make(chan syncserver.Message, 64), addr: ln.Addr().String(), t: t, dir: dir, cert: cert,
+	}
+	s.run(ln)
+	t.Cleanup(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.stop()
+	})
+	return s
+}
+
+// run serves on ln until stop.
+func (s *syncServer) run(ln net.Listener) {
+	s.t.Helper()
+	st, err := boltstore.Open(filepath.Join(s.dir, "server.db"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	limits := syncserver.NoLimits()
 	srv, err := syncserver.New(context.Background(), syncserver.Config{
-		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{s.cert}},
 		Storage: st, Limits: &limits, Logger: slog.New(slog.DiscardHandler),
 		Mailer: syncserver.MailerFunc(func(ctx context.Context, m syncserver.Message) error { s.mail <- m; return nil }),
 	})
 	if err != nil {
-		t.Fatal(err)
+		s.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
+	s.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("server Run: %v", err)
+			s.t.Errorf("server Run: %v", err)
 		}
 		st.Close()
-	})
-	return s
+	}
+}
+
+// restart shuts the server down gracefully (every connection gets 1001)
+// and starts it again on the same address and data.
+func (s *syncServer) restart() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stop()
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.run(ln)
 }
 
 // account is a confirmed account: its key and a way to open sessions.
@@ -181,6 +215,10 @@ func (quickClock) After(d time.Duration) <-chan time.Time { return time.After(d 
 type device struct {
 	t     testing.TB
 	name  string
+	dir   string
+	acct  *account
+	sess  app.Session
+	wrap  func(*store.DB) syncclient.Store
 	db    *store.DB
 	sync  *app.Sync
 	relay *relay
@@ -201,32 +239,54 @@ func newDevice(t testing.TB, acct *account, name string) *device {
 // newDeviceWith is newDevice whose engine sees the store through wrap.
 func newDeviceWith(t testing.TB, acct *account, name string, wrap func(*store.DB) syncclient.Store) *device {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, t.TempDir(), store.Options{NoSync: true})
+	d := &device{t: t, name: name, dir: t.TempDir(), acct: acct, wrap: wrap, relay: startRelay(t, acct.srv.addr), on: true}
+	d.sess = app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: d.relay.url()}, Token: acct.login(), Key: acct.key}
+	d.open()
+	if _, err := app.JoinAccount(context.Background(), d.db, "acct", false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.sync.Stop(); d.db.Close() })
+	return d
+}
+
+// open opens the device's store and wires its sync, as the app does at
+// start.
+func (d *device) open() {
+	d.t.Helper()
+	db, err := store.Open(context.Background(), d.dir, store.Options{NoSync: true})
 	if err != nil {
-		t.Fatal(err)
+		d.t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := app.JoinAccount(ctx, db, "acct", false); err != nil {
-		t.Fatal(err)
-	}
-	d := &device{t: t, name: name, db: db, relay: startRelay(t, acct.srv.addr), on: true}
 	var es syncclient.Store = db
-	if wrap != nil {
-		es = wrap(db)
+	if d.wrap != nil {
+		es = d.wrap(db)
 	}
-	sess := app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: d.relay.url()}, Token: acct.login(), Key: acct.key}
 	newEngine := func(s app.Session) (app.SyncEngine, error) {
 		return syncclient.NewEngine(syncclient.EngineConfig{
-			ServerURL: s.Account.ServerURL, CAFile: acct.srv.caFile, Proxy: "direct", Token: s.Token, Key: s.Key,
-			DeviceID: name, Store: es, Clock: quickClock{}, PingInterval: time.Second,
+			ServerURL: s.Account.ServerURL, CAFile: d.acct.srv.caFile, Proxy: "direct", Token: s.Token, Key: s.Key,
+			DeviceID: d.name, Store: es, Clock: quickClock{}, PingInterval: time.Second,
 		})
 	}
-	if d.sync, err = app.NewSync(db, sessionOf{sess}, newEngine, nil); err != nil {
-		t.Fatal(err)
+	d.db = db
+	if d.sync, err = app.NewSync(db, sessionOf{d.sess}, newEngine, nil); err != nil {
+		d.t.Fatal(err)
 	}
-	t.Cleanup(d.sync.Stop)
-	return d
+}
+
+// restart closes the device's store and opens it again, as quitting and
+// starting the app does, keeping the switch and running state.
+func (d *device) restart() {
+	d.t.Helper()
+	d.sync.Stop()
+	if err := d.db.Close(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.open()
+	if d.run {
+		if err := d.sync.Start(context.Background()); err != nil {
+			d.t.Fatal(err)
+		}
+	}
 }
 
 func (d *device) apply(op model.Op) {
