@@ -62,6 +62,9 @@ func (s SyncStatus) String() string {
 	case SyncActionNeeded:
 		return "action needed: " + s.Why
 	case SyncFailed:
+		if s.RetryIn <= 0 {
+			return "error: " + s.Why
+		}
 		return fmt.Sprintf("error: %s (retry in %s)", s.Why, retryText(s.RetryIn))
 	case "":
 		return string(SyncNotSignedIn)

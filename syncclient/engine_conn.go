@@ -24,6 +24,10 @@ type conn struct {
 	welcomed bool
 	caughtUp bool
 	inflight map[model.ID]bool // pushed on this connection, not yet acked
+	// stuck holds pending ops that can never be pushed (a value over the
+	// protocol's limits): they stay in the outbox, visible on this device,
+	// and the others go on without them.
+	stuck    map[model.ID]error
 	errFrame *syncproto.ErrorFrame
 }
 
@@ -46,7 +50,7 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 		return err
 	}
 	defer ws.CloseNow()
-	c := &conn{e: e, ws: ws, once: once, sum: sum, inflight: map[model.ID]bool{}}
+	c := &conn{e: e, ws: ws, once: once, sum: sum, inflight: map[model.ID]bool{}, stuck: map[model.ID]error{}}
 	cursor, err := e.cfg.Store.Cursor(ctx)
 	if err != nil {
 		return fmt.Errorf("read the cursor: %w", err)
@@ -313,7 +317,7 @@ func (c *conn) ack(ctx context.Context, ids []model.ID) error {
 // the stream is caught up.
 func (c *conn) push(ctx context.Context) error {
 	for c.caughtUp && len(c.inflight) < maxInflight {
-		ops, err := c.e.cfg.Store.PendingOps(ctx, len(c.inflight)+syncproto.MaxPushOps)
+		ops, err := c.e.cfg.Store.PendingOps(ctx, len(c.inflight)+len(c.stuck)+syncproto.MaxPushOps)
 		if err != nil {
 			return fmt.Errorf("read the outbox: %w", err)
 		}
@@ -336,26 +340,28 @@ func (c *conn) push(ctx context.Context) error {
 const pushBudget = syncproto.MaxFrameSize - 1024
 
 // batch seals the ops not in flight, up to MaxPushOps and pushBudget
-// bytes.
+// bytes. Ops that can never be pushed are set aside in c.stuck.
 func (c *conn) batch(ops []model.Op) ([]model.Op, error) {
 	var out []model.Op
 	size := 0
 	for _, op := range ops {
-		if c.inflight[op.OpID] {
+		if c.inflight[op.OpID] || c.stuck[op.OpID] != nil {
 			continue
 		}
 		sealed, err := c.e.sealOp(op)
-		if err != nil {
-			return nil, err
+		var b []byte
+		if err == nil {
+			b, err = json.Marshal(sealed)
 		}
-		b, err := json.Marshal(sealed)
+		if err == nil && len(b)+1 > pushBudget {
+			err = fmt.Errorf("op %s on %s %s is %d bytes sealed, more than a push frame holds: %w", op.OpID, op.Kind, op.ID, len(b), model.ErrTooLarge)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("encode op %s: %w", op.OpID, err)
+			c.e.log.Warn("pending op cannot be pushed", "op", op.OpID, "kind", op.Kind, "id", op.ID, "err", err)
+			c.stuck[op.OpID] = err
+			continue
 		}
 		if size+len(b)+1 > pushBudget {
-			if len(out) == 0 {
-				return nil, fmt.Errorf("op %s on %s %s is %d bytes sealed, more than a push frame holds: %w", op.OpID, op.Kind, op.ID, len(b), model.ErrTooLarge)
-			}
 			break
 		}
 		size += len(b) + 1
@@ -381,7 +387,11 @@ func (c *conn) settle(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read the cursor: %w", err)
 	}
-	inSync := c.caughtUp && n == 0 && len(c.inflight) == 0
+	settled := c.caughtUp && len(c.inflight) == 0 && n <= len(c.stuck)
+	if settled && n > 0 {
+		return c.stuckStatus(n)
+	}
+	inSync := settled && n == 0
 	now := c.e.clock.Now()
 	c.e.status.update(func(s *app.SyncStatus) {
 		moved := s.Cursor != cur
@@ -396,4 +406,29 @@ func (c *conn) settle(ctx context.Context) (bool, error) {
 		s.State, s.LastError = app.SyncInSync, ""
 	})
 	return inSync && c.once, nil
+}
+
+// stuckStatus reports the ops left that cannot be pushed: an error state
+// (the connection stays up for the rest), and the end of a one-shot sync.
+func (c *conn) stuckStatus(n int) (bool, error) {
+	var first error
+	for _, err := range c.stuck {
+		first = err
+		break
+	}
+	why := fmt.Sprintf("%d local %s too large to sync (kept on this device): %v", n, plural(n, "change is", "changes are"), first)
+	c.e.status.update(func(s *app.SyncStatus) {
+		s.State, s.Why, s.Pending, s.RetryIn, s.LastError = app.SyncFailed, why, n, 0, why
+	})
+	if c.once {
+		return true, fmt.Errorf("%s: %w", why, model.ErrTooLarge)
+	}
+	return false, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -537,3 +537,32 @@ func TestEngineStartsOverFromAServerRestoredFromABackup(t *testing.T) {
 		t.Errorf("cursor %d, server head %d; want both 8", cur, head)
 	}
 }
+
+func TestEngineSetsAsideAnOpTooLargeToSyncAndPushesTheRest(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeSync(t)
+	db := openStore(t)
+	big := reqOp(model.NewID(), "big")
+	big.Fields["body"] = json.RawMessage(fmt.Sprintf(`{"mode":"raw","raw":%q}`, strings.Repeat("x", 300<<10)))
+	small := reqOp(model.NewID(), "small")
+	if err := db.Apply(ctx, big, small); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, f, db, vault.NewAccountKey())
+	sum, err := e.Once(ctx)
+	if !errors.Is(err, model.ErrTooLarge) || !strings.Contains(err.Error(), "1 local change is too large to sync") {
+		t.Fatalf("Once = %v, want the op too large named", err)
+	}
+	if _, _, _, _, _, head := f.snapshot(); head != 1 || sum.Pushed != 1 {
+		t.Errorf("server head %d, pushed %d; want the small op through", head, sum.Pushed)
+	}
+	if n, _ := db.PendingCount(ctx); n != 1 {
+		t.Errorf("pending = %d, want the big op kept", n)
+	}
+	if r, err := db.Get(ctx, model.KindRequest, big.ID); err != nil || len(r.Fields["body"]) < 300<<10 {
+		t.Errorf("the big request is no longer visible whole: %v", err)
+	}
+	if st := e.Status(); st.State != app.SyncFailed || !strings.Contains(st.String(), "too large") {
+		t.Errorf("status = %q", st)
+	}
+}
