@@ -52,7 +52,6 @@ func newRequestTab(core tabCore, win fyne.Window, bg *tasks, keys fyne.Shortcuta
 	t.editor.SetRequest(req)
 	t.editor.OnChanged = t.onEdited
 	t.editor.body.PickFile = t.pickFile
-	t.editor.headers.pickFile = nil
 	t.response.OnSave = t.onSaveBody
 	t.response.OnCopy = func(s string) { fyne.CurrentApp().Clipboard().SetContent(s) }
 	t.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), t.Send)
