@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -46,6 +47,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Sync tunes the sync endpoint; the zero value means the defaults.
 	Sync SyncConfig
+	// OIDC lists the OpenID Connect providers users may sign in with
+	// (see ParseOIDCFlag). Storage must then implement OIDCStorage.
+	OIDC []OIDCProvider
+	// OIDCClient makes the server's calls to the providers (discovery,
+	// keys, code exchange); nil means a client with a 15 s timeout.
+	OIDCClient *http.Client
 }
 
 // withDefaults checks cfg and fills the optional fields.

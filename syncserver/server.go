@@ -29,6 +29,9 @@ type Server struct {
 	syncCfg     SyncConfig
 	syncMetrics *syncMetrics
 	http        *http.Server
+	// oidc serves sign-in with OpenID Connect providers (oidc.go); nil
+	// when none is configured.
+	oidc *oidcState
 
 	signIn, signUp, mail, code actionLimiter
 	// sem bounds concurrent expensive work: hashing and storage writes.
@@ -76,6 +79,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if s.codeKey, err = cfg.Storage.LoadOrCreateSecret(ctx, "code-hash", 32); err != nil {
 		return nil, fmt.Errorf("load server secret: %w", err)
+	}
+	if s.oidc, err = newOIDCState(cfg); err != nil {
+		return nil, err
 	}
 	s.handler = s.routes()
 	s.http = &http.Server{
@@ -211,6 +217,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET "+syncproto.PathSessions, s.authed(s.handleSessions))
 	handle("DELETE "+syncproto.PathSessions+"/{id}", s.authed(s.handleRevokeSession))
 	s.linkRoutes(mux)
+	s.oidcRoutes(handle)
 	mux.HandleFunc("GET "+syncproto.PathSync, s.handleSync)
 	mux.HandleFunc("GET "+syncproto.PathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

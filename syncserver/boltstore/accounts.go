@@ -45,24 +45,26 @@ func (d *DB) CreateAccount(ctx context.Context, a syncserver.Account) error {
 	if a.ID == "" || a.Email == "" || a.Username == "" {
 		return fmt.Errorf("create account: id, email and username required: %w", model.ErrInvalid)
 	}
-	return d.update(ctx, func(tx *bbolt.Tx) error {
-		if tx.Bucket(bEmails).Get([]byte(a.Email)) != nil {
-			return fmt.Errorf("create account: %w", syncserver.ErrEmailTaken)
-		}
-		if tx.Bucket(bUsernames).Get([]byte(a.Username)) != nil {
-			return fmt.Errorf("create account %s: %w", a.Username, syncserver.ErrUsernameTaken)
-		}
-		if tx.Bucket(bAccounts).Get([]byte(a.ID)) != nil {
-			return fmt.Errorf("create account %s: id taken: %w", a.ID, model.ErrConflict)
-		}
-		if err := putJSON(tx.Bucket(bAccounts), []byte(a.ID), toRec(a)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bEmails).Put([]byte(a.Email), []byte(a.ID)); err != nil {
-			return err
-		}
-		return tx.Bucket(bUsernames).Put([]byte(a.Username), []byte(a.ID))
-	})
+	return d.update(ctx, func(tx *bbolt.Tx) error { return createAccount(tx, a) })
+}
+
+func createAccount(tx *bbolt.Tx, a syncserver.Account) error {
+	if tx.Bucket(bEmails).Get([]byte(a.Email)) != nil {
+		return fmt.Errorf("create account: %w", syncserver.ErrEmailTaken)
+	}
+	if tx.Bucket(bUsernames).Get([]byte(a.Username)) != nil {
+		return fmt.Errorf("create account %s: %w", a.Username, syncserver.ErrUsernameTaken)
+	}
+	if tx.Bucket(bAccounts).Get([]byte(a.ID)) != nil {
+		return fmt.Errorf("create account %s: id taken: %w", a.ID, model.ErrConflict)
+	}
+	if err := putJSON(tx.Bucket(bAccounts), []byte(a.ID), toRec(a)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bEmails).Put([]byte(a.Email), []byte(a.ID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bUsernames).Put([]byte(a.Username), []byte(a.ID))
 }
 
 func getAccount(tx *bbolt.Tx, id []byte) (accountRec, error) {
@@ -145,6 +147,9 @@ func (d *DB) DeleteAccount(ctx context.Context, id string) error {
 			return err
 		}
 		if err := deleteLinks(tx, id); err != nil {
+			return err
+		}
+		if err := deleteIdentities(tx, id); err != nil {
 			return err
 		}
 		for _, del := range []struct{ b, k []byte }{{bEmails, []byte(r.Email)}, {bUsernames, []byte(r.Username)}, {bAccounts, []byte(id)}, {bHeads, []byte(id)}} {

@@ -31,7 +31,9 @@ var (
 	bSecrets         = []byte("secrets")          // name -> bytes
 	bSync            = []byte("sync")             // account id -> sync data (sub-buckets, see sync.go)
 	bHeads           = []byte("sync_head")        // account id -> last seq (8 bytes BE)
-	allBuckets       = [][]byte{bAccounts, bEmails, bUsernames, bSessions, bTokens, bAccountSessions, bCodes, bCodeHashes, bSecrets, bSync, bHeads}
+	bIdentities      = []byte("oidc_identity")    // provider 0x00 subject -> identityRec JSON
+	bAcctIdentities  = []byte("account_oidc")     // account id 0x00 provider 0x00 subject -> nil
+	allBuckets       = [][]byte{bAccounts, bEmails, bUsernames, bSessions, bTokens, bAccountSessions, bCodes, bCodeHashes, bSecrets, bSync, bHeads, bIdentities, bAcctIdentities}
 )
 
 // DB is the bbolt backend. It is safe for concurrent use.
