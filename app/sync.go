@@ -78,7 +78,8 @@ func retryText(d time.Duration) string {
 
 // SyncSummary is what one SyncOnce did.
 type SyncSummary struct {
-	// Pulled counts the server changes applied.
+	// Pulled counts the server changes applied, echoes of this device's
+	// own ops aside.
 	Pulled int
 	// Pushed counts the local ops sent and acknowledged.
 	Pushed int

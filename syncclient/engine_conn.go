@@ -280,12 +280,13 @@ func (c *conn) changes(ctx context.Context, f *syncproto.Changes) error {
 		if err := c.e.cfg.Store.ApplyServerChanges(ctx, opened, last); err != nil {
 			return fmt.Errorf("apply changes up to seq %d: %w", last, err)
 		}
-		c.sum.Pulled += len(opened)
 		for _, ch := range opened {
 			if ch.OpID != "" && c.inflight[ch.OpID] {
 				delete(c.inflight, ch.OpID)
 				c.sum.Pushed++
+				continue
 			}
+			c.sum.Pulled++
 		}
 	}
 	if f.CaughtUp && !c.caughtUp {

@@ -134,8 +134,8 @@ func TestEngineOncePullsPagesThenPushesAndWaitsForEchoes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Once: %v", err)
 	}
-	if sum.Pulled != 12 || sum.Pushed != 2 || sum.Cursor != 12 {
-		t.Errorf("summary = %+v, want pulled 12 (10 remote + 2 echoes), pushed 2, cursor 12", sum)
+	if sum.Pulled != 10 || sum.Pushed != 2 || sum.Cursor != 12 {
+		t.Errorf("summary = %+v, want pulled 10 (the echoes of its own 2 are not counted), pushed 2, cursor 12", sum)
 	}
 	hellos, pushes, _, early, _, _ := f.snapshot()
 	if len(hellos) != 1 || hellos[0].Cursor != 0 || hellos[0].DeviceID != "dev-1" {
