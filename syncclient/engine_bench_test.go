@@ -2,6 +2,7 @@ package syncclient_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -105,4 +106,80 @@ func benchRelayLatency(b *testing.B) {
 	b.StopTimer()
 	from.CloseNow()
 	to.CloseNow()
+}
+
+// BenchmarkPushOutbox measures pushing a merged outbox (the first sync of
+// a profile with local work) per op: seal, push in batches, server
+// commit, echo, apply (courier); against the same number of frames of the
+// same size sent one way over a bare WebSocket on loopback TLS and
+// answered once at the end (baseline).
+func BenchmarkPushOutbox(b *testing.B) {
+	op := reqOp(model.NewID(), "a request of ordinary size")
+	op.Fields["url"] = []byte(`"https://api.example.com/v1/things/{{id}}?expand=owner"`)
+	op.Fields["headers"] = []byte(`[{"key":"Accept","value":"application/json"},{"key":"Authorization","value":"Bearer {{token}}"}]`)
+	b.Run("courier", func(b *testing.B) {
+		ctx := context.Background()
+		srv := startSyncServer(b)
+		acct := newAccount(b, srv, "push")
+		d := newDevice(b, acct, "a")
+		ops := make([]model.Op, b.N)
+		for i := range ops {
+			ops[i] = model.Op{OpID: model.NewID(), Kind: op.Kind, ID: model.NewID(), Fields: op.Fields}
+		}
+		if err := d.db.Apply(ctx, ops...); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		sum, err := d.sync.Once(ctx)
+		if err != nil || sum.Pushed != b.N {
+			b.Fatalf("Once = %+v, %v", sum, err)
+		}
+	})
+	b.Run("baseline", func(b *testing.B) {
+		sealedSize := 0
+		for k, v := range op.Fields {
+			sealedSize += len(k) + (len(v)+41)*4/3 + 8
+		}
+		benchOneWay(b, sealedSize+80)
+	})
+}
+
+func benchOneWay(b *testing.B, size int) {
+	ctx := context.Background()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		ws.SetReadLimit(-1)
+		for n := 0; ; n++ {
+			_, msg, err := ws.Read(ctx)
+			if err != nil {
+				return
+			}
+			if string(msg) == "done" {
+				_ = ws.Write(ctx, websocket.MessageText, []byte(fmt.Sprint(n)))
+			}
+		}
+	}))
+	defer srv.Close()
+	ws, _, err := websocket.Dial(ctx, "wss"+srv.URL[len("https"):], &websocket.DialOptions{HTTPClient: srv.Client()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.CloseNow()
+	msg := make([]byte, size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := ws.Write(ctx, websocket.MessageText, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := ws.Write(ctx, websocket.MessageText, []byte("done")); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := ws.Read(ctx); err != nil {
+		b.Fatal(err)
+	}
 }
