@@ -49,6 +49,9 @@ type Server struct {
 
 	mu sync.Mutex
 	ln net.Listener
+
+	// stopHeads stops watching other replicas' heads (heads.go).
+	stopHeads func()
 }
 
 // New builds a server from cfg and starts its mail workers. It loads (or
@@ -97,6 +100,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.startMailWorkers(2)
+	s.stopHeads = s.watchHeads(cfg.Storage)
 	return s, nil
 }
 
@@ -135,6 +139,7 @@ func (s *Server) Addr() string {
 // accepting, lets requests in flight finish (up to ShutdownTimeout), and
 // flushes the mail queue. It returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.stopHeads()
 	if err := s.Listen(); err != nil {
 		return err
 	}
@@ -174,6 +179,7 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.stopMailWorkers(time.Second)
+	s.stopHeads()
 	return err
 }
 
@@ -219,8 +225,14 @@ func (s *Server) routes() http.Handler {
 	s.linkRoutes(mux)
 	s.oidcRoutes(handle)
 	mux.HandleFunc("GET "+syncproto.PathSync, s.handleSync)
-	mux.HandleFunc("GET "+syncproto.PathHealth, func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+syncproto.PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := s.healthy(r.Context()); err != nil {
+			s.log.Warn("health check: the database does not answer", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("database unavailable\n"))
+			return
+		}
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET "+syncproto.PathMetrics, s.metrics.handler())

@@ -1,0 +1,268 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncserver"
+)
+
+// fieldKey names one stored field value.
+type fieldKey struct {
+	kind model.Kind
+	id   model.ID
+	name string
+}
+
+// recordKey names one record.
+type recordKey struct {
+	kind model.Kind
+	id   model.ID
+}
+
+// pushState is what a push reads under its account's row lock.
+type pushState struct {
+	head    uint64
+	usage   syncserver.Usage
+	applied map[model.ID]bool // op ids among the pushed ones applied before
+	sizes   map[fieldKey]int  // stored sizes of the fields of touched records
+	records map[recordKey]bool
+}
+
+// pushWrites is what a push writes.
+type pushWrites struct {
+	log    [4][]string // op ids, kinds, record ids (and seqs below)
+	seqs   []int64
+	fields map[fieldKey]fieldWrite
+}
+
+type fieldWrite struct {
+	seq   int64
+	value []byte
+}
+
+// Push implements syncserver.SyncStorage. It locks the account's row
+// (serialising this account's writers only), reads the op ids already
+// applied and the sizes of the touched fields, assigns seqs, and writes
+// the log, the last value of each field and the new head and usage; then,
+// once committed, it queues the head for NOTIFY.
+func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
+	for _, op := range ops {
+		if op.OpID == "" || !op.Kind.Valid() || op.ID.Validate() != nil {
+			return syncserver.PushResult{}, fmt.Errorf("push: op %q on %s %q: %w", op.OpID, op.Kind, op.ID, model.ErrInvalid)
+		}
+	}
+	var res syncserver.PushResult
+	err := d.tx(ctx, func(tx pgx.Tx) error {
+		st, err := readPushState(ctx, tx, accountID, ops)
+		if err != nil {
+			return err
+		}
+		w, r := plan(st, ops)
+		if err := quota.Exceeds(st.usage, r.Usage); err != nil {
+			return fmt.Errorf("push to account %s: %w", accountID, err)
+		}
+		res = r
+		return write(ctx, tx, accountID, w, r)
+	})
+	if err != nil {
+		return syncserver.PushResult{}, err
+	}
+	if res.Head > 0 && len(res.Dup) < len(ops) {
+		d.notifier.queue(accountID, res.Head)
+	}
+	return res, nil
+}
+
+// readPushState locks the account's row and reads, in one round trip,
+// what plan needs.
+func readPushState(ctx context.Context, tx pgx.Tx, accountID string, ops []model.Op) (pushState, error) {
+	st := pushState{applied: map[model.ID]bool{}, sizes: map[fieldKey]int{}, records: map[recordKey]bool{}}
+	opIDs, kinds, ids := make([]string, len(ops)), make([]string, len(ops)), make([]string, len(ops))
+	for i, op := range ops {
+		opIDs[i], kinds[i], ids[i] = string(op.OpID), string(op.Kind), string(op.ID)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT head, usage_records, usage_bytes FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, accountID).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&st.head, &st.usage.Records, &st.usage.Bytes)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("push to account %s: %w", accountID, model.ErrNotFound)
+		}
+		return err
+	})
+	b.Queue(`SELECT op_id FROM sync_log WHERE account_id = $1 AND op_id = ANY($2)`, accountID, opIDs).Query(func(rows pgx.Rows) error {
+		var id string
+		_, err := pgx.ForEachRow(rows, []any{&id}, func() error { st.applied[model.ID(id)] = true; return nil })
+		return err
+	})
+	b.Queue(`SELECT f.kind, f.record_id, f.field, octet_length(f.value) FROM sync_fields f
+		JOIN unnest($2::text[], $3::text[]) AS r (kind, record_id) ON f.kind = r.kind AND f.record_id = r.record_id
+		WHERE f.account_id = $1`, accountID, kinds, ids).Query(func(rows pgx.Rows) error {
+		var k fieldKey
+		var kind, id string
+		var n int
+		_, err := pgx.ForEachRow(rows, []any{&kind, &id, &k.name, &n}, func() error {
+			k.kind, k.id = model.Kind(kind), model.ID(id)
+			st.sizes[k] = n
+			st.records[recordKey{k.kind, k.id}] = true
+			return nil
+		})
+		return err
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// plan assigns seqs to the ops not applied before and works out the
+// writes, the new head and the usage (as boltstore counts it: a record is
+// new when it had no field and the op writes one).
+func plan(st pushState, ops []model.Op) (pushWrites, syncserver.PushResult) {
+	w := pushWrites{fields: map[fieldKey]fieldWrite{}}
+	res := syncserver.PushResult{Head: st.head, Usage: st.usage}
+	for _, op := range ops {
+		if st.applied[op.OpID] {
+			res.Dup = append(res.Dup, op.OpID)
+			continue
+		}
+		st.applied[op.OpID] = true
+		res.Head++
+		seq := int64(res.Head)
+		w.log[0], w.log[1], w.log[2] = append(w.log[0], string(op.OpID)), append(w.log[1], string(op.Kind)), append(w.log[2], string(op.ID))
+		w.seqs = append(w.seqs, seq)
+		if rk := (recordKey{op.Kind, op.ID}); !st.records[rk] && len(op.Fields) > 0 {
+			res.Usage.Records++
+			st.records[rk] = true
+		}
+		for name, v := range op.Fields {
+			k := fieldKey{op.Kind, op.ID, name}
+			res.Usage.Bytes += int64(len(v) - st.sizes[k])
+			st.sizes[k] = len(v)
+			w.fields[k] = fieldWrite{seq: seq, value: v}
+		}
+	}
+	return w, res
+}
+
+// write stores the planned log rows and field values and the account's
+// new head and usage, in one round trip.
+func write(ctx context.Context, tx pgx.Tx, accountID string, w pushWrites, res syncserver.PushResult) error {
+	if len(w.seqs) == 0 {
+		return nil
+	}
+	var kinds, ids, names []string
+	var seqs []int64
+	var values [][]byte
+	for k, f := range w.fields {
+		kinds, ids, names = append(kinds, string(k.kind)), append(ids, string(k.id)), append(names, k.name)
+		seqs, values = append(seqs, f.seq), append(values, f.value)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO sync_log (account_id, seq, op_id, kind, record_id)
+		SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])`, accountID, w.seqs, w.log[0], w.log[1], w.log[2])
+	if len(seqs) > 0 {
+		b.Queue(`INSERT INTO sync_fields (account_id, kind, record_id, field, seq, value)
+			SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[])
+			ON CONFLICT (account_id, kind, record_id, field) DO UPDATE SET seq = excluded.seq, value = excluded.value`,
+			accountID, kinds, ids, names, seqs, values)
+	}
+	b.Queue(`UPDATE accounts SET head = $2, usage_records = $3, usage_bytes = $4 WHERE id = $1`,
+		accountID, int64(res.Head), res.Usage.Records, res.Usage.Bytes)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// Head implements syncserver.SyncStorage.
+func (d *DB) Head(ctx context.Context, accountID string) (uint64, error) {
+	var h int64
+	err := d.pool.QueryRow(ctx, `SELECT head FROM accounts WHERE id = $1`, accountID).Scan(&h)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("head of account %s: %w", accountID, model.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("head of account %s: %w", accountID, wrap(err))
+	}
+	return uint64(h), nil
+}
+
+// SyncUsage implements syncserver.SyncStorage.
+func (d *DB) SyncUsage(ctx context.Context, accountID string) (syncserver.Usage, error) {
+	var u syncserver.Usage
+	err := d.pool.QueryRow(ctx, `SELECT usage_records, usage_bytes FROM accounts WHERE id = $1`, accountID).Scan(&u.Records, &u.Bytes)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, fmt.Errorf("usage of account %s: %w", accountID, model.ErrNotFound)
+	}
+	if err != nil {
+		return u, fmt.Errorf("usage of account %s: %w", accountID, wrap(err))
+	}
+	return u, nil
+}
+
+// changesSQL reads up to $3 seqs after $2 with their surviving fields,
+// keeping a seq only while the values before it stay under $4 bytes (the
+// first seq always), so a page ends on a seq boundary and never reads far
+// past its byte budget.
+const changesSQL = `
+WITH page AS (
+	SELECT l.seq, l.op_id, l.kind, l.record_id,
+		coalesce((SELECT sum(octet_length(f.value)) FROM sync_fields f WHERE f.account_id = $1 AND f.seq = l.seq), 0) AS n
+	FROM sync_log l WHERE l.account_id = $1 AND l.seq > $2 ORDER BY l.seq LIMIT $3
+), kept AS (
+	SELECT seq, op_id, kind, record_id FROM (
+		SELECT *, sum(n) OVER (ORDER BY seq) - n AS before, row_number() OVER (ORDER BY seq) AS i FROM page
+	) p WHERE before < $4 OR i = 1
+)
+SELECT k.seq, k.op_id, k.kind, k.record_id, f.field, f.value
+FROM kept k LEFT JOIN sync_fields f ON f.account_id = $1 AND f.seq = k.seq
+ORDER BY k.seq`
+
+// Changes implements syncserver.SyncStorage.
+func (d *DB) Changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error) {
+	out := []model.Change{}
+	err := d.tx(ctx, func(tx pgx.Tx) error {
+		var ok bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, accountID).Scan(&ok); err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("changes of account %s: %w", accountID, model.ErrNotFound)
+		}
+		rows, err := tx.Query(ctx, changesSQL, accountID, int64(after), limit, maxBytes)
+		if err != nil {
+			return err
+		}
+		var seq int64
+		var opID, kind, id string
+		var field *string
+		var value []byte
+		_, err = pgx.ForEachRow(rows, []any{&seq, &opID, &kind, &id, &field, &value}, func() error {
+			if n := len(out); n == 0 || out[n-1].Seq != uint64(seq) {
+				out = append(out, model.Change{Seq: uint64(seq), OpID: model.ID(opID), Kind: model.Kind(kind), ID: model.ID(id), Fields: model.Fields{}})
+			}
+			if field != nil {
+				out[len(out)-1].Fields[*field] = value
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("changes of account %s after %d: %w", accountID, after, err)
+	}
+	return out, nil
+}
+
+// eraseSync removes the account's sync data and zeroes its usage; the
+// head stays, so seqs keep increasing and no client cursor points past
+// new data.
+func eraseSync(ctx context.Context, tx pgx.Tx, accountID string) error {
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM sync_fields WHERE account_id = $1`, accountID)
+	b.Queue(`DELETE FROM sync_log WHERE account_id = $1`, accountID)
+	b.Queue(`UPDATE accounts SET usage_records = 0, usage_bytes = 0 WHERE id = $1`, accountID)
+	return tx.SendBatch(ctx, b).Close()
+}
