@@ -12,10 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/courierapp/courier/syncserver"
-	"github.com/courierapp/courier/syncserver/boltstore"
 )
 
 // Main turns flags into a running server. Tests set the exported fields
@@ -30,6 +30,14 @@ type Main struct {
 	SMTPURL   string
 	MailFrom  string
 	LogLevel  string
+	// DB is a postgres:// URL (--db); empty means the bbolt file in
+	// DataDir. DBMaxConns is its pool size (--db-max-conns), a positive
+	// number, or empty for the default.
+	DB         string
+	DBMaxConns string
+	// OIDC lists the sign-in providers (--oidc, repeatable, or
+	// COURIER_OIDC with entries separated by ';').
+	OIDC []syncserver.OIDCProvider
 
 	// For tests: a Mailer replaces the dev mailbox or SMTP; SMTPTLS is the
 	// TLS config the SMTP mailer uses (trust for a test server); Now is
@@ -41,7 +49,7 @@ type Main struct {
 	// Stderr receives the logs and --help; nil means os.Stderr.
 	Stderr io.Writer
 
-	store  *boltstore.DB
+	store  syncserver.Storage
 	server *syncserver.Server
 }
 
@@ -66,6 +74,8 @@ func (m *Main) flagSpecs() []flagSpec {
 		{"smtp", "COURIER_SMTP", "SMTP submission `URL`: smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (TLS); required without --dev", &m.SMTPURL, nil},
 		{"mail-from", "COURIER_MAIL_FROM", "From `address` of emails, e.g. \"Courier <noreply@example.com>\"", &m.MailFrom, nil},
 		{"log-level", "COURIER_LOG_LEVEL", "`level` of logs: debug, info, warn, error (default info)", &m.LogLevel, nil},
+		{"db", "COURIER_DB", "PostgreSQL `URL` (postgres://user:pass@host/db): several replicas may share it; default: a bbolt file in the data dir", &m.DB, nil},
+		{"db-max-conns", "COURIER_DB_MAX_CONNS", "most `connections` to PostgreSQL, besides one for LISTEN (default max(4, CPUs))", &m.DBMaxConns, nil},
 	}
 }
 
@@ -84,6 +94,11 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 			fs.StringVar(s.str, s.name, "", usage)
 		}
 	}
+	fs.Func("oidc", "sign-in `provider`: NAME=ISSUER,CLIENT_ID,CLIENT_SECRET, or google=CLIENT_ID,CLIENT_SECRET; repeatable [$COURIER_OIDC, entries separated by ';']", func(v string) error {
+		p, err := syncserver.ParseOIDCFlag(v)
+		m.OIDC = append(m.OIDC, p)
+		return err
+	})
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: courier-server [flags]\n\nCourier's sync server: the account API over HTTPS.\nEvery flag can also be set by the environment variable in brackets.\n\n")
 		fs.PrintDefaults()
@@ -96,6 +111,15 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if v := getenv("COURIER_OIDC"); v != "" && !given["oidc"] {
+		for _, e := range strings.Split(v, ";") {
+			p, err := syncserver.ParseOIDCFlag(strings.TrimSpace(e))
+			if err != nil {
+				return fmt.Errorf("$COURIER_OIDC: %w", err)
+			}
+			m.OIDC = append(m.OIDC, p)
+		}
+	}
 	for _, s := range specs {
 		v := getenv(s.env)
 		if given[s.name] || v == "" {
@@ -150,7 +174,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if m.store, err = boltstore.Open(filepath.Join(m.DataDir, "server.db")); err != nil {
+	if m.store, err = m.openStore(ctx, log); err != nil {
 		return err
 	}
 	defer func() {
@@ -174,6 +198,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Listener: ln, Addr: m.BindAddr, PublicURL: m.PublicURL,
 		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Storage: m.store, Mailer: mailer, Logger: log, Now: m.Now, Limits: m.Limits,
+		OIDC: m.OIDC,
 	})
 	if err != nil {
 		ln.Close()
