@@ -566,3 +566,15 @@ func TestEngineSetsAsideAnOpTooLargeToSyncAndPushesTheRest(t *testing.T) {
 		t.Errorf("status = %q", st)
 	}
 }
+
+func TestDeviceIDFitsHello(t *testing.T) {
+	for in, want := range map[string]string{"": "courier", "01ABC": "01ABC", "é\x00x": "x", strings.Repeat("a", 80): strings.Repeat("a", 64)} {
+		got := syncclient.DeviceID(in)
+		if got != want {
+			t.Errorf("DeviceID(%q) = %q, want %q", in, got, want)
+		}
+		if err := (&syncproto.Hello{DeviceID: got}).Validate(); err != nil {
+			t.Errorf("hello with %q: %v", got, err)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
@@ -39,40 +38,13 @@ func openSync(ctx context.Context, env *Env, f serverFlags) (*syncSession, error
 		s.close()
 		return nil, err
 	}
-	newEngine := func(sess app.Session) (app.SyncEngine, error) {
-		ca := s.ca
-		if ca == "" {
-			ca = sess.Account.CAFile
-		}
-		return syncclient.NewEngine(syncclient.EngineConfig{
-			ServerURL: sess.Account.ServerURL, CAFile: ca, Proxy: settings.Proxy,
-			Token: sess.Token, Key: sess.Key, DeviceID: deviceID(sess.Account.SessionID),
-			Store: st, Logger: env.Logger,
-		})
-	}
+	newEngine := syncclient.EngineFor(st, s.ca, settings.Proxy, env.Logger)
 	sy, err := app.NewSync(s.store, s.acc, newEngine, env.Logger)
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	return &syncSession{accountSession: s, sync: sy}, nil
-}
-
-// deviceID makes a session id fit hello's device_id.
-func deviceID(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r > '~' {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	if s == "" {
-		return "courier"
-	}
-	return s
 }
 
 func runSync(ctx context.Context, env *Env, args []string) error {
