@@ -343,3 +343,30 @@ func TestTwoDevicesSyncThroughTheRealServer(t *testing.T) {
 		t.Errorf("cursors differ: %d and %d", a.sync.Status().Cursor, b.sync.Status().Cursor)
 	}
 }
+
+func TestARevokedSessionNeedsASignInAgain(t *testing.T) {
+	srv := startSyncServer(t)
+	acct := newAccount(t, srv, "cat")
+	d := newDevice(t, acct, "a")
+	ctx := context.Background()
+	if err := d.sync.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "IN SYNC", d.inSync)
+	c, err := syncclient.New(srv.url, syncclient.Options{CAFile: srv.caFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	if err := c.WithToken(d.sess.Token).SignOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "action needed", func() bool { return d.sync.Status().State == app.SyncActionNeeded })
+	if got := d.sync.Status().String(); got != "action needed: sign in again" {
+		t.Errorf("status = %q", got)
+	}
+	d.apply(reqOp(model.NewID(), "typed after the revocation"))
+	if n, _ := d.db.PendingCount(ctx); n != 1 {
+		t.Errorf("pending = %d, want the edit kept for later", n)
+	}
+}
