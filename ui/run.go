@@ -20,7 +20,7 @@ import (
 func Run(core *app.App, opts Options) error {
 	a := fyneapp.NewWithID(AppID)
 	a.SetIcon(assets.Icon())
-	mw := newWindowShell(a, core, fyne.Do)
+	mw := newWindowShell(a, withAccounts(core, opts.Account), fyne.Do)
 	mw.ApplySettings()
 	mw.win.SetMaster()
 	// The window maps empty (Show paints it before the event loop starts);
@@ -29,10 +29,16 @@ func Run(core *app.App, opts Options) error {
 	a.Lifecycle().SetOnStarted(func() {
 		mw.build()
 		mw.ShowWelcomeIfNeeded()
+		if acct := mw.accountUI(); acct != nil {
+			acct.start() // sync runs when signed in with sync on
+		}
 		if opts.Notice != "" {
 			dialog.ShowInformation("Courier", opts.Notice, mw.win)
 		}
 	})
 	mw.win.ShowAndRun()
+	if acct := mw.accountUI(); acct != nil {
+		acct.stop()
+	}
 	return nil
 }

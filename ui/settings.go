@@ -109,12 +109,23 @@ func (mw *MainWindow) showSettings() {
 				return
 			}
 			f := newSettingsForm(s)
-			d := dialog.NewForm("Settings", "Save", "Cancel", f.items(), func(ok bool) {
+			items := f.items()
+			acct := mw.newAccountSettings() // account_settings.go; nil without accounts
+			if acct != nil {
+				items = append(items, acct.items()...)
+			}
+			d := dialog.NewForm("Settings", "Save", "Cancel", items, func(ok bool) {
 				if ok {
 					mw.saveSettings(f)
+					if err := acct.saveIfAny(); err != nil {
+						showError(mw.win, "save the sync settings", err)
+					}
 				}
 			}, mw.win)
-			d.Resize(fyne.NewSize(520, d.MinSize().Height))
+			if acct != nil {
+				acct.closeSettings = d.Hide
+			}
+			d.Resize(fyne.NewSize(620, d.MinSize().Height))
 			d.Show()
 		}
 	})

@@ -29,15 +29,17 @@ type topCore interface {
 // topBar holds the environment selector, the sync status and the account
 // and settings menus.
 type topBar struct {
-	core    topCore
-	win     fyne.Window
-	bg      *tasks
-	envs    []model.Environment
-	env     *widget.Select
-	sync    *widget.Label
-	account *widget.Button
-	content fyne.CanvasObject
-	loading bool
+	core topCore
+	win  fyne.Window
+	bg   *tasks
+	envs []model.Environment
+	env  *widget.Select
+	sync *widget.Label
+	// indicator replaces sync when accounts are wired in (syncstatus.go).
+	indicator *syncIndicator
+	account   *widget.Button
+	content   fyne.CanvasObject
+	loading   bool
 
 	// OnSettings opens the settings dialog.
 	OnSettings func()
@@ -58,7 +60,7 @@ func newTopBar(core topCore, win fyne.Window, bg *tasks) *topBar {
 	})
 	title := widget.NewLabelWithStyle("Courier", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	envBox := container.NewHBox(widget.NewIcon(theme.ComputerIcon()), container.NewGridWrap(fyne.NewSize(220, b.env.MinSize().Height), b.env))
-	b.content = container.NewHBox(title, envBox, layout.NewSpacer(), widget.NewIcon(theme.StorageIcon()), b.sync, b.account, settings)
+	b.content = container.NewHBox(title, envBox, layout.NewSpacer(), widget.NewIcon(theme.StorageIcon()), b.syncWidget(), b.account, settings)
 	return b
 }
 
@@ -123,11 +125,7 @@ func (b *topBar) onEnvironmentSelected(name string) {
 }
 
 func (b *topBar) onAccountTapped() {
-	items := []*fyne.MenuItem{
-		fyne.NewMenuItem("Sign in…", b.onSignInTapped),
-		fyne.NewMenuItem("Create account…", b.onSignInTapped),
-	}
-	items = append(items, b.linksMenuItems()...)
+	items := b.accountMenuItems() // account_window.go
 	c := fyne.CurrentApp().Driver().CanvasForObject(b.account)
 	if c == nil {
 		c = b.win.Canvas()

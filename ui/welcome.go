@@ -35,8 +35,8 @@ func newWelcomePrompt(core welcomeCore, win fyne.Window, bg *tasks) *welcomeProm
 
 // build makes the dialog; only a first launch pays for laying out its text.
 func (w *welcomePrompt) build() {
-	w.signIn = widget.NewButton("Sign in", w.onAccountTapped)
-	w.create = widget.NewButton("Create account", w.onAccountTapped)
+	w.signIn = widget.NewButton("Sign in", func() { w.onAccountTapped(false) })
+	w.create = widget.NewButton("Create account", func() { w.onAccountTapped(true) })
 	w.skip = widget.NewButton("Skip", w.onSkipTapped)
 	w.skip.Importance = widget.HighImportance
 	text := widget.NewLabel("Courier sends HTTP requests and keeps your history, collections,\n" +
@@ -61,7 +61,10 @@ func (w *welcomePrompt) ShowIfNeeded() {
 // Visible reports whether the prompt is on screen.
 func (w *welcomePrompt) Visible() bool { return w.visible }
 
-func (w *welcomePrompt) onAccountTapped() {
+func (w *welcomePrompt) onAccountTapped(create bool) {
+	if w.openAccount(create) { // account_window.go
+		return
+	}
 	if !w.core.AccountsAvailable() {
 		showAccountsUnavailable(w.win)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -10,13 +11,19 @@ import (
 	"github.com/courierapp/courier/ui"
 )
 
-// guiRunner returns what runs the desktop window.
-func guiRunner() func(ctx context.Context, core *app.App, notice string) error {
-	return func(_ context.Context, core *app.App, notice string) error {
+// guiRunner returns what runs the desktop window, with accounts, sync and
+// collection links wired in (gui_account.go).
+func guiRunner(log *slog.Logger) func(ctx context.Context, core *app.App, notice string) error {
+	return func(ctx context.Context, core *app.App, notice string) error {
 		// The window owns the process now: Ctrl+C in a terminal ends it
 		// the ordinary way (the store is crash-safe), rather than
 		// cancelling a context the window does not watch.
 		signal.Reset(os.Interrupt, syscall.SIGTERM)
-		return ui.Run(core, ui.Options{Notice: notice})
+		acct, err := wireAccounts(ctx, core, os.Getenv, log)
+		if err != nil {
+			// The window still works offline; say why accounts are missing.
+			log.Warn("accounts unavailable", "err", err)
+		}
+		return ui.Run(core, ui.Options{Notice: notice, Account: acct})
 	}
 }

@@ -19,7 +19,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	m := cli.NewMain()
 	m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(os.Getenv("COURIER_LOG"))}))
-	m.RunGUI = guiRunner()
+	m.RunGUI = guiRunner(m.Logger)
 	code := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)

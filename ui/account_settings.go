@@ -1,0 +1,291 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+)
+
+// accountSettings is the Sync and Account part of the settings dialog:
+// sync on/off, the server and CA of the next sign-in, and the signed-in
+// account's actions (devices, change password, sign out, delete).
+type accountSettings struct {
+	a       *accountUI
+	syncOn  *widget.Check
+	server  *serverFields
+	who     *widget.Label
+	actions *fyne.Container
+	loaded  bool // the switch was read; only then is it saved
+	wasOn   bool
+	// closeSettings hides the settings dialog before an account action
+	// changes what it shows.
+	closeSettings func()
+}
+
+// newAccountSettings returns the section, or nil without accounts.
+func (mw *MainWindow) newAccountSettings() *accountSettings {
+	a := mw.accountUI()
+	if a == nil {
+		return nil
+	}
+	s := &accountSettings{a: a, who: widget.NewLabel("Reading…"), actions: container.NewHBox()}
+	s.syncOn = widget.NewCheck("Sync this profile through the account", nil)
+	s.syncOn.Disable()
+	s.server = newServerFields(a.win, a.svc.server, a.svc.ca)
+	s.load()
+	a.settings = s
+	return s
+}
+
+// saveIfAny is save on a section that may be nil.
+func (s *accountSettings) saveIfAny() error {
+	if s == nil {
+		return nil
+	}
+	return s.save()
+}
+
+func (s *accountSettings) items() []*widget.FormItem {
+	head := widget.NewLabelWithStyle("Sync and account", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	return append([]*widget.FormItem{widget.NewFormItem("", head), widget.NewFormItem("Sync", s.syncOn)},
+		append(s.server.items(), widget.NewFormItem("Account", s.who), widget.NewFormItem("", s.actions))...)
+}
+
+// load reads the switch and the account off the UI goroutine.
+func (s *accountSettings) load() {
+	s.a.bg.Go(func() func() {
+		ctx := context.Background()
+		on, err := s.a.svc.opts.Syncer.Enabled(ctx)
+		acc, aerr := s.a.svc.opts.Accounts.Current(ctx)
+		return func() {
+			if err != nil {
+				s.who.SetText(accountMessage(err))
+				return
+			}
+			s.loaded, s.wasOn = true, on
+			s.syncOn.SetChecked(on)
+			s.syncOn.Enable()
+			s.showAccount(acc, aerr == nil && acc.SignedIn)
+		}
+	})
+}
+
+func (s *accountSettings) showAccount(acc app.Account, signedIn bool) {
+	s.actions.RemoveAll()
+	if !signedIn {
+		s.who.SetText("Not signed in")
+		s.actions.Add(widget.NewButton("Sign in…", func() { s.close(); s.a.ShowSignIn("") }))
+		s.actions.Add(widget.NewButton("Create account…", func() { s.close(); s.a.ShowSignUp() }))
+		return
+	}
+	s.who.SetText(acc.Username + " <" + acc.Email + "> on " + acc.ServerURL)
+	s.server.url.SetText(acc.ServerURL)
+	s.server.ca.SetText(acc.CAFile)
+	s.server.url.Disable()
+	s.server.ca.Disable()
+	s.server.browse.Disable()
+	s.actions.Add(widget.NewButton("Devices…", func() { s.close(); s.a.ShowDevices() }))
+	s.actions.Add(widget.NewButton("Change password…", func() { s.close(); s.a.ShowChangePassword() }))
+	s.actions.Add(widget.NewButton("Sign out…", func() { s.close(); s.a.ShowSignOut() }))
+	del := widget.NewButton("Delete account…", func() { s.close(); s.a.ShowDeleteAccount() })
+	del.Importance = widget.DangerImportance
+	s.actions.Add(del)
+}
+
+func (s *accountSettings) close() {
+	if s.closeSettings != nil {
+		s.closeSettings()
+	}
+}
+
+// save applies the switch and remembers the server for the next sign-in;
+// it returns why it cannot (a server that is not https).
+func (s *accountSettings) save() error {
+	if !s.server.url.Disabled() {
+		server, ca, err := s.server.values()
+		if err != nil {
+			return err
+		}
+		if err := s.a.useServer(server, ca); err != nil {
+			return err
+		}
+	}
+	if !s.loaded || s.syncOn.Checked == s.wasOn {
+		return nil
+	}
+	on := s.syncOn.Checked
+	s.a.bg.Go(func() func() {
+		err := s.a.svc.opts.Syncer.SetEnabled(context.Background(), on)
+		return func() {
+			if err != nil {
+				showError(s.a.win, "turn sync on or off", err)
+			}
+		}
+	})
+	return nil
+}
+
+// signOutDialog asks whether to remove the account's data on sign-out.
+type signOutDialog struct {
+	remove *widget.Check
+	dlg    dialog.Dialog
+}
+
+// ShowSignOut asks to sign out, and whether to remove this account's
+// data from the device too.
+func (a *accountUI) ShowSignOut() *signOutDialog {
+	d := &signOutDialog{remove: widget.NewCheck("Also remove this account's data from this device", nil)}
+	text := widget.NewLabel("Signing out revokes this device's session. Your data stays on the server\n" +
+		"and on your other devices. Unless you remove it, it also stays here, readable offline.")
+	d.dlg = dialog.NewCustomConfirm("Sign out", "Sign out", "Cancel", container.NewVBox(text, d.remove), func(ok bool) {
+		if ok {
+			a.signOut(d.remove.Checked)
+		}
+	}, a.win)
+	d.dlg.Show()
+	a.signOutDlg = d
+	return d
+}
+
+// signOut stops sync, signs out, removes the data when asked, and shows
+// the status that follows.
+func (a *accountUI) signOut(remove bool) {
+	a.bg.Go(func() func() {
+		ctx := context.Background()
+		a.svc.opts.Syncer.Stop()
+		res, err := a.svc.opts.Accounts.SignOut(ctx)
+		if err == nil && remove {
+			err = a.svc.opts.Profile.RemoveAccountData(ctx)
+		}
+		serr := a.svc.opts.Syncer.Start(ctx)
+		return func() {
+			switch {
+			case err != nil:
+				showError(a.win, "sign out", err)
+			case serr != nil:
+				showError(a.win, "show the sync status", serr)
+			case res.ServerErr != nil:
+				dialog.ShowInformation("Signed out", "This device forgot the session, but the server could not be told ("+
+					accountMessage(res.ServerErr)+"). Revoke it from another device's Devices list.", a.win)
+			}
+		}
+	})
+}
+
+// ShowChangePassword asks for the current and a new password.
+func (a *accountUI) ShowChangePassword() {
+	cur, pw, again := widget.NewPasswordEntry(), widget.NewPasswordEntry(), widget.NewPasswordEntry()
+	items := []*widget.FormItem{widget.NewFormItem("Current password", cur), widget.NewFormItem("New password", pw), widget.NewFormItem("Repeat new password", again)}
+	f := newAccountForm(a.win, a.bg, "Change password", "Change password", items)
+	f.submit.OnTapped = func() {
+		if err := checkPasswordPair(pw.Text, again.Text); err != nil {
+			f.fail(accountMessage(err))
+			return
+		}
+		f.run(func(ctx context.Context) error { return a.svc.opts.Accounts.ChangePassword(ctx, cur.Text, pw.Text) }, func() {
+			f.Close()
+			dialog.ShowInformation("Password changed", "Your other devices were signed out; sign in there with the new password.", a.win)
+		})
+	}
+	f.Show()
+}
+
+// checkPasswordPair checks a new password's length and its repetition.
+func checkPasswordPair(pw, again string) error {
+	if utf8.RuneCountInString(pw) < app.MinPasswordLen {
+		return fmt.Errorf("the password must have at least %d characters: %w", app.MinPasswordLen, model.ErrInvalid)
+	}
+	if pw != again {
+		return fmt.Errorf("the two passwords differ: %w", model.ErrInvalid)
+	}
+	return nil
+}
+
+// ShowDeleteAccount asks for the password before deleting the account.
+func (a *accountUI) ShowDeleteAccount() {
+	pw := widget.NewPasswordEntry()
+	warn := widget.NewLabel("Deleting the account removes it and all its synced data from the server, for good,\n" +
+		"and signs out every device. The data on this device stays. Type your password to confirm.")
+	warn.Importance = widget.DangerImportance
+	items := []*widget.FormItem{widget.NewFormItem("", warn), widget.NewFormItem("Password", pw)}
+	f := newAccountForm(a.win, a.bg, "Delete account", "Delete my account", items)
+	f.submit.Importance = widget.DangerImportance
+	f.submit.OnTapped = func() {
+		if pw.Text == "" {
+			f.fail("Type your password to confirm.")
+			return
+		}
+		f.run(func(ctx context.Context) error {
+			a.svc.opts.Syncer.Stop()
+			err := a.svc.opts.Accounts.DeleteAccount(ctx, pw.Text)
+			return errors.Join(err, a.svc.opts.Syncer.Start(context.WithoutCancel(ctx)))
+		}, func() {
+			f.Close()
+			dialog.ShowInformation("Account deleted", "The account and its synced data are gone. Everything on this device stays.", a.win)
+		})
+	}
+	f.Show()
+}
+
+// ShowDevices lists the account's devices, each with Revoke.
+func (a *accountUI) ShowDevices() {
+	rows := container.NewVBox(widget.NewLabel("Loading…"))
+	scroll := container.NewVScroll(rows)
+	scroll.SetMinSize(fyne.NewSize(560, 240))
+	d := dialog.NewCustom("Devices", "Close", scroll, a.win)
+	var reload func()
+	reload = func() {
+		a.bg.Go(func() func() {
+			devs, err := a.svc.opts.Accounts.Devices(context.Background())
+			return func() {
+				rows.RemoveAll()
+				if err != nil {
+					rows.Add(widget.NewLabel(accountMessage(err)))
+					return
+				}
+				for _, dev := range devs {
+					rows.Add(a.deviceRow(dev, reload))
+				}
+			}
+		})
+	}
+	d.Show()
+	reload()
+}
+
+func (a *accountUI) deviceRow(dev app.Device, reload func()) fyne.CanvasObject {
+	name := dev.Name
+	if dev.Current {
+		name += " (this device)"
+	}
+	seen := "last seen " + lastSyncText(dev.LastSeenAt)
+	if dev.Current {
+		return container.NewBorder(nil, nil, nil, widget.NewLabel(seen), widget.NewLabel(name))
+	}
+	revoke := widget.NewButton("Revoke", func() {
+		dialog.ShowConfirm("Revoke "+dev.Name+"?", "That device is signed out and stops syncing.", func(ok bool) {
+			if !ok {
+				return
+			}
+			a.bg.Go(func() func() {
+				err := a.svc.opts.Accounts.RevokeDevice(context.Background(), dev.ID)
+				return func() {
+					if err != nil {
+						showError(a.win, "revoke the device", err)
+					}
+					reload()
+				}
+			})
+		}, a.win)
+	})
+	return container.NewBorder(nil, nil, nil, container.NewHBox(widget.NewLabel(seen), revoke), widget.NewLabel(name))
+}

@@ -1,0 +1,240 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/courierapp/courier/app"
+)
+
+func TestSignUpFormValidation(t *testing.T) {
+	cases := []struct {
+		name                                 string
+		email, user, pw, again, server, want string
+	}{
+		{"an address without a domain is refused", "ada", "ada", "correct horse", "correct horse", "https://h.example", "Email must be name@domain"},
+		{"a username with a space is refused", "ada@example.com", "ada l", "correct horse", "correct horse", "https://h.example", "Username may hold only"},
+		{"a short username is refused", "ada@example.com", "a", "correct horse", "correct horse", "https://h.example", "Username must be"},
+		{"a short password is refused", "ada@example.com", "ada", "short", "short", "https://h.example", "at least 8 characters"},
+		{"two different passwords are refused", "ada@example.com", "ada", "correct horse", "correct horsE", "https://h.example", "The two passwords differ"},
+		{"a plain http server is refused", "ada@example.com", "ada", "correct horse", "correct horse", "http://h.example", "must start with https://"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newAccountHarness(t)
+			a := h.ui()
+			a.ShowSignUp()
+			f := a.signUp
+			test.Type(f.email, c.email)
+			test.Type(f.username, c.user)
+			test.Type(f.password, c.pw)
+			test.Type(f.again, c.again)
+			f.server.url.SetText(c.server)
+			test.Tap(f.submit)
+			h.loop.settle()
+			if !strings.Contains(f.Error(), c.want) {
+				t.Fatalf("error %q, want it to contain %q", f.Error(), c.want)
+			}
+			if n := h.acc.called("SignUp"); n != 0 {
+				t.Fatalf("SignUp called %d times with invalid input", n)
+			}
+		})
+	}
+}
+
+func TestSignUpShowsTheRecoveryKeyBehindAGate(t *testing.T) {
+	h := newAccountHarness(t)
+	a := h.ui()
+	a.ShowSignUp()
+	f := a.signUp
+	test.Type(f.email, "ada@example.com")
+	test.Type(f.username, "ada")
+	test.Type(f.password, "correct horse")
+	test.Type(f.again, "correct horse")
+	test.Tap(f.submit)
+	h.loop.until(t, "the recovery key shows", func() bool { return a.gate != nil })
+	if got := h.acc.signUps[0]; got.ServerURL != "https://127.0.0.1:8443" || got.Username != "ada" {
+		t.Fatalf("sign-up input %+v", got)
+	}
+	g := a.gate
+	if g.key.Text != "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789" {
+		t.Fatalf("recovery key shown %q", g.key.Text)
+	}
+	test.Tap(g.copy)
+	if got := fyne.CurrentApp().Clipboard().Content(); got != g.key.Text {
+		t.Fatalf("clipboard %q", got)
+	}
+	if !g.next.Disabled() {
+		t.Fatal("Continue is enabled before the key is said to be saved")
+	}
+	test.Tap(g.saved)
+	if g.next.Disabled() {
+		t.Fatal("Continue stays disabled after ticking the box")
+	}
+	test.Tap(g.next)
+	if a.confirm == nil || !strings.Contains(a.confirm.notice.Text, "ada@example.com") {
+		t.Fatal("the check-your-email step did not follow")
+	}
+	test.Tap(a.confirm.resend)
+	h.loop.until(t, "the email is sent again", func() bool { return h.acc.called("ResendConfirmation") == 1 })
+	test.Tap(a.confirm.submit)
+	if !strings.Contains(a.confirm.Error(), "Paste the link") {
+		t.Fatalf("confirm without a link: %q", a.confirm.Error())
+	}
+	test.Type(a.confirm.link, "https://127.0.0.1:8443/confirm?token=abc")
+	test.Tap(a.confirm.submit)
+	h.loop.until(t, "the sign-in form follows the confirmation", func() bool {
+		return h.acc.called("ConfirmEmail") == 1 && a.signIn != nil && a.signIn.ident.Text == "ada@example.com"
+	})
+}
+
+func TestSignIn(t *testing.T) {
+	t.Run("a wrong password says so and keeps the form open", func(t *testing.T) {
+		h := newAccountHarness(t)
+		a := h.ui()
+		a.ShowSignIn("")
+		test.Type(a.signIn.ident, "ada")
+		test.Type(a.signIn.password, "wrong password")
+		test.Tap(a.signIn.submit)
+		h.loop.until(t, "the error shows", func() bool { return a.signIn.Error() != "" })
+		if got := a.signIn.Error(); got != "Wrong email, username or password." {
+			t.Fatalf("error %q", got)
+		}
+		if len(h.joiner.joined()) != 0 || a.signIn.closed {
+			t.Fatal("a failed sign-in went on")
+		}
+	})
+	t.Run("success joins the profile and starts sync", func(t *testing.T) {
+		h := newAccountHarness(t)
+		a := h.ui()
+		starts := h.syncer.count(&h.syncer.starts)
+		a.ShowSignIn("")
+		test.Type(a.signIn.ident, "ada@example.com")
+		test.Type(a.signIn.password, "correct horse")
+		test.Tap(a.signIn.submit)
+		h.loop.until(t, "sync starts", func() bool { return h.syncer.count(&h.syncer.starts) > starts })
+		if got := h.joiner.joined(); !slices.Equal(got, []bool{false}) {
+			t.Fatalf("joins %v, want one merge", got)
+		}
+		if !a.signIn.closed {
+			t.Fatal("the form stays open")
+		}
+		if !h.mw.core.(wiredCore).acct.signedIn() || h.mw.core.(wiredCore).Links() != nil {
+			// Links is nil here because no link service was wired.
+			t.Fatal("not signed in after success")
+		}
+	})
+	t.Run("local work asks, and Keep aside keeps it", func(t *testing.T) {
+		h := newAccountHarness(t)
+		h.joiner.local = true
+		a := h.ui()
+		a.ShowSignIn("ada")
+		test.Type(a.signIn.password, "correct horse")
+		test.Tap(a.signIn.submit)
+		h.loop.until(t, "the choice shows", func() bool { return a.joinChoice != nil })
+		if a.joinChoice.Selected != joinMerge {
+			t.Fatalf("default choice %q", a.joinChoice.Selected)
+		}
+		a.joinChoice.SetSelected(joinKeep)
+		test.Tap(h.button("Continue"))
+		h.loop.until(t, "the profile joins", func() bool { return len(h.joiner.joined()) == 1 })
+		if got := h.joiner.joined(); !got[0] {
+			t.Fatal("Keep aside merged the local work")
+		}
+	})
+}
+
+func TestSignOutAsksWhetherToRemoveTheData(t *testing.T) {
+	for _, remove := range []bool{false, true} {
+		name := "keeping the data"
+		if remove {
+			name = "removing the data"
+		}
+		t.Run(name, func(t *testing.T) {
+			h := newAccountHarness(t)
+			h.acc.account = app.Account{AccountID: "acc1", Username: "ada", SignedIn: true}
+			a := h.ui()
+			d := a.ShowSignOut()
+			if d.remove.Checked {
+				t.Fatal("removing the data is ticked by default")
+			}
+			d.remove.SetChecked(remove)
+			test.Tap(h.button("Sign out"))
+			h.loop.until(t, "signed out", func() bool { return h.acc.called("SignOut") == 1 })
+			h.loop.settle()
+			if got := h.joiner.removed; (got == 1) != remove {
+				t.Fatalf("data removed %d times, want remove=%v", got, remove)
+			}
+			if h.syncer.count(&h.syncer.stops) == 0 {
+				t.Fatal("sync was not stopped before signing out")
+			}
+		})
+	}
+}
+
+func TestSettingsSyncSwitch(t *testing.T) {
+	h := newAccountHarness(t)
+	h.acc.account = app.Account{AccountID: "acc1", Username: "ada", Email: "ada@example.com", ServerURL: "https://s.example", SignedIn: true}
+	h.mw.showSettings()
+	a := h.ui()
+	h.loop.until(t, "the sync settings load", func() bool { return a.settings != nil && a.settings.loaded })
+	s := a.settings
+	if !s.syncOn.Checked || !strings.Contains(s.who.Text, "ada") || !s.server.url.Disabled() {
+		t.Fatalf("switch %v, account %q, server editable %v", s.syncOn.Checked, s.who.Text, !s.server.url.Disabled())
+	}
+	test.Tap(s.syncOn)
+	test.Tap(h.button("Save"))
+	h.loop.until(t, "sync is turned off", func() bool {
+		h.syncer.mu.Lock()
+		defer h.syncer.mu.Unlock()
+		return slices.Equal(h.syncer.setOn, []bool{false})
+	})
+}
+
+func TestSyncIndicator(t *testing.T) {
+	cases := []struct {
+		status app.SyncStatus
+		text   string
+		imp    widget.Importance
+	}{
+		{app.SyncStatus{State: app.SyncNotSignedIn}, "not signed in", widget.LowImportance},
+		{app.SyncStatus{State: app.SyncOff}, "sync off", widget.LowImportance},
+		{app.SyncStatus{State: app.SyncConnecting}, "connecting", widget.HighImportance},
+		{app.SyncStatus{State: app.SyncSyncing, Pending: 3}, "syncing (3 pending)", widget.HighImportance},
+		{app.SyncStatus{State: app.SyncInSync}, "IN SYNC", widget.SuccessImportance},
+		{app.SyncStatus{State: app.SyncOffline, RetryIn: 4e9}, "offline (retry in 4s)", widget.WarningImportance},
+		{app.SyncStatus{State: app.SyncActionNeeded, Why: "confirm your email"}, "action needed: confirm your email", widget.DangerImportance},
+	}
+	h := newAccountHarness(t)
+	ind := h.mw.top.indicator
+	if ind == nil {
+		t.Fatal("no indicator in the top bar")
+	}
+	for _, c := range cases {
+		t.Run(c.text, func(t *testing.T) {
+			h.syncer.set(c.status)
+			h.loop.settle()
+			if ind.button.Text != c.text || ind.button.Importance != c.imp {
+				t.Fatalf("indicator %q importance %v, want %q %v", ind.button.Text, ind.button.Importance, c.text, c.imp)
+			}
+		})
+	}
+	t.Run("tapping it shows the details, and Sync now calls the syncer", func(t *testing.T) {
+		h.syncer.set(app.SyncStatus{State: app.SyncOffline, Pending: 2, RetryIn: 3e9, LastError: "dial tcp: connection refused"})
+		h.loop.settle()
+		test.Tap(ind.button)
+		d := ind.details
+		if d == nil || d.pending.Text != "2" || d.last.Text != "never" || !strings.Contains(d.failure.Text, "refused") {
+			t.Fatalf("details %+v", d)
+		}
+		test.Tap(d.syncNow)
+		if got := h.syncer.count(&h.syncer.syncNow); got != 1 {
+			t.Fatalf("SyncNow called %d times", got)
+		}
+	})
+}

@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/courierapp/courier/app"
+)
+
+// syncIndicator is the IN SYNC indicator of the top bar: the sync status
+// in a colour that tells its kind; tapping it shows the details and Sync
+// now.
+type syncIndicator struct {
+	syncer app.Syncer
+	win    fyne.Window
+	button *widget.Button
+	status app.SyncStatus
+	unsub  func()
+
+	// OnSignIn opens the sign-in form (from the details when not signed
+	// in).
+	OnSignIn func()
+	details  *syncDetails
+}
+
+// newSyncIndicator shows syncer's status and follows its changes through
+// do (the UI goroutine).
+func newSyncIndicator(syncer app.Syncer, win fyne.Window, do func(func())) *syncIndicator {
+	i := &syncIndicator{syncer: syncer, win: win}
+	i.button = widget.NewButton("", i.onTapped)
+	i.show(syncer.Status())
+	i.unsub = syncer.Subscribe(func(st app.SyncStatus) { do(func() { i.show(st) }) })
+	return i
+}
+
+// show paints st.
+func (i *syncIndicator) show(st app.SyncStatus) {
+	i.status = st
+	i.button.SetText(st.String())
+	i.button.Importance = syncImportance(st.State)
+	i.button.Refresh()
+	if i.details != nil {
+		i.details.show(st)
+	}
+}
+
+// Close stops following the status.
+func (i *syncIndicator) Close() {
+	if i.unsub != nil {
+		i.unsub()
+	}
+}
+
+// syncImportance is the indicator's colour: green in sync, blue while
+// working, amber offline, red when the person must act or sync failed,
+// grey when sync does not run.
+func syncImportance(s app.SyncState) widget.Importance {
+	switch s {
+	case app.SyncInSync:
+		return widget.SuccessImportance
+	case app.SyncConnecting, app.SyncSyncing:
+		return widget.HighImportance
+	case app.SyncOffline:
+		return widget.WarningImportance
+	case app.SyncActionNeeded, app.SyncFailed:
+		return widget.DangerImportance
+	}
+	return widget.LowImportance
+}
+
+// syncDetails is the dialog behind the indicator.
+type syncDetails struct {
+	state, pending, last, failure *widget.Label
+	syncNow                       *widget.Button
+	dlg                           dialog.Dialog
+}
+
+func (i *syncIndicator) onTapped() {
+	d := &syncDetails{state: widget.NewLabel(""), pending: widget.NewLabel(""), last: widget.NewLabel(""), failure: widget.NewLabel("")}
+	d.failure.Wrapping = fyne.TextWrapWord
+	d.syncNow = widget.NewButton("Sync now", i.syncer.SyncNow)
+	d.syncNow.Importance = widget.HighImportance
+	form := widget.NewForm(
+		widget.NewFormItem("Status", d.state), widget.NewFormItem("Pending changes", d.pending),
+		widget.NewFormItem("Last sync", d.last), widget.NewFormItem("Last error", d.failure),
+	)
+	buttons := container.NewHBox(d.syncNow)
+	if i.status.State == app.SyncNotSignedIn && i.OnSignIn != nil {
+		buttons.Add(widget.NewButton("Sign in…", func() { d.dlg.Hide(); i.OnSignIn() }))
+	}
+	d.dlg = dialog.NewCustom("Sync", "Close", container.NewVBox(form, buttons), i.win)
+	d.dlg.SetOnClosed(func() { i.details = nil })
+	d.dlg.Resize(fyne.NewSize(460, 280))
+	i.details = d
+	d.show(i.status)
+	d.dlg.Show()
+}
+
+func (d *syncDetails) show(st app.SyncStatus) {
+	d.state.SetText(st.String())
+	d.pending.SetText(fmt.Sprint(st.Pending))
+	d.last.SetText(lastSyncText(st.LastSync))
+	d.failure.SetText(st.LastError)
+	if st.LastError == "" {
+		d.failure.SetText("none")
+	}
+	switch st.State {
+	case app.SyncNotSignedIn, app.SyncOff, app.SyncActionNeeded:
+		d.syncNow.Disable()
+	default:
+		d.syncNow.Enable()
+	}
+}
+
+func lastSyncText(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
