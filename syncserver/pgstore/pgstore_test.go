@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/courierapp/courier/syncserver"
@@ -12,6 +13,9 @@ import (
 
 func openTest(t testing.TB, opt pgstore.Options) *pgstore.DB {
 	t.Helper()
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
 	db, err := pgstore.Open(context.Background(), pgtest.URL(t), opt)
 	if err != nil {
 		t.Fatalf("Open: %v", err)

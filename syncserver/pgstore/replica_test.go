@@ -1,0 +1,292 @@
+package pgstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/pgstore"
+	"github.com/courierapp/courier/syncserver/pgstore/pgtest"
+)
+
+// replica is one in-process server on loopback TLS over its own pgstore
+// connection to a shared schema.
+type replica struct {
+	db   *pgstore.DB
+	srv  *syncserver.Server
+	addr string
+	pool *x509.CertPool
+	logs *syncBuffer
+	stop func()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// certs makes a dev CA and server certificate for loopback.
+func certs(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	dir := t.TempDir()
+	cert, err := syncserver.DevCertificate(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, syncserver.DevCAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return cert, pool
+}
+
+// startReplica opens a store on url and runs a server on it until the
+// test ends; it returns once the server listens for other replicas'
+// heads.
+func startReplica(t testing.TB, url string, opt pgstore.Options) *replica {
+	t.Helper()
+	cert, pool := certs(t)
+	logs := &syncBuffer{}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	db, err := pgstore.Open(context.Background(), url, opt)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{db: db, addr: ln.Addr().String(), pool: pool, logs: logs}
+	r.srv, err = syncserver.New(context.Background(), syncserver.Config{
+		Listener: ln, PublicURL: "https://" + r.addr, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Storage: db, Mailer: syncserver.MailerFunc(func(context.Context, syncserver.Message) error { return nil }),
+		Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Limits: &syncserver.Limits{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.srv.Run(ctx) }()
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			db.Close()
+		})
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("replica %s log:\n%s", r.addr, r.logs)
+		}
+		r.stop()
+	})
+	waitFor(t, 10*time.Second, "the replica listens", db.Listening)
+	return r
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+	}
+}
+
+func randomBytes(n int) []byte { b := make([]byte, n); rand.Read(b); return b }
+
+// newAccount stores a confirmed account with one session and returns its
+// bearer token.
+func newAccount(t testing.TB, st syncserver.Storage, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	id := fmt.Sprintf("acct-%d", n)
+	a := syncserver.Account{ID: id, Username: fmt.Sprintf("user%d", n), Email: fmt.Sprintf("user%d@example.com", n), EmailConfirmed: true,
+		CreatedAt: time.Now(), Secrets: syncserver.AccountSecrets{KDFSalt: randomBytes(16), KDFParams: syncproto.DefaultKDFParams,
+			AuthHash: randomBytes(32), WrappedAccountKey: randomBytes(72), RecoveryWrappedKey: randomBytes(72)}}
+	if err := st.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(randomBytes(32))
+	h := sha256.Sum256([]byte(token))
+	s := syncserver.Session{ID: "sess-" + id, AccountID: id, TokenHash: h[:], DeviceName: "test", CreatedAt: time.Now(), LastSeenAt: time.Now()}
+	if err := st.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// device is a sync connection that records the highest seq it was sent.
+type device struct {
+	t    testing.TB
+	ws   *websocket.Conn
+	mu   sync.Mutex
+	seq  uint64
+	seen map[uint64]time.Time // when each seq arrived
+	err  error
+}
+
+// connect opens a sync connection to r as token's account and waits for
+// the first caught-up frame.
+func connect(t testing.TB, r *replica, token string) *device {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h := http.Header{"Authorization": {"Bearer " + token}}
+	ws, _, err := websocket.Dial(ctx, "wss://"+r.addr+syncproto.PathSync, &websocket.DialOptions{
+		HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: r.pool}}},
+		HTTPHeader: h, Subprotocols: []string{syncproto.SyncSubprotocol},
+	})
+	if err != nil {
+		t.Fatalf("dial %s: %v", r.addr, err)
+	}
+	ws.SetReadLimit(syncproto.MaxFrameSize)
+	t.Cleanup(func() { ws.CloseNow() })
+	d := &device{t: t, ws: ws, seen: map[uint64]time.Time{}}
+	d.send(&syncproto.Hello{DeviceID: "dev-" + r.addr, Cursor: 0})
+	caught := make(chan struct{})
+	go d.read(caught)
+	select {
+	case <-caught:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no caught-up frame from %s within 10 s (err %v)", r.addr, d.lastErr())
+	}
+	return d
+}
+
+func (d *device) read(caught chan struct{}) {
+	var once sync.Once
+	for {
+		_, b, err := d.ws.Read(context.Background())
+		if err == nil {
+			var f syncproto.Frame
+			if f, err = syncproto.DecodeServerFrame(b); err == nil {
+				if ch, ok := f.(*syncproto.Changes); ok {
+					d.got(ch)
+					if ch.CaughtUp {
+						once.Do(func() { close(caught) })
+					}
+				}
+				continue
+			}
+		}
+		d.mu.Lock()
+		d.err = err
+		d.mu.Unlock()
+		return
+	}
+}
+
+func (d *device) got(ch *syncproto.Changes) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := time.Now()
+	for _, c := range ch.Changes {
+		if c.Seq != d.seq+1 {
+			d.err = fmt.Errorf("seq %d follows %d", c.Seq, d.seq)
+		}
+		d.seq = c.Seq
+		d.seen[c.Seq] = now
+	}
+}
+
+func (d *device) lastErr() error { d.mu.Lock(); defer d.mu.Unlock(); return d.err }
+
+func (d *device) reached(seq uint64) bool { d.mu.Lock(); defer d.mu.Unlock(); return d.seq >= seq }
+
+func (d *device) send(f syncproto.Frame) {
+	d.t.Helper()
+	b, err := syncproto.EncodeFrame(f)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		d.t.Fatalf("write: %v", err)
+	}
+}
+
+// push sends one op writing a sealed name to request id.
+func (d *device) push(id string) {
+	d.t.Helper()
+	v := randomBytes(64)
+	v[0] = 0x01
+	d.send(&syncproto.Push{Ops: []model.Op{{OpID: model.NewID(), Kind: model.KindRequest, ID: model.ID(id),
+		Fields: model.Fields{"name": syncproto.SealedValue(v)}}}})
+}
+
+// waitSeq waits until d was sent seq.
+func (d *device) waitSeq(seq uint64, what string) {
+	d.t.Helper()
+	waitFor(d.t, 10*time.Second, what, func() bool { return d.reached(seq) || d.lastErr() != nil })
+	if err := d.lastErr(); err != nil {
+		d.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func TestReplicasDeliverEachOthersPushes(t *testing.T) {
+	url := pgtest.URL(t)
+	r1, r2 := startReplica(t, url, pgstore.Options{}), startReplica(t, url, pgstore.Options{})
+	token := newAccount(t, r1.db, 1)
+	d1, d2 := connect(t, r1, token), connect(t, r2, token)
+	d1.push("req-1")
+	d2.waitSeq(1, "a push on replica 1 reaches a device on replica 2")
+	d2.push("req-2")
+	d1.waitSeq(2, "a push on replica 2 reaches a device on replica 1")
+	d2.waitSeq(2, "the pusher gets its own op back")
+}
+
+func TestLostListenConnectionRereadsHeads(t *testing.T) {
+	url := pgtest.URL(t)
+	// Replica 1 sends no NOTIFY: replica 2 can learn of its pushes only
+	// by re-reading the heads after its LISTEN connection is lost.
+	r1 := startReplica(t, url, pgstore.Options{NotifyEvery: -1})
+	r2 := startReplica(t, url, pgstore.Options{})
+	token := newAccount(t, r1.db, 1)
+	d1, d2 := connect(t, r1, token), connect(t, r2, token)
+	d1.push("req-1")
+	d1.waitSeq(1, "the pusher's own replica delivers")
+	lost := r2.db.LostListens()
+	pgtest.Exec(t, url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'courier-listen' AND pid <> pg_backend_pid()`)
+	waitFor(t, 10*time.Second, "replica 2 notices the lost LISTEN connection", func() bool { return r2.db.LostListens() > lost })
+	d2.waitSeq(1, "replica 2 re-reads the head once it listens again")
+	waitFor(t, 10*time.Second, "replica 2 listens again", r2.db.Listening)
+	// And NOTIFY flows again from a replica that sends it.
+	d2.push("req-2")
+	d1.waitSeq(2, "replica 1 hears replica 2 after both reconnected")
+}
