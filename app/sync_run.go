@@ -323,3 +323,20 @@ func (s *Sync) publishSubs(st SyncStatus) {
 		fn(st)
 	}
 }
+
+// Join attaches the profile to the account just signed in to (see
+// JoinAccount: merge local work, or keep it aside with keepLocal), then
+// starts sync when it was started before. Call it after Accounts.SignIn.
+func (s *Sync) Join(ctx context.Context, accountID string, keepLocal bool) (JoinResult, error) {
+	res, err := JoinAccount(ctx, s.store, accountID, keepLocal)
+	if err != nil {
+		return res, err
+	}
+	s.mu.Lock()
+	active := s.active
+	s.mu.Unlock()
+	if active {
+		return res, s.Start(ctx)
+	}
+	return res, s.Load(ctx)
+}

@@ -166,13 +166,10 @@ func TestSyncSwitchAndStates(t *testing.T) {
 	if err := s.Start(ctx); err != nil || s.Status().State != app.SyncActionNeeded {
 		t.Fatalf("Start before joining = %v, %v; want action needed", s.Status(), err)
 	}
-	if _, err := app.JoinAccount(ctx, db, "acct-1", false); err != nil {
-		t.Fatal(err)
+	if res, err := s.Join(ctx, "acct-1", false); err != nil || res.Queued != 1 {
+		t.Fatalf("Join = %+v, %v; want the local record queued", res, err)
 	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, "the engine runs", eng.isRunning)
+	waitUntil(t, "the engine runs after joining", eng.isRunning)
 	if err := s.SetEnabled(ctx, false); err != nil {
 		t.Fatal(err)
 	}
