@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncserver"
@@ -19,13 +20,7 @@ func (d *DB) CreateAccount(ctx context.Context, a syncserver.Account) error {
 	if a.ID == "" || a.Email == "" || a.Username == "" {
 		return fmt.Errorf("create account: id, email and username required: %w", model.ErrInvalid)
 	}
-	params, err := json.Marshal(a.Secrets.KDFParams)
-	if err != nil {
-		return fmt.Errorf("create account %s: %w", a.ID, err)
-	}
-	s := a.Secrets
-	_, err = d.pool.Exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		a.ID, a.Username, a.Email, a.EmailConfirmed, s.KDFSalt, params, s.AuthHash, s.WrappedAccountKey, s.RecoveryWrappedKey, a.CreatedAt)
+	err := insertAccount(ctx, d.pool, a)
 	if isUnique(err) {
 		return d.whichTaken(ctx, a)
 	}
@@ -33,6 +28,22 @@ func (d *DB) CreateAccount(ctx context.Context, a syncserver.Account) error {
 		return fmt.Errorf("create account %s: %w", a.ID, wrap(err))
 	}
 	return nil
+}
+
+// execer is a pool, a connection or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func insertAccount(ctx context.Context, q execer, a syncserver.Account) error {
+	params, err := json.Marshal(a.Secrets.KDFParams)
+	if err != nil {
+		return err
+	}
+	s := a.Secrets
+	_, err = q.Exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		a.ID, a.Username, a.Email, a.EmailConfirmed, s.KDFSalt, params, s.AuthHash, s.WrappedAccountKey, s.RecoveryWrappedKey, a.CreatedAt)
+	return err
 }
 
 // whichTaken names what a refused account collided with, the email first
