@@ -129,6 +129,15 @@ func (c *syncConn) serve() {
 		return
 	}
 	defer c.srv.hub.leave(c)
+	// A revocation between the handshake and join found no connection
+	// to close: the session is gone from storage by then.
+	if _, err := c.srv.store.SessionByToken(c.ctx, c.token); err != nil {
+		if errors.Is(err, model.ErrNotFound) {
+			err = closeWith(syncproto.CloseUnauthorized, "the session was revoked; sign in again")
+		}
+		c.fail(err)
+		return
+	}
 	m := c.srv.syncMetrics
 	m.conns.Inc()
 	defer m.conns.Dec()

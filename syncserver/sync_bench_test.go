@@ -58,9 +58,9 @@ func (e *syncEnv) rawConn(b *testing.B, token string) *websocket.Conn {
 	return ws
 }
 
-// relay is the baseline: a bare coder/websocket server, with the same
-// TLS certificate, that forwards every message of the first connection
-// to the second.
+// startRelay starts the baseline: a bare coder/websocket server, with
+// the same TLS certificate, that forwards every message of each of its
+// two connections to the other.
 func startRelay(b *testing.B, e *syncEnv) (string, <-chan struct{}) {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -86,7 +86,10 @@ func startRelay(b *testing.B, e *syncEnv) (string, <-chan struct{}) {
 				return
 			}
 			mu.Lock()
-			to := conns[len(conns)-1]
+			to := conns[0]
+			if to == ws {
+				to = conns[1]
+			}
 			mu.Unlock()
 			if err := to.Write(context.Background(), websocket.MessageText, m); err != nil {
 				return
@@ -111,7 +114,9 @@ func (e *syncEnv) srvTLS() *tls.Config {
 // from a push on connection A to the change arriving on connection B of
 // the same account (the push is committed durably, with its fsync, before
 // B is poked), beside a bare coder/websocket relay forwarding the same
-// push frames from A to B. It reports p50 and p99 in microseconds.
+// push frames from A to B, and beside the floor a durable push cannot go
+// under: one bbolt transaction writing one small value (two fdatasyncs).
+// It reports p50 and p99 in microseconds.
 func BenchmarkSyncPushToOtherConnection(b *testing.B) {
 	e := quietSyncEnv(b)
 	_, token := e.account(true)
@@ -142,6 +147,29 @@ func BenchmarkSyncPushToOtherConnection(b *testing.B) {
 		<-joined
 		<-joined
 		measureRelay(b, a, c, pushFrame)
+	})
+	b.Run("commit-floor", func(b *testing.B) {
+		db, err := bbolt.Open(filepath.Join(b.TempDir(), "floor.db"), 0o600, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		lat := make([]time.Duration, 0, b.N)
+		for i := range b.N {
+			start := time.Now()
+			err := db.Update(func(tx *bbolt.Tx) error {
+				bk, err := tx.CreateBucketIfNotExists([]byte("ops"))
+				if err != nil {
+					return err
+				}
+				return bk.Put(fmt.Append(nil, i), bytes.Repeat([]byte{1}, 300))
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		reportPercentiles(b, lat)
 	})
 }
 
@@ -190,44 +218,20 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 
 // BenchmarkSyncDurablePushes measures durable acknowledgements with 64
 // concurrent pushers (16 accounts, 4 connections each), each pushing one
-// op at a time and waiting for its op id to come back (the ack, sent once
-// the op is fsynced). Beside it, the baseline: the same number of
-// goroutines writing one small value per bbolt transaction, one fsync
-// each, as a store without group commit would.
+// op at a time (and, as a client flushing its outbox would, 16) and
+// waiting for its op ids to come back (the ack, sent once the ops are
+// fsynced). Beside it, the baseline: the same number of goroutines
+// writing one small value per bbolt transaction, one fsync each, as a
+// store without group commit would.
 func BenchmarkSyncDurablePushes(b *testing.B) {
 	const accounts, perAccount = 16, 4
-	b.Run("courier", func(b *testing.B) {
-		e := quietSyncEnv(b)
-		var conns []*websocket.Conn
-		for range accounts {
-			acct, token := e.account(true)
-			conns = append(conns, e.rawConn(b, token))
-			for range perAccount - 1 {
-				conns = append(conns, e.rawConn(b, e.session(acct)))
-			}
+	for _, batch := range []int{1, 16} {
+		name := "courier"
+		if batch > 1 {
+			name = fmt.Sprintf("courier-%d-op-pushes", batch)
 		}
-		start := time.Now()
-		runWorkers(b, len(conns), func(w, i int) {
-			op := newOp(fmt.Sprintf("r%d-%d", w, i), 100)
-			f, _ := syncproto.EncodeFrame(&syncproto.Push{Ops: []model.Op{op}})
-			ws := conns[w]
-			if err := ws.Write(context.Background(), websocket.MessageText, f); err != nil {
-				b.Error(err)
-				return
-			}
-			for { // the other connections' ops of this account arrive too
-				_, m, err := ws.Read(context.Background())
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				if bytes.Contains(m, []byte(op.OpID)) {
-					return
-				}
-			}
-		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
-	})
+		b.Run(name, func(b *testing.B) { benchDurablePushes(b, accounts, perAccount, batch) })
+	}
 	b.Run("baseline", func(b *testing.B) {
 		db, err := bbolt.Open(filepath.Join(b.TempDir(), "base.db"), 0o600, nil)
 		if err != nil {
@@ -235,7 +239,7 @@ func BenchmarkSyncDurablePushes(b *testing.B) {
 		}
 		defer db.Close()
 		start := time.Now()
-		runWorkers(b, accounts*perAccount, func(w, i int) {
+		runWorkers(b, b.N, accounts*perAccount, func(w, i int) {
 			err := db.Update(func(tx *bbolt.Tx) error {
 				bk, err := tx.CreateBucketIfNotExists([]byte("ops"))
 				if err != nil {
@@ -251,14 +255,54 @@ func BenchmarkSyncDurablePushes(b *testing.B) {
 	})
 }
 
-// runWorkers runs b.N calls of fn spread over n goroutines; fn gets the
-// worker and its call number.
-func runWorkers(b *testing.B, n int, fn func(w, i int)) {
+// benchDurablePushes runs b.N pushes of batch ops each over
+// accounts*perAccount connections and reports ops/s.
+func benchDurablePushes(b *testing.B, accounts, perAccount, batch int) {
+	e := quietSyncEnv(b)
+	var conns []*websocket.Conn
+	for range accounts {
+		acct, token := e.account(true)
+		conns = append(conns, e.rawConn(b, token))
+		for range perAccount - 1 {
+			conns = append(conns, e.rawConn(b, e.session(acct)))
+		}
+	}
+	pushes := b.N // ns/op is per push
+	start := time.Now()
+	runWorkers(b, pushes, len(conns), func(w, i int) {
+		ops := make([]model.Op, batch)
+		for j := range ops {
+			ops[j] = newOp(fmt.Sprintf("r%d-%d-%d", w, i, j), 100)
+		}
+		f, _ := syncproto.EncodeFrame(&syncproto.Push{Ops: ops})
+		ws := conns[w]
+		if err := ws.Write(context.Background(), websocket.MessageText, f); err != nil {
+			b.Error(err)
+			return
+		}
+		last := []byte(ops[batch-1].OpID)
+		for { // the other connections' ops of this account arrive too
+			_, m, err := ws.Read(context.Background())
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if bytes.Contains(m, last) {
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(pushes*batch)/time.Since(start).Seconds(), "ops/s")
+}
+
+// runWorkers runs total calls of fn spread over n goroutines; fn gets
+// the worker and its call number.
+func runWorkers(b *testing.B, total, n int, fn func(w, i int)) {
 	b.ResetTimer()
 	var wg sync.WaitGroup
 	for w := range n {
-		calls := b.N / n
-		if w < b.N%n {
+		calls := total / n
+		if w < total%n {
 			calls++
 		}
 		wg.Add(1)

@@ -551,3 +551,26 @@ func TestSyncNoticesRevocationsMadeElsewhereAtTheNextPing(t *testing.T) {
 		t.Fatalf("close %d, error frame %+v; want 4401", status, ef)
 	}
 }
+
+func TestSyncRateLimitsCloseWith4429(t *testing.T) {
+	e := newSyncEnv(t, func(c *syncserver.Config) {
+		c.Sync.MaxConnsPerAccount = 2
+		c.Sync.PushRate = syncserver.Rate{Burst: 3, Every: time.Hour}
+	})
+	t.Run("one connection too many", func(t *testing.T) {
+		_, token := e.account(true)
+		e.connect(token, 0)
+		e.connect(token, 0)
+		c := e.dial(token)
+		c.send(&syncproto.Hello{DeviceID: "third", Cursor: 0})
+		c.wantClose(syncproto.CloseRateLimited)
+	})
+	t.Run("pushes past the rate", func(t *testing.T) {
+		_, token := e.account(true)
+		c, _ := e.connect(token, 0)
+		for i := range 4 {
+			c.send(&syncproto.Push{Ops: []model.Op{newOp(fmt.Sprint("r", i), 10)}})
+		}
+		c.wantClose(syncproto.CloseRateLimited)
+	})
+}
