@@ -286,6 +286,9 @@ func (p *collectionsPanel) shareItems(id string) []*fyne.MenuItem {
 	if !ok || !can || n.Kind != model.KindCollection {
 		return nil
 	}
+	if _, wired := p.core.(accountsCore); wired && lc.Links() == nil {
+		return nil // Share appears once an account is signed in
+	}
 	coll := model.Collection{ID: n.ID, Name: n.Name}
 	return []*fyne.MenuItem{fyne.NewMenuItem("Share…", func() {
 		links := lc.Links()
