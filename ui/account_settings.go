@@ -39,7 +39,6 @@ func (mw *MainWindow) newAccountSettings() *accountSettings {
 	}
 	s := &accountSettings{a: a, who: widget.NewLabel("Reading…"), actions: container.NewHBox()}
 	s.syncOn = widget.NewCheck("Sync this profile through the account", nil)
-	s.syncOn.Disable()
 	s.server = newServerFields(a.win, a.svc.server, a.svc.ca)
 	s.load()
 	a.settings = s
@@ -73,7 +72,6 @@ func (s *accountSettings) load() {
 			}
 			s.loaded, s.wasOn = true, on
 			s.syncOn.SetChecked(on)
-			s.syncOn.Enable()
 			s.showAccount(acc, aerr == nil && acc.SignedIn)
 		}
 	})

@@ -34,6 +34,7 @@ func (b *topBar) syncWidget() fyne.CanvasObject {
 	}
 	b.indicator = newSyncIndicator(a.svc.opts.Syncer, b.win, b.bg.do)
 	b.indicator.OnSignIn = func() { a.ShowSignIn("") }
+	a.indicator = b.indicator
 	return b.indicator.button
 }
 
@@ -69,7 +70,12 @@ func (b *topBar) accountMenuItems() []*fyne.MenuItem {
 func (a *accountUI) start() { a.startSync() }
 
 // stop ends sync when the window closes.
-func (a *accountUI) stop() { a.svc.opts.Syncer.Stop() }
+func (a *accountUI) stop() {
+	if a.indicator != nil {
+		a.indicator.Close()
+	}
+	a.svc.opts.Syncer.Stop()
+}
 
 // openAccount replaces the welcome prompt with the Create account form
 // (create) or the Sign in form; false when accounts are not wired in.

@@ -33,6 +33,7 @@ type accountUI struct {
 	joinDlg    dialog.Dialog
 	joinChoice *widget.RadioGroup
 	settings   *accountSettings
+	indicator  *syncIndicator
 	signOutDlg *signOutDialog
 	// OnSignedIn runs after a sign-in finished (sync started).
 	OnSignedIn func()
@@ -64,6 +65,11 @@ type signInForm struct {
 // ShowSignIn opens the Sign in form, prefilled with identifier.
 func (a *accountUI) ShowSignIn(identifier string) {
 	f := &signInForm{ident: widget.NewEntry(), password: widget.NewPasswordEntry()}
+	if identifier == "" {
+		if acc, err := a.svc.opts.Accounts.Current(context.Background()); err == nil {
+			identifier = acc.Username // the profile's account, signed out
+		}
+	}
 	f.ident.SetText(identifier)
 	f.ident.SetPlaceHolder("email or username")
 	f.server = newServerFields(a.win, a.svc.server, a.svc.ca)
@@ -79,7 +85,11 @@ func (a *accountUI) ShowSignIn(identifier string) {
 	f.password.OnSubmitted = func(string) { a.onSignInSubmitted(f) }
 	a.signIn = f
 	f.Show()
-	a.win.Canvas().Focus(f.ident)
+	if identifier != "" {
+		a.win.Canvas().Focus(f.password)
+	} else {
+		a.win.Canvas().Focus(f.ident)
+	}
 }
 
 func (a *accountUI) onSignInSubmitted(f *signInForm) {

@@ -21,6 +21,8 @@ type syncIndicator struct {
 	button *widget.Button
 	status app.SyncStatus
 	unsub  func()
+	do     func(func())
+	tick   *time.Timer // re-reads the status each second while a retry waits
 
 	// OnSignIn opens the sign-in form (from the details when not signed
 	// in).
@@ -31,7 +33,7 @@ type syncIndicator struct {
 // newSyncIndicator shows syncer's status and follows its changes through
 // do (the UI goroutine).
 func newSyncIndicator(syncer app.Syncer, win fyne.Window, do func(func())) *syncIndicator {
-	i := &syncIndicator{syncer: syncer, win: win}
+	i := &syncIndicator{syncer: syncer, win: win, do: do}
 	i.button = widget.NewButton("", i.onTapped)
 	i.show(syncer.Status())
 	i.unsub = syncer.Subscribe(func(st app.SyncStatus) { do(func() { i.show(st) }) })
@@ -47,12 +49,25 @@ func (i *syncIndicator) show(st app.SyncStatus) {
 	if i.details != nil {
 		i.details.show(st)
 	}
+	if (st.State == app.SyncOffline || st.State == app.SyncFailed) && i.tick == nil && i.unsub != nil {
+		i.tick = time.AfterFunc(time.Second, func() {
+			st := i.syncer.Status()
+			i.do(func() {
+				i.tick = nil
+				i.show(st)
+			})
+		})
+	}
 }
 
 // Close stops following the status.
 func (i *syncIndicator) Close() {
 	if i.unsub != nil {
 		i.unsub()
+		i.unsub = nil
+	}
+	if i.tick != nil {
+		i.tick.Stop()
 	}
 }
 

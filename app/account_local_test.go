@@ -1,0 +1,76 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+)
+
+// addLocalRequest stores one request the way an edit does.
+func addLocalRequest(t *testing.T, db *store.DB) {
+	t.Helper()
+	op := model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: model.NewID(), Fields: model.Fields{"name": json.RawMessage(`"local"`)}}
+	if err := db.Apply(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHoldsLocalWork(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		setup  func(t *testing.T, db *store.DB)
+		joinAs string // "" for a profile never joined
+		want   bool
+	}{
+		{"an empty profile does not ask", func(*testing.T, *store.DB) {}, "", false},
+		{"a profile with records of its own asks", addLocalRequest, "", true},
+		{"a profile attached to this account does not ask", func(*testing.T, *store.DB) {}, "acct-1", false},
+		{"a profile attached to another account with records asks", addLocalRequest, "acct-2", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db := openStore(t)
+			if c.joinAs != "" {
+				if _, err := app.JoinAccount(ctx, db, c.joinAs, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.setup(t, db)
+			got, err := app.HoldsLocalWork(ctx, db, "acct-1")
+			if err != nil || got != c.want {
+				t.Fatalf("HoldsLocalWork = %v, %v; want %v", got, err, c.want)
+			}
+		})
+	}
+}
+
+func TestRemoveAccountDataEmptiesAndDetachesTheProfile(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	if _, err := app.JoinAccount(ctx, db, "acct-1", false); err != nil {
+		t.Fatal(err)
+	}
+	addLocalRequest(t, db)
+	if err := app.RemoveAccountData(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := db.List(ctx, model.KindRequest)
+	if err != nil || len(recs) != 0 {
+		t.Fatalf("requests left: %d, %v", len(recs), err)
+	}
+	if on, err := db.SyncEnabled(ctx); err != nil || on {
+		t.Fatalf("still attached: %v, %v", on, err)
+	}
+	if n, err := db.PendingCount(ctx); err != nil || n != 0 {
+		t.Fatalf("pending ops left: %d, %v", n, err)
+	}
+	// Another account may then join without a question.
+	if got, err := app.HoldsLocalWork(ctx, db, "acct-2"); err != nil || got {
+		t.Fatalf("HoldsLocalWork after removal = %v, %v", got, err)
+	}
+}
