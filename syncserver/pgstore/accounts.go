@@ -25,7 +25,7 @@ func (d *DB) CreateAccount(ctx context.Context, a syncserver.Account) error {
 		return d.whichTaken(ctx, a)
 	}
 	if err != nil {
-		return fmt.Errorf("create account %s: %w", a.ID, wrap(err))
+		return fmt.Errorf("create account %s: %w", a.ID, d.check(err))
 	}
 	return nil
 }
@@ -54,7 +54,7 @@ func (d *DB) whichTaken(ctx context.Context, a syncserver.Account) error {
 		a.Email, a.Username).Scan(&email, &user)
 	switch {
 	case err != nil:
-		return fmt.Errorf("create account %s: %w", a.ID, wrap(err))
+		return fmt.Errorf("create account %s: %w", a.ID, d.check(err))
 	case email:
 		return fmt.Errorf("create account: %w", syncserver.ErrEmailTaken)
 	case user:
@@ -82,7 +82,12 @@ func scanAccount(row pgx.Row, what string) (syncserver.Account, error) {
 
 // Account implements syncserver.AccountStorage.
 func (d *DB) Account(ctx context.Context, id string) (syncserver.Account, error) {
-	return scanAccount(d.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id), id)
+	var a syncserver.Account
+	err := d.read(ctx, func() (err error) {
+		a, err = scanAccount(d.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id), id)
+		return err
+	})
+	return a, err
 }
 
 // AccountByEmail implements syncserver.AccountStorage.
@@ -128,7 +133,7 @@ func setSecrets(ctx context.Context, tx pgx.Tx, id string, s syncserver.AccountS
 func (d *DB) DeleteAccount(ctx context.Context, id string) error {
 	tag, err := d.pool.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, id)
 	if err != nil {
-		return fmt.Errorf("delete account %s: %w", id, wrap(err))
+		return fmt.Errorf("delete account %s: %w", id, d.check(err))
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("account %s: %w", id, model.ErrNotFound)

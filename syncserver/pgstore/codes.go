@@ -25,7 +25,7 @@ func (d *DB) PutCode(ctx context.Context, c syncserver.Code) error {
 		return fmt.Errorf("put code for account %s: %w", c.AccountID, model.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("put %s code for account %s: %w", c.Purpose, c.AccountID, wrap(err))
+		return fmt.Errorf("put %s code for account %s: %w", c.Purpose, c.AccountID, d.check(err))
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func (d *DB) CreateLink(ctx context.Context, l syncserver.Link) error {
 	case isUnique(err):
 		return fmt.Errorf("create link %s: exists: %w", l.ID, model.ErrConflict)
 	case err != nil:
-		return fmt.Errorf("create link %s: %w", l.ID, wrap(err))
+		return fmt.Errorf("create link %s: %w", l.ID, d.check(err))
 	}
 	return nil
 }
@@ -90,11 +90,11 @@ func (d *DB) Link(ctx context.Context, accountID, id string) (syncserver.Link, e
 func (d *DB) Links(ctx context.Context, accountID string) ([]syncserver.Link, error) {
 	rows, err := d.pool.Query(ctx, `SELECT `+linkCols+` FROM links WHERE account_id = $1 ORDER BY created_at, id`, accountID)
 	if err != nil {
-		return nil, fmt.Errorf("links of account %s: %w", accountID, wrap(err))
+		return nil, fmt.Errorf("links of account %s: %w", accountID, d.check(err))
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (syncserver.Link, error) { return scanLink(r, false) })
 	if err != nil {
-		return nil, fmt.Errorf("links of account %s: %w", accountID, wrap(err))
+		return nil, fmt.Errorf("links of account %s: %w", accountID, d.check(err))
 	}
 	if out == nil {
 		out = []syncserver.Link{}
@@ -126,7 +126,7 @@ func (d *DB) UpdateLink(ctx context.Context, accountID, id string, u syncserver.
 func (d *DB) DeleteLink(ctx context.Context, accountID, id string) error {
 	tag, err := d.pool.Exec(ctx, `DELETE FROM links WHERE account_id = $1 AND id = $2`, accountID, id)
 	if err != nil {
-		return fmt.Errorf("delete link %s: %w", id, wrap(err))
+		return fmt.Errorf("delete link %s: %w", id, d.check(err))
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("link %s of account %s: %w", id, accountID, model.ErrNotFound)

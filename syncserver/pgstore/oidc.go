@@ -88,7 +88,7 @@ func (d *DB) IdentityBySubject(ctx context.Context, provider, subject string) (s
 func (d *DB) Identities(ctx context.Context, accountID string) ([]syncserver.Identity, error) {
 	rows, err := d.pool.Query(ctx, `SELECT `+identityCols+` FROM identities WHERE account_id = $1 ORDER BY created_at, provider, subject`, accountID)
 	if err != nil {
-		return nil, fmt.Errorf("identities of account %s: %w", accountID, wrap(err))
+		return nil, fmt.Errorf("identities of account %s: %w", accountID, d.check(err))
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (syncserver.Identity, error) { return scanIdentity(r) })
 	if err != nil {

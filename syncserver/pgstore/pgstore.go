@@ -105,7 +105,7 @@ func (d *DB) Close() error {
 // model.ErrUnavailable when it does not.
 func (d *DB) Ping(ctx context.Context) error {
 	if err := d.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("ping database: %w", wrap(err))
+		return fmt.Errorf("ping database: %w", d.check(err))
 	}
 	return nil
 }
@@ -151,10 +151,50 @@ func (d *DB) migrate(ctx context.Context) error {
 	})
 }
 
-// tx runs fn in a read-committed transaction and commits it.
+// tx runs fn in a read-committed transaction and commits it. When the
+// database stops answering before the commit (so nothing was applied),
+// it tries once more on a fresh connection: a restart or failover leaves
+// dead connections in the pool, and the first to be used should not fail
+// a request. fn may thus run twice and must set its results afresh.
 func (d *DB) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	err := pgx.BeginFunc(ctx, d.pool, fn)
-	return wrap(err)
+	for attempt := 0; ; attempt++ {
+		committing := false
+		tx, err := d.pool.Begin(ctx)
+		if err == nil {
+			if err = fn(tx); err == nil {
+				committing = true
+				err = tx.Commit(ctx)
+			} else {
+				tx.Rollback(context.WithoutCancel(ctx))
+			}
+		}
+		err = d.check(err)
+		if attempt > 0 || committing || ctx.Err() != nil || !errors.Is(err, model.ErrUnavailable) {
+			return err
+		}
+	}
+}
+
+// read runs a read on the pool, once more when the database stopped
+// answering (see tx).
+func (d *DB) read(ctx context.Context, fn func() error) error {
+	err := d.check(fn())
+	if ctx.Err() == nil && errors.Is(err, model.ErrUnavailable) {
+		err = d.check(fn())
+	}
+	return err
+}
+
+// check wraps err as wrap does and, when the database stopped answering,
+// drops the pool's idle connections: they are likely dead too (a restart,
+// a failover), and the next call should open fresh ones rather than fail
+// on each in turn.
+func (d *DB) check(err error) error {
+	err = wrap(err)
+	if errors.Is(err, model.ErrUnavailable) {
+		d.pool.Reset()
+	}
+	return err
 }
 
 // wrap maps database errors onto the model vocabulary: a server that does
@@ -229,7 +269,7 @@ func (d *DB) Stats(ctx context.Context) (syncserver.Stats, error) {
 	var s syncserver.Stats
 	err := d.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM sessions)`).Scan(&s.Accounts, &s.Sessions)
 	if err != nil {
-		return s, fmt.Errorf("count accounts and sessions: %w", wrap(err))
+		return s, fmt.Errorf("count accounts and sessions: %w", d.check(err))
 	}
 	return s, nil
 }

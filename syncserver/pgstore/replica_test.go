@@ -158,6 +158,8 @@ type device struct {
 	seq  uint64
 	seen map[uint64]time.Time // when each seq arrived
 	err  error
+	// errFrame is the error frame the server sent before closing.
+	errFrame *syncproto.ErrorFrame
 }
 
 // connect opens a sync connection to r as token's account and waits for
@@ -195,6 +197,11 @@ func (d *device) read(caught chan struct{}) {
 		if err == nil {
 			var f syncproto.Frame
 			if f, err = syncproto.DecodeServerFrame(b); err == nil {
+				if ef, ok := f.(*syncproto.ErrorFrame); ok {
+					d.mu.Lock()
+					d.errFrame = ef
+					d.mu.Unlock()
+				}
 				if ch, ok := f.(*syncproto.Changes); ok {
 					d.got(ch)
 					if ch.CaughtUp {
@@ -255,7 +262,7 @@ func (d *device) waitSeq(seq uint64, what string) {
 	d.t.Helper()
 	waitFor(d.t, 10*time.Second, what, func() bool { return d.reached(seq) || d.lastErr() != nil })
 	if err := d.lastErr(); err != nil {
-		d.t.Fatalf("%s: %v", what, err)
+		d.t.Fatalf("%s: %v (%+v)", what, err, d.errFrame)
 	}
 }
 

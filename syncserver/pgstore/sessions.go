@@ -27,7 +27,7 @@ func (d *DB) CreateSession(ctx context.Context, s syncserver.Session) error {
 	case isUnique(err):
 		return fmt.Errorf("create session %s: exists: %w", s.ID, model.ErrConflict)
 	case err != nil:
-		return fmt.Errorf("create session %s: %w", s.ID, wrap(err))
+		return fmt.Errorf("create session %s: %w", s.ID, d.check(err))
 	}
 	return nil
 }
@@ -43,9 +43,13 @@ func scanSession(row pgx.Row) (syncserver.Session, error) {
 
 // SessionByToken implements syncserver.SessionStorage.
 func (d *DB) SessionByToken(ctx context.Context, hash []byte) (syncserver.Session, error) {
-	s, err := scanSession(d.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = $1`, hash))
+	var s syncserver.Session
+	err := d.read(ctx, func() (err error) {
+		s, err = scanSession(d.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE token_hash = $1`, hash))
+		return err
+	})
 	if err != nil {
-		return s, fmt.Errorf("session by token: %w", err)
+		return s, fmt.Errorf("session by token: %w", d.check(err))
 	}
 	return s, nil
 }
@@ -54,7 +58,7 @@ func (d *DB) SessionByToken(ctx context.Context, hash []byte) (syncserver.Sessio
 func (d *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 	tag, err := d.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, at)
 	if err != nil {
-		return fmt.Errorf("touch session %s: %w", id, wrap(err))
+		return fmt.Errorf("touch session %s: %w", id, d.check(err))
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("session %s: %w", id, model.ErrNotFound)
@@ -66,11 +70,11 @@ func (d *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 func (d *DB) Sessions(ctx context.Context, accountID string) ([]syncserver.Session, error) {
 	rows, err := d.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions WHERE account_id = $1 ORDER BY created_at, id`, accountID)
 	if err != nil {
-		return nil, fmt.Errorf("sessions of account %s: %w", accountID, wrap(err))
+		return nil, fmt.Errorf("sessions of account %s: %w", accountID, d.check(err))
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (syncserver.Session, error) { return scanSession(r) })
 	if err != nil {
-		return nil, fmt.Errorf("sessions of account %s: %w", accountID, wrap(err))
+		return nil, fmt.Errorf("sessions of account %s: %w", accountID, d.check(err))
 	}
 	if out == nil {
 		out = []syncserver.Session{}
@@ -82,7 +86,7 @@ func (d *DB) Sessions(ctx context.Context, accountID string) ([]syncserver.Sessi
 func (d *DB) DeleteSession(ctx context.Context, accountID, id string) error {
 	tag, err := d.pool.Exec(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id = $2`, accountID, id)
 	if err != nil {
-		return fmt.Errorf("delete session %s: %w", id, wrap(err))
+		return fmt.Errorf("delete session %s: %w", id, d.check(err))
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("session %s of account %s: %w", id, accountID, model.ErrNotFound)

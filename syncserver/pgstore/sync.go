@@ -179,12 +179,14 @@ func write(ctx context.Context, tx pgx.Tx, accountID string, w pushWrites, res s
 // Head implements syncserver.SyncStorage.
 func (d *DB) Head(ctx context.Context, accountID string) (uint64, error) {
 	var h int64
-	err := d.pool.QueryRow(ctx, `SELECT head FROM accounts WHERE id = $1`, accountID).Scan(&h)
+	err := d.read(ctx, func() error {
+		return d.pool.QueryRow(ctx, `SELECT head FROM accounts WHERE id = $1`, accountID).Scan(&h)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("head of account %s: %w", accountID, model.ErrNotFound)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("head of account %s: %w", accountID, wrap(err))
+		return 0, fmt.Errorf("head of account %s: %w", accountID, d.check(err))
 	}
 	return uint64(h), nil
 }
@@ -197,7 +199,7 @@ func (d *DB) SyncUsage(ctx context.Context, accountID string) (syncserver.Usage,
 		return u, fmt.Errorf("usage of account %s: %w", accountID, model.ErrNotFound)
 	}
 	if err != nil {
-		return u, fmt.Errorf("usage of account %s: %w", accountID, wrap(err))
+		return u, fmt.Errorf("usage of account %s: %w", accountID, d.check(err))
 	}
 	return u, nil
 }
@@ -222,8 +224,9 @@ ORDER BY k.seq`
 
 // Changes implements syncserver.SyncStorage.
 func (d *DB) Changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error) {
-	out := []model.Change{}
+	var out []model.Change
 	err := d.tx(ctx, func(tx pgx.Tx) error {
+		out = []model.Change{}
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, accountID).Scan(&ok); err != nil {
 			return err
