@@ -24,6 +24,7 @@ func runSignup(ctx context.Context, env *Env, args []string) error {
 	f.add(fs, true)
 	email := fs.String("email", "", "the account's email `ADDRESS` (a confirmation link is sent there)")
 	user := fs.String("username", "", "the account's `NAME`: 3 to 32 letters, digits, '.', '_' or '-'")
+	oidc := addOIDCFlags(fs, false)
 	env.Details = fmt.Sprintf("The password (at least %d characters) is asked on the terminal, twice.\n"+
 		"The recovery key is printed once: keep it somewhere safe. Without it and\n"+
 		"without the password, the synced data cannot be read by anyone.\n", app.MinPasswordLen)
@@ -33,6 +34,12 @@ func runSignup(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := noArgs(pos); err != nil {
 		return err
+	}
+	if oidc.provider != "" && *email != "" {
+		return Usagef("signup --oidc takes the email from the provider; drop --email")
+	}
+	if oidc.provider != "" {
+		return runOIDCSignup(ctx, env, f, oidc, *user)
 	}
 	if *email == "" || *user == "" {
 		return Usagef("signup needs --email and --username")
@@ -127,12 +134,16 @@ func runLogin(ctx context.Context, env *Env, args []string) error {
 	email := fs.String("email", "", "sign in with the account's email `ADDRESS`")
 	user := fs.String("username", "", "sign in with the account's user `NAME`")
 	keepLocal := fs.Bool("keep-local", false, "keep this profile's local data aside in a new profile folder instead of merging it into the account")
+	oidc := addOIDCFlags(fs, true)
 	pos, err := env.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := noArgs(pos); err != nil {
 		return err
+	}
+	if oidc.provider != "" {
+		return runOIDCLogin(ctx, env, f, oidc, *keepLocal)
 	}
 	if (*email == "") == (*user == "") {
 		return Usagef("login needs exactly one of --email and --username")

@@ -60,6 +60,9 @@ type Main struct {
 	OpenProfile func(ctx context.Context, dir string) (*Profile, error)
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// OpenBrowser opens a sign-in page (login --oidc); nil uses the
+	// system's opener (xdg-open, open, rundll32).
+	OpenBrowser func(ctx context.Context, url string) error
 }
 
 // NewMain returns a Main over the process's streams and environment.
