@@ -104,8 +104,19 @@ type accountServices struct {
 
 // signedIn reports whether the profile's account is signed in.
 func (s *accountServices) signedIn() bool {
-	a, err := s.opts.Accounts.Current(context.Background())
-	return err == nil && a.SignedIn
+	_, ok := s.account(context.Background())
+	return ok
+}
+
+// account returns the remembered account, and whether it is signed in on
+// this device: remembered so, and sync found its session (a session kept
+// in memory for one run only is gone after a restart).
+func (s *accountServices) account(ctx context.Context) (app.Account, bool) {
+	a, err := s.opts.Accounts.Current(ctx)
+	if err != nil {
+		return app.Account{}, false
+	}
+	return a, a.SignedIn && s.opts.Syncer.Status().State != app.SyncNotSignedIn
 }
 
 // accountFor returns the account UI of win, made on first use.

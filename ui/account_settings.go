@@ -64,7 +64,7 @@ func (s *accountSettings) load() {
 	s.a.bg.Go(func() func() {
 		ctx := context.Background()
 		on, err := s.a.svc.opts.Syncer.Enabled(ctx)
-		acc, aerr := s.a.svc.opts.Accounts.Current(ctx)
+		acc, signedIn := s.a.svc.account(ctx)
 		return func() {
 			if err != nil {
 				s.who.SetText(accountMessage(err))
@@ -72,7 +72,7 @@ func (s *accountSettings) load() {
 			}
 			s.loaded, s.wasOn = true, on
 			s.syncOn.SetChecked(on)
-			s.showAccount(acc, aerr == nil && acc.SignedIn)
+			s.showAccount(acc, signedIn)
 		}
 	})
 }

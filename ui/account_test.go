@@ -124,8 +124,8 @@ func TestSignIn(t *testing.T) {
 		if !a.signIn.closed {
 			t.Fatal("the form stays open")
 		}
-		if !h.mw.core.(wiredCore).acct.signedIn() || h.mw.core.(wiredCore).Links() != nil {
-			// Links is nil here because no link service was wired.
+		h.syncer.set(app.SyncStatus{State: app.SyncInSync})
+		if !h.mw.core.(wiredCore).acct.signedIn() {
 			t.Fatal("not signed in after success")
 		}
 	})
@@ -180,6 +180,7 @@ func TestSignOutAsksWhetherToRemoveTheData(t *testing.T) {
 func TestSettingsSyncSwitch(t *testing.T) {
 	h := newAccountHarness(t)
 	h.acc.account = app.Account{AccountID: "acc1", Username: "ada", Email: "ada@example.com", ServerURL: "https://s.example", SignedIn: true}
+	h.syncer.set(app.SyncStatus{State: app.SyncInSync})
 	h.mw.showSettings()
 	a := h.ui()
 	h.loop.until(t, "the sync settings load", func() bool { return a.settings != nil && a.settings.loaded })
@@ -194,6 +195,26 @@ func TestSettingsSyncSwitch(t *testing.T) {
 		defer h.syncer.mu.Unlock()
 		return slices.Equal(h.syncer.setOn, []bool{false})
 	})
+}
+
+func TestASessionLostAtRestartCountsAsSignedOut(t *testing.T) {
+	h := newAccountHarness(t)
+	h.acc.account = app.Account{AccountID: "acc1", Username: "ada", SignedIn: true}
+	h.syncer.set(app.SyncStatus{State: app.SyncNotSignedIn, LastError: "this device no longer holds the session of ada; sign in again"})
+	items := h.mw.top.accountMenuItems()
+	if len(items) == 0 || items[0].Label != "Sign in…" {
+		t.Fatalf("menu starts with %q, want Sign in…", items[0].Label)
+	}
+	a := h.ui()
+	items[0].Action()
+	if a.signIn.ident.Text != "ada" {
+		t.Fatalf("sign-in prefilled with %q, want the profile's account", a.signIn.ident.Text)
+	}
+	h.syncer.set(app.SyncStatus{State: app.SyncInSync})
+	h.loop.settle()
+	if items := h.mw.top.accountMenuItems(); items[0].Label != "Signed in as ada" {
+		t.Fatalf("menu starts with %q once signed in", items[0].Label)
+	}
 }
 
 func TestSyncIndicator(t *testing.T) {

@@ -48,8 +48,8 @@ func (b *topBar) accountMenuItems() []*fyne.MenuItem {
 			fyne.NewMenuItem("Create account…", b.onSignInTapped),
 		}, b.linksMenuItems()...)
 	}
-	acc, err := a.svc.opts.Accounts.Current(context.Background())
-	if err != nil || !acc.SignedIn {
+	acc, signedIn := a.svc.account(context.Background())
+	if !signedIn {
 		return []*fyne.MenuItem{
 			fyne.NewMenuItem("Sign in…", func() { a.ShowSignIn("") }),
 			fyne.NewMenuItem("Create account…", a.ShowSignUp),
