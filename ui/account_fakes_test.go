@@ -101,8 +101,11 @@ func (f *fakeAccounts) ForgotPassword(context.Context, string, string) error {
 	return nil
 }
 
-func (f *fakeAccounts) ResetPassword(context.Context, app.ResetInput) (app.ResetResult, error) {
+func (f *fakeAccounts) ResetPassword(_ context.Context, in app.ResetInput) (app.ResetResult, error) {
 	f.record("ResetPassword")
+	if in.Erase {
+		return app.ResetResult{RecoveryKey: "NEW0-KEY0"}, nil
+	}
 	return app.ResetResult{}, nil
 }
 
@@ -327,4 +330,22 @@ func visit(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 			visit(c, fn)
 		}
 	}
+}
+
+// firstEntry returns the first entry on the topmost overlay.
+func (h *accountHarness) firstEntry() *widget.Entry {
+	h.t.Helper()
+	list := h.mw.win.Canvas().Overlays().List()
+	var found *widget.Entry
+	if len(list) > 0 {
+		visit(list[len(list)-1], func(obj fyne.CanvasObject) {
+			if e, ok := obj.(*widget.Entry); ok && found == nil {
+				found = e
+			}
+		})
+	}
+	if found == nil {
+		h.t.Fatal("no entry on screen")
+	}
+	return found
 }

@@ -101,6 +101,7 @@ func (a *accountUI) ShowReset(server, email string) {
 	}
 	f.accountForm = newAccountForm(a.win, a.bg, "Reset password", "Set the new password", items)
 	f.submit.OnTapped = func() { a.onResetSubmitted(f, server, email) }
+	a.reset = f
 	f.Show()
 }
 

@@ -30,6 +30,7 @@ type accountUI struct {
 	signUp     *signUpForm
 	gate       *recoveryGate
 	confirm    *confirmForm
+	reset      *resetForm
 	joinDlg    dialog.Dialog
 	joinChoice *widget.RadioGroup
 	settings   *accountSettings
