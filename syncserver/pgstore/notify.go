@@ -163,7 +163,8 @@ func parsePayload(p string) (string, uint64, bool) {
 // connection (one whose heads were re-read).
 func (d *DB) Listening() bool { return d.listening.Load() }
 
-// LostListens counts the LISTEN connections WatchHeads lost.
+// LostListens counts the times WatchHeads lost its LISTEN connection or
+// failed to make one.
 func (d *DB) LostListens() int64 { return d.listens.Load() }
 
 // WatchHeads implements syncserver.HeadWatcher: it LISTENs on one

@@ -104,8 +104,8 @@ func (d *DB) Close() error {
 // Ping reports whether the database answers; the error wraps
 // model.ErrUnavailable when it does not.
 func (d *DB) Ping(ctx context.Context) error {
-	if err := d.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("ping database: %w", d.check(err))
+	if err := d.read(ctx, func() error { return d.pool.Ping(ctx) }); err != nil {
+		return fmt.Errorf("ping database: %w", err)
 	}
 	return nil
 }

@@ -72,7 +72,6 @@ func certs(t testing.TB) (tls.Certificate, *x509.CertPool) {
 // heads.
 func startReplica(t testing.TB, url string, opt pgstore.Options) *replica {
 	t.Helper()
-	cert, pool := certs(t)
 	logs := &syncBuffer{}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewTextHandler(logs, nil))
@@ -81,15 +80,26 @@ func startReplica(t testing.TB, url string, opt pgstore.Options) *replica {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	r := startServer(t, db, logs)
+	r.db = db
+	waitFor(t, 10*time.Second, "the replica listens", db.Listening)
+	return r
+}
+
+// startServer runs a server on st until the test ends, then closes st.
+func startServer(t testing.TB, st syncserver.Storage, logs *syncBuffer) *replica {
+	t.Helper()
+	cert, pool := certs(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{db: db, addr: ln.Addr().String(), pool: pool, logs: logs}
+	r := &replica{addr: ln.Addr().String(), pool: pool, logs: logs}
 	r.srv, err = syncserver.New(context.Background(), syncserver.Config{
 		Listener: ln, PublicURL: "https://" + r.addr, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Storage: db, Mailer: syncserver.MailerFunc(func(context.Context, syncserver.Message) error { return nil }),
+		Storage: st, Mailer: syncserver.MailerFunc(func(context.Context, syncserver.Message) error { return nil }),
 		Logger: slog.New(slog.NewTextHandler(r.logs, nil)), Limits: &syncserver.Limits{},
+		Sync: syncserver.SyncConfig{PushRate: syncserver.Rate{Burst: -1}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +114,7 @@ func startReplica(t testing.TB, url string, opt pgstore.Options) *replica {
 			if err := <-done; err != nil {
 				t.Errorf("Run: %v", err)
 			}
-			db.Close()
+			st.Close()
 		})
 	}
 	t.Cleanup(func() {
@@ -113,7 +123,6 @@ func startReplica(t testing.TB, url string, opt pgstore.Options) *replica {
 		}
 		r.stop()
 	})
-	waitFor(t, 10*time.Second, "the replica listens", db.Listening)
 	return r
 }
 
@@ -157,6 +166,7 @@ type device struct {
 	mu   sync.Mutex
 	seq  uint64
 	seen map[uint64]time.Time // when each seq arrived
+	more chan struct{}        // signalled after each changes frame
 	err  error
 	// errFrame is the error frame the server sent before closing.
 	errFrame *syncproto.ErrorFrame
@@ -178,7 +188,7 @@ func connect(t testing.TB, r *replica, token string) *device {
 	}
 	ws.SetReadLimit(syncproto.MaxFrameSize)
 	t.Cleanup(func() { ws.CloseNow() })
-	d := &device{t: t, ws: ws, seen: map[uint64]time.Time{}}
+	d := &device{t: t, ws: ws, seen: map[uint64]time.Time{}, more: make(chan struct{}, 1)}
 	d.send(&syncproto.Hello{DeviceID: "dev-" + r.addr, Cursor: 0})
 	caught := make(chan struct{})
 	go d.read(caught)
@@ -228,6 +238,10 @@ func (d *device) got(ch *syncproto.Changes) {
 		}
 		d.seq = c.Seq
 		d.seen[c.Seq] = now
+	}
+	select {
+	case d.more <- struct{}{}:
+	default:
 	}
 }
 
