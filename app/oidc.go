@@ -20,6 +20,7 @@ type OIDCAPI interface {
 	OIDCStart(ctx context.Context, provider string, r syncproto.OIDCStartRequest) (syncproto.OIDCStartResponse, error)
 	OIDCFinish(ctx context.Context, provider string, r syncproto.OIDCFinishRequest) (syncproto.OIDCFinishResponse, error)
 	OIDCSignUp(ctx context.Context, r syncproto.OIDCSignUpRequest) (syncproto.SignInResponse, error)
+	OIDCIdentities(ctx context.Context) ([]syncproto.OIDCIdentity, error)
 }
 
 // OIDCRedirect receives the provider's redirect on this device's loopback
@@ -113,6 +114,25 @@ func (x *Accounts) OIDCLink(ctx context.Context, in OIDCInput) error {
 	in.ServerURL = a.ServerURL
 	_, err = x.authorize(ctx, in, tok)
 	return err
+}
+
+// OIDCIdentities lists the provider identities linked to the signed-in
+// account (for "Signed in with Google" in the account settings); empty
+// when its server offers no provider sign-in.
+func (x *Accounts) OIDCIdentities(ctx context.Context) ([]syncproto.OIDCIdentity, error) {
+	a, tok, err := x.signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	api, err := x.oidcAPI(a.ServerURL, tok)
+	if err != nil {
+		return nil, err
+	}
+	list, err := api.OIDCIdentities(ctx)
+	if errors.Is(err, model.ErrNotFound) {
+		return []syncproto.OIDCIdentity{}, nil
+	}
+	return list, err
 }
 
 func (x *Accounts) authorize(ctx context.Context, in OIDCInput, linkToken string) (OIDCResult, error) {

@@ -54,6 +54,14 @@ func (c *Client) OIDCSignUp(ctx context.Context, r syncproto.OIDCSignUpRequest) 
 	return out, err
 }
 
+// OIDCIdentities lists the provider identities linked to the account
+// (Bearer).
+func (c *Client) OIDCIdentities(ctx context.Context) ([]syncproto.OIDCIdentity, error) {
+	var out syncproto.OIDCIdentitiesResponse
+	err := c.do(ctx, call{what: "list linked sign-in providers", method: http.MethodGet, path: syncproto.PathOIDCIdentities, bearer: true, out: &out})
+	return out.Identities, err
+}
+
 // Loopback receives the provider's redirect on 127.0.0.1 (RFC 8252
 // section 7.3): a one-shot HTTP listener on a free port.
 type Loopback struct {

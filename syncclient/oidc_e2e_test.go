@@ -271,6 +271,9 @@ func TestOIDCLinkFromAPasswordSessionEndToEnd(t *testing.T) {
 	if err := x.OIDCLink(ctx, app.OIDCInput{Provider: "mock", Redirect: lb, Open: testBrowser(t, nil)}); err != nil {
 		t.Fatalf("link: %v", err)
 	}
+	if ids, err := x.OIDCIdentities(ctx); err != nil || len(ids) != 1 || ids[0].Provider != "mock" {
+		t.Fatalf("identities after link = %+v, %v", ids, err)
+	}
 	other := newOIDCDevice(t, srv)
 	m.QueueUser(user)
 	res, err := authorize(t, other, srv, nil)

@@ -37,6 +37,9 @@ const (
 	// wrong, used or expired ticket is 400 invalid_code; a taken username
 	// is 409 conflict (the ticket stays valid to try another).
 	PathOIDCSignUp = "/v1/oidc/signup"
+	// PathOIDCIdentities: GET (Bearer) -> 200 OIDCIdentitiesResponse: the
+	// provider identities that sign in to the account.
+	PathOIDCIdentities = "/v1/oidc/identities"
 )
 
 // PathOIDCStart is the start route of provider (POST; unknown provider:
@@ -83,6 +86,20 @@ type OIDCProvidersResponse struct {
 type OIDCProviderInfo struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"display_name"`
+}
+
+// OIDCIdentitiesResponse lists the identities linked to the account,
+// oldest first.
+type OIDCIdentitiesResponse struct {
+	Identities []OIDCIdentity `json:"identities"`
+}
+
+// OIDCIdentity is one linked identity: the provider's name and the
+// verified email it had when it was linked.
+type OIDCIdentity struct {
+	Provider string    `json:"provider"`
+	Email    string    `json:"email"`
+	LinkedAt time.Time `json:"linked_at"`
 }
 
 // OIDCStartRequest begins a flow.

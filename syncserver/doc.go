@@ -13,6 +13,15 @@
 // payloads; pushes are group-committed and durable before anyone sees
 // them; session revocations close the session's connections with 4401.
 //
+// Sign-in with OpenID Connect providers (oidc*.go, Config.OIDC) is the
+// authorization code flow with PKCE for a native app: the server holds
+// the client secret, the verifier and the nonce, exchanges the code the
+// app's loopback redirect received, verifies the ID token (go-oidc:
+// signature against the provider's JWKS, issuer, audience, expiry; then
+// the nonce and a verified email), and links identities to accounts in
+// OIDCStorage. An identity never signs in to an account it is not linked
+// to; linking needs a session of that account.
+//
 // The server is built from a Config with New, serves with Run and stops
 // with Close; cmd/courier-server only turns flags into a Config.
 package syncserver

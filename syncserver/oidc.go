@@ -96,7 +96,7 @@ func (o *oidcState) discover(ctx context.Context, p *oidcProvider) (*oidc.Provid
 	}
 	d, err := oidc.NewProvider(oidc.ClientContext(ctx, o.client), p.cfg.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("oidc discovery of %s: %w", p.cfg.Name, model.ErrUnavailable)
+		return nil, fmt.Errorf("oidc discovery of %s at %s: %v: %w", p.cfg.Name, p.cfg.Issuer, err, model.ErrUnavailable)
 	}
 	p.p = d
 	return d, nil

@@ -21,6 +21,20 @@ func (s *Server) oidcRoutes(handle func(string, handlerFunc)) {
 	handle("POST "+syncproto.PathOIDCStart("{provider}"), s.handleOIDCStart)
 	handle("POST "+syncproto.PathOIDCFinish("{provider}"), s.handleOIDCFinish)
 	handle("POST "+syncproto.PathOIDCSignUp, s.handleOIDCSignUp)
+	handle("GET "+syncproto.PathOIDCIdentities, s.authed(s.handleOIDCIdentities))
+}
+
+func (s *Server) handleOIDCIdentities(w http.ResponseWriter, r *http.Request, sess Session) error {
+	list, err := s.oidc.store.Identities(r.Context(), sess.AccountID)
+	if err != nil {
+		return err
+	}
+	out := syncproto.OIDCIdentitiesResponse{Identities: make([]syncproto.OIDCIdentity, 0, len(list))}
+	for _, id := range list {
+		out.Identities = append(out.Identities, syncproto.OIDCIdentity{Provider: id.Provider, Email: id.Email, LinkedAt: id.CreatedAt})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (s *Server) handleOIDCProviders(w http.ResponseWriter, _ *http.Request) error {

@@ -218,6 +218,11 @@ func TestOIDCNeverTakesOverAPasswordAccountButLinksFromItsSession(t *testing.T) 
 	if fin.Status != syncproto.OIDCStatusLinked || fin.Session != nil {
 		t.Fatalf("link = %+v", fin)
 	}
+	ids, err := call[syncproto.OIDCIdentitiesResponse](e, "GET", syncproto.PathOIDCIdentities, sess.Token, nil)
+	mustOK(t, "identities", err)
+	if len(ids.Identities) != 1 || ids.Identities[0].Provider != "fake" || ids.Identities[0].Email != "fake@example.com" {
+		t.Fatalf("identities after link = %+v", ids)
+	}
 	fin, err = e.oidcFlow("fake", "", false)
 	mustOK(t, "OIDC sign-in after the link", err)
 	if fin.Status != syncproto.OIDCStatusSignedIn || fin.Session.AccountID != sess.AccountID {
