@@ -51,7 +51,11 @@ const (
 	// MaxPushOps bounds the ops of one push frame.
 	MaxPushOps = 256
 	// MaxFieldValue bounds one sealed field value (bytes before base64).
-	MaxFieldValue = 256 << 10
+	// It is twice the 256 KiB of response body a history entry keeps and
+	// syncs (DESIGN.md section 3), because that body travels as base64
+	// inside the field's JSON, beside the response's headers, and then
+	// sealed: a full entry needs about 360 KiB.
+	MaxFieldValue = 512 << 10
 	// MaxOpSize bounds the encoded fields of one op (names and base64
 	// values as they appear in JSON), so that every change fits in one
 	// changes frame.
