@@ -22,7 +22,7 @@ import (
 // endpoint that redirects at once, and a token endpoint that checks the
 // client secret and PKCE and mints ID tokens a test may spoil.
 type fakeIssuer struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	key    *ecdsa.PrivateKey // published in the JWKS
 	client string
@@ -41,7 +41,7 @@ type fakeIssuer struct {
 
 type fakeGrant struct{ nonce, challenge, redirect string }
 
-func newFakeIssuer(t *testing.T) *fakeIssuer {
+func newFakeIssuer(t testing.TB) *fakeIssuer {
 	t.Helper()
 	f := &fakeIssuer{t: t, key: newECKey(t), client: "courier-test", secret: "s3cret", codes: map[string]fakeGrant{},
 		claims: map[string]any{"sub": "fake-sub-1", "email": "fake@example.com", "email_verified": true}}
@@ -55,7 +55,7 @@ func newFakeIssuer(t *testing.T) *fakeIssuer {
 	return f
 }
 
-func newECKey(t *testing.T) *ecdsa.PrivateKey {
+func newECKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -41,7 +41,7 @@ func fakeProvider(f *fakeIssuer) syncserver.OIDCProvider {
 // browse plays the system browser: it follows the authorization URL until
 // the provider redirects to the app's loopback address, and returns that
 // redirect's code and state.
-func browse(t *testing.T, authURL string) (code, state string) {
+func browse(t testing.TB, authURL string) (code, state string) {
 	t.Helper()
 	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
 		if r.URL.Host == "127.0.0.1:43999" {
@@ -64,7 +64,7 @@ func browse(t *testing.T, authURL string) (code, state string) {
 // oidcFlow starts a flow, browses, checks the state and finishes.
 func (e *env) oidcFlow(provider, bearer string, link bool) (syncproto.OIDCFinishResponse, *syncproto.Error) {
 	e.t.Helper()
-	t := e.t.(*testing.T)
+	t := e.t
 	st, err := call[syncproto.OIDCStartResponse](e, "POST", syncproto.PathOIDCStart(provider), bearer, syncproto.OIDCStartRequest{RedirectURI: testRedirect, Link: link})
 	mustOK(t, "oidc start", err)
 	code, state := browse(t, st.AuthorizationURL)
@@ -258,4 +258,33 @@ func TestOIDCWithoutProvidersHasNoRoutes(t *testing.T) {
 	e := newEnv(t)
 	_, err := call[syncproto.OIDCProvidersResponse](e, "GET", syncproto.PathOIDCProviders, "", nil)
 	wantCode(t, "providers on a server without OIDC", err, syncproto.CodeNotFound)
+}
+
+// BenchmarkOIDCSignIn measures a whole provider sign-in of a linked
+// identity (start, the provider's redirect, finish with the code exchange
+// and ID token check) against a password sign-in on the same server
+// (the server side of it: the client's Argon2id is not included).
+func BenchmarkOIDCSignIn(b *testing.B) {
+	f := newFakeIssuer(b)
+	e := newEnv(b, withOIDC(fakeProvider(f)), withLimits(syncserver.NoLimits()))
+	pw := newPassword("benchmark password")
+	e.signUpConfirmed("bench", "fake@example.com", pw)
+	sess, err := e.signIn("bench", pw, "bench")
+	mustOK(b, "sign in", err)
+	_, err = e.oidcFlow("fake", sess.Token, true)
+	mustOK(b, "link", err)
+	b.Run("courier", func(b *testing.B) {
+		for b.Loop() {
+			fin, err := e.oidcFlow("fake", "", false)
+			if err != nil || fin.Status != syncproto.OIDCStatusSignedIn {
+				b.Fatalf("finish = %+v, %v", fin, err)
+			}
+		}
+	})
+	b.Run("baseline", func(b *testing.B) {
+		for b.Loop() {
+			_, err := e.signIn("bench", pw, "bench")
+			mustOK(b, "sign in", err)
+		}
+	})
 }
