@@ -200,7 +200,11 @@ func (a *accountUI) join(acc app.Account, keepLocal bool) {
 func (a *accountUI) tellSignedIn(acc app.Account, res app.JoinResult) {
 	var notes []string
 	if res.Queued > 0 {
-		notes = append(notes, fmt.Sprintf("This profile's %d local items will be merged into the account.", res.Queued))
+		item := "items"
+		if res.Queued == 1 {
+			item = "item"
+		}
+		notes = append(notes, fmt.Sprintf("This profile's %d local %s joined the account and sync to your other devices.", res.Queued, item))
 	}
 	if res.KeptAside != "" {
 		notes = append(notes, "This profile's local data was kept aside; open it with: courier --profile "+res.KeptAside)
