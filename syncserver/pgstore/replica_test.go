@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
@@ -310,4 +311,51 @@ func TestLostListenConnectionRereadsHeads(t *testing.T) {
 	// And NOTIFY flows again from a replica that sends it.
 	d2.push("req-2")
 	d1.waitSeq(2, "replica 1 hears replica 2 after both reconnected")
+}
+
+func TestNotificationsAreCoalescedPerAccount(t *testing.T) {
+	url := pgtest.URL(t)
+	db := openTest(t, pgstore.Options{NotifyEvery: 100 * time.Millisecond})
+	defer db.Close()
+	newAccount(t, db, 1)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `LISTEN `+pgstore.Channel); err != nil {
+		t.Fatal(err)
+	}
+	const pushes = 40
+	start := time.Now()
+	for i := range pushes {
+		v := randomBytes(64)
+		op := model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: model.ID(fmt.Sprint("req-", i)), Fields: model.Fields{"name": syncproto.SealedValue(v)}}
+		if _, err := db.Push(ctx, "acct-1", []model.Op{op}, syncserver.Quota{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	var got []string
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			break // quiet for 2 s: every notification is in
+		}
+		got = append(got, n.Payload)
+		if n.Payload == fmt.Sprint("acct-1:", pushes) {
+			break
+		}
+	}
+	if len(got) == 0 || got[len(got)-1] != fmt.Sprint("acct-1:", pushes) {
+		t.Fatalf("notifications %v do not end at the last head %d", got, pushes)
+	}
+	t.Logf("%d pushes over %v: %d notifications", pushes, elapsed, len(got))
+	// One flush per 100 ms at most, plus the first one at once.
+	if most := int(elapsed/(100*time.Millisecond)) + 2; len(got) > most {
+		t.Fatalf("%d pushes over %v gave %d notifications, want at most %d: %v", pushes, elapsed, len(got), most, got)
+	}
 }
