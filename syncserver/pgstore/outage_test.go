@@ -3,17 +3,23 @@ package pgstore_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/pgstore"
 	"github.com/courierapp/courier/syncserver/pgstore/pgtest"
 )
@@ -156,5 +162,76 @@ func TestDatabaseOutageFailsPushesRetryablyThenConverges(t *testing.T) {
 	head, err := r2.db.Head(context.Background(), "acct-1")
 	if err != nil || head != 2 {
 		t.Fatalf("head after the outage = %d, %v; want 2 (the refused push left nothing)", head, err)
+	}
+}
+
+func TestPushesRetriedThroughAnOutageApplyExactlyOnce(t *testing.T) {
+	url, proxy := viaProxy(t, pgtest.URL(t))
+	db, err := pgstore.Open(context.Background(), url, pgstore.Options{MaxConns: 8, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	accts := []string{"acct-1", "acct-2"}
+	for i := range accts {
+		newAccount(t, db, i+1)
+	}
+	const writers, each = 8, 30
+	var applied, refused atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				op := model.Op{OpID: model.ID(fmt.Sprintf("w%d-op%d", w, i)), Kind: model.KindRequest, ID: model.ID(fmt.Sprintf("req-%d", w)),
+					Fields: model.Fields{"name": syncproto.SealedValue(randomBytes(64))}}
+				// As the app does: push the same op again until it is acknowledged.
+				for {
+					_, err := db.Push(context.Background(), accts[w%2], []model.Op{op}, syncserver.Quota{})
+					if err == nil {
+						applied.Add(1)
+						break
+					}
+					if !errors.Is(err, model.ErrUnavailable) {
+						errs <- fmt.Errorf("push during the outage: %w, want model.ErrUnavailable", err)
+						return
+					}
+					refused.Add(1)
+					time.Sleep(20 * time.Millisecond) // the client's retry backoff
+				}
+			}
+		}()
+	}
+	waitFor(t, 30*time.Second, "some pushes before the outage", func() bool { return applied.Load() >= writers*each/4 })
+	proxy.cut()
+	waitFor(t, 10*time.Second, "pushes refused during the outage", func() bool { return refused.Load() >= 3*writers })
+	proxy.restore()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("%d pushes refused during the outage", refused.Load())
+	for _, a := range accts {
+		head, err := db.Head(context.Background(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := db.Changes(context.Background(), a, 0, 10000, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops := map[model.ID]bool{}
+		for _, c := range ch {
+			if ops[c.OpID] {
+				t.Fatalf("%s: op %s applied twice", a, c.OpID)
+			}
+			ops[c.OpID] = true
+		}
+		if want := writers / 2 * each; head != uint64(want) || len(ops) != want {
+			t.Fatalf("%s: head %d with %d distinct ops, want %d of each", a, head, len(ops), want)
+		}
 	}
 }
