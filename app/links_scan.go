@@ -132,13 +132,26 @@ func (s *scanner) query(item, rawURL string) {
 	}
 }
 
-// authValueKeys are the params of each auth type that hold the secret
-// part; other types are checked by param name.
+// authValueKeys are the params of each auth type (Postman's names) that
+// hold the secret part; other types are checked by param name.
 var authValueKeys = map[string][]string{
 	model.AuthBearer: {"token"},
 	model.AuthBasic:  {"password"},
 	model.AuthAPIKey: {"value"},
+	"digest":         {"password"},
+	"ntlm":           {"password"},
+	"oauth1":         {"consumerSecret", "token", "tokenSecret", "privateKey"},
+	"oauth2":         {"accessToken", "refreshToken", "clientSecret", "password"},
+	"awsv4":          {"secretKey", "sessionToken"},
+	"hawk":           {"authKey"},
+	"edgegrid":       {"accessToken", "clientToken", "clientSecret"},
+	"jwt":            {"secret", "privateKey"},
+	"asap":           {"privateKey"},
 }
+
+// settingNameRE matches auth param names that name a setting rather than
+// hold a secret (tokenType, addTokenTo, signatureMethod, ...).
+var settingNameRE = regexp.MustCompile(`(Type|Method|To|Params|Encoded|Url|URL|Location|Name|Prefix)$`)
 
 func (s *scanner) auth(item string, a *model.Auth) {
 	if a == nil || a.Type == model.AuthInherit || a.Type == model.AuthNone {
@@ -146,9 +159,10 @@ func (s *scanner) auth(item string, a *model.Auth) {
 	}
 	keys, known := authValueKeys[a.Type]
 	for _, p := range a.Params {
-		secret := known && contains(keys, p.Key) || !known && sensitiveNameRE.MatchString(p.Key)
+		secret := known && contains(keys, p.Key) ||
+			!known && sensitiveNameRE.MatchString(p.Key) && !settingNameRE.MatchString(p.Key)
 		if v := a.Param(p.Key); secret && literal(v) != "" {
-			s.add(item+" › auth "+a.Type+" "+p.Key, a.Type+" auth with a "+p.Key, v)
+			s.add(item+" › auth "+a.Type+" "+p.Key, a.Type+" auth with a value in "+p.Key, v)
 		}
 	}
 }

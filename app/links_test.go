@@ -30,6 +30,10 @@ func TestScanCredentials(t *testing.T) {
 	apikey.SetParam("value", "abc123")
 	oauth := model.Auth{Type: "oauth2"}
 	oauth.SetParam("accessToken", "ya29.a0AfH6")
+	oauth.SetParam("tokenType", "Bearer")
+	other := model.Auth{Type: "custom"}
+	other.SetParam("signatureMethod", "HMAC")
+	other.SetParam("sharedSecret", "x")
 	tests := []struct {
 		name string
 		req  model.Request
@@ -49,9 +53,10 @@ func TestScanCredentials(t *testing.T) {
 		{"a GitHub token as a query value", model.Request{URL: "https://x.test/a?q=ghp_abcdefghijklmnopqrstuvwxyz0123"}, "URL query"},
 		{"bearer auth with a token", model.Request{Auth: bearer("abc")}, "bearer auth"},
 		{"bearer auth from a variable", model.Request{Auth: bearer("{{token}}")}, ""},
-		{"basic auth with a password", model.Request{Auth: basic}, "basic auth with a password"},
-		{"apikey auth with a value", model.Request{Auth: apikey}, "apikey auth with a value"},
-		{"another auth type by param name", model.Request{Auth: oauth}, "oauth2 auth"},
+		{"basic auth with a password", model.Request{Auth: basic}, "basic auth with a value in password"},
+		{"apikey auth with a value", model.Request{Auth: apikey}, "apikey auth with a value in value"},
+		{"oauth2 with an access token, not its type", model.Request{Auth: oauth}, "oauth2 auth with a value in accessToken"},
+		{"an unknown auth type by param name", model.Request{Auth: other}, "custom auth with a value in sharedSecret"},
 		{"a password in a JSON body", model.Request{Body: model.Body{Mode: model.BodyRaw, Raw: `{"user":"ann","password":"hunter2"}`}}, "body"},
 		{"a JSON body of variables", model.Request{Body: model.Body{Mode: model.BodyRaw, Raw: `{"user":"ann","password":"{{pw}}"}`}}, ""},
 		{"a token in a form body", model.Request{Body: model.Body{Mode: model.BodyURLEncoded, URLEncoded: []model.KV{{Key: "client_secret", Value: "s"}}}}, "body"},
