@@ -56,19 +56,7 @@ func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op, quota s
 			return syncserver.PushResult{}, fmt.Errorf("push: op %q on %s %q: %w", op.OpID, op.Kind, op.ID, model.ErrInvalid)
 		}
 	}
-	var res syncserver.PushResult
-	err := d.tx(ctx, func(tx pgx.Tx) error {
-		st, err := readPushState(ctx, tx, accountID, ops)
-		if err != nil {
-			return err
-		}
-		w, r := plan(st, ops)
-		if err := quota.Exceeds(st.usage, r.Usage); err != nil {
-			return fmt.Errorf("push to account %s: %w", accountID, err)
-		}
-		res = r
-		return write(ctx, tx, accountID, w, r)
-	})
+	res, err := d.pushRetrying(ctx, accountID, ops, quota)
 	if err != nil {
 		return syncserver.PushResult{}, err
 	}
@@ -78,15 +66,64 @@ func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op, quota s
 	return res, nil
 }
 
-// readPushState locks the account's row and reads, in one round trip,
-// what plan needs.
-func readPushState(ctx context.Context, tx pgx.Tx, accountID string, ops []model.Op) (pushState, error) {
+// pushRetrying runs push, once more on a fresh connection when the
+// database stopped answering before the commit was sent (as tx does).
+func (d *DB) pushRetrying(ctx context.Context, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
+	for attempt := 0; ; attempt++ {
+		res, committing, err := d.push(ctx, accountID, ops, quota)
+		err = d.check(err)
+		if attempt > 0 || committing || ctx.Err() != nil || !errors.Is(err, model.ErrUnavailable) {
+			return res, err
+		}
+	}
+}
+
+// push is one transaction in two round trips: BEGIN with the reads under
+// the account's row lock, then the writes with COMMIT. committing says
+// whether the COMMIT was sent (after which a lost connection leaves the
+// outcome unknown; op id dedupe makes the client's retry safe).
+func (d *DB) push(ctx context.Context, accountID string, ops []model.Op, quota syncserver.Quota) (res syncserver.PushResult, committing bool, err error) {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return res, false, err
+	}
+	// The pool destroys a connection released inside a transaction, so
+	// a failed ROLLBACK cannot leak one.
+	defer conn.Release()
+	defer func() {
+		if err != nil {
+			conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
+	}()
+	st, err := readPushState(ctx, conn, accountID, ops)
+	if err != nil {
+		return res, false, err
+	}
+	w, r := plan(st, ops)
+	if err := quota.Exceeds(st.usage, r.Usage); err != nil {
+		return res, false, fmt.Errorf("push to account %s: %w", accountID, err)
+	}
+	if err := write(ctx, conn, accountID, w, r); err != nil {
+		return res, true, err
+	}
+	return r, true, nil
+}
+
+// batcher sends a pipeline of statements: a connection or a transaction.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// readPushState begins a transaction, locks the account's row and reads
+// what plan needs, in one round trip.
+func readPushState(ctx context.Context, q batcher, accountID string, ops []model.Op) (pushState, error) {
 	st := pushState{applied: map[model.ID]bool{}, sizes: map[fieldKey]int{}, records: map[recordKey]bool{}}
 	opIDs, kinds, ids := make([]string, len(ops)), make([]string, len(ops)), make([]string, len(ops))
 	for i, op := range ops {
 		opIDs[i], kinds[i], ids[i] = string(op.OpID), string(op.Kind), string(op.ID)
 	}
 	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
 	b.Queue(`SELECT head, usage_records, usage_bytes FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, accountID).QueryRow(func(row pgx.Row) error {
 		err := row.Scan(&st.head, &st.usage.Records, &st.usage.Bytes)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -113,7 +150,7 @@ func readPushState(ctx context.Context, tx pgx.Tx, accountID string, ops []model
 		})
 		return err
 	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return st, err
 	}
 	return st, nil
@@ -150,30 +187,30 @@ func plan(st pushState, ops []model.Op) (pushWrites, syncserver.PushResult) {
 }
 
 // write stores the planned log rows and field values and the account's
-// new head and usage, in one round trip.
-func write(ctx context.Context, tx pgx.Tx, accountID string, w pushWrites, res syncserver.PushResult) error {
-	if len(w.seqs) == 0 {
-		return nil
-	}
-	var kinds, ids, names []string
-	var seqs []int64
-	var values [][]byte
-	for k, f := range w.fields {
-		kinds, ids, names = append(kinds, string(k.kind)), append(ids, string(k.id)), append(names, k.name)
-		seqs, values = append(seqs, f.seq), append(values, f.value)
-	}
+// new head and usage, and commits, in one round trip.
+func write(ctx context.Context, q batcher, accountID string, w pushWrites, res syncserver.PushResult) error {
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO sync_log (account_id, seq, op_id, kind, record_id)
-		SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])`, accountID, w.seqs, w.log[0], w.log[1], w.log[2])
-	if len(seqs) > 0 {
-		b.Queue(`INSERT INTO sync_fields (account_id, kind, record_id, field, seq, value)
-			SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[])
-			ON CONFLICT (account_id, kind, record_id, field) DO UPDATE SET seq = excluded.seq, value = excluded.value`,
-			accountID, kinds, ids, names, seqs, values)
+	if len(w.seqs) > 0 {
+		var kinds, ids, names []string
+		var seqs []int64
+		var values [][]byte
+		for k, f := range w.fields {
+			kinds, ids, names = append(kinds, string(k.kind)), append(ids, string(k.id)), append(names, k.name)
+			seqs, values = append(seqs, f.seq), append(values, f.value)
+		}
+		b.Queue(`INSERT INTO sync_log (account_id, seq, op_id, kind, record_id)
+			SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])`, accountID, w.seqs, w.log[0], w.log[1], w.log[2])
+		if len(seqs) > 0 {
+			b.Queue(`INSERT INTO sync_fields (account_id, kind, record_id, field, seq, value)
+				SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[])
+				ON CONFLICT (account_id, kind, record_id, field) DO UPDATE SET seq = excluded.seq, value = excluded.value`,
+				accountID, kinds, ids, names, seqs, values)
+		}
+		b.Queue(`UPDATE accounts SET head = $2, usage_records = $3, usage_bytes = $4 WHERE id = $1`,
+			accountID, int64(res.Head), res.Usage.Records, res.Usage.Bytes)
 	}
-	b.Queue(`UPDATE accounts SET head = $2, usage_records = $3, usage_bytes = $4 WHERE id = $1`,
-		accountID, int64(res.Head), res.Usage.Records, res.Usage.Bytes)
-	return tx.SendBatch(ctx, b).Close()
+	b.Queue(`COMMIT`)
+	return q.SendBatch(ctx, b).Close()
 }
 
 // Head implements syncserver.SyncStorage.
