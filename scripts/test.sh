@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it: static checks, unit and
 # integration tests (with -race outside the GUI), the real OS keyring under a
-# private D-Bus session, a real window under Xvfb, Postman's own tools, and
-# short fuzz runs. Installs what is missing first.
+# private D-Bus session, a real window under Xvfb, PostgreSQL, headless
+# Chromium, Postman's own tools, and short fuzz runs. Installs what is
+# missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -42,9 +43,10 @@ step "OS keyring (real Secret Service)"
 scripts/keyring-session.sh go test -tags "$tags keyring_integration" -count=1 -run Integration ./keyring/
 
 step "real window under Xvfb"
-if [ -d ui/smoke ]; then
-  go test -tags "$tags xvfb" -count=1 -timeout 10m ./ui/smoke/
-fi
+go test -tags "$tags xvfb" -count=1 -timeout 10m ./ui/smoke/
+
+step "collection link page in headless Chromium"
+go test -tags "$tags chromium" -count=1 -run Chromium ./syncserver/
 
 step "short fuzz runs"
 scripts/fuzz.sh 4s
