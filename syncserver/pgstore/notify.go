@@ -26,12 +26,16 @@ const Channel = "courier_head"
 const listenAppName = "courier-listen"
 
 // notifier sends the heads queued by pushes, coalesced: one statement
-// carries every account's latest head, and a flush waits `every` after the
-// one before, so an account is notified at most once per `every`.
+// carries the latest head of every account due, and an account notified
+// less than `every` ago waits until then (others do not wait for it), so
+// each account is notified at most once per `every`.
 type notifier struct {
 	pool  *pgxpool.Pool
 	every time.Duration
 	log   *slog.Logger
+
+	// sent is when each account was last notified (the loop's only).
+	sent map[string]time.Time
 
 	mu      sync.Mutex
 	pending map[string]uint64
@@ -49,7 +53,7 @@ func newNotifier(pool *pgxpool.Pool, every time.Duration, log *slog.Logger) *not
 	if every == 0 {
 		every = 5 * time.Millisecond
 	}
-	n := &notifier{pool: pool, every: every, log: log, pending: map[string]uint64{},
+	n := &notifier{pool: pool, every: every, log: log, pending: map[string]uint64{}, sent: map[string]time.Time{},
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go n.loop()
 	return n
@@ -82,52 +86,61 @@ func (n *notifier) close() {
 
 func (n *notifier) loop() {
 	defer close(n.done)
-	failing := false
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var retryAt time.Time // while failing, when to try again
 	for {
 		select {
 		case <-n.kick:
+		case <-timer.C:
 		case <-n.quit:
-			n.flush()
+			n.flush(time.Time{})
 			return
 		}
-		wait := n.every
-		if err := n.flush(); err != nil {
-			if !failing {
+		now := time.Now()
+		if now.Before(retryAt) {
+			continue // the timer is set for retryAt
+		}
+		next, err := n.flush(now)
+		if err != nil {
+			if retryAt.IsZero() {
 				n.log.Warn("notifying other replicas failed; retrying", "err", err)
 			}
-			failing, wait = true, time.Second
-			n.requeue()
+			retryAt, next = now.Add(time.Second), now.Add(time.Second)
 		} else {
-			failing = false
+			retryAt = time.Time{}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-n.quit:
-			t.Stop()
-			n.flush()
-			return
+		if !next.IsZero() {
+			timer.Reset(time.Until(next))
 		}
 	}
 }
 
-// requeue kicks the loop again (after a failed flush put its heads back).
-func (n *notifier) requeue() {
-	select {
-	case n.kick <- struct{}{}:
-	default:
+// flush sends, in one statement, the pending heads of the accounts not
+// notified within every (all of them when now is zero) and returns when
+// the next account held back is due (zero for none). On failure the heads
+// go back to pending, unless a newer one came meanwhile.
+func (n *notifier) flush(now time.Time) (next time.Time, err error) {
+	for acct, at := range n.sent {
+		if now.Sub(at) >= n.every {
+			delete(n.sent, acct)
+		}
 	}
-}
-
-// flush sends every pending head in one statement; on failure the heads
-// go back to pending (unless a newer one came meanwhile).
-func (n *notifier) flush() error {
+	batch := map[string]uint64{}
 	n.mu.Lock()
-	batch := n.pending
-	n.pending = map[string]uint64{}
+	for acct, head := range n.pending {
+		if due := n.sent[acct].Add(n.every); !now.IsZero() && now.Before(due) {
+			if next.IsZero() || due.Before(next) {
+				next = due
+			}
+			continue
+		}
+		batch[acct] = head
+		delete(n.pending, acct)
+	}
 	n.mu.Unlock()
 	if len(batch) == 0 {
-		return nil
+		return next, nil
 	}
 	payloads := make([]string, 0, len(batch))
 	for acct, head := range batch {
@@ -135,18 +148,20 @@ func (n *notifier) flush() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := n.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, payloads)
-	if err == nil {
-		return nil
-	}
-	n.mu.Lock()
-	for acct, head := range batch {
-		if head > n.pending[acct] {
-			n.pending[acct] = head
+	if _, err := n.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, payloads); err != nil {
+		n.mu.Lock()
+		for acct, head := range batch {
+			if head > n.pending[acct] {
+				n.pending[acct] = head
+			}
 		}
+		n.mu.Unlock()
+		return next, fmt.Errorf("notify %d heads: %w", len(batch), wrap(err))
 	}
-	n.mu.Unlock()
-	return fmt.Errorf("notify %d heads: %w", len(batch), wrap(err))
+	for acct := range batch {
+		n.sent[acct] = now
+	}
+	return next, nil
 }
 
 // parsePayload splits "<account>:<head>".
