@@ -43,6 +43,7 @@ mkdir -p "$tmp/data" "$tmp/sock"
 [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$tmp"
 
 cleanup() {
+  [ -z "${sleeper:-}" ] || kill "$sleeper" 2>/dev/null || true
   as_pg "$bindir/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
@@ -70,7 +71,11 @@ export COURIER_PG_DATA="$tmp/data"
 if [ $# -eq 0 ]; then
   echo "export COURIER_PG_URL='$COURIER_PG_URL'"
   echo "pg.sh: serving until interrupted (Ctrl-C)" >&2
-  while :; do sleep 3600; done
+  while :; do # wait, unlike sleep, lets a signal in at once
+    sleep 3600 &
+    sleeper=$!
+    wait $sleeper || true
+  done
 fi
 set +e
 "$@"
