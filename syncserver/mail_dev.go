@@ -37,7 +37,15 @@ func (d *DevMailbox) Send(ctx context.Context, m Message) error {
 	rand.Read(suffix)
 	name := fmt.Sprintf("%s-%s-%s.eml", now().UTC().Format("20060102T150405.000"), m.Kind, hex.EncodeToString(suffix))
 	path := filepath.Join(d.Dir, name)
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
+	// Write under a name no reader looks for, then rename: whoever watches
+	// the folder (a mail viewer, a test, a script) never sees half a file.
+	tmp := path + ".part"
+	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("dev mailbox: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("dev mailbox: write %s: %w", path, err)
 	}
 	if d.Log != nil {
