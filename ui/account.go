@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -28,6 +29,7 @@ type AccountService interface {
 	Devices(ctx context.Context) ([]app.Device, error)
 	RevokeDevice(ctx context.Context, id string) error
 	DeleteAccount(ctx context.Context, password string) error
+	OIDCService
 }
 
 var _ AccountService = (*app.Accounts)(nil)
@@ -54,6 +56,11 @@ type AccountOptions struct {
 	UseCA func(path string) error
 	// DefaultServer and DefaultCA fill the server fields of the forms.
 	DefaultServer, DefaultCA string
+	// OIDCListen starts a loopback listener for a provider's redirect;
+	// nil leaves the "Continue with <Provider>" buttons out.
+	OIDCListen func() (OIDCListener, error)
+	// OpenURL opens the system browser; nil uses the Fyne app's.
+	OpenURL func(*url.URL) error
 }
 
 // wiredCore is the core with accounts wired in: it offers accounts and,

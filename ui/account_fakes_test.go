@@ -23,6 +23,7 @@ type fakeAccounts struct {
 	password string
 	calls    []string
 	signUps  []app.SignUpInput
+	oidc     fakeOIDC // the provider sign-in (oidc_fakes_test.go)
 }
 
 func (f *fakeAccounts) record(call string) {

@@ -52,6 +52,11 @@ func newAccountForm(win fyne.Window, bg *tasks, title, submitLabel string, items
 	return f
 }
 
+// fit resizes the dialog to its content (after rows appeared).
+func (f *accountForm) fit() {
+	f.dlg.Resize(fyne.NewSize(560, f.dlg.MinSize().Height))
+}
+
 // Show opens the dialog.
 func (f *accountForm) Show() { f.dlg.Show() }
 

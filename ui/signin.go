@@ -33,6 +33,8 @@ type accountUI struct {
 	reset      *resetForm
 	joinDlg    dialog.Dialog
 	joinChoice *widget.RadioGroup
+	oidcUnlock *oidcUnlockForm
+	oidcSignUp *oidcSignUpForm
 	settings   *accountSettings
 	indicator  *syncIndicator
 	signOutDlg *signOutDialog
@@ -61,6 +63,7 @@ type signInForm struct {
 	*accountForm
 	ident, password *widget.Entry
 	server          *serverFields
+	oidc            *oidcButtons
 }
 
 // ShowSignIn opens the Sign in form, prefilled with identifier.
@@ -75,6 +78,8 @@ func (a *accountUI) ShowSignIn(identifier string) {
 	f.ident.SetPlaceHolder("email or username")
 	f.server = newServerFields(a.win, a.svc.server, a.svc.ca)
 	items := append([]*widget.FormItem{widget.NewFormItem("Email or username", f.ident), widget.NewFormItem("Password", f.password)}, f.server.items()...)
+	f.oidc = a.newOIDCButtons(a.svc.server, func(p syncproto.OIDCProviderInfo) { a.startOIDC(f.accountForm, f.server, f.oidc, p) }, func() { f.fit() })
+	items = append(items, f.oidc.item())
 	forgotUser := widget.NewButton("Forgot username?", func() { f.Close(); a.ShowForgotUsername() })
 	forgotPw := widget.NewButton("Forgot password?", func() { f.Close(); a.ShowForgotPassword() })
 	create := widget.NewButton("Create account", func() { f.Close(); a.ShowSignUp() })
