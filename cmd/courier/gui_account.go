@@ -74,7 +74,7 @@ func wireAccounts(ctx context.Context, core *app.App, getenv func(string) string
 	}
 	return &ui.AccountOptions{
 		Accounts: acc, Syncer: sy, Links: links, Profile: profileJoin{st: st},
-		UseCA: w.useCA, DefaultServer: server, DefaultCA: ca,
+		UseCA: w.useCA, DefaultServer: server, DefaultCA: ca, OIDCListen: listenOIDC,
 	}, nil
 }
 
