@@ -543,7 +543,7 @@ func TestEngineSetsAsideAnOpTooLargeToSyncAndPushesTheRest(t *testing.T) {
 	f := newFakeSync(t)
 	db := openStore(t)
 	big := reqOp(model.NewID(), "big")
-	big.Fields["body"] = json.RawMessage(fmt.Sprintf(`{"mode":"raw","raw":%q}`, strings.Repeat("x", 300<<10)))
+	big.Fields["body"] = json.RawMessage(fmt.Sprintf(`{"mode":"raw","raw":%q}`, strings.Repeat("x", syncproto.MaxFieldValue+10<<10)))
 	small := reqOp(model.NewID(), "small")
 	if err := db.Apply(ctx, big, small); err != nil {
 		t.Fatal(err)
@@ -559,7 +559,7 @@ func TestEngineSetsAsideAnOpTooLargeToSyncAndPushesTheRest(t *testing.T) {
 	if n, _ := db.PendingCount(ctx); n != 1 {
 		t.Errorf("pending = %d, want the big op kept", n)
 	}
-	if r, err := db.Get(ctx, model.KindRequest, big.ID); err != nil || len(r.Fields["body"]) < 300<<10 {
+	if r, err := db.Get(ctx, model.KindRequest, big.ID); err != nil || len(r.Fields["body"]) < syncproto.MaxFieldValue {
 		t.Errorf("the big request is no longer visible whole: %v", err)
 	}
 	if st := e.Status(); st.State != app.SyncFailed || !strings.Contains(st.String(), "too large") {
