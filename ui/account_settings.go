@@ -24,7 +24,8 @@ type accountSettings struct {
 	server  *serverFields
 	who     *widget.Label
 	actions *fyne.Container
-	loaded  bool // the switch was read; only then is it saved
+	oidc    *oidcSettings // the linked providers
+	loaded  bool          // the switch was read; only then is it saved
 	wasOn   bool
 	// closeSettings hides the settings dialog before an account action
 	// changes what it shows.
@@ -40,6 +41,7 @@ func (mw *MainWindow) newAccountSettings() *accountSettings {
 	s := &accountSettings{a: a, who: widget.NewLabel("Reading…"), actions: container.NewHBox()}
 	s.syncOn = widget.NewCheck("Sync this profile through the account", nil)
 	s.server = newServerFields(a.win, a.svc.server, a.svc.ca)
+	s.oidc = a.newOIDCSettings(s.close)
 	s.load()
 	a.settings = s
 	return s
@@ -56,7 +58,7 @@ func (s *accountSettings) saveIfAny() error {
 func (s *accountSettings) items() []*widget.FormItem {
 	head := widget.NewLabelWithStyle("Sync and account", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	return append([]*widget.FormItem{widget.NewFormItem("", head), widget.NewFormItem("Sync", s.syncOn)},
-		append(s.server.items(), widget.NewFormItem("Account", s.who), widget.NewFormItem("", s.actions))...)
+		append(s.server.items(), widget.NewFormItem("Account", s.who), widget.NewFormItem("", s.actions), s.oidc.item())...)
 }
 
 // load reads the switch and the account off the UI goroutine.
@@ -81,6 +83,7 @@ func (s *accountSettings) showAccount(acc app.Account, signedIn bool) {
 	s.actions.RemoveAll()
 	if !signedIn {
 		s.who.SetText("Not signed in")
+		s.oidc.hide()
 		s.actions.Add(widget.NewButton("Sign in…", func() { s.close(); s.a.ShowSignIn("") }))
 		s.actions.Add(widget.NewButton("Create account…", func() { s.close(); s.a.ShowSignUp() }))
 		return
@@ -97,6 +100,7 @@ func (s *accountSettings) showAccount(acc app.Account, signedIn bool) {
 	del := widget.NewButton("Delete account…", func() { s.close(); s.a.ShowDeleteAccount() })
 	del.Importance = widget.DangerImportance
 	s.actions.Add(del)
+	s.oidc.load(acc.ServerURL)
 }
 
 func (s *accountSettings) close() {

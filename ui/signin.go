@@ -35,6 +35,7 @@ type accountUI struct {
 	joinChoice *widget.RadioGroup
 	oidcUnlock *oidcUnlockForm
 	oidcSignUp *oidcSignUpForm
+	oidcLink   *oidcLinkForm
 	settings   *accountSettings
 	indicator  *syncIndicator
 	signOutDlg *signOutDialog
