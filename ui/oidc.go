@@ -156,9 +156,19 @@ func (a *accountUI) startOIDC(f *accountForm, sf *serverFields, b *oidcButtons, 
 	}
 	in := app.OIDCInput{ServerURL: server, CAFile: ca, Provider: p.Name}
 	var res app.OIDCResult
+	svc := a.svc.opts.Accounts
 	f.run(func(ctx context.Context) error {
 		var err error
 		res, err = a.oidcFlow(ctx, in, false, b.tell)
+		a.bg.do(b.note.Hide)
+		if err == nil && ctx.Err() != nil { // cancelled as the server answered
+			if res.Status == syncproto.OIDCStatusSignedIn {
+				rctx, done := context.WithTimeout(context.WithoutCancel(ctx), oidcListTimeout)
+				svc.OIDCCancel(rctx, res)
+				done()
+			}
+			return ctx.Err()
+		}
 		return err
 	}, func() {
 		f.Close()

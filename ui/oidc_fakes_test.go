@@ -19,6 +19,7 @@ type fakeOIDC struct {
 	status       string // the status OIDCAuthorize answers
 	authErr      error
 	block        bool // OIDCAuthorize waits until cancelled
+	lateAnswer   bool // with block: then answers anyway (the server was done)
 	opened       []string
 	passphrase   string // OIDCUnlock accepts only this
 	recoveryKey  string // OIDCUnlockWithRecoveryKey accepts only this
@@ -42,10 +43,13 @@ func (f *fakeAccounts) browse(ctx context.Context, in app.OIDCInput) error {
 	}
 	f.mu.Lock()
 	f.oidc.opened = append(f.oidc.opened, in.Provider)
-	block := f.oidc.block
+	block, late := f.oidc.block, f.oidc.lateAnswer
 	f.mu.Unlock()
 	if block {
 		<-ctx.Done()
+		if late {
+			return nil
+		}
 		return ctx.Err()
 	}
 	_, err := in.Redirect.Wait(ctx, "s1")

@@ -140,8 +140,16 @@ func TestOIDCCancelRevokesTheSession(t *testing.T) {
 }
 
 func TestOIDCCancelWhileTheBrowserIsOpenStopsWaiting(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		t.Run(fmt.Sprintf("server answers after cancel %v", late), func(t *testing.T) {
+			testOIDCCancelWhileTheBrowserIsOpen(t, late)
+		})
+	}
+}
+
+func testOIDCCancelWhileTheBrowserIsOpen(t *testing.T, late bool) {
 	h := newOIDCHarness(t, googleProvider)
-	h.acc.set(func(o *fakeOIDC) { o.block = true })
+	h.acc.set(func(o *fakeOIDC) { o.block, o.lateAnswer = true, late })
 	a := h.ui()
 	continueWithGoogle(t, h)
 	h.loop.until(t, "the browser opens", func() bool {
@@ -157,6 +165,13 @@ func TestOIDCCancelWhileTheBrowserIsOpenStopsWaiting(t *testing.T) {
 	h.loop.until(t, "the flow stops", func() bool { return !a.signIn.busy })
 	if a.oidcUnlock != nil || a.oidcSignUp != nil {
 		t.Fatal("a cancelled flow went on")
+	}
+	want := 0
+	if late {
+		want = 1 // the session the server made is revoked
+	}
+	if got := h.acc.called("OIDCCancel"); got != want {
+		t.Fatalf("OIDCCancel called %d times, want %d", got, want)
 	}
 }
 
