@@ -1,0 +1,220 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncclient"
+	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/vault"
+)
+
+// startOIDCTestServer runs a real syncserver over TLS on loopback that
+// trusts an in-process mockoidc provider named "mock"; it returns the
+// server's URL and CA file.
+func startOIDCTestServer(t *testing.T) (serverURL, caFile string, m *mockoidc.MockOIDC) {
+	t.Helper()
+	m, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown() })
+	dir := t.TempDir()
+	cert, err := syncserver.DevCertificate(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := boltstore.Open(filepath.Join(dir, "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverURL = "https://" + ln.Addr().String()
+	mc := m.Config()
+	srv, err := syncserver.New(context.Background(), syncserver.Config{
+		Listener: ln, PublicURL: serverURL, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Storage: st, Logger: slog.New(slog.DiscardHandler),
+		Mailer: syncserver.MailerFunc(func(context.Context, syncserver.Message) error { return nil }),
+		OIDC:   []syncserver.OIDCProvider{{Name: "mock", DisplayName: "Mock", Issuer: mc.Issuer, ClientID: mc.ClientID, ClientSecret: mc.ClientSecret}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server Run: %v", err)
+		}
+		_ = st.Close()
+	})
+	return serverURL, filepath.Join(dir, syncserver.DevCAFile), m
+}
+
+// e2eSecrets is an in-memory app.Secrets.
+type e2eSecrets struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (s *e2eSecrets) Get(_ context.Context, k string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[k]
+	if !ok {
+		return nil, model.ErrNotFound
+	}
+	return bytes.Clone(v), nil
+}
+
+func (s *e2eSecrets) Set(_ context.Context, k string, v []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[k] = bytes.Clone(v)
+	return nil
+}
+
+func (s *e2eSecrets) Delete(_ context.Context, k string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+	return nil
+}
+
+// newOIDCDeviceWindow is a window over a real profile whose accounts are
+// the real app.Accounts with the real client of serverURL, the real
+// loopback listener, and a browser that follows the sign-in page's
+// redirects; sync and the profile join are fakes.
+func newOIDCDeviceWindow(t *testing.T, serverURL, caFile string) (*accountHarness, *app.Accounts) {
+	t.Helper()
+	fa := test.NewTempApp(t)
+	db, err := store.Open(context.Background(), t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, err := app.New(db, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := app.NewAccounts(db, app.AccountsOptions{
+		Secrets: &e2eSecrets{m: map[string][]byte{}}, KDFParams: vault.MinKDFParams, DeviceName: "test device",
+		Dial: func(server, token string) (app.AccountAPI, error) {
+			c, err := syncclient.New(server, syncclient.Options{CAFile: caFile, Timeout: 10 * time.Second})
+			if err != nil {
+				return nil, err
+			}
+			t.Cleanup(c.CloseIdleConnections)
+			return c.WithToken(token), nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &accountHarness{t: t, loop: newUILoop(), syncer: newFakeSyncer(), joiner: &fakeJoiner{}, core: core}
+	opts := &AccountOptions{
+		Accounts: acc, Syncer: h.syncer, Profile: h.joiner, UseCA: func(string) error { return nil }, DefaultServer: serverURL,
+		OIDCListen: func() (OIDCListener, error) { return syncclient.ListenLoopback() },
+		OpenURL:    func(u *url.URL) error { go followInBrowser(t, u); return nil },
+	}
+	h.mw = newMainWindow(fa, withAccounts(core, opts), h.loop.do)
+	t.Cleanup(func() {
+		h.mw.win.Close()
+		h.loop.settle()
+		if err := db.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	h.loop.settle()
+	return h, acc
+}
+
+// followInBrowser plays the system browser: it follows u, redirects
+// included, to the app's loopback listener.
+func followInBrowser(t *testing.T, u *url.URL) {
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(u.String())
+	if err != nil {
+		t.Errorf("browser: %v", err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+}
+
+func TestOIDCWindowSignsUpAndSignsInOnAnotherDeviceEndToEnd(t *testing.T) {
+	serverURL, caFile, m := startOIDCTestServer(t)
+	user := &mockoidc.MockUser{Subject: "sub-ada", Email: "ada@example.com", EmailVerified: true, PreferredUsername: "ada"}
+
+	h, acc := newOIDCDeviceWindow(t, serverURL, caFile)
+	a := h.ui()
+	a.ShowSignUp()
+	h.loop.until(t, "Continue with Mock shows", func() bool { return len(a.signUp.oidc.buttons) == 1 })
+	if got := a.signUp.oidc.buttons[0].Text; got != "Continue with Mock" {
+		t.Fatalf("button %q", got)
+	}
+	m.QueueUser(user)
+	test.Tap(a.signUp.oidc.buttons[0])
+	h.loop.until(t, "the new account is asked", func() bool { return a.oidcSignUp != nil || a.signUp.Error() != "" })
+	if a.oidcSignUp == nil {
+		t.Fatalf("sign-up failed: %s", a.signUp.Error())
+	}
+	if a.oidcSignUp.username.Text != "ada" {
+		t.Fatalf("suggested username %q", a.oidcSignUp.username.Text)
+	}
+	test.Type(a.oidcSignUp.password, "correct horse battery")
+	test.Type(a.oidcSignUp.again, "correct horse battery")
+	test.Tap(a.oidcSignUp.submit)
+	h.loop.until(t, "the recovery key shows", func() bool { return a.gate != nil || a.oidcSignUp.Error() != "" })
+	if a.gate == nil {
+		t.Fatalf("create failed: %s", a.oidcSignUp.Error())
+	}
+	test.Tap(a.gate.saved)
+	test.Tap(a.gate.next)
+	h.loop.until(t, "the first device joins", func() bool { return len(h.joiner.joined()) == 1 })
+	first, err := acc.Session(context.Background())
+	if err != nil {
+		t.Fatalf("first device session: %v", err)
+	}
+
+	h2, acc2 := newOIDCDeviceWindow(t, serverURL, caFile)
+	b := h2.ui()
+	b.ShowSignIn("")
+	h2.loop.until(t, "Continue with Mock shows", func() bool { return len(b.signIn.oidc.buttons) == 1 })
+	m.QueueUser(user)
+	test.Tap(b.signIn.oidc.buttons[0])
+	h2.loop.until(t, "the passphrase is asked", func() bool { return b.oidcUnlock != nil || b.signIn.Error() != "" })
+	if b.oidcUnlock == nil {
+		t.Fatalf("sign-in failed: %s", b.signIn.Error())
+	}
+	test.Type(b.oidcUnlock.secret, "correct horse battery")
+	test.Tap(b.oidcUnlock.submit)
+	h2.loop.until(t, "the second device joins", func() bool { return len(h2.joiner.joined()) == 1 || b.oidcUnlock.Error() != "" })
+	second, err := acc2.Session(context.Background())
+	if err != nil {
+		t.Fatalf("second device session: %v (form: %q)", err, b.oidcUnlock.Error())
+	}
+	if second.Key != first.Key {
+		t.Fatal("the second device opened another account key")
+	}
+}
