@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -98,7 +99,9 @@ func backlogOp(i int) model.Op {
 // binary again) pulling it with a real engine and store file, SIGKILLs it
 // after it applied its first page, and reopens its store: every op at or
 // below the stored cursor is there whole, none above it is, and after
-// finishing the sync the device equals the pusher.
+// finishing the sync the device equals the pusher. With COURIER_SOAK=1 the
+// backlog is 20,000 ops and the child is restarted and killed again, a
+// random moment after each page, until it has everything.
 func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 	ctx := context.Background()
 	srv := startSyncServer(t)
@@ -109,7 +112,10 @@ func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 	src := newDeviceWith(t, acct, "src", func(db *store.DB) syncclient.Store {
 		return ackRecorder{DB: db, mu: &mu, acked: seqs, dups: &dups}
 	})
-	const n = 3000
+	n, rounds := 3000, 1
+	if os.Getenv("COURIER_SOAK") == "1" { // more pages, a kill at a random moment after each
+		n, rounds = 20000, 30
+	}
 	ops := make([]model.Op, n)
 	for i := range ops {
 		ops[i] = backlogOp(i)
@@ -130,32 +136,43 @@ func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	applied := runPullChildUntilFirstPage(t, srv, acct, dir)
-
-	db, err = store.Open(ctx, dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cursor, err := db.Cursor(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cursor < applied {
-		t.Errorf("cursor %d after the kill, below the %d the child reported committed", cursor, applied)
-	}
+	db = nil
 	mu.Lock()
 	var maxSeq uint64
 	for _, op := range ops {
-		seq := seqs[op.OpID]
-		maxSeq = max(maxSeq, seq)
-		checkBacklogRecord(t, db, op, seq, cursor)
+		maxSeq = max(maxSeq, seqs[op.OpID])
 	}
 	mu.Unlock()
-	if cursor == 0 || cursor >= maxSeq {
-		t.Errorf("cursor %d after the kill: want it inside the backlog (0, %d)", cursor, maxSeq)
+	var cursor uint64
+	for round := 0; round < rounds && cursor < maxSeq; round++ {
+		if db != nil {
+			db.Close()
+		}
+		applied := runPullChildUntilFirstPage(t, srv, acct, dir, time.Duration(rand.IntN(20))*time.Millisecond*time.Duration(min(round, 1)))
+		if db, err = store.Open(ctx, dir, store.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if cursor, err = db.Cursor(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if cursor < applied {
+			t.Errorf("cursor %d after the kill, below the %d the child reported committed", cursor, applied)
+		}
+		mu.Lock()
+		for _, op := range ops {
+			checkBacklogRecord(t, db, op, seqs[op.OpID], cursor)
+		}
+		mu.Unlock()
+		if round == 0 && (cursor == 0 || cursor >= maxSeq) {
+			t.Errorf("cursor %d after the first kill: want it inside the backlog (0, %d)", cursor, maxSeq)
+		}
+		t.Logf("round %d: killed at cursor %d of %d", round, cursor, maxSeq)
+		if t.Failed() {
+			db.Close()
+			return
+		}
 	}
-	t.Logf("killed at cursor %d of %d", cursor, maxSeq)
+	defer db.Close()
 
 	e, err := syncclient.NewEngine(syncclient.EngineConfig{
 		ServerURL: srv.url, CAFile: srv.caFile, Proxy: "direct", Token: acct.login(), Key: acct.key,
@@ -175,9 +192,9 @@ func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 	}
 }
 
-// runPullChildUntilFirstPage starts the pulling child, SIGKILLs it once it
-// reports a committed page, and returns the cursor it reported.
-func runPullChildUntilFirstPage(t *testing.T, srv *syncServer, acct *account, dir string) uint64 {
+// runPullChildUntilFirstPage starts the pulling child, SIGKILLs it delay
+// after it reports a committed page, and returns the cursor it reported.
+func runPullChildUntilFirstPage(t *testing.T, srv *syncServer, acct *account, dir string, delay time.Duration) uint64 {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPullHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envPullDir+"="+dir, envPullURL+"="+srv.url, envPullCA+"="+srv.caFile,
@@ -214,6 +231,7 @@ func runPullChildUntilFirstPage(t *testing.T, srv *syncServer, acct *account, di
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the child applied no page within 20 s: %s", stderr.String())
 	}
+	time.Sleep(delay) // a kill at another moment of the next page
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

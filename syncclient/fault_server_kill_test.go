@@ -32,11 +32,13 @@ type serverProcess struct {
 	logs bytes.Buffer
 }
 
-// buildServer builds ./cmd/courier-server into a temp dir.
+// buildServer builds ./cmd/courier-server into a temp dir, with the race
+// detector when this test has it.
 func buildServer(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "courier-server")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/courierapp/courier/cmd/courier-server").CombinedOutput()
+	args := append(append([]string{"build"}, buildFlags...), "-o", bin, "github.com/courierapp/courier/cmd/courier-server")
+	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build courier-server: %v\n%s", err, out)
 	}
