@@ -36,7 +36,7 @@ func (a *accountUI) ShowSignUp() {
 		widget.NewFormItem("Email", f.email), widget.NewFormItem("Username", f.username),
 		widget.NewFormItem("Password", f.password), widget.NewFormItem("Repeat password", f.again),
 	}, f.server.items()...)
-	f.oidc = a.newOIDCButtons(a.svc.server, func(p syncproto.OIDCProviderInfo) { a.startOIDC(f.accountForm, f.server, f.oidc, p) }, func() { f.fit() })
+	f.oidc = a.newOIDCButtons(f.server.url, func(p syncproto.OIDCProviderInfo) { a.startOIDC(f.accountForm, f.server, f.oidc, p) }, func() { f.fit() })
 	items = append(items, f.oidc.item())
 	signIn := widget.NewButton("I have an account", func() { f.Close(); a.ShowSignIn("") })
 	signIn.Importance = widget.LowImportance

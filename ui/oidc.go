@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -49,46 +50,87 @@ func providerLabel(p syncproto.OIDCProviderInfo) string {
 // oidcButtons are the "Continue with <Provider>" buttons of a form,
 // hidden until the server lists at least one provider.
 type oidcButtons struct {
+	a       *accountUI
 	box     *fyne.Container
 	buttons []*widget.Button
 	note    *widget.Label // what to do in the browser while the flow runs
+	onTap   func(p syncproto.OIDCProviderInfo)
+	loaded  func()
+	gen     int         // the latest fetch; older answers are dropped
+	timer   *time.Timer // the pending fetch after the server was edited
 }
+
+// oidcRefetchDelay is how long the server field must rest before its
+// providers are fetched.
+const oidcRefetchDelay = 500 * time.Millisecond
 
 // newOIDCButtons fetches server's providers off the UI goroutine and then
 // shows a button per provider that calls onTap; loaded runs after the
-// buttons changed (to resize the dialog). Without a loopback listener in
-// the wiring, or when the fetch fails, nothing shows.
-func (a *accountUI) newOIDCButtons(server string, onTap func(p syncproto.OIDCProviderInfo), loaded func()) *oidcButtons {
-	b := &oidcButtons{box: container.NewVBox(), note: widget.NewLabel("")}
+// buttons changed (to resize the dialog). Editing serverField fetches
+// again. Without a loopback listener in the wiring, or when the fetch
+// fails, nothing shows.
+func (a *accountUI) newOIDCButtons(serverField *widget.Entry, onTap func(p syncproto.OIDCProviderInfo), loaded func()) *oidcButtons {
+	b := &oidcButtons{a: a, box: container.NewVBox(), note: widget.NewLabel(""), onTap: onTap, loaded: loaded}
 	b.note.Wrapping = fyne.TextWrapBreak
 	b.note.Hide()
 	b.box.Hide()
 	if a.svc.opts.OIDCListen == nil {
 		return b
 	}
-	svc := a.svc.opts.Accounts
-	a.bg.Go(func() func() {
+	serverField.OnChanged = b.onServerChanged
+	b.fetch(serverField.Text)
+	return b
+}
+
+// fetch lists server's providers off the UI goroutine, then shows them.
+func (b *oidcButtons) fetch(server string) {
+	server = strings.TrimRight(strings.TrimSpace(server), "/")
+	b.gen++
+	gen := b.gen
+	svc := b.a.svc.opts.Accounts
+	b.a.bg.Go(func() func() {
 		ctx, cancel := context.WithTimeout(context.Background(), oidcListTimeout)
 		defer cancel()
 		list, err := svc.OIDCProviders(ctx, server)
 		return func() {
-			if err != nil || len(list) == 0 {
+			if gen != b.gen {
 				return
 			}
-			b.show(list, onTap)
-			if loaded != nil {
-				loaded()
+			if err != nil {
+				list = nil
+			}
+			b.show(list)
+			if b.loaded != nil {
+				b.loaded()
 			}
 		}
 	})
-	return b
 }
 
-func (b *oidcButtons) show(list []syncproto.OIDCProviderInfo, onTap func(p syncproto.OIDCProviderInfo)) {
+// onServerChanged fetches the providers of an edited server once the
+// field rests.
+func (b *oidcButtons) onServerChanged(server string) {
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	b.gen++ // what a running fetch answers is for another server
+	if checkServerURL(strings.TrimSpace(server)) != nil {
+		b.show(nil)
+		return
+	}
+	b.timer = time.AfterFunc(oidcRefetchDelay, func() { b.a.bg.do(func() { b.fetch(server) }) })
+}
+
+// show makes a button per provider, or hides the row for none.
+func (b *oidcButtons) show(list []syncproto.OIDCProviderInfo) {
 	b.box.RemoveAll()
 	b.buttons = nil
+	if len(list) == 0 {
+		b.box.Hide()
+		return
+	}
 	for _, p := range list {
-		btn := widget.NewButton("Continue with "+providerLabel(p), func() { onTap(p) })
+		btn := widget.NewButton("Continue with "+providerLabel(p), func() { b.onTap(p) })
 		b.buttons = append(b.buttons, btn)
 		b.box.Add(btn)
 	}

@@ -16,6 +16,7 @@ import (
 type fakeOIDC struct {
 	providers    []syncproto.OIDCProviderInfo
 	providersErr error
+	servers      []string // the servers asked for providers
 	status       string // the status OIDCAuthorize answers
 	authErr      error
 	block        bool // OIDCAuthorize waits until cancelled
@@ -30,10 +31,11 @@ type fakeOIDC struct {
 
 const fakeOIDCRecoveryKey = "OIDC-RKEY-0000-1111"
 
-func (f *fakeAccounts) OIDCProviders(context.Context, string) ([]syncproto.OIDCProviderInfo, error) {
+func (f *fakeAccounts) OIDCProviders(_ context.Context, server string) ([]syncproto.OIDCProviderInfo, error) {
 	f.record("OIDCProviders")
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.oidc.servers = append(f.oidc.servers, server)
 	return f.oidc.providers, f.oidc.providersErr
 }
 

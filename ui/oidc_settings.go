@@ -126,7 +126,7 @@ type oidcLinkForm struct {
 // ShowOIDCLink links p to the signed-in account: the person signs in at
 // the provider in the browser; from then on p signs in to this account.
 func (a *accountUI) ShowOIDCLink(p syncproto.OIDCProviderInfo) {
-	f := &oidcLinkForm{buttons: &oidcButtons{box: container.NewVBox(), note: widget.NewLabel("")}}
+	f := &oidcLinkForm{buttons: &oidcButtons{a: a, box: container.NewVBox(), note: widget.NewLabel("")}}
 	f.buttons.note.Wrapping = fyne.TextWrapBreak
 	f.buttons.note.Hide()
 	intro := widget.NewLabel("Sign in with " + providerLabel(p) + " in your browser to link it to this account.")

@@ -55,6 +55,25 @@ func TestOIDCButtonsFollowTheProviders(t *testing.T) {
 	}
 }
 
+func TestOIDCButtonsFollowTheServerField(t *testing.T) {
+	h := newOIDCHarness(t, googleProvider)
+	a := h.ui()
+	a.ShowSignIn("")
+	h.loop.until(t, "the provider button shows", func() bool { return len(a.signIn.oidc.buttons) == 1 })
+	a.signIn.server.url.SetText("not a server")
+	if a.signIn.oidc.box.Visible() {
+		t.Fatal("the buttons stay for a server address that is not usable")
+	}
+	h.acc.set(func(o *fakeOIDC) { o.providers = append(o.providers, syncproto.OIDCProviderInfo{Name: "gitlab", DisplayName: "GitLab"}) })
+	a.signIn.server.url.SetText("https://other.example/")
+	h.loop.until(t, "the other server's providers show", func() bool { return len(a.signIn.oidc.buttons) == 2 })
+	h.acc.mu.Lock()
+	defer h.acc.mu.Unlock()
+	if got := h.acc.oidc.servers; got[len(got)-1] != "https://other.example" {
+		t.Fatalf("asked servers %q", got)
+	}
+}
+
 // continueWithGoogle opens Sign in and taps Continue with Google.
 func continueWithGoogle(t *testing.T, h *accountHarness) {
 	t.Helper()

@@ -79,7 +79,7 @@ func (a *accountUI) ShowSignIn(identifier string) {
 	f.ident.SetPlaceHolder("email or username")
 	f.server = newServerFields(a.win, a.svc.server, a.svc.ca)
 	items := append([]*widget.FormItem{widget.NewFormItem("Email or username", f.ident), widget.NewFormItem("Password", f.password)}, f.server.items()...)
-	f.oidc = a.newOIDCButtons(a.svc.server, func(p syncproto.OIDCProviderInfo) { a.startOIDC(f.accountForm, f.server, f.oidc, p) }, func() { f.fit() })
+	f.oidc = a.newOIDCButtons(f.server.url, func(p syncproto.OIDCProviderInfo) { a.startOIDC(f.accountForm, f.server, f.oidc, p) }, func() { f.fit() })
 	items = append(items, f.oidc.item())
 	forgotUser := widget.NewButton("Forgot username?", func() { f.Close(); a.ShowForgotUsername() })
 	forgotPw := widget.NewButton("Forgot password?", func() { f.Close(); a.ShowForgotPassword() })
