@@ -65,21 +65,35 @@ func startXvfb(tb testing.TB) *display {
 			tb.Skipf("%s is not installed (apt-get install xvfb xdotool imagemagick x11-utils): %v", tool, err)
 		}
 	}
-	for n := 110; n < 200; n++ {
-		if exists(fmt.Sprintf("/tmp/.X%d-lock", n)) || exists(fmt.Sprintf("/tmp/.X11-unix/X%d", n)) {
-			continue
-		}
-		name := fmt.Sprintf(":%d", n)
-		x := startProc(tb, exec.Command("Xvfb", name, "-screen", "0", "1440x900x24", "-nolisten", "tcp"))
-		if waitUntil(5*time.Second, func() bool { return exec.Command("xdpyinfo", "-display", name).Run() == nil }) {
-			d := &display{name: name}
-			d.bus = startBus(tb)
-			return d
-		}
-		x.stop() // lost a race for this display number; try the next
+	// Xvfb picks a free display itself and writes its number to the pipe
+	// (-displayfd), so two test runs at once never share or steal one.
+	r, w, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	tb.Fatal("no free X display between :110 and :199")
-	return nil
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1440x900x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	startProc(tb, cmd)
+	w.Close()
+	num := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		num <- strings.TrimSpace(line)
+	}()
+	var name string
+	select {
+	case n := <-num:
+		name = ":" + n
+	case <-time.After(10 * time.Second):
+		tb.Fatal("Xvfb did not report a display within 10s")
+	}
+	r.Close()
+	if name == ":" || !waitUntil(5*time.Second, func() bool { return exec.Command("xdpyinfo", "-display", name).Run() == nil }) {
+		tb.Fatalf("Xvfb display %q does not answer", name)
+	}
+	d := &display{name: name}
+	d.bus = startBus(tb)
+	return d
 }
 
 // startBus starts a private session bus, so nothing the app does starts a
@@ -231,11 +245,6 @@ func waitUntil(timeout time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return cond()
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
 
 // build compiles the package at pkg (relative to the module root) into dir.
