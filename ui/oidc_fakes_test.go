@@ -17,7 +17,7 @@ type fakeOIDC struct {
 	providers    []syncproto.OIDCProviderInfo
 	providersErr error
 	servers      []string // the servers asked for providers
-	status       string // the status OIDCAuthorize answers
+	status       string   // the status OIDCAuthorize answers
 	authErr      error
 	block        bool // OIDCAuthorize waits until cancelled
 	lateAnswer   bool // with block: then answers anyway (the server was done)

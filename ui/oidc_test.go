@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
@@ -64,7 +65,9 @@ func TestOIDCButtonsFollowTheServerField(t *testing.T) {
 	if a.signIn.oidc.box.Visible() {
 		t.Fatal("the buttons stay for a server address that is not usable")
 	}
-	h.acc.set(func(o *fakeOIDC) { o.providers = append(o.providers, syncproto.OIDCProviderInfo{Name: "gitlab", DisplayName: "GitLab"}) })
+	h.acc.set(func(o *fakeOIDC) {
+		o.providers = append(o.providers, syncproto.OIDCProviderInfo{Name: "gitlab", DisplayName: "GitLab"})
+	})
 	a.signIn.server.url.SetText("https://other.example/")
 	h.loop.until(t, "the other server's providers show", func() bool { return len(a.signIn.oidc.buttons) == 2 })
 	h.acc.mu.Lock()
@@ -261,5 +264,24 @@ func TestOIDCSignUp(t *testing.T) {
 				t.Fatalf("created %v", got)
 			}
 		})
+	}
+}
+
+func TestOIDCWelcomeOffersTheProviders(t *testing.T) {
+	h := newOIDCHarness(t, googleProvider)
+	h.mw.welcome.ShowIfNeeded()
+	if !h.mw.welcome.Visible() {
+		t.Fatal("the welcome prompt is not shown on first launch")
+	}
+	h.loop.until(t, "Continue with Google shows", func() bool { return len(h.mw.welcome.oidcButtons) == 1 })
+	btn := h.mw.welcome.oidcButtons[0].(*widget.Button)
+	if btn.Text != "Continue with Google" {
+		t.Fatalf("button %q", btn.Text)
+	}
+	test.Tap(btn)
+	a := h.ui()
+	h.loop.until(t, "the passphrase is asked", func() bool { return a.oidcUnlock != nil })
+	if h.mw.welcome.Visible() || h.acc.called("OIDCAuthorize") != 1 {
+		t.Fatalf("welcome visible %v, calls %v", h.mw.welcome.Visible(), h.acc.calls)
 	}
 }

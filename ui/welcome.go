@@ -27,6 +27,9 @@ type welcomePrompt struct {
 	create  *widget.Button
 	skip    *widget.Button
 	visible bool
+	// oidcButtons are the "Continue with <Provider>" buttons, once
+	// fetched (oidc_welcome.go).
+	oidcButtons []fyne.CanvasObject
 }
 
 func newWelcomePrompt(core welcomeCore, win fyne.Window, bg *tasks) *welcomePrompt {
@@ -43,7 +46,8 @@ func (w *welcomePrompt) build() {
 		"environments and header presets on this computer.\n\n" +
 		"With an account they sync, end-to-end encrypted, between your machines.\n" +
 		"You can sign in later from the account menu.")
-	body := container.NewBorder(nil, container.NewGridWithColumns(3, w.signIn, w.create, w.skip), nil, nil, text)
+	buttons := container.NewVBox(container.NewGridWithColumns(3, w.signIn, w.create, w.skip), w.newOIDCWelcome())
+	body := container.NewBorder(nil, buttons, nil, nil, text)
 	w.dlg = dialog.NewCustomWithoutButtons("Welcome to Courier", body, w.win)
 }
 
