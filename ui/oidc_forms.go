@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/courierapp/courier/app"
@@ -42,6 +43,7 @@ func (a *accountUI) ShowOIDCUnlock(p syncproto.OIDCProviderInfo, res app.OIDCRes
 		who += " <" + res.Email + ">"
 	}
 	intro := widget.NewLabel("Signed in with " + providerLabel(p) + " as " + who + ".\nYour synced data is locked by your encryption passphrase, which " + providerLabel(p) + " never sees.")
+	intro.Wrapping = fyne.TextWrapWord
 	items := []*widget.FormItem{widget.NewFormItem("", intro), widget.NewFormItem(label, f.secret)}
 	f.other = widget.NewButton(otherText, func() {
 		f.Close()
@@ -114,6 +116,7 @@ func (a *accountUI) ShowOIDCSignUp(p syncproto.OIDCProviderInfo, res app.OIDCRes
 	f.password.SetPlaceHolder(fmt.Sprintf("at least %d characters", app.MinPasswordLen))
 	intro := widget.NewLabel("No account signs in with this " + providerLabel(p) + " identity (" + res.Email + ") yet.\n" +
 		"Choose a username and an encryption passphrase: it locks your synced data, and " + providerLabel(p) + " never sees it.")
+	intro.Wrapping = fyne.TextWrapWord
 	items := []*widget.FormItem{
 		widget.NewFormItem("", intro), widget.NewFormItem("Username", f.username),
 		widget.NewFormItem("Encryption passphrase", f.password), widget.NewFormItem("Repeat passphrase", f.again),
