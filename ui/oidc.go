@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -171,9 +172,21 @@ func (a *accountUI) oidcFlow(ctx context.Context, in app.OIDCInput, link bool, t
 		return nil
 	}
 	if link {
-		return app.OIDCResult{Status: syncproto.OIDCStatusLinked}, a.svc.opts.Accounts.OIDCLink(ctx, in)
+		return app.OIDCResult{Status: syncproto.OIDCStatusLinked}, oidcError(a.svc.opts.Accounts.OIDCLink(ctx, in))
 	}
-	return a.svc.opts.Accounts.OIDCAuthorize(ctx, in)
+	res, err := a.svc.opts.Accounts.OIDCAuthorize(ctx, in)
+	return res, oidcError(err)
+}
+
+// oidcError tells a server's conflict answer (an account with this email
+// that is not linked yet, a taken username) by its own sentence, without
+// the code word in front; it still wraps model.ErrConflict.
+func oidcError(err error) error {
+	var e *syncproto.Error
+	if errors.As(err, &e) && e.Code == syncproto.CodeConflict && e.Message != "" {
+		return fmt.Errorf("%s: %w", e.Message, e.Code.Err())
+	}
+	return err
 }
 
 // openURL opens u in the system browser.

@@ -152,7 +152,7 @@ func (a *accountUI) onOIDCSignUpSubmitted(f *oidcSignUpForm, res app.OIDCResult)
 	f.run(func(ctx context.Context) error {
 		var err error
 		acc, key, err = svc.OIDCCreateAccount(ctx, res, username, passphrase)
-		return err
+		return oidcError(err)
 	}, func() {
 		f.Close()
 		a.ShowRecoveryKey(key, func() { a.afterSignIn(acc) })

@@ -200,7 +200,10 @@ func testOIDCCancelWhileTheBrowserIsOpen(t *testing.T, late bool) {
 func TestOIDCConflictTellsToSignInWithThePassword(t *testing.T) {
 	h := newOIDCHarness(t, googleProvider)
 	const sentence = "an account with this email exists: sign in with its password, then link Google from the account menu"
-	h.acc.set(func(o *fakeOIDC) { o.authErr = fmt.Errorf("%s: %w", sentence, model.ErrConflict) })
+	// As syncclient answers a 409 of /oidc/.../finish.
+	h.acc.set(func(o *fakeOIDC) {
+		o.authErr = fmt.Errorf("sign in with google: %w", &syncproto.Error{Code: syncproto.CodeConflict, Message: sentence, Status: 409})
+	})
 	a := h.ui()
 	continueWithGoogle(t, h)
 	h.loop.until(t, "the error shows", func() bool { return a.signIn.Error() != "" })
