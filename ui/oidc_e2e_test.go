@@ -29,7 +29,7 @@ import (
 // startOIDCTestServer runs a real syncserver over TLS on loopback that
 // trusts an in-process mockoidc provider named "mock"; it returns the
 // server's URL and CA file.
-func startOIDCTestServer(t *testing.T) (serverURL, caFile string, m *mockoidc.MockOIDC) {
+func startOIDCTestServer(t *testing.T) (serverURL, caFile string, m *mockoidc.MockOIDC, mail chan syncserver.Message) {
 	t.Helper()
 	m, err := mockoidc.Run()
 	if err != nil {
@@ -50,11 +50,12 @@ func startOIDCTestServer(t *testing.T) (serverURL, caFile string, m *mockoidc.Mo
 		t.Fatal(err)
 	}
 	serverURL = "https://" + ln.Addr().String()
+	mail = make(chan syncserver.Message, 16)
 	mc := m.Config()
 	srv, err := syncserver.New(context.Background(), syncserver.Config{
 		Listener: ln, PublicURL: serverURL, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
 		Storage: st, Logger: slog.New(slog.DiscardHandler),
-		Mailer: syncserver.MailerFunc(func(context.Context, syncserver.Message) error { return nil }),
+		Mailer: syncserver.MailerFunc(func(_ context.Context, msg syncserver.Message) error { mail <- msg; return nil }),
 		OIDC:   []syncserver.OIDCProvider{{Name: "mock", DisplayName: "Mock", Issuer: mc.Issuer, ClientID: mc.ClientID, ClientSecret: mc.ClientSecret}},
 	})
 	if err != nil {
@@ -70,7 +71,7 @@ func startOIDCTestServer(t *testing.T) (serverURL, caFile string, m *mockoidc.Mo
 		}
 		_ = st.Close()
 	})
-	return serverURL, filepath.Join(dir, syncserver.DevCAFile), m
+	return serverURL, filepath.Join(dir, syncserver.DevCAFile), m, mail
 }
 
 // e2eSecrets is an in-memory app.Secrets.
@@ -163,7 +164,7 @@ func followInBrowser(t *testing.T, u *url.URL) {
 }
 
 func TestOIDCWindowSignsUpAndSignsInOnAnotherDeviceEndToEnd(t *testing.T) {
-	serverURL, caFile, m := startOIDCTestServer(t)
+	serverURL, caFile, m, _ := startOIDCTestServer(t)
 	user := &mockoidc.MockUser{Subject: "sub-ada", Email: "ada@example.com", EmailVerified: true, PreferredUsername: "ada"}
 
 	h, acc := newOIDCDeviceWindow(t, serverURL, caFile)
@@ -216,5 +217,71 @@ func TestOIDCWindowSignsUpAndSignsInOnAnotherDeviceEndToEnd(t *testing.T) {
 	}
 	if second.Key != first.Key {
 		t.Fatal("the second device opened another account key")
+	}
+}
+
+func TestOIDCWindowRefusesAnUnlinkedEmailThenLinksEndToEnd(t *testing.T) {
+	serverURL, caFile, m, mail := startOIDCTestServer(t)
+	ctx := context.Background()
+	user := &mockoidc.MockUser{Subject: "sub-ada", Email: "ada@example.com", EmailVerified: true, PreferredUsername: "ada"}
+	h, acc := newOIDCDeviceWindow(t, serverURL, caFile)
+	const password = "correct horse battery"
+	if _, err := acc.SignUp(ctx, app.SignUpInput{ServerURL: serverURL, CAFile: caFile, Email: user.Email, Username: "ada", Password: password}); err != nil {
+		t.Fatalf("password sign-up: %v", err)
+	}
+	msg := <-mail
+	if len(msg.Links) == 0 {
+		t.Fatalf("the confirmation email has no link: %+v", msg)
+	}
+	if err := acc.ConfirmEmail(ctx, serverURL, msg.Links[0]); err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+
+	a := h.ui()
+	a.ShowSignIn("")
+	h.loop.until(t, "Continue with Mock shows", func() bool { return len(a.signIn.oidc.buttons) == 1 })
+	m.QueueUser(user)
+	test.Tap(a.signIn.oidc.buttons[0])
+	h.loop.until(t, "the conflict shows", func() bool { return a.signIn.Error() != "" || a.oidcUnlock != nil })
+	if got, want := a.signIn.Error(), "An account with this email exists: sign in with its password, then link Mock from the account menu."; got != want {
+		t.Fatalf("error %q, want %q", got, want)
+	}
+	a.signIn.Close()
+
+	if _, err := acc.SignIn(ctx, app.SignInInput{ServerURL: serverURL, CAFile: caFile, Identifier: "ada", Password: password}); err != nil {
+		t.Fatalf("password sign-in: %v", err)
+	}
+	h.syncer.set(app.SyncStatus{State: app.SyncInSync})
+	h.mw.showSettings()
+	h.loop.until(t, "Link Mock shows", func() bool { return a.settings != nil && len(a.settings.oidc.links) == 1 })
+	if got := a.settings.oidc.linked.Text; got != "No provider signs in to this account yet." {
+		t.Fatalf("linked identities %q", got)
+	}
+	m.QueueUser(user)
+	test.Tap(a.settings.oidc.links[0])
+	h.loop.until(t, "the link finishes", func() bool { return a.oidcLink != nil && (a.oidcLink.closed || a.oidcLink.Error() != "") })
+	if e := a.oidcLink.Error(); e != "" {
+		t.Fatalf("link failed: %s", e)
+	}
+	ids, err := acc.OIDCIdentities(ctx)
+	if err != nil || len(ids) != 1 || ids[0].Provider != "mock" {
+		t.Fatalf("identities %+v, %v", ids, err)
+	}
+
+	h2, acc2 := newOIDCDeviceWindow(t, serverURL, caFile)
+	b := h2.ui()
+	b.ShowSignIn("")
+	h2.loop.until(t, "Continue with Mock shows", func() bool { return len(b.signIn.oidc.buttons) == 1 })
+	m.QueueUser(user)
+	test.Tap(b.signIn.oidc.buttons[0])
+	h2.loop.until(t, "the passphrase is asked", func() bool { return b.oidcUnlock != nil || b.signIn.Error() != "" })
+	if b.oidcUnlock == nil {
+		t.Fatalf("sign-in with the linked identity failed: %s", b.signIn.Error())
+	}
+	test.Type(b.oidcUnlock.secret, password)
+	test.Tap(b.oidcUnlock.submit)
+	h2.loop.until(t, "the second device joins", func() bool { return len(h2.joiner.joined()) == 1 || b.oidcUnlock.Error() != "" })
+	if _, err := acc2.Session(ctx); err != nil {
+		t.Fatalf("second device session: %v (form: %q)", err, b.oidcUnlock.Error())
 	}
 }
