@@ -148,7 +148,7 @@ func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 		if db != nil {
 			db.Close()
 		}
-		applied := runPullChildUntilFirstPage(t, srv, acct, dir, time.Duration(rand.IntN(20))*time.Millisecond*time.Duration(min(round, 1)))
+		applied := runPullChildUntilFirstPage(t, srv, acct, dir, round > 0)
 		if db, err = store.Open(ctx, dir, store.Options{}); err != nil {
 			t.Fatal(err)
 		}
@@ -192,9 +192,10 @@ func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 	}
 }
 
-// runPullChildUntilFirstPage starts the pulling child, SIGKILLs it delay
-// after it reports a committed page, and returns the cursor it reported.
-func runPullChildUntilFirstPage(t *testing.T, srv *syncServer, acct *account, dir string, delay time.Duration) uint64 {
+// runPullChildUntilFirstPage starts the pulling child, SIGKILLs it once it
+// reports a committed page (with randomDelay, a random moment later, up
+// to the time that first page took), and returns the cursor it reported.
+func runPullChildUntilFirstPage(t *testing.T, srv *syncServer, acct *account, dir string, randomDelay bool) uint64 {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPullHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envPullDir+"="+dir, envPullURL+"="+srv.url, envPullCA+"="+srv.caFile,
@@ -205,6 +206,7 @@ func runPullChildUntilFirstPage(t *testing.T, srv *syncServer, acct *account, di
 	if err != nil {
 		t.Fatal(err)
 	}
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +233,9 @@ func runPullChildUntilFirstPage(t *testing.T, srv *syncServer, acct *account, di
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the child applied no page within 20 s: %s", stderr.String())
 	}
-	time.Sleep(delay) // a kill at another moment of the next page
+	if randomDelay { // a kill at another moment of the next pages
+		time.Sleep(time.Duration(rand.Int64N(int64(time.Since(started)))))
+	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
