@@ -146,7 +146,8 @@ func (r ackRecorder) ApplyServerChanges(ctx context.Context, changes []model.Cha
 // SIGKILLs the server mid-stream and starts it again on the same data.
 // Every op any device saw acknowledged is in the server's stream after the
 // restart, both devices converge to one state equal to a fresh device's,
-// every op made is in the stream, and no op id comes at two seqs.
+// every op made is in the stream, and no op id comes at two seqs. With
+// COURIER_SOAK=1 the server is killed and restarted ten times.
 func TestServerKilledMidStreamLosesNothing(t *testing.T) {
 	root := t.TempDir()
 	p := &serverProcess{t: t, bin: buildServer(t), data: filepath.Join(root, "data"), addr: freeAddr(t)}
@@ -188,17 +189,23 @@ func TestServerKilledMidStreamLosesNothing(t *testing.T) {
 	}
 	push(200)
 	waitFor(t, "some acks before the kill", func() bool { return nAcked() > 20 })
-	push(50) // in flight when the server dies
-	p.kill()
-	mu.Lock()
-	ackedBefore := make(map[model.ID]bool, len(acked))
-	for id := range acked {
-		ackedBefore[id] = true
+	ackedBefore := map[model.ID]bool{}
+	kills := 1
+	if os.Getenv("COURIER_SOAK") == "1" {
+		kills = 10
 	}
-	mu.Unlock()
-	push(100) // typed while the server is down
-	p.start()
-	push(100)
+	for range kills {
+		push(50) // in flight when the server dies
+		p.kill()
+		mu.Lock()
+		for id := range acked {
+			ackedBefore[id] = true
+		}
+		mu.Unlock()
+		push(100) // typed while the server is down
+		p.start()
+		push(100)
+	}
 	quiesce(t, devs)
 
 	rec := &recorder{ops: map[model.ID]bool{}}
