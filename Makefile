@@ -36,8 +36,12 @@ lint:
 	$(GO) vet -tags "$(TAGS) xvfb keyring_integration" ./...
 	$$($(GO) env GOPATH)/bin/staticcheck -tags $(TAGS) ./...
 
+# A desktop package (Courier.tar.xz on Linux) of the binary just built, with
+# the name, id, version and icon of FyneApp.toml.
 package: build
-	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package --os linux --src cmd/courier --icon ../../assets/icon.png --release --tags $(TAGS)
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package --os linux --exe $(BIN)/courier \
+		--icon assets/icon.png --name Courier --app-id io.github.courierapp.courier \
+		--app-version $(VERSION) --release
 
 clean:
 	rm -rf $(BIN)
