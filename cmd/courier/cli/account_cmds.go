@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/courierapp/courier/app"
@@ -203,11 +204,24 @@ func runUsername(ctx context.Context, env *Env, args []string) error {
 		}
 		return Usagef("usage: courier username remind --email E")
 	}
+	return runEmailRequest(ctx, env, "username remind", args[1:], func(s *accountSession, email string) error {
+		if err := s.acc.ForgotUsername(ctx, s.server, email); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "If %s has an account on %s, its username is on its way there.\n", email, s.server)
+		return nil
+	})
+}
+
+// runEmailRequest runs a command whose one flag (beside the server's) is
+// --email: it parses args, opens the accounts and calls do with the email.
+func runEmailRequest(ctx context.Context, env *Env, name string, args []string, do func(s *accountSession, email string) error) error {
 	var f serverFlags
-	fs := env.FlagSet("username remind", "remind --email E [flags]")
+	sub := name[strings.LastIndexByte(name, ' ')+1:]
+	fs := env.FlagSet(name, sub+" --email E [flags]")
 	f.add(fs, false)
 	email := fs.String("email", "", "the account's email `ADDRESS`")
-	pos, err := env.Parse(fs, args[1:])
+	pos, err := env.Parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -215,18 +229,14 @@ func runUsername(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *email == "" {
-		return Usagef("username remind needs --email")
+		return Usagef("%s needs --email", name)
 	}
 	s, err := openAccounts(ctx, env, f)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	if err := s.acc.ForgotUsername(ctx, s.server, *email); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "If %s has an account on %s, its username is on its way there.\n", *email, s.server)
-	return nil
+	return do(s, *email)
 }
 
 func runDevices(ctx context.Context, env *Env, args []string) error {

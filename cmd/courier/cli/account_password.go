@@ -36,31 +36,14 @@ Run 'courier password SUBCOMMAND --help' for its flags.
 }
 
 func runPasswordForgot(ctx context.Context, env *Env, args []string) error {
-	var f serverFlags
-	fs := env.FlagSet("password forgot", "forgot --email E [flags]")
-	f.add(fs, false)
-	email := fs.String("email", "", "the account's email `ADDRESS`")
-	pos, err := env.Parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	if *email == "" {
-		return Usagef("password forgot needs --email")
-	}
-	s, err := openAccounts(ctx, env, f)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	if err := s.acc.ForgotPassword(ctx, s.server, *email); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "If %s has an account on %s, a reset code is on its way (valid 30 minutes).\n", *email, s.server)
-	fmt.Fprintf(env.Stdout, "Then run 'courier password reset --email %s --code CODE'.\n", *email)
-	return nil
+	return runEmailRequest(ctx, env, "password forgot", args, func(s *accountSession, email string) error {
+		if err := s.acc.ForgotPassword(ctx, s.server, email); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "If %s has an account on %s, a reset code is on its way (valid 30 minutes).\n", email, s.server)
+		fmt.Fprintf(env.Stdout, "Then run 'courier password reset --email %s --code CODE'.\n", email)
+		return nil
+	})
 }
 
 func runPasswordReset(ctx context.Context, env *Env, args []string) error {
