@@ -207,3 +207,17 @@ func warnMemorySecrets(env *Env, acc *app.Accounts) {
 		fmt.Fprintln(env.Stderr, "courier: warning: no system keyring is available, so the session and account key are kept in memory and end with this command; run Courier where a keyring (Secret Service) is unlocked to stay signed in")
 	}
 }
+
+// parseAndOpen parses a command's flags, refuses positional arguments and
+// opens the accounts of the profile: the start of every account command
+// that takes no other input.
+func parseAndOpen(ctx context.Context, env *Env, fs *flag.FlagSet, args []string, f serverFlags) (*accountSession, error) {
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := noArgs(pos); err != nil {
+		return nil, err
+	}
+	return openAccounts(ctx, env, f)
+}

@@ -71,14 +71,7 @@ func runConfirmResend(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("confirm-resend", "[--email E] [flags]")
 	f.add(fs, false)
 	email := fs.String("email", "", "the `ADDRESS` to confirm (default: the one signed up with)")
-	pos, err := env.Parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	s, err := openAccounts(ctx, env, f)
+	s, err := parseAndOpen(ctx, env, fs, args, f)
 	if err != nil {
 		return err
 	}
@@ -172,14 +165,7 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("logout", "[flags]")
 	f.addCA(fs)
 	env.Details = "The session is revoked on the server and its secrets are removed from the\nkeyring. The data on this device stays.\n"
-	pos, err := env.Parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	s, err := openAccounts(ctx, env, f)
+	s, err := parseAndOpen(ctx, env, fs, args, f)
 	if err != nil {
 		return err
 	}
@@ -244,14 +230,7 @@ func runDevices(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("devices", "[--revoke ID] [flags]")
 	f.addCA(fs)
 	revoke := fs.String("revoke", "", "sign the device with this `ID` out (this device's own: a logout)")
-	pos, err := env.Parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	s, err := openAccounts(ctx, env, f)
+	s, err := parseAndOpen(ctx, env, fs, args, f)
 	if err != nil {
 		return err
 	}

@@ -111,14 +111,7 @@ func runPasswordChange(ctx context.Context, env *Env, args []string) error {
 	f.addCA(fs)
 	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the current password, then the new one, from the first two lines of standard input")
 	env.Details = "Every other device is signed out; this one stays signed in.\n"
-	pos, err := env.Parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	s, err := openAccounts(ctx, env, f)
+	s, err := parseAndOpen(ctx, env, fs, args, f)
 	if err != nil {
 		return err
 	}
