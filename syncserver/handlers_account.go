@@ -17,11 +17,8 @@ var okBody = syncproto.StatusResponse{Status: syncproto.StatusOK}
 // email is taken. The account exists once the queue has run.
 func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 	var req syncproto.SignUpRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeValid(r, &req); err != nil {
 		return err
-	}
-	if err := req.Validate(); err != nil {
-		return invalid(err)
 	}
 	req.Email, req.Username = syncproto.NormalizeEmail(req.Email), syncproto.NormalizeUsername(req.Username)
 	if err := s.signUp.check(clientIP(r), req.Email); err != nil {
@@ -71,11 +68,8 @@ var errBadCredentials = apiErr(syncproto.CodeUnauthorized, "wrong username, emai
 // identifiers, so both take the same time) and opens a session.
 func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	var req syncproto.SignInRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeValid(r, &req); err != nil {
 		return err
-	}
-	if err := req.Validate(); err != nil {
-		return invalid(err)
 	}
 	ctx := r.Context()
 	if err := s.signIn.check(clientIP(r), syncproto.NormalizeIdentifier(req.Identifier)); err != nil {
@@ -155,11 +149,8 @@ func (s *Server) checkPassword(r *http.Request, accountID string, authKey []byte
 
 func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request, sess Session) error {
 	var req syncproto.DeleteAccountRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeValid(r, &req); err != nil {
 		return err
-	}
-	if err := req.Validate(); err != nil {
-		return invalid(err)
 	}
 	release, err := s.acquire(r.Context())
 	if err != nil {

@@ -16,11 +16,8 @@ func secretsOf(c syncproto.Credentials, recovery []byte) AccountSecrets {
 
 func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, sess Session) error {
 	var req syncproto.ChangePasswordRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeValid(r, &req); err != nil {
 		return err
-	}
-	if err := req.Validate(); err != nil {
-		return invalid(err)
 	}
 	release, err := s.acquire(r.Context())
 	if err != nil {
@@ -78,11 +75,8 @@ func notFoundAs(err, as error) error {
 
 func (s *Server) handleRecoveryKey(w http.ResponseWriter, r *http.Request) error {
 	var req syncproto.RecoveryKeyRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeValid(r, &req); err != nil {
 		return err
-	}
-	if err := req.Validate(); err != nil {
-		return invalid(err)
 	}
 	acct, _, err := s.checkResetCode(r, req.Email, req.Code)
 	if err != nil {
@@ -94,11 +88,8 @@ func (s *Server) handleRecoveryKey(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handleResetPassword(w http.ResponseWriter, r *http.Request) error {
 	var req syncproto.ResetPasswordRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeValid(r, &req); err != nil {
 		return err
-	}
-	if err := req.Validate(); err != nil {
-		return invalid(err)
 	}
 	release, err := s.acquire(r.Context())
 	if err != nil {

@@ -79,6 +79,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// decodeValid decodes the body into v as decode does, then checks it with
+// its Validate method; a rule it breaks is an invalid_input error.
+func decodeValid(r *http.Request, v interface{ Validate() error }) error {
+	if err := decode(r, v); err != nil {
+		return err
+	}
+	if err := v.Validate(); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
 // decode reads one JSON value of the body into v. It answers 415 for a
 // non-JSON content type, 413 past MaxAccountBody, 400 for anything
 // malformed.

@@ -63,11 +63,8 @@ func (s *Server) handleOIDCStart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req syncproto.OIDCStartRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeValid(r, &req); err != nil {
 		return err
-	}
-	if err := req.Validate(); err != nil {
-		return invalid(err)
 	}
 	if err := s.signIn.check(clientIP(r), ""); err != nil {
 		return err
@@ -102,11 +99,8 @@ func (s *Server) handleOIDCFinish(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var req syncproto.OIDCFinishRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeValid(r, &req); err != nil {
 		return err
-	}
-	if err := req.Validate(); err != nil {
-		return invalid(err)
 	}
 	if err := s.signIn.check(clientIP(r), ""); err != nil {
 		return err
@@ -180,11 +174,8 @@ func (s *Server) oidcOutcome(ctx context.Context, p *oidcProvider, f oidcFlow, i
 // provider verified it.
 func (s *Server) handleOIDCSignUp(w http.ResponseWriter, r *http.Request) error {
 	var req syncproto.OIDCSignUpRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeValid(r, &req); err != nil {
 		return err
-	}
-	if err := req.Validate(); err != nil {
-		return invalid(err)
 	}
 	if err := s.signUp.check(clientIP(r), ""); err != nil {
 		return err
