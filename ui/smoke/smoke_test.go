@@ -4,9 +4,12 @@ package smoke
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,4 +184,33 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// TestNoDisplayIsOneClearLine runs the real binary where no X server
+// answers, and where none is named: one line saying so and exit 1, never
+// a panic or a stack trace.
+func TestNoDisplayIsOneClearLine(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir, "cmd/courier")
+	n := 0
+	for i := 200; i < 300; i++ {
+		if displayFree(i) {
+			n = i
+			break
+		}
+	}
+	for _, disp := range []string{fmt.Sprintf(":%d", n), ""} {
+		d := &display{name: disp}
+		cmd := exec.Command(bin, "--profile", filepath.Join(dir, "profile"))
+		cmd.Env = d.env(dir)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Fatalf("DISPLAY=%q: exit %v, want 1; output:\n%s", disp, err, out)
+		}
+		s := string(out)
+		if !strings.Contains(s, "courier: ") || !strings.Contains(s, "window") || strings.Contains(s, "internal error") || strings.Contains(s, "goroutine ") {
+			t.Errorf("DISPLAY=%q: want one clear line about the window, got:\n%s", disp, s)
+		}
+	}
 }

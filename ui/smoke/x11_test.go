@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	_ "image/png"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,35 +66,63 @@ func startXvfb(tb testing.TB) *display {
 			tb.Skipf("%s is not installed (apt-get install xvfb xdotool imagemagick x11-utils): %v", tool, err)
 		}
 	}
-	// Xvfb picks a free display itself and writes its number to the pipe
-	// (-displayfd), so two test runs at once never share or steal one.
-	r, w, err := os.Pipe()
-	if err != nil {
-		tb.Fatal(err)
+	// A display is free only when neither its lock file, its socket file
+	// nor its abstract socket exists: Xvfb checks the lock file alone, and
+	// X clients try the abstract socket first, so an X server of another
+	// mount namespace on the same number would take our clients.
+	first := 40 + os.Getpid()%40
+	for i := range 60 {
+		n := first + i
+		if !displayFree(n) {
+			continue
+		}
+		name := fmt.Sprintf(":%d", n)
+		var log bytes.Buffer
+		cmd := exec.Command("Xvfb", name, "-screen", "0", "1440x900x24", "-nolisten", "tcp")
+		cmd.Stdout, cmd.Stderr = &log, &log
+		p := startProc(tb, cmd)
+		d := &display{name: name}
+		// Ask with exactly the environment the programs under test get.
+		env := d.env(tb.TempDir())
+		up := waitUntil(10*time.Second, func() bool {
+			select {
+			case <-p.exited:
+				return true
+			default:
+			}
+			q := exec.Command("xdpyinfo", "-display", name)
+			q.Env = env
+			return q.Run() == nil
+		})
+		select {
+		case <-p.exited:
+			tb.Logf("Xvfb %s exited (%s); trying another display", name, strings.TrimSpace(log.String()))
+			continue
+		default:
+		}
+		if !up {
+			tb.Fatalf("Xvfb display %s does not answer within 10s:\n%s", name, log.String())
+		}
+		d.bus = startBus(tb)
+		return d
 	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1440x900x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	startProc(tb, cmd)
-	w.Close()
-	num := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(r).ReadString('\n')
-		num <- strings.TrimSpace(line)
-	}()
-	var name string
-	select {
-	case n := <-num:
-		name = ":" + n
-	case <-time.After(10 * time.Second):
-		tb.Fatal("Xvfb did not report a display within 10s")
+	tb.Fatal("found no free X display")
+	return nil
+}
+
+// displayFree reports whether X display n looks unused on this machine.
+func displayFree(n int) bool {
+	for _, f := range []string{fmt.Sprintf("/tmp/.X%d-lock", n), fmt.Sprintf("/tmp/.X11-unix/X%d", n)} {
+		if _, err := os.Stat(f); err == nil {
+			return false
+		}
 	}
-	r.Close()
-	if name == ":" || !waitUntil(5*time.Second, func() bool { return exec.Command("xdpyinfo", "-display", name).Run() == nil }) {
-		tb.Fatalf("Xvfb display %q does not answer", name)
+	c, err := net.DialTimeout("unix", fmt.Sprintf("@/tmp/.X11-unix/X%d", n), time.Second)
+	if err == nil {
+		c.Close()
+		return false
 	}
-	d := &display{name: name}
-	d.bus = startBus(tb)
-	return d
+	return true
 }
 
 // startBus starts a private session bus, so nothing the app does starts a
