@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -53,6 +54,10 @@ type Config struct {
 	// OIDCClient makes the server's calls to the providers (discovery,
 	// keys, code exchange); nil means a client with a 15 s timeout.
 	OIDCClient *http.Client
+	// TrustedProxies are the load balancers in front of the server (see
+	// ParseTrustedProxies): from these peers the client's address is
+	// taken from X-Forwarded-For, for the rate limits and the logs.
+	TrustedProxies []netip.Prefix
 }
 
 // withDefaults checks cfg and fills the optional fields.

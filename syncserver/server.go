@@ -237,7 +237,7 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.Handle("GET "+syncproto.PathMetrics, s.metrics.handler())
 	mux.HandleFunc("/", s.fallback(mux))
-	return s.instrument(securityHeaders(mux))
+	return s.instrument(securityHeaders(realIP(s.cfg.TrustedProxies, mux)))
 }
 
 // fallback answers unknown routes and wrong methods with JSON errors.

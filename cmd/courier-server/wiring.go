@@ -35,6 +35,9 @@ type Main struct {
 	// number, or empty for the default.
 	DB         string
 	DBMaxConns string
+	// TrustedProxies lists the load balancers whose X-Forwarded-For is
+	// believed (--trusted-proxies).
+	TrustedProxies string
 	// OIDC lists the sign-in providers (--oidc, repeatable, or
 	// COURIER_OIDC with entries separated by ';').
 	OIDC []syncserver.OIDCProvider
@@ -76,6 +79,7 @@ func (m *Main) flagSpecs() []flagSpec {
 		{"log-level", "COURIER_LOG_LEVEL", "`level` of logs: debug, info, warn, error (default info)", &m.LogLevel, nil},
 		{"db", "COURIER_DB", "PostgreSQL `URL` (postgres://user:pass@host/db): several replicas may share it; default: a bbolt file in the data dir", &m.DB, nil},
 		{"db-max-conns", "COURIER_DB_MAX_CONNS", "most `connections` to PostgreSQL, besides one for LISTEN (default max(4, CPUs))", &m.DBMaxConns, nil},
+		{"trusted-proxies", "COURIER_TRUSTED_PROXIES", "comma-separated `addresses` and CIDR prefixes of the load balancers in front of the server; the client address (for rate limits and logs) is then read from their X-Forwarded-For (default: none trusted)", &m.TrustedProxies, nil},
 	}
 }
 
@@ -170,6 +174,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	m.applyDefaults()
+	proxies, err := syncserver.ParseTrustedProxies(m.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	cert, err := m.certificate()
 	if err != nil {
 		return err
@@ -198,7 +206,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Listener: ln, Addr: m.BindAddr, PublicURL: m.PublicURL,
 		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Storage: m.store, Mailer: mailer, Logger: log, Now: m.Now, Limits: m.Limits,
-		OIDC: m.OIDC,
+		OIDC: m.OIDC, TrustedProxies: proxies,
 	})
 	if err != nil {
 		ln.Close()
