@@ -78,7 +78,10 @@ func startXvfb(tb testing.TB) *display {
 		}
 		name := fmt.Sprintf(":%d", n)
 		var log bytes.Buffer
-		cmd := exec.Command("Xvfb", name, "-screen", "0", "1440x900x24", "-nolisten", "tcp")
+		// -noreset: by default an X server resets when its last client
+		// leaves (the display check, a program just stopped), and a
+		// program connecting during the reset cannot open the display.
+		cmd := exec.Command("Xvfb", name, "-screen", "0", "1440x900x24", "-nolisten", "tcp", "-noreset")
 		cmd.Stdout, cmd.Stderr = &log, &log
 		p := startProc(tb, cmd)
 		d := &display{name: name}
