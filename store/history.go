@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -25,33 +24,6 @@ import (
 // defaultHistoryLimit is the page size of a HistoryQuery without Limit.
 const defaultHistoryLimit = 100
 
-// historySummary computes the summary of a history record from its fields.
-// Fields that do not decode are left out of the summary rather than
-// failing: the record itself is kept as it is.
-func historySummary(id model.ID, f model.Fields) model.HistorySummary {
-	s := model.HistorySummary{ID: id}
-	_ = json.Unmarshal(f["sent_at"], &s.SentAt)
-	var req struct {
-		Method string `json:"method"`
-		URL    string `json:"url"`
-		Name   string `json:"name"`
-	}
-	if json.Unmarshal(f["request"], &req) == nil {
-		s.Method, s.URL, s.Name = req.Method, req.URL, req.Name
-	}
-	var resp struct {
-		Status  int `json:"status"`
-		Timings struct {
-			Total time.Duration `json:"total"`
-		} `json:"timings"`
-	}
-	if json.Unmarshal(f["response"], &resp) == nil {
-		s.Status, s.Duration = resp.Status, resp.Timings.Total
-	}
-	_ = json.Unmarshal(f["error"], &s.Error)
-	return s
-}
-
 func searchText(s model.HistorySummary) string {
 	return strings.ToLower(s.Method + "\n" + s.URL + "\n" + s.Name)
 }
@@ -65,7 +37,7 @@ func (w *writeTx) indexHistory(id model.ID, f model.Fields) error {
 }
 
 func (w *writeTx) putHistoryIndex(id model.ID, s model.HistorySummary) error {
-	js, err := json.Marshal(s)
+	js, err := appendSummaryJSON(nil, s)
 	if err != nil {
 		return err
 	}

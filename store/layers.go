@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	"go.etcd.io/bbolt"
 
@@ -124,20 +125,26 @@ func visibleAt(vis, conf *bbolt.Bucket, rk []byte) (model.Fields, error) {
 }
 
 // mergeConfirmed merges fields into the confirmed record (later values
-// win). A deleted history entry keeps only its tombstone: entries are never
-// undeleted, and their bodies are most of the file.
+// win); see mergeFields.
 func (w *writeTx) mergeConfirmed(kind model.Kind, id model.ID, fields model.Fields) error {
 	rk := recKey(kind, id)
 	cur, err := fieldsAt(w.conf, rk)
 	if err != nil {
 		return err
 	}
-	r := model.Record{Kind: kind, ID: id, Fields: cur}
+	return w.conf.Put(rk, encodeFields(mergeFields(kind, cur, fields)))
+}
+
+// mergeFields returns cur with fields merged in (later values win); cur
+// may be changed. A deleted history entry keeps only its tombstone:
+// entries are never undeleted, and their bodies are most of the file.
+func mergeFields(kind model.Kind, cur, fields model.Fields) model.Fields {
+	r := model.Record{Kind: kind, Fields: cur}
 	r.Apply(fields)
 	if kind == model.KindHistory && r.Deleted() {
-		r.Fields = model.Fields{model.FieldDeleted: json.RawMessage("true")}
+		return model.Fields{model.FieldDeleted: json.RawMessage("true")}
 	}
-	return w.conf.Put(rk, encodeFields(r.Fields))
+	return r.Fields
 }
 
 // appendOp appends op to the outbox and its two indexes.
@@ -212,20 +219,38 @@ func (w *writeTx) pendingFields(rk []byte) ([]model.Fields, error) {
 // materialise recomputes the visible record (kind, id): confirmed with its
 // pending ops applied on top, in outbox order.
 func (w *writeTx) materialise(kind model.Kind, id model.ID) error {
-	rk := recKey(kind, id)
-	conf, err := fieldsAt(w.conf, rk)
+	conf, err := fieldsAt(w.conf, recKey(kind, id))
 	if err != nil {
 		return err
 	}
-	pend, err := w.pendingFields(rk)
+	return w.materialiseFrom(kind, id, conf, false)
+}
+
+// materialiseFrom is materialise given the record's confirmed fields conf
+// (which it does not change); noPending says the outbox is empty, so
+// there are no pending ops to look up.
+func (w *writeTx) materialiseFrom(kind model.Kind, id model.ID, conf model.Fields, noPending bool) error {
+	if noPending {
+		return w.setVisible(model.Record{Kind: kind, ID: id, Fields: conf}, true)
+	}
+	pend, err := w.pendingFields(recKey(kind, id))
 	if err != nil {
 		return err
 	}
-	r := model.Record{Kind: kind, ID: id, Fields: conf}
+	if len(pend) == 0 {
+		return w.setVisible(model.Record{Kind: kind, ID: id, Fields: conf}, true)
+	}
+	r := model.Record{Kind: kind, ID: id, Fields: maps.Clone(conf)}
 	for _, f := range pend {
 		r.Apply(f)
 	}
-	return w.setVisible(r, len(pend) == 0)
+	return w.setVisible(r, false)
+}
+
+// outboxEmpty reports whether no op is pending.
+func (w *writeTx) outboxEmpty() bool {
+	k, _ := w.out.Cursor().First()
+	return k == nil
 }
 
 // applyOnVisible merges fields, the newest pending op of (kind, id), into

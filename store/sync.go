@@ -142,6 +142,45 @@ func (db *DB) Cursor(ctx context.Context) (uint64, error) {
 // Seqs start at 1. A change with seq 0 or a bad kind, id, field name or
 // JSON fails the whole page with model.ErrInvalid; nothing is applied.
 func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
+	if err := validateChanges(changes); err != nil {
+		return err
+	}
+	return db.update(ctx, "apply server changes", true, func(w *writeTx) error {
+		old, err := cursorOf(w.meta)
+		if err != nil {
+			return err
+		}
+		page := newServerPage(len(changes))
+		for _, c := range changes {
+			if c.Seq <= old {
+				continue
+			}
+			if err := page.merge(w, c); err != nil {
+				return err
+			}
+			if c.OpID == "" {
+				continue
+			}
+			op, ok, err := w.removeOp(c.OpID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				page.mark(op.Kind, op.ID)
+			}
+		}
+		if cursor > old {
+			if err := w.meta.Put(metaCursor, u64(cursor)); err != nil {
+				return err
+			}
+		}
+		return page.commit(w)
+	})
+}
+
+// validateChanges checks a page before anything is written (see
+// ApplyServerChanges).
+func validateChanges(changes []model.Change) error {
 	for i, c := range changes {
 		if c.Seq == 0 {
 			return fmt.Errorf("server change %d: seq 0: %w", i, model.ErrInvalid)
@@ -155,51 +194,82 @@ func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cu
 			}
 		}
 	}
-	return db.update(ctx, "apply server changes", true, func(w *writeTx) error {
-		old, err := cursorOf(w.meta)
+	return nil
+}
+
+// serverPage gathers one page's records: each record's confirmed fields
+// are read once, every change of the page is merged into them in order,
+// and they are written and materialised once, from memory.
+type serverPage struct {
+	recs  map[string]*pageRecord
+	order []*pageRecord
+}
+
+// pageRecord is one record a page touches. conf is its confirmed fields
+// after the page's changes when changed is set; a record only touched
+// through an echoed op (changed unset) is read from confirmed as it is.
+type pageRecord struct {
+	kind    model.Kind
+	id      model.ID
+	key     []byte
+	conf    model.Fields
+	changed bool
+}
+
+func newServerPage(n int) *serverPage {
+	return &serverPage{recs: make(map[string]*pageRecord, n), order: make([]*pageRecord, 0, n)}
+}
+
+// mark returns the page's entry for (kind, id), adding it if new.
+func (p *serverPage) mark(kind model.Kind, id model.ID) *pageRecord {
+	rk := recKey(kind, id)
+	if r, ok := p.recs[string(rk)]; ok {
+		return r
+	}
+	r := &pageRecord{kind: kind, id: id, key: rk}
+	p.recs[string(rk)] = r
+	p.order = append(p.order, r)
+	return r
+}
+
+// merge applies change c to its record's confirmed fields, with the rule
+// of writeTx.mergeConfirmed.
+func (p *serverPage) merge(w *writeTx, c model.Change) error {
+	r := p.mark(c.Kind, c.ID)
+	if !r.changed {
+		cur, err := fieldsAt(w.conf, r.key)
 		if err != nil {
 			return err
 		}
-		touched := map[string]model.Op{}
-		var order []string
-		mark := func(kind model.Kind, id model.ID) {
-			k := string(recKey(kind, id))
-			if _, ok := touched[k]; !ok {
-				touched[k] = model.Op{Kind: kind, ID: id}
-				order = append(order, k)
-			}
-		}
-		for _, c := range changes {
-			if c.Seq <= old {
-				continue
-			}
-			if err := w.mergeConfirmed(c.Kind, c.ID, c.Fields); err != nil {
-				return err
-			}
-			mark(c.Kind, c.ID)
-			if c.OpID == "" {
-				continue
-			}
-			op, ok, err := w.removeOp(c.OpID)
-			if err != nil {
-				return err
-			}
-			if ok {
-				mark(op.Kind, op.ID)
-			}
-		}
-		if cursor > old {
-			if err := w.meta.Put(metaCursor, u64(cursor)); err != nil {
+		r.conf, r.changed = cur, true
+	}
+	r.conf = mergeFields(c.Kind, r.conf, c.Fields)
+	return nil
+}
+
+// commit writes the confirmed fields of the changed records, then
+// re-materialises every record of the page, in the order first touched.
+func (p *serverPage) commit(w *writeTx) error {
+	for _, r := range p.order {
+		if r.changed {
+			if err := w.conf.Put(r.key, encodeFields(r.conf)); err != nil {
 				return err
 			}
 		}
-		for _, k := range order {
-			if err := w.materialise(touched[k].Kind, touched[k].ID); err != nil {
+	}
+	noPending := w.outboxEmpty()
+	for _, r := range p.order {
+		if !r.changed {
+			if err := w.materialise(r.kind, r.id); err != nil {
 				return err
 			}
+			continue
 		}
-		return nil
-	})
+		if err := w.materialiseFrom(r.kind, r.id, r.conf, noPending); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PendingOps returns up to limit pending ops (all when limit <= 0), oldest
