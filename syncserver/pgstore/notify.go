@@ -148,7 +148,7 @@ func (n *notifier) flush(now time.Time) (next time.Time, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := n.pool.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, payloads); err != nil {
+	if err := n.pool.SendBatch(ctx, notifyBatch(payloads)).Close(); err != nil {
 		n.mu.Lock()
 		for acct, head := range batch {
 			if head > n.pending[acct] {
@@ -162,6 +162,19 @@ func (n *notifier) flush(now time.Time) (next time.Time, err error) {
 		n.sent[acct] = now
 	}
 	return next, nil
+}
+
+// notifyBatch sends the payloads in one transaction and one round trip.
+// The transaction commits without waiting for its WAL flush: it carries
+// only the heads of pushes already committed durably, and a listener is
+// told at commit, so the wait would only delay the other replicas.
+func notifyBatch(payloads []string) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, payloads)
+	b.Queue(`COMMIT`)
+	return b
 }
 
 // parsePayload splits "<account>:<head>".

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,9 +32,8 @@ const migrationLock = 0x636f7572696572 // "courier"
 
 // Options tune Open; the zero value means the defaults.
 type Options struct {
-	// MaxConns bounds the connection pool; 0 means pgx's default
-	// (the larger of 4 and the number of CPUs). The LISTEN connection of
-	// WatchHeads comes on top.
+	// MaxConns bounds the connection pool; 0 means DefaultMaxConns. The
+	// LISTEN connection of WatchHeads comes on top.
 	MaxConns int
 	// NotifyEvery is the shortest gap between two notifications of one
 	// account's head; 0 means 5 ms. A negative value turns NOTIFY off.
@@ -41,6 +41,14 @@ type Options struct {
 	// Logger receives the store's warnings; nil means slog.Default().
 	Logger *slog.Logger
 }
+
+// DefaultMaxConns is the pool size when Options.MaxConns is 0: the larger
+// of 8 and twice the number of CPUs. Every push holds a connection for
+// two round trips and a commit, and every delivery one round trip: with
+// too few connections, pushes of different accounts queue for one rather
+// than share a WAL flush (pgx's own default, the larger of 4 and the
+// CPUs, is too few; see BenchmarkPushThroughput).
+func DefaultMaxConns() int { return max(8, 2*runtime.NumCPU()) }
 
 // DB is the PostgreSQL backend. It is safe for concurrent use.
 type DB struct {
@@ -66,9 +74,10 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database URL: %w", model.ErrInvalid) // the URL may hold a password: not echoed
 	}
-	if opt.MaxConns > 0 {
-		cfg.MaxConns = int32(opt.MaxConns)
+	if opt.MaxConns <= 0 {
+		opt.MaxConns = DefaultMaxConns()
 	}
+	cfg.MaxConns = int32(opt.MaxConns)
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}

@@ -259,39 +259,54 @@ SELECT k.seq, k.op_id, k.kind, k.record_id, f.field, f.value
 FROM kept k LEFT JOIN sync_fields f ON f.account_id = $1 AND f.seq = k.seq
 ORDER BY k.seq`
 
-// Changes implements syncserver.SyncStorage.
+// Changes implements syncserver.SyncStorage. The page is one statement
+// (one snapshot, one round trip, no transaction); only an empty page
+// costs a second look, to tell an unknown account from one with nothing
+// after after.
 func (d *DB) Changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error) {
 	var out []model.Change
-	err := d.tx(ctx, func(tx pgx.Tx) error {
-		out = []model.Change{}
+	err := d.read(ctx, func() error {
+		var err error
+		if out, err = d.changes(ctx, accountID, after, limit, maxBytes); err != nil || len(out) > 0 {
+			return err
+		}
 		var ok bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, accountID).Scan(&ok); err != nil {
+		if err := d.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, accountID).Scan(&ok); err != nil {
 			return err
 		}
 		if !ok {
 			return fmt.Errorf("changes of account %s: %w", accountID, model.ErrNotFound)
 		}
-		rows, err := tx.Query(ctx, changesSQL, accountID, int64(after), limit, maxBytes)
-		if err != nil {
-			return err
-		}
-		var seq int64
-		var opID, kind, id string
-		var field *string
-		var value []byte
-		_, err = pgx.ForEachRow(rows, []any{&seq, &opID, &kind, &id, &field, &value}, func() error {
-			if n := len(out); n == 0 || out[n-1].Seq != uint64(seq) {
-				out = append(out, model.Change{Seq: uint64(seq), OpID: model.ID(opID), Kind: model.Kind(kind), ID: model.ID(id), Fields: model.Fields{}})
-			}
-			if field != nil {
-				out[len(out)-1].Fields[*field] = value
-			}
-			return nil
-		})
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("changes of account %s after %d: %w", accountID, after, err)
+	}
+	return out, nil
+}
+
+// changes reads one page with changesSQL.
+func (d *DB) changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error) {
+	out := []model.Change{}
+	rows, err := d.pool.Query(ctx, changesSQL, accountID, int64(after), limit, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	var seq int64
+	var opID, kind, id string
+	var field *string
+	var value []byte
+	_, err = pgx.ForEachRow(rows, []any{&seq, &opID, &kind, &id, &field, &value}, func() error {
+		if n := len(out); n == 0 || out[n-1].Seq != uint64(seq) {
+			out = append(out, model.Change{Seq: uint64(seq), OpID: model.ID(opID), Kind: model.Kind(kind), ID: model.ID(id), Fields: model.Fields{}})
+		}
+		if field != nil {
+			out[len(out)-1].Fields[*field] = value
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
