@@ -176,12 +176,17 @@ func TestPostgresRestartedUnderLoadDevicesKeepTheirOutboxAndConverge(t *testing.
 	stoppedAt := time.Now()
 	seen := map[app.SyncState]bool{}
 	offline := map[string]bool{}
+	why := map[string]string{} // the last error a device showed while offline
 	watch := func() {
 		for _, d := range []*profile{f.a, f.b} {
 			st := d.sync.Status()
 			seen[st.State] = true
 			if st.State == app.SyncOffline {
 				offline[d.name] = true
+				why[d.name] = st.LastError
+				if len(why[d.name]) > 100 {
+					why[d.name] = why[d.name][:100] + "..."
+				}
 			}
 			if st.State == app.SyncActionNeeded || st.State == app.SyncFailed {
 				t.Fatalf("device %s during the database outage: %s (%s), want a state it retries from", d.name, st, st.LastError)
@@ -218,6 +223,6 @@ func TestPostgresRestartedUnderLoadDevicesKeepTheirOutboxAndConverge(t *testing.
 			t.Errorf("%s /healthz after the restart = %d", r.name, got)
 		}
 	}
-	t.Logf("PostgreSQL down %v; device states seen meanwhile %v; the devices converged %v after it was back; %d ops made",
-		down.Round(time.Millisecond), seen, convergedIn.Round(time.Millisecond), len(f.a.ops)+len(f.b.ops))
+	t.Logf("PostgreSQL down %v; device states seen meanwhile %v (last errors %q); the devices converged %v after it was back; %d ops made",
+		down.Round(time.Millisecond), seen, why, convergedIn.Round(time.Millisecond), len(f.a.ops)+len(f.b.ops))
 }

@@ -1,6 +1,8 @@
 // Package pgtest gives tests a fresh PostgreSQL schema of the database at
 // COURIER_PG_URL (scripts/pg.sh starts a throwaway cluster and sets it),
-// or skips them when it is unset.
+// or skips them when it is unset. A test that must stop or crash the
+// database server itself starts a private cluster with StartCluster
+// instead (it needs PostgreSQL's binaries, not COURIER_PG_URL).
 package pgtest
 
 import (
