@@ -1,6 +1,7 @@
 package syncclient
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 
@@ -29,13 +30,31 @@ func (e *Engine) sealOp(op model.Op) (model.Op, error) {
 // not open for its own kind, id and field (tampered, moved to another
 // record or field, sealed with another key) or is not JSON fails with
 // errOpen and model.ErrInvalid.
+//
+// A first sync opens every value of the account, so this allocates once
+// per change: each sealed value is decoded from base64 into one buffer
+// and opened where it lies, and the opened values are slices of it.
 func (e *Engine) openChange(c model.Change) (model.Change, error) {
 	out := c
 	out.Fields = make(model.Fields, len(c.Fields))
+	size := 0
 	for name, v := range c.Fields {
-		b, err := syncproto.SealedBytes(v)
+		size += base64.StdEncoding.DecodedLen(len(v)) + len(c.Kind) + len(c.ID) + len(name) + 2
+	}
+	buf := make([]byte, 0, size)
+	for name, v := range c.Fields {
+		start := len(buf)
+		var b []byte
+		_, err := syncproto.SealedLen(v)
 		if err == nil {
-			b, err = e.sealer.Open(string(c.Kind), string(c.ID), name, b)
+			if buf, err = base64.StdEncoding.AppendDecode(buf, v[1:len(v)-1]); err != nil {
+				err = fmt.Errorf("value is not base64: %w: %w", model.ErrInvalid, err)
+			}
+		}
+		if err == nil {
+			// The opened value replaces the sealed one; the room past it
+			// holds the associated data until the next value is decoded.
+			b, err = e.sealer.OpenInPlace(string(c.Kind), string(c.ID), name, buf[start:])
 		}
 		if err == nil && !json.Valid(b) {
 			err = fmt.Errorf("opened value is not JSON: %w", model.ErrInvalid)
@@ -43,7 +62,7 @@ func (e *Engine) openChange(c model.Change) (model.Change, error) {
 		if err != nil {
 			return model.Change{}, fmt.Errorf("change %d (%s %s field %s): %w: %w", c.Seq, c.Kind, c.ID, name, errOpen, err)
 		}
-		out.Fields[name] = json.RawMessage(b)
+		out.Fields[name] = json.RawMessage(b[:len(b):len(b)])
 	}
 	return out, nil
 }

@@ -75,6 +75,31 @@ func (s *Sealer) Open(kind, id, field string, sealed []byte) ([]byte, error) {
 	return out[:n:n], nil
 }
 
+// OpenInPlace is Open decrypting into sealed's own memory: the result
+// aliases sealed, which holds nothing usable afterwards, and the
+// associated data is written past sealed's length when its capacity has
+// room (len(kind)+len(id)+len(field)+2 bytes, overwritten). With that room
+// it allocates nothing, so a caller opening many values can decode them all into one
+// buffer. Errors as Open's; on error sealed may have been overwritten.
+func (s *Sealer) OpenInPlace(kind, id, field string, sealed []byte) ([]byte, error) {
+	if err := checkLabels(kind, id, field); err != nil {
+		return nil, err
+	}
+	if len(sealed) < Overhead {
+		return nil, openError(kind, id, field, fmt.Sprintf("truncated to %d bytes", len(sealed)))
+	}
+	if sealed[0] != formatV1 {
+		return nil, openError(kind, id, field, fmt.Sprintf("unknown format version 0x%02x", sealed[0]))
+	}
+	ad := appendAD(sealed[len(sealed):], kind, id, field) // allocates without room
+	ct := sealed[headerSize:]
+	out, err := s.aead.Open(ct[:0], sealed[1:headerSize], ct, ad)
+	if err != nil {
+		return nil, openError(kind, id, field, "tampered or moved")
+	}
+	return out, nil
+}
+
 // Seal is NewSealer(accountKey).Seal(kind, id, field, plaintextJSON).
 func Seal(accountKey AccountKey, kind, id, field string, plaintextJSON []byte) ([]byte, error) {
 	return NewSealer(accountKey).Seal(kind, id, field, plaintextJSON)

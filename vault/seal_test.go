@@ -95,7 +95,28 @@ func TestOpenRefusesMovedTamperedAndForeignValues(t *testing.T) {
 					t.Errorf("message %q lacks %q", msg, want)
 				}
 			}
+			got, err = NewSealer(tt.key).OpenInPlace(tt.kind, tt.id, tt.field, bytes.Clone(tt.sealed))
+			if !errors.Is(err, model.ErrInvalid) || got != nil || !strings.Contains(err.Error(), tt.wantInMessage) {
+				t.Errorf("OpenInPlace = %q, %v; want model.ErrInvalid saying %q", got, err, tt.wantInMessage)
+			}
 		})
+	}
+}
+
+func TestOpenInPlaceOpensWhatSealSealed(t *testing.T) {
+	s := NewSealer(NewAccountKey())
+	for _, room := range []int{0, 1, 64} {
+		for _, pt := range [][]byte{[]byte(`""`), []byte(`{"a":[1,2,3]}`), bytes.Repeat([]byte("x"), 70_000)} {
+			sealed, err := s.Seal(katKind, katID, katField, pt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := append(make([]byte, 0, len(sealed)+room), sealed...)
+			got, err := s.OpenInPlace(katKind, katID, katField, buf)
+			if err != nil || !bytes.Equal(got, pt) {
+				t.Fatalf("room %d: OpenInPlace(Seal(%.20q)) = %.20q, %v", room, pt, got, err)
+			}
+		}
 	}
 }
 
