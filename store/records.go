@@ -83,7 +83,7 @@ func validateOps(ops []model.Op) error {
 		if len(op.Fields) == 0 {
 			return fmt.Errorf("op %d on %s %s: no fields: %w", i, op.Kind, op.ID, model.ErrInvalid)
 		}
-		if err := (model.Record{Kind: op.Kind, ID: op.ID, Fields: op.Fields}).Validate(); err != nil {
+		if err := validateRecord(op.Kind, op.ID, op.Fields); err != nil {
 			return fmt.Errorf("op %d: %w", i, err)
 		}
 		size := 0

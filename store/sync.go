@@ -185,7 +185,7 @@ func validateChanges(changes []model.Change) error {
 		if c.Seq == 0 {
 			return fmt.Errorf("server change %d: seq 0: %w", i, model.ErrInvalid)
 		}
-		if err := (model.Record{Kind: c.Kind, ID: c.ID, Fields: c.Fields}).Validate(); err != nil {
+		if err := validateRecord(c.Kind, c.ID, c.Fields); err != nil {
 			return fmt.Errorf("server change %d (seq %d): %w", i, c.Seq, err)
 		}
 		if c.OpID != "" {
