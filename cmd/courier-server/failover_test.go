@@ -38,19 +38,25 @@ func startFleet(t *testing.T, db string) *fleet {
 	}
 	f.acct = signUpThrough(t, f.lb.url(), p.caFile, smtp, "ann")
 	f.a, f.b = newProfile(t, f.acct, "a", newOpLedger()), newProfile(t, f.acct, "b", newOpLedger())
-	pollUntil(t, 10*time.Second, "the sign-in connections close", func() bool { return sum(f.lb.open()) == 0 })
+	f.spread(t)
+	return f
+}
 
+// spread connects device a, then device b, which the balancer sends to
+// the other replica; should anything else have come between, b connects
+// again until it is there.
+func (f *fleet) spread(t *testing.T) {
+	t.Helper()
+	pollUntil(t, 10*time.Second, "no connection through the balancer", func() bool { return sum(f.lb.open()) == 0 })
 	f.a.start()
 	pollUntil(t, 20*time.Second, "device a is IN SYNC", func() bool { return f.a.inSync() && sum(f.lb.open()) == 1 })
 	f.onA = indexOf(f.lb.open(), 1)
 	f.b.start()
-	// The balancer sends b's connection to the other replica; should
-	// anything else have come between, b connects again until it is.
 	for try := 0; ; try++ {
 		pollUntil(t, 20*time.Second, "device b is IN SYNC", func() bool { return f.b.inSync() && sum(f.lb.open()) == 2 })
 		if open := f.lb.open(); open[f.onA] == 1 {
 			f.onB = 1 - f.onA
-			break
+			return
 		}
 		if try == 3 {
 			t.Fatalf("device b never reached the replica device a is not on: %v", f.lb.open())
@@ -58,7 +64,6 @@ func startFleet(t *testing.T, db string) *fleet {
 		f.b.sync.Stop()
 		f.b.start()
 	}
-	return f
 }
 
 func sum(xs []int) int {
@@ -112,7 +117,8 @@ func (f *fleet) acked() int { return f.a.ledger.len() + f.b.ledger.len() }
 // propagate both ways; then, while both devices push, a's replica gets
 // SIGKILL. Device a must reconnect through the balancer to the other
 // replica, both devices must converge to the server's state, and every
-// op either made must be in the stream exactly once.
+// op either made must be in the stream exactly once. Then the killed
+// replica starts again and takes its share of the devices back.
 func TestReplicaKilledMidStreamDevicesFailOverThroughTheBalancer(t *testing.T) {
 	f := startFleet(t, pgtest.URL(t))
 	f.propagates(t, "before")
@@ -156,6 +162,16 @@ func TestReplicaKilledMidStreamDevicesFailOverThroughTheBalancer(t *testing.T) {
 	}
 	t.Logf("device a reconnected %v after the kill; the devices converged %v after the kill (%v after the last edit); %d ops made",
 		reconnectIn.Round(time.Millisecond), convergedIn.Round(time.Millisecond), time.Since(typed).Round(time.Millisecond), len(f.a.ops)+len(f.b.ops))
+
+	// The killed replica comes back on its address and serves again.
+	killed.start()
+	f.a.sync.Stop()
+	f.b.sync.Stop()
+	f.spread(t)
+	f.propagates(t, "restarted")
+	f.typeEdits(40, "after the restart", nil)
+	converged(t, 30*time.Second, f.a, f.b)
+	checkNothingLost(t, f.acct, f.a, f.b)
 }
 
 // TestPostgresRestartedUnderLoadDevicesKeepTheirOutboxAndConverge runs
