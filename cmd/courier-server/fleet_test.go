@@ -216,6 +216,9 @@ func startReplicaProc(t *testing.T, name, bin, db, publicURL string, p pki, smtp
 			r.kill()
 		}
 		r.ca.CloseIdleConnections()
+		if strings.Contains(r.logs.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s reported a data race", r.name)
+		}
 		if t.Failed() {
 			t.Logf("%s (%s) logs:\n%s", r.name, r.addr, r.logs.String())
 		}
