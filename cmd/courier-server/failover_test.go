@@ -92,7 +92,7 @@ func (f *fleet) propagates(t *testing.T, tag string) {
 	pollUntil(t, 10*time.Second, "an edit on device b ("+tag+") shows on device a", func() bool { return f.a.requestName("req-from-b-"+tag) == "b wrote "+tag })
 }
 
-// type makes n edits, alternating devices, on a small pool of requests
+// typeEdits makes n edits, alternating devices, on a small pool of requests
 // so that the devices overwrite each other's fields; after each it
 // calls each, when not nil.
 func (f *fleet) typeEdits(n int, tag string, each func()) {

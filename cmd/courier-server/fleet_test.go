@@ -452,7 +452,7 @@ func (p *profile) edit(id, name string) {
 	p.ops = append(p.ops, op.OpID)
 }
 
-// name returns the visible name of request id, "" when there is none.
+// requestName returns the visible name of request id, "" when there is none.
 func (p *profile) requestName(id string) string {
 	recs, err := p.db.List(context.Background(), model.KindRequest)
 	if err != nil {
