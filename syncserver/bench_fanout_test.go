@@ -137,7 +137,9 @@ func BenchmarkSyncFanout(b *testing.B) {
 				go l.read(c, changeOpIDs)
 			}
 		}
+		groups0, writes0 := e.store.CommitStats()
 		l.run(b, b.N, frame)
+		reportGroups(b, e, groups0, writes0)
 	})
 	b.Run("baseline", func(b *testing.B) {
 		e := quietSyncEnv(b)

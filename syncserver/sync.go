@@ -255,10 +255,31 @@ func (c *syncConn) readFrame() (syncproto.Frame, error) {
 	return f, nil
 }
 
-// bytesBuffer is an io.Writer on a reusable slice.
+// bytesBuffer is an io.Writer on a reusable slice. Its ReadFrom reads
+// straight into the slice, so io.Copy needs no buffer of its own (it
+// would allocate 32 KiB per frame).
 type bytesBuffer struct{ b []byte }
 
 func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+// ReadFrom appends what r holds until io.EOF; it returns the bytes read
+// and r's error otherwise.
+func (w *bytesBuffer) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for {
+		if len(w.b) == cap(w.b) {
+			w.b = append(w.b, 0)[:len(w.b)]
+		}
+		n, err := r.Read(w.b[len(w.b):cap(w.b)])
+		w.b, total = w.b[:len(w.b)+n], total+int64(n)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
 
 // sendLoop streams the account's changes after sent: it waits for the
 // head to move past what it sent, pulls the changes from storage in pages

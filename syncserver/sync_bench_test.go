@@ -268,6 +268,7 @@ func benchDurablePushes(b *testing.B, accounts, perAccount, batch int) {
 		}
 	}
 	pushes := b.N // ns/op is per push
+	groups0, writes0 := e.store.CommitStats()
 	start := time.Now()
 	runWorkers(b, pushes, len(conns), func(w, i int) {
 		ops := make([]model.Op, batch)
@@ -293,6 +294,16 @@ func benchDurablePushes(b *testing.B, accounts, perAccount, batch int) {
 		}
 	})
 	b.ReportMetric(float64(pushes*batch)/time.Since(start).Seconds(), "ops/s")
+	reportGroups(b, e, groups0, writes0)
+}
+
+// reportGroups reports the mean number of writes per group commit since
+// the store had committed groups0 groups of writes0 writes.
+func reportGroups(b *testing.B, e *syncEnv, groups0, writes0 int64) {
+	groups, writes := e.store.CommitStats()
+	if groups > groups0 {
+		b.ReportMetric(float64(writes-writes0)/float64(groups-groups0), "writes/commit")
+	}
 }
 
 // runWorkers runs total calls of fn spread over n goroutines; fn gets

@@ -92,13 +92,12 @@ func (d *DB) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	return d.db.View(fn)
 }
 
-// update runs fn in a batched write transaction: concurrent writers share
-// one fsync. fn may run more than once, so it must be idempotent.
+// update runs fn in a group commit (sync_commit.go): concurrent writers
+// share one fsync, and a lone writer commits at once (bbolt's DB.Batch
+// would wait MaxBatchDelay for company first). fn may run more than once,
+// so it must be idempotent.
 func (d *DB) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return d.db.Batch(fn)
+	return d.commit(ctx, fn)
 }
 
 func key2(a string, b string) []byte {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -14,18 +16,32 @@ import (
 // maxGroup bounds how many writes share one transaction.
 const maxGroup = 512
 
-// committer runs sync writes in group commits: one goroutine takes every
+// maxGather bounds how long the committer waits for the writers of the
+// last group to come back before it commits a smaller one.
+const maxGather = 5 * time.Millisecond
+
+// committer runs writes in group commits: one goroutine takes every
 // write waiting, applies them all in one transaction and fsyncs once. A
 // lone write commits at once (unlike bbolt's DB.Batch, which waits up to
 // MaxBatchDelay for company); writes that arrive during a commit share the
 // next one. So latency stays one fsync when idle and throughput grows
 // with concurrency.
+//
+// Writers that wait for their previous write before sending the next (a
+// sync connection applies one push at a time) come back just after their
+// group committed. Were the next group started at once with the few
+// already waiting, the writers would split into two cohorts that commit
+// in turn, each paying a whole commit; so when fewer than half of the
+// last group wait, the committer gives the others up to half a commit's
+// time (at most maxGather) to rejoin.
 type committer struct {
 	db   *bbolt.DB
 	reqs chan commitReq
 	quit chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
+
+	groups, writes atomic.Int64 // for CommitStats
 }
 
 type commitReq struct {
@@ -72,12 +88,33 @@ func (d *DB) commit(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 		return ctx.Err()
 	}
 	// Once queued, fn may commit: wait for the answer whatever ctx says.
-	return <-r.done
+	err := <-r.done
+	if p, ok := err.(*panicErr); ok {
+		panic(p.v) // in the caller's goroutine, as bbolt's DB.Batch does
+	}
+	return err
+}
+
+// panicErr carries a panic of a write's fn to its caller.
+type panicErr struct{ v any }
+
+func (p *panicErr) Error() string { return fmt.Sprintf("panic in a write: %v", p.v) }
+
+// safeCall runs fn, turning a panic into a *panicErr so that one bad write
+// fails alone instead of stopping the committer.
+func safeCall(fn func(*bbolt.Tx) error, tx *bbolt.Tx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicErr{v}
+		}
+	}()
+	return fn(tx)
 }
 
 func (c *committer) loop() {
 	defer c.wg.Done()
 	group := make([]commitReq, 0, maxGroup)
+	last, took := 0, time.Duration(0) // the last group's size and commit time
 	for {
 		select {
 		case r := <-c.reqs:
@@ -86,17 +123,43 @@ func (c *committer) loop() {
 			c.drain()
 			return
 		}
-	more:
-		for len(group) < maxGroup {
-			select {
-			case r := <-c.reqs:
-				group = append(group, r)
-			default:
-				break more
-			}
-		}
+		group = c.gather(group, last, min(took/2, maxGather))
+		c.groups.Add(1)
+		c.writes.Add(int64(len(group)))
+		start := time.Now()
 		c.run(group)
+		last, took = len(group), time.Since(start)
 	}
+}
+
+// gather adds the writes waiting to group. When fewer than half of the
+// last group's writers wait, it waits up to wait for them to come back.
+func (c *committer) gather(group []commitReq, last int, wait time.Duration) []commitReq {
+more:
+	for len(group) < maxGroup {
+		select {
+		case r := <-c.reqs:
+			group = append(group, r)
+		default:
+			break more
+		}
+	}
+	if len(group)*2 >= last || wait <= 0 {
+		return group
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for len(group) < last && len(group) < maxGroup {
+		select {
+		case r := <-c.reqs:
+			group = append(group, r)
+		case <-t.C:
+			return group
+		case <-c.quit:
+			return group
+		}
+	}
+	return group
 }
 
 // drain answers writes queued before close.
@@ -117,7 +180,7 @@ func (c *committer) run(group []commitReq) {
 	for len(group) > 0 {
 		err := c.db.Update(func(tx *bbolt.Tx) error {
 			for i, r := range group {
-				if err := r.fn(tx); err != nil {
+				if err := safeCall(r.fn, tx); err != nil {
 					return &errSkip{i: i, err: err}
 				}
 			}
@@ -134,4 +197,11 @@ func (c *committer) run(group []commitReq) {
 		}
 		return
 	}
+}
+
+// CommitStats reports how many group transactions have run since Open
+// (counted as they start), and how many writes they held: writes/groups
+// is the mean group size.
+func (d *DB) CommitStats() (groups, writes int64) {
+	return d.commits.groups.Load(), d.commits.writes.Load()
 }

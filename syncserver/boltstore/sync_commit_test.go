@@ -1,0 +1,166 @@
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+func openTestDB(t *testing.T) *DB {
+	t.Helper()
+	d, err := Open(filepath.Join(t.TempDir(), "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// putKey is a write storing key in the secrets bucket.
+func putKey(key string) func(*bbolt.Tx) error {
+	return func(tx *bbolt.Tx) error { return tx.Bucket(bSecrets).Put([]byte(key), []byte("v")) }
+}
+
+func hasSecret(t *testing.T, d *DB, key string) bool {
+	t.Helper()
+	found := false
+	err := d.db.View(func(tx *bbolt.Tx) error { found = tx.Bucket(bSecrets).Get([]byte(key)) != nil; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// blocking is a write that closes started when it runs, then waits for
+// release to close before doing fn.
+func blocking(started, release chan struct{}, fn func(*bbolt.Tx) error) func(*bbolt.Tx) error {
+	return func(tx *bbolt.Tx) error {
+		close(started)
+		<-release
+		return fn(tx)
+	}
+}
+
+// waitQueued polls until n writes wait in the committer's queue.
+func waitQueued(t *testing.T, d *DB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(d.commits.reqs) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes queued, want %d", len(d.commits.reqs), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestCommitGroupsTheWritesThatWaitDuringACommit(t *testing.T) {
+	d := openTestDB(t)
+	ctx := context.Background()
+	g0, w0 := d.CommitStats()
+	started, release, first := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() { first <- d.commit(ctx, blocking(started, release, putKey("first"))) }()
+	<-started
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- d.commit(ctx, putKey(fmt.Sprint("k", i))) }()
+	}
+	waitQueued(t, d, n)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if !hasSecret(t, d, fmt.Sprint("k", i)) {
+			t.Fatalf("write k%d not stored", i)
+		}
+	}
+	g, w := d.CommitStats()
+	if g-g0 != 2 || w-w0 != n+1 {
+		t.Fatalf("%d writes in %d groups, want %d in 2 (the one that ran, then all that waited)", w-w0, g-g0, n+1)
+	}
+}
+
+func TestCommitFailsOnlyTheFailingWriteOfAGroup(t *testing.T) {
+	d := openTestDB(t)
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	go d.commit(ctx, blocking(started, release, putKey("first")))
+	<-started
+	boom := errors.New("boom")
+	results := make(chan error, 3)
+	go func() { results <- d.commit(ctx, putKey("a")) }()
+	waitQueued(t, d, 1)
+	go func() { results <- d.commit(ctx, func(*bbolt.Tx) error { return boom }) }()
+	waitQueued(t, d, 2)
+	go func() { results <- d.commit(ctx, putKey("c")) }()
+	waitQueued(t, d, 3)
+	close(release)
+	var got []error
+	for range 3 {
+		got = append(got, <-results)
+	}
+	failed := 0
+	for _, err := range got {
+		if errors.Is(err, boom) {
+			failed++
+		} else if err != nil {
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	if failed != 1 || !hasSecret(t, d, "a") || !hasSecret(t, d, "c") {
+		t.Fatalf("results %v, a stored %v, c stored %v: want one boom and both others stored", got, hasSecret(t, d, "a"), hasSecret(t, d, "c"))
+	}
+}
+
+func TestCommitPanicReachesTheCallerAndTheCommitterGoesOn(t *testing.T) {
+	d := openTestDB(t)
+	ctx := context.Background()
+	func() {
+		defer func() {
+			if v := recover(); v != "bad write" {
+				t.Fatalf("recovered %v, want the write's panic", v)
+			}
+		}()
+		_ = d.commit(ctx, func(*bbolt.Tx) error { panic("bad write") })
+	}()
+	if err := d.commit(ctx, putKey("after")); err != nil || !hasSecret(t, d, "after") {
+		t.Fatalf("write after a panic: err %v, stored %v", err, hasSecret(t, d, "after"))
+	}
+}
+
+func TestCommitOfALoneWriteDoesNotWaitForCompany(t *testing.T) {
+	d := openTestDB(t)
+	ctx := context.Background()
+	// A lone write after a big group commits at once once the gather
+	// time (at most maxGather) has passed; bbolt's DB.Batch would add
+	// its MaxBatchDelay to every lone write.
+	for i := range 5 {
+		start := time.Now()
+		if err := d.commit(ctx, putKey(fmt.Sprint("lone", i))); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("lone write took %v", took)
+		}
+	}
+	g, w := d.CommitStats()
+	if g < 5 || w != g {
+		t.Fatalf("%d writes in %d groups, want one group per lone write", w, g)
+	}
+}
