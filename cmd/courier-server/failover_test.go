@@ -181,14 +181,28 @@ func TestReplicaKilledMidStreamDevicesFailOverThroughTheBalancer(t *testing.T) {
 // (offline, connecting), never "action needed" or an error, and keep
 // every op made during the outage in their outbox; once PostgreSQL is
 // back, everything converges and every op is in the stream exactly once.
+// The server goes down by a fast shutdown (an administrator's restart)
+// and by a crash (an immediate shutdown, recovered from the WAL).
 func TestPostgresRestartedUnderLoadDevicesKeepTheirOutboxAndConverge(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		down func(*pgtest.Cluster)
+	}{
+		{"FastShutdown", (*pgtest.Cluster).Stop},
+		{"Crash", (*pgtest.Cluster).Crash},
+	} {
+		t.Run(tt.name, func(t *testing.T) { restartUnderDevices(t, tt.down) })
+	}
+}
+
+func restartUnderDevices(t *testing.T, stop func(*pgtest.Cluster)) {
 	pg := pgtest.StartCluster(t)
 	f := startFleet(t, pg.URL())
 	f.propagates(t, "before")
 	f.typeEdits(100, "warm", nil)
 	pollUntil(t, 20*time.Second, "ops acknowledged before the restart", func() bool { return f.acked() > 50 })
 
-	pg.Stop()
+	stop(pg)
 	stoppedAt := time.Now()
 	seen := map[app.SyncState]bool{}
 	offline := map[string]bool{}
@@ -225,7 +239,7 @@ func TestPostgresRestartedUnderLoadDevicesKeepTheirOutboxAndConverge(t *testing.
 
 	pg.Start()
 	backAt := time.Now()
-	down := backAt.Sub(stoppedAt)
+	downtime := backAt.Sub(stoppedAt)
 	f.typeEdits(40, "after the restart", nil)
 	converged(t, 30*time.Second, f.a, f.b)
 	convergedIn := time.Since(backAt)
@@ -240,5 +254,5 @@ func TestPostgresRestartedUnderLoadDevicesKeepTheirOutboxAndConverge(t *testing.
 		}
 	}
 	t.Logf("PostgreSQL down %v; device states seen meanwhile %v (last errors %q); the devices converged %v after it was back; %d ops made",
-		down.Round(time.Millisecond), seen, why, convergedIn.Round(time.Millisecond), len(f.a.ops)+len(f.b.ops))
+		downtime.Round(time.Millisecond), seen, why, convergedIn.Round(time.Millisecond), len(f.a.ops)+len(f.b.ops))
 }
