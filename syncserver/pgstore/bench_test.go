@@ -142,49 +142,83 @@ const pushWriters = 32
 
 // BenchmarkPushThroughput measures durable single-op pushes per second
 // while 32 accounts push at once, each from its own goroutine that pushes
-// again as soon as its last push returned: PostgreSQL with NOTIFY
-// (.../pg-notify), without (.../pg-no-notify), and bbolt (.../bbolt, the
-// baseline, whose writers share group commits). It reports pushes/s and
-// the most pushes seen in flight at once (32 when every account pushed
-// concurrently).
+// again as soon as its last push returned: PostgreSQL with NOTIFY and a
+// replica listening (.../pg-notify), without NOTIFY (.../pg-no-notify),
+// and bbolt (.../bbolt, the baseline, whose writers share group commits).
+// Each reports pushes/s and the most pushes seen in flight at once (32
+// when every account pushed concurrently). .../pg-notify-vs-off runs the
+// two PostgreSQL stores in alternate slices of 256 pushes, so that both
+// see the same machine, and reports both rates and off/on, the cost of
+// NOTIFY (1.10 would be 10%).
 func BenchmarkPushThroughput(b *testing.B) {
 	url := pgtest.URL(b)
+	bolt := func(b *testing.B) storetest.SyncBackend {
+		db, err := boltstore.Open(filepath.Join(b.TempDir(), "server.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	}
 	for _, tt := range []struct {
 		name string
 		open func(b *testing.B) storetest.SyncBackend
 	}{
 		{"pg-notify", func(b *testing.B) storetest.SyncBackend { return openBench(b, url, pgstore.Options{}) }},
 		{"pg-no-notify", func(b *testing.B) storetest.SyncBackend { return openBench(b, url, pgstore.Options{NotifyEvery: -1}) }},
-		{"bbolt", func(b *testing.B) storetest.SyncBackend {
-			db, err := boltstore.Open(filepath.Join(b.TempDir(), "server.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
-			return db
-		}},
+		{"bbolt", bolt},
 	} {
-		b.Run(tt.name, func(b *testing.B) { measurePushes(b, tt.open(b)) })
+		b.Run(tt.name, func(b *testing.B) {
+			st := tt.open(b)
+			accts := benchAccountsOn(b, st)
+			peak := &atomic.Int64{}
+			b.ResetTimer()
+			took := pushAll(b, st, accts, b.N, peak)
+			b.ReportMetric(float64(b.N)/took.Seconds(), "pushes/s")
+			b.ReportMetric(float64(peak.Load()), "in-flight-max")
+		})
 	}
+	b.Run("pg-notify-vs-off", func(b *testing.B) {
+		on, off := openBench(b, url, pgstore.Options{}), openBench(b, url, pgstore.Options{NotifyEvery: -1})
+		accOn, accOff := benchAccountsOn(b, on), benchAccountsOn(b, off)
+		var tOn, tOff time.Duration
+		peak := &atomic.Int64{}
+		b.ResetTimer()
+		for done := 0; done < b.N; done += 256 {
+			n := min(256, b.N-done)
+			tOn += pushAll(b, on, accOn, n, peak)
+			tOff += pushAll(b, off, accOff, n, peak)
+		}
+		b.ReportMetric(float64(b.N)/tOn.Seconds(), "on-pushes/s")
+		b.ReportMetric(float64(b.N)/tOff.Seconds(), "off-pushes/s")
+		b.ReportMetric(tOn.Seconds()/tOff.Seconds(), "off/on")
+	})
 }
 
-func measurePushes(b *testing.B, st storetest.SyncBackend) {
+// benchAccountsOn makes pushWriters accounts on st.
+func benchAccountsOn(b *testing.B, st storetest.SyncBackend) []string {
 	accts := make([]string, pushWriters)
 	for i := range accts {
 		n := int(2000 + benchAccounts.Add(1))
 		newAccount(b, st, n)
 		accts[i] = fmt.Sprintf("acct-%d", n)
 	}
-	var next, inFlight, peak atomic.Int64
+	return accts
+}
+
+// pushAll makes n single-op pushes to st from one goroutine per account,
+// raising peak to the most pushes in flight at once, and returns how long
+// they took.
+func pushAll(b *testing.B, st storetest.SyncBackend, accts []string, n int, peak *atomic.Int64) time.Duration {
+	var next, inFlight atomic.Int64
 	var wg sync.WaitGroup
-	b.ResetTimer()
 	start := time.Now()
 	for _, acct := range accts {
 		wg.Go(func() {
 			v := syncproto.SealedValue(randomBytes(64))
-			for i := 0; next.Add(1) <= int64(b.N); i++ {
+			for i := 0; next.Add(1) <= int64(n); i++ {
 				op := model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: model.ID(fmt.Sprintf("req-%d", i%50)), Fields: model.Fields{"name": v}}
-				storeMax(&peak, inFlight.Add(1))
+				storeMax(peak, inFlight.Add(1))
 				_, err := st.Push(context.Background(), acct, []model.Op{op}, syncserver.Quota{})
 				inFlight.Add(-1)
 				if err != nil {
@@ -195,10 +229,17 @@ func measurePushes(b *testing.B, st storetest.SyncBackend) {
 		})
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pushes/s")
-	b.ReportMetric(float64(peak.Load()), "in-flight-max")
+	return time.Since(start)
 }
 
+// listenSink is a replica's side of WatchHeads that only counts.
+type listenSink struct{ heard atomic.Int64 }
+
+func (s *listenSink) HeadChanged(string, uint64) { s.heard.Add(1) }
+func (s *listenSink) Accounts() []string         { return nil }
+
+// openBench opens a store on url; with NOTIFY on, a second store on url
+// listens, as another replica would, until the benchmark ends.
 func openBench(b *testing.B, url string, opt pgstore.Options) storetest.SyncBackend {
 	opt.Logger = slog.New(slog.DiscardHandler)
 	db, err := pgstore.Open(context.Background(), url, opt)
@@ -206,6 +247,17 @@ func openBench(b *testing.B, url string, opt pgstore.Options) storetest.SyncBack
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
+	if opt.NotifyEvery >= 0 {
+		listener, err := pgstore.Open(context.Background(), url, pgstore.Options{Logger: opt.Logger})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); listener.WatchHeads(ctx, &listenSink{}) }()
+		b.Cleanup(func() { cancel(); <-done; listener.Close() })
+		waitFor(b, 10*time.Second, "the other replica listens", listener.Listening)
+	}
 	return db
 }
 

@@ -114,6 +114,20 @@ type batcher interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
+// pushReadSQL reads, after the account's row is locked (so in a later
+// statement, whose snapshot sees the writes of the account's previous
+// push), the op ids among $2 applied before and the stored sizes of the
+// fields of the records ($3, $4) the ops touch, as one row of arrays.
+const pushReadSQL = `
+SELECT
+	ARRAY(SELECT op_id FROM sync_log WHERE account_id = $1 AND op_id = ANY($2)),
+	s.kinds, s.ids, s.fields, s.sizes
+FROM (SELECT array_agg(f.kind) AS kinds, array_agg(f.record_id) AS ids, array_agg(f.field) AS fields,
+		array_agg(octet_length(f.value)) AS sizes
+	FROM sync_fields f
+	JOIN unnest($3::text[], $4::text[]) AS r (kind, record_id) ON f.kind = r.kind AND f.record_id = r.record_id
+	WHERE f.account_id = $1) s`
+
 // readPushState begins a transaction, locks the account's row and reads
 // what plan needs, in one round trip.
 func readPushState(ctx context.Context, q batcher, accountID string, ops []model.Op) (pushState, error) {
@@ -131,24 +145,21 @@ func readPushState(ctx context.Context, q batcher, accountID string, ops []model
 		}
 		return err
 	})
-	b.Queue(`SELECT op_id FROM sync_log WHERE account_id = $1 AND op_id = ANY($2)`, accountID, opIDs).Query(func(rows pgx.Rows) error {
-		var id string
-		_, err := pgx.ForEachRow(rows, []any{&id}, func() error { st.applied[model.ID(id)] = true; return nil })
-		return err
-	})
-	b.Queue(`SELECT f.kind, f.record_id, f.field, octet_length(f.value) FROM sync_fields f
-		JOIN unnest($2::text[], $3::text[]) AS r (kind, record_id) ON f.kind = r.kind AND f.record_id = r.record_id
-		WHERE f.account_id = $1`, accountID, kinds, ids).Query(func(rows pgx.Rows) error {
-		var k fieldKey
-		var kind, id string
-		var n int
-		_, err := pgx.ForEachRow(rows, []any{&kind, &id, &k.name, &n}, func() error {
-			k.kind, k.id = model.Kind(kind), model.ID(id)
-			st.sizes[k] = n
+	b.Queue(pushReadSQL, accountID, opIDs, kinds, ids).QueryRow(func(row pgx.Row) error {
+		var applied, fkinds, fids, fnames []string
+		var sizes []int
+		if err := row.Scan(&applied, &fkinds, &fids, &fnames, &sizes); err != nil {
+			return err
+		}
+		for _, id := range applied {
+			st.applied[model.ID(id)] = true
+		}
+		for i := range fkinds {
+			k := fieldKey{model.Kind(fkinds[i]), model.ID(fids[i]), fnames[i]}
+			st.sizes[k] = sizes[i]
 			st.records[recordKey{k.kind, k.id}] = true
-			return nil
-		})
-		return err
+		}
+		return nil
 	})
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return st, err
@@ -186,6 +197,19 @@ func plan(st pushState, ops []model.Op) (pushWrites, syncserver.PushResult) {
 	return w, res
 }
 
+// pushWriteSQL appends the log rows ($2 to $5), upserts the field values
+// ($6 to $10) and sets the account's head and usage, in one statement.
+const pushWriteSQL = `
+WITH l AS (
+	INSERT INTO sync_log (account_id, seq, op_id, kind, record_id)
+	SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
+), f AS (
+	INSERT INTO sync_fields (account_id, kind, record_id, field, seq, value)
+	SELECT $1, * FROM unnest($6::text[], $7::text[], $8::text[], $9::bigint[], $10::bytea[])
+	ON CONFLICT (account_id, kind, record_id, field) DO UPDATE SET seq = excluded.seq, value = excluded.value
+)
+UPDATE accounts SET head = $11, usage_records = $12, usage_bytes = $13 WHERE id = $1`
+
 // write stores the planned log rows and field values and the account's
 // new head and usage, and commits, in one round trip.
 func write(ctx context.Context, q batcher, accountID string, w pushWrites, res syncserver.PushResult) error {
@@ -198,16 +222,8 @@ func write(ctx context.Context, q batcher, accountID string, w pushWrites, res s
 			kinds, ids, names = append(kinds, string(k.kind)), append(ids, string(k.id)), append(names, k.name)
 			seqs, values = append(seqs, f.seq), append(values, f.value)
 		}
-		b.Queue(`INSERT INTO sync_log (account_id, seq, op_id, kind, record_id)
-			SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])`, accountID, w.seqs, w.log[0], w.log[1], w.log[2])
-		if len(seqs) > 0 {
-			b.Queue(`INSERT INTO sync_fields (account_id, kind, record_id, field, seq, value)
-				SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[])
-				ON CONFLICT (account_id, kind, record_id, field) DO UPDATE SET seq = excluded.seq, value = excluded.value`,
-				accountID, kinds, ids, names, seqs, values)
-		}
-		b.Queue(`UPDATE accounts SET head = $2, usage_records = $3, usage_bytes = $4 WHERE id = $1`,
-			accountID, int64(res.Head), res.Usage.Records, res.Usage.Bytes)
+		b.Queue(pushWriteSQL, accountID, w.seqs, w.log[0], w.log[1], w.log[2], kinds, ids, names, seqs, values,
+			int64(res.Head), res.Usage.Records, res.Usage.Bytes)
 	}
 	b.Queue(`COMMIT`)
 	return q.SendBatch(ctx, b).Close()
