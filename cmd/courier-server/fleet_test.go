@@ -36,13 +36,13 @@ import (
 // sends each new connection to the next backend in turn that accepts
 // one, so a dead backend is skipped.
 type balancer struct {
-	ln       net.Listener
-	backends []string
+	ln net.Listener
 
-	mu     sync.Mutex
-	next   int
-	active []int // open connections per backend
-	conns  map[net.Conn]struct{}
+	mu       sync.Mutex
+	backends []string
+	next     int   // the backend to try first
+	active   []int // open connections per backend
+	conns    map[net.Conn]struct{}
 }
 
 func startBalancer(t *testing.T) *balancer {
