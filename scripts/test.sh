@@ -31,10 +31,11 @@ fi
 
 gui='/ui($|/)|/cmd/courier$'
 step "unit and integration tests (-race)"
-go test -race -tags "$tags" -timeout 15m $(go list ./... | grep -vE "$gui")
+# pgstore and courier-server run once, in the PostgreSQL step below.
+go test -race -tags "$tags" -timeout 15m $(go list ./... | grep -vE "$gui|/syncserver/pgstore|/cmd/courier-server$")
 
 step "PostgreSQL backend and replicas (throwaway cluster, scripts/pg.sh)"
-scripts/pg.sh go test -race -count=1 -timeout 10m ./syncserver/pgstore/... ./cmd/courier-server/
+scripts/pg.sh go test -race -tags "$tags" -count=1 -timeout 10m ./syncserver/pgstore/... ./cmd/courier-server/
 
 step "GUI and app binary tests"
 go test -tags "$tags" -timeout 15m $(go list ./... | grep -E "$gui")
