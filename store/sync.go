@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"go.etcd.io/bbolt"
 
@@ -208,12 +209,15 @@ type serverPage struct {
 // pageRecord is one record a page touches. conf is its confirmed fields
 // after the page's changes when changed is set; a record only touched
 // through an echoed op (changed unset) is read from confirmed as it is.
+// A record new to confirmed borrows its first change's fields (borrowed
+// set) until a second change makes it copy them.
 type pageRecord struct {
-	kind    model.Kind
-	id      model.ID
-	key     []byte
-	conf    model.Fields
-	changed bool
+	kind     model.Kind
+	id       model.ID
+	key      []byte
+	conf     model.Fields
+	changed  bool
+	borrowed bool
 }
 
 func newServerPage(n int) *serverPage {
@@ -242,6 +246,13 @@ func (p *serverPage) merge(w *writeTx, c model.Change) error {
 			return err
 		}
 		r.conf, r.changed = cur, true
+	}
+	switch {
+	case r.conf == nil && !(c.Kind == model.KindHistory && (model.Record{Fields: c.Fields}).Deleted()):
+		r.conf, r.borrowed = c.Fields, true
+		return nil
+	case r.borrowed:
+		r.conf, r.borrowed = maps.Clone(r.conf), false
 	}
 	r.conf = mergeFields(c.Kind, r.conf, c.Fields)
 	return nil
