@@ -33,6 +33,21 @@ type accountHub struct {
 	pokedAt time.Time
 	wake    chan struct{}
 	conns   map[*syncConn]struct{}
+	// page is the last live page a connection read (see sharePage), for
+	// the account's other connections at the same cursor.
+	page *sharedPage
+}
+
+// maxSharedPage bounds the field bytes of a shared page, and so what an
+// account whose connections went idle may hold.
+const maxSharedPage = 16 << 10
+
+// sharedPage is a page of changes read after a cursor that up to left
+// more connections may take instead of reading it again.
+type sharedPage struct {
+	after   uint64
+	changes []model.Change
+	left    int
 }
 
 func newHub(maxConnsPerAccount int) *hub {
@@ -92,6 +107,63 @@ func (h *hub) poke(accountID string, head uint64, at time.Time) {
 	a.head, a.pokedAt = head, at
 	close(a.wake)
 	a.wake = make(chan struct{})
+}
+
+// sharePage offers the page of changes after `after` that a connection
+// just read, and that reached the head, to the account's other
+// connections: a push wakes every connection of the account at the same
+// cursor, and one storage read serves them all. The page is held until
+// each other connection has taken it or moved past it, or another page
+// replaces it, so an account holds at most one small page.
+func (h *hub) sharePage(accountID string, after uint64, changes []model.Change) {
+	if fieldBytes(changes) > maxSharedPage {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.accounts[accountID]
+	if a == nil || len(a.conns) < 2 {
+		return
+	}
+	a.page = &sharedPage{after: after, changes: changes, left: len(a.conns) - 1}
+}
+
+func fieldBytes(changes []model.Change) int {
+	n := 0
+	for _, c := range changes {
+		for _, v := range c.Fields {
+			n += len(v)
+		}
+	}
+	return n
+}
+
+// takePage returns the shared page of changes after `after`, or nil.
+// The page may be older than the head (the caller reads on from its end)
+// and may carry field values overwritten since (the later change that
+// overwrote them follows it in the stream).
+func (h *hub) takePage(accountID string, after uint64) []model.Change {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.accounts[accountID]
+	if a == nil || a.page == nil {
+		return nil
+	}
+	p := a.page
+	if p.after != after {
+		// A connection's cursor only moves on: one past the page never
+		// takes it, so it counts as taken.
+		if after > p.after {
+			if p.left--; p.left <= 0 {
+				a.page = nil
+			}
+		}
+		return nil
+	}
+	if p.left--; p.left <= 0 {
+		a.page = nil
+	}
+	return p.changes
 }
 
 // watch returns the account's head, when it moved there, and a channel

@@ -319,10 +319,9 @@ func (c *syncConn) sendLoop(sent uint64) {
 // sendPage sends one page of changes after sent and returns the seq it
 // reached and whether that caught up with head.
 func (c *syncConn) sendPage(sent, head uint64, pokedAt time.Time) (uint64, bool, error) {
-	cfg := c.srv.syncCfg
-	page, err := c.srv.store.Changes(c.ctx, c.sess.AccountID, sent, cfg.PageChanges, cfg.PageBytes)
+	page, err := c.readPage(sent, head)
 	if err != nil {
-		return sent, false, fmt.Errorf("read changes after %d: %w", sent, err)
+		return sent, false, err
 	}
 	if len(page) == 0 { // erased data: nothing left below head
 		return head, false, nil
@@ -344,6 +343,25 @@ func (c *syncConn) sendPage(sent, head uint64, pokedAt time.Time) (uint64, bool,
 		m.fanout.Observe(time.Since(pokedAt).Seconds())
 	}
 	return reached, reached >= head, nil
+}
+
+// readPage returns the changes after sent: the page another connection
+// of the account read after the same cursor when there is one, else one
+// read from storage, which it shares when it reaches head.
+func (c *syncConn) readPage(sent, head uint64) ([]model.Change, error) {
+	hub, acct := c.srv.hub, c.sess.AccountID
+	if page := hub.takePage(acct, sent); page != nil {
+		return page, nil
+	}
+	cfg := c.srv.syncCfg
+	page, err := c.srv.store.Changes(c.ctx, acct, sent, cfg.PageChanges, cfg.PageBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read changes after %d: %w", sent, err)
+	}
+	if len(page) > 0 && page[len(page)-1].Seq >= head {
+		hub.sharePage(acct, sent, page)
+	}
+	return page, nil
 }
 
 // countUntil counts the changes of page up to seq (one frame's worth

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -573,4 +574,53 @@ func TestSyncRateLimitsCloseWith4429(t *testing.T) {
 		}
 		c.wantClose(syncproto.CloseRateLimited)
 	})
+}
+
+func TestSyncConcurrentPushersAllReceiveEveryChangeInOrder(t *testing.T) {
+	e := newSyncEnv(t, func(c *syncserver.Config) { c.Sync.PushRate = syncserver.Rate{Burst: -1} })
+	acct, token := e.account(true)
+	const conns, pushes = 3, 15
+	var cs []*client
+	for i := range conns {
+		tok := token
+		if i > 0 {
+			tok = e.session(acct)
+		}
+		c, _ := e.connect(tok, 0)
+		c.changesUntil(0)
+		cs = append(cs, c)
+	}
+	var mu sync.Mutex
+	sent := map[model.ID]model.Op{}
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range pushes {
+				op := newOp(fmt.Sprintf("r%d-%d", i, j), 50, "name")
+				mu.Lock()
+				sent[op.OpID] = op
+				mu.Unlock()
+				b, _ := syncproto.EncodeFrame(&syncproto.Push{Ops: []model.Op{op}})
+				if err := c.ws.Write(t.Context(), websocket.MessageText, b); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, c := range cs {
+		got := c.changesUntil(conns * pushes)
+		if len(got) != conns*pushes {
+			t.Fatalf("connection %d received %d changes, want %d", i, len(got), conns*pushes)
+		}
+		for k, ch := range got {
+			op, ok := sent[ch.OpID]
+			if ch.Seq != uint64(k+1) || !ok || ch.ID != op.ID || !bytes.Equal(ch.Fields["name"], op.Fields["name"]) {
+				t.Fatalf("connection %d change %d = seq %d op %s id %s, want seq %d of a pushed op with its fields", i, k, ch.Seq, ch.OpID, ch.ID, k+1)
+			}
+		}
+	}
 }
