@@ -28,23 +28,44 @@ func searchText(s model.HistorySummary) string {
 	return strings.ToLower(s.Method + "\n" + s.URL + "\n" + s.Name)
 }
 
-// indexHistory writes the index entry of visible history record id.
-func (w *writeTx) indexHistory(id model.ID, f model.Fields) error {
+// historyIndex is the index entry of one visible history record: its
+// summary JSON and its search text.
+type historyIndex struct {
+	summary, search []byte
+}
+
+// newHistoryIndex computes the index entry of history record id. It
+// fails only when the summary does not encode (a time past year 9999).
+func newHistoryIndex(id model.ID, f model.Fields) (historyIndex, error) {
+	s := historySummary(id, f)
+	js, err := appendSummaryJSON(make([]byte, 0, 256), s)
+	if err != nil {
+		return historyIndex{}, fmt.Errorf("history entry %s: %w", id, err)
+	}
+	return historyIndex{summary: js, search: []byte(searchText(s))}, nil
+}
+
+// indexHistory writes the index entry of visible history record id,
+// computing it when e is nil.
+func (w *writeTx) indexHistory(id model.ID, f model.Fields, e *historyIndex) error {
+	if e == nil {
+		computed, err := newHistoryIndex(id, f)
+		if err != nil {
+			return err
+		}
+		e = &computed
+	}
 	if w.hist.Get([]byte(id)) == nil {
 		w.histDelta++
 	}
-	return w.putHistoryIndex(id, historySummary(id, f))
+	return w.putHistoryIndex(id, *e)
 }
 
-func (w *writeTx) putHistoryIndex(id model.ID, s model.HistorySummary) error {
-	js, err := appendSummaryJSON(nil, s)
-	if err != nil {
+func (w *writeTx) putHistoryIndex(id model.ID, e historyIndex) error {
+	if err := w.hist.Put([]byte(id), e.summary); err != nil {
 		return err
 	}
-	if err := w.hist.Put([]byte(id), js); err != nil {
-		return err
-	}
-	return w.histSearch.Put([]byte(id), []byte(searchText(s)))
+	return w.histSearch.Put([]byte(id), e.search)
 }
 
 // unindexHistory removes the index entry of history record id, if any.
@@ -71,7 +92,11 @@ func (w *writeTx) rebuildHistoryIndex() error {
 			return err
 		}
 		id := model.ID(k[len(prefix):])
-		if err := w.putHistoryIndex(id, historySummary(id, f)); err != nil {
+		e, err := newHistoryIndex(id, f)
+		if err != nil {
+			return err
+		}
+		if err := w.putHistoryIndex(id, e); err != nil {
 			return err
 		}
 		n++

@@ -230,8 +230,15 @@ func (w *writeTx) materialise(kind model.Kind, id model.ID) error {
 // (which it does not change); noPending says the outbox is empty, so
 // there are no pending ops to look up.
 func (w *writeTx) materialiseFrom(kind model.Kind, id model.ID, conf model.Fields, noPending bool) error {
+	return w.materialisePrepared(kind, id, conf, noPending, nil)
+}
+
+// materialisePrepared is materialiseFrom given, when noPending, the
+// history index entry of the record computed beforehand (nil: compute it
+// here).
+func (w *writeTx) materialisePrepared(kind model.Kind, id model.ID, conf model.Fields, noPending bool, idx *historyIndex) error {
 	if noPending {
-		return w.setVisible(model.Record{Kind: kind, ID: id, Fields: conf}, true)
+		return w.setVisibleIndexed(model.Record{Kind: kind, ID: id, Fields: conf}, true, idx)
 	}
 	pend, err := w.pendingFields(recKey(kind, id))
 	if err != nil {
@@ -274,6 +281,12 @@ func (w *writeTx) applyOnVisible(kind model.Kind, id model.ID, fields model.Fiel
 // no fields, and keeps the history index in step. asConfirmed says r is
 // exactly the confirmed record (no pending ops), which is then not copied.
 func (w *writeTx) setVisible(r model.Record, asConfirmed bool) error {
+	return w.setVisibleIndexed(r, asConfirmed, nil)
+}
+
+// setVisibleIndexed is setVisible given the history index entry of r
+// when it was computed beforehand (nil: compute it here).
+func (w *writeTx) setVisibleIndexed(r model.Record, asConfirmed bool, idx *historyIndex) error {
 	w.touch(r.Kind, r.ID)
 	rk := recKey(r.Kind, r.ID)
 	if len(r.Fields) == 0 || r.Deleted() {
@@ -293,7 +306,7 @@ func (w *writeTx) setVisible(r model.Record, asConfirmed bool) error {
 		return err
 	}
 	if r.Kind == model.KindHistory {
-		return w.indexHistory(r.ID, r.Fields)
+		return w.indexHistory(r.ID, r.Fields, idx)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"maps"
 
 	"go.etcd.io/bbolt"
 
@@ -193,91 +192,6 @@ func validateChanges(changes []model.Change) error {
 			if err := c.OpID.Validate(); err != nil {
 				return fmt.Errorf("server change %d (seq %d): op_id: %w", i, c.Seq, err)
 			}
-		}
-	}
-	return nil
-}
-
-// serverPage gathers one page's records: each record's confirmed fields
-// are read once, every change of the page is merged into them in order,
-// and they are written and materialised once, from memory.
-type serverPage struct {
-	recs  map[string]*pageRecord
-	order []*pageRecord
-}
-
-// pageRecord is one record a page touches. conf is its confirmed fields
-// after the page's changes when changed is set; a record only touched
-// through an echoed op (changed unset) is read from confirmed as it is.
-// A record new to confirmed borrows its first change's fields (borrowed
-// set) until a second change makes it copy them.
-type pageRecord struct {
-	kind     model.Kind
-	id       model.ID
-	key      []byte
-	conf     model.Fields
-	changed  bool
-	borrowed bool
-}
-
-func newServerPage(n int) *serverPage {
-	return &serverPage{recs: make(map[string]*pageRecord, n), order: make([]*pageRecord, 0, n)}
-}
-
-// mark returns the page's entry for (kind, id), adding it if new.
-func (p *serverPage) mark(kind model.Kind, id model.ID) *pageRecord {
-	rk := recKey(kind, id)
-	if r, ok := p.recs[string(rk)]; ok {
-		return r
-	}
-	r := &pageRecord{kind: kind, id: id, key: rk}
-	p.recs[string(rk)] = r
-	p.order = append(p.order, r)
-	return r
-}
-
-// merge applies change c to its record's confirmed fields, with the rule
-// of writeTx.mergeConfirmed.
-func (p *serverPage) merge(w *writeTx, c model.Change) error {
-	r := p.mark(c.Kind, c.ID)
-	if !r.changed {
-		cur, err := fieldsAt(w.conf, r.key)
-		if err != nil {
-			return err
-		}
-		r.conf, r.changed = cur, true
-	}
-	switch {
-	case r.conf == nil && !(c.Kind == model.KindHistory && (model.Record{Fields: c.Fields}).Deleted()):
-		r.conf, r.borrowed = c.Fields, true
-		return nil
-	case r.borrowed:
-		r.conf, r.borrowed = maps.Clone(r.conf), false
-	}
-	r.conf = mergeFields(c.Kind, r.conf, c.Fields)
-	return nil
-}
-
-// commit writes the confirmed fields of the changed records, then
-// re-materialises every record of the page, in the order first touched.
-func (p *serverPage) commit(w *writeTx) error {
-	for _, r := range p.order {
-		if r.changed {
-			if err := w.conf.Put(r.key, encodeFields(r.conf)); err != nil {
-				return err
-			}
-		}
-	}
-	noPending := w.outboxEmpty()
-	for _, r := range p.order {
-		if !r.changed {
-			if err := w.materialise(r.kind, r.id); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := w.materialiseFrom(r.kind, r.id, r.conf, noPending); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"maps"
+	"runtime"
+	"sync"
+
+	"github.com/courierapp/courier/model"
+)
+
+// serverPage gathers one page's records: each record's confirmed fields
+// are read once, every change of the page is merged into them in order,
+// and they are written and materialised once, from memory.
+type serverPage struct {
+	recs  map[string]*pageRecord
+	order []*pageRecord
+}
+
+// pageRecord is one record a page touches. conf is its confirmed fields
+// after the page's changes when changed is set; a record only touched
+// through an echoed op (changed unset) is read from confirmed as it is.
+// A record new to confirmed borrows its first change's fields (borrowed
+// set) until a second change makes it copy them.
+type pageRecord struct {
+	kind     model.Kind
+	id       model.ID
+	key      []byte
+	conf     model.Fields
+	changed  bool
+	borrowed bool
+}
+
+func newServerPage(n int) *serverPage {
+	return &serverPage{recs: make(map[string]*pageRecord, n), order: make([]*pageRecord, 0, n)}
+}
+
+// mark returns the page's entry for (kind, id), adding it if new.
+func (p *serverPage) mark(kind model.Kind, id model.ID) *pageRecord {
+	rk := recKey(kind, id)
+	if r, ok := p.recs[string(rk)]; ok {
+		return r
+	}
+	r := &pageRecord{kind: kind, id: id, key: rk}
+	p.recs[string(rk)] = r
+	p.order = append(p.order, r)
+	return r
+}
+
+// merge applies change c to its record's confirmed fields, with the rule
+// of writeTx.mergeConfirmed.
+func (p *serverPage) merge(w *writeTx, c model.Change) error {
+	r := p.mark(c.Kind, c.ID)
+	if !r.changed {
+		cur, err := fieldsAt(w.conf, r.key)
+		if err != nil {
+			return err
+		}
+		r.conf, r.changed = cur, true
+	}
+	switch {
+	case r.conf == nil && !(c.Kind == model.KindHistory && (model.Record{Fields: c.Fields}).Deleted()):
+		r.conf, r.borrowed = c.Fields, true
+		return nil
+	case r.borrowed:
+		r.conf, r.borrowed = maps.Clone(r.conf), false
+	}
+	r.conf = mergeFields(c.Kind, r.conf, c.Fields)
+	return nil
+}
+
+// commit writes the confirmed fields of the changed records, then
+// re-materialises every record of the page, in the order first touched.
+func (p *serverPage) commit(w *writeTx) error {
+	noPending := w.outboxEmpty()
+	prep := p.prepare(noPending)
+	for i, r := range p.order {
+		if r.changed {
+			if err := w.conf.Put(r.key, prep[i].conf); err != nil {
+				return err
+			}
+		}
+	}
+	for i, r := range p.order {
+		if !r.changed {
+			if err := w.materialise(r.kind, r.id); err != nil {
+				return err
+			}
+			continue
+		}
+		if prep[i].err != nil {
+			return prep[i].err
+		}
+		if err := w.materialisePrepared(r.kind, r.id, r.conf, noPending, prep[i].idx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepared is what commit computes for a changed record before writing
+// it: its stored confirmed form and, when it is visible as confirmed and
+// a history entry, its index entry (or why that does not encode).
+type prepared struct {
+	conf []byte
+	idx  *historyIndex
+	err  error
+}
+
+// prepare computes the prepared form of every changed record, on all
+// cores for a large page: it only reads the page's fields, never the
+// transaction.
+func (p *serverPage) prepare(noPending bool) []prepared {
+	out := make([]prepared, len(p.order))
+	inParallel(len(p.order), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := p.order[i]
+			if !r.changed {
+				continue
+			}
+			out[i].conf = encodeFields(r.conf)
+			if !noPending || r.kind != model.KindHistory || len(r.conf) == 0 || (model.Record{Fields: r.conf}).Deleted() {
+				continue
+			}
+			e, err := newHistoryIndex(r.id, r.conf)
+			out[i].idx, out[i].err = &e, err
+		}
+	})
+	return out
+}
+
+// minParallel is the least work (records) worth a goroutine of its own.
+const minParallel = 256
+
+// inParallel calls fn on consecutive ranges covering [0, n), one per
+// core at most and each of at least minParallel, and waits for them.
+func inParallel(n int, fn func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/minParallel)
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for k := range workers {
+		lo, hi := n*k/workers, n*(k+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
