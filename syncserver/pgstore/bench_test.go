@@ -74,15 +74,16 @@ var benchAccounts atomic.Int64
 type deliveryPair struct{ pusher, watcher *device }
 
 // measureDelivery runs the delivery load of rate changes/s with pushers
-// on from and receivers on to. Push j of account k is due at start +
-// (j*accounts+k) ticks of 1/rate; as the account is fresh and has one pusher, it gets
-// seq j+1.
+// on from and receivers on to, after a warm-up. Push j of account k is
+// due at start + (j*accounts+k) ticks of 1/rate; as the account is fresh
+// and has one pusher, it gets seq j+2 (the warm-up push has seq 1).
 func measureDelivery(b *testing.B, from, to *replica, st syncserver.Storage, rate int) {
 	pairs := make([]deliveryPair, deliveryAccounts)
 	for k := range pairs {
 		token := newAccount(b, st, int(1000+benchAccounts.Add(1)))
 		pairs[k] = deliveryPair{connect(b, from, token), connect(b, to, token)}
 	}
+	warmUp(b, pairs)
 	total := b.N * rate * deliverySeconds
 	perAcct := total / deliveryAccounts
 	tick := time.Second / time.Duration(rate)
@@ -112,7 +113,7 @@ func measureDelivery(b *testing.B, from, to *replica, st syncserver.Storage, rat
 	sentIn := time.Duration(lastSent.Load())
 	for _, p := range pairs {
 		w := p.watcher
-		waitFor(b, time.Minute, "every change is delivered", func() bool { return w.reached(uint64(perAcct)) || w.lastErr() != nil })
+		waitFor(b, time.Minute, "every change is delivered", func() bool { return w.reached(uint64(perAcct+1)) || w.lastErr() != nil })
 		if err := w.lastErr(); err != nil {
 			b.Fatal(err)
 		}
@@ -123,7 +124,7 @@ func measureDelivery(b *testing.B, from, to *replica, st syncserver.Storage, rat
 	for k, p := range pairs {
 		p.watcher.mu.Lock()
 		for j := range perAcct {
-			at := p.watcher.seen[uint64(j+1)]
+			at := p.watcher.seen[uint64(j+2)]
 			lat = append(lat, at.Sub(due(k, j)))
 			if at.After(lastDelivered) {
 				lastDelivered = at
@@ -274,6 +275,20 @@ func openBench(b *testing.B, url string, opt pgstore.Options) storetest.SyncBack
 		waitFor(b, 10*time.Second, "the other replica listens", listener.Listening)
 	}
 	return db
+}
+
+// warmUp pushes one change from every pusher at once and waits until
+// all are delivered, so that the measured load finds the database pools
+// full and their statements prepared, as a running server would.
+func warmUp(b *testing.B, pairs []deliveryPair) {
+	for _, p := range pairs {
+		if err := p.pusher.pushNamed("warm-up"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, p := range pairs {
+		p.watcher.waitSeq(1, "the warm-up push is delivered")
+	}
 }
 
 // storeMax raises m to v if v is larger.
