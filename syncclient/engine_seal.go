@@ -1,6 +1,7 @@
 package syncclient
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -44,13 +45,11 @@ func (e *Engine) openChange(c model.Change) (model.Change, error) {
 	buf := make([]byte, 0, size)
 	for name, v := range c.Fields {
 		start := len(buf)
-		var b []byte
-		_, err := syncproto.SealedLen(v)
-		if err == nil {
-			if buf, err = base64.StdEncoding.AppendDecode(buf, v[1:len(v)-1]); err != nil {
-				err = fmt.Errorf("value is not base64: %w: %w", model.ErrInvalid, err)
-			}
-		}
+		var (
+			b   []byte
+			err error
+		)
+		buf, err = appendSealed(buf, v)
 		if err == nil {
 			// The opened value replaces the sealed one; the room past it
 			// holds the associated data until the next value is decoded.
@@ -63,6 +62,30 @@ func (e *Engine) openChange(c model.Change) (model.Change, error) {
 			return model.Change{}, fmt.Errorf("change %d (%s %s field %s): %w: %w", c.Seq, c.Kind, c.ID, name, errOpen, err)
 		}
 		out.Fields[name] = json.RawMessage(b[:len(b):len(b)])
+	}
+	return out, nil
+}
+
+// appendSealed appends the sealed bytes of wire value v to dst. It
+// accepts what syncproto.SealedLen accepts (which the frame's validation
+// already ran): a JSON string of padded standard base64 without escapes,
+// spaces or line breaks, of at most syncproto.MaxFieldValue bytes; the
+// base64 decoder checks the alphabet and the padding as it decodes.
+// Errors wrap model.ErrInvalid, or model.ErrTooLarge.
+func appendSealed(dst []byte, v json.RawMessage) ([]byte, error) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return dst, fmt.Errorf("value is not a JSON string of sealed bytes: %w", model.ErrInvalid)
+	}
+	s := v[1 : len(v)-1]
+	if len(s) == 0 || len(s)%4 != 0 || bytes.IndexByte(s, '\r') >= 0 || bytes.IndexByte(s, '\n') >= 0 {
+		return dst, fmt.Errorf("value is not padded base64: %w", model.ErrInvalid)
+	}
+	if n := base64.StdEncoding.DecodedLen(len(s)) - bytes.Count(s[len(s)-2:], []byte("=")); n > syncproto.MaxFieldValue {
+		return dst, fmt.Errorf("value is %d bytes, more than %d: %w", n, syncproto.MaxFieldValue, model.ErrTooLarge)
+	}
+	out, err := base64.StdEncoding.AppendDecode(dst, s)
+	if err != nil {
+		return dst, fmt.Errorf("value is not padded standard base64: %w: %w", model.ErrInvalid, err)
 	}
 	return out, nil
 }

@@ -56,14 +56,8 @@ func (s *Sealer) sealWithNonce(nonce []byte, kind, id, field string, plaintext [
 // is truncated, has an unknown version byte, was tampered with, or was
 // sealed for another record or field or with another key.
 func (s *Sealer) Open(kind, id, field string, sealed []byte) ([]byte, error) {
-	if err := checkLabels(kind, id, field); err != nil {
+	if err := checkSealed(kind, id, field, sealed); err != nil {
 		return nil, err
-	}
-	if len(sealed) < Overhead {
-		return nil, openError(kind, id, field, fmt.Sprintf("truncated to %d bytes", len(sealed)))
-	}
-	if sealed[0] != formatV1 {
-		return nil, openError(kind, id, field, fmt.Sprintf("unknown format version 0x%02x", sealed[0]))
 	}
 	n := len(sealed) - Overhead
 	buf := make([]byte, n+adLen(kind, id, field))
@@ -76,20 +70,14 @@ func (s *Sealer) Open(kind, id, field string, sealed []byte) ([]byte, error) {
 }
 
 // OpenInPlace is Open decrypting into sealed's own memory: the result
-// aliases sealed, which holds nothing usable afterwards, and the
-// associated data is written past sealed's length when its capacity has
-// room (len(kind)+len(id)+len(field)+2 bytes, overwritten). With that room
-// it allocates nothing, so a caller opening many values can decode them all into one
+// aliases sealed, which holds nothing usable afterwards. When sealed's
+// capacity has room past its length for the associated data
+// (len(kind)+len(id)+len(field)+2 bytes, overwritten), it allocates
+// nothing, so a caller opening many values can decode them all into one
 // buffer. Errors as Open's; on error sealed may have been overwritten.
 func (s *Sealer) OpenInPlace(kind, id, field string, sealed []byte) ([]byte, error) {
-	if err := checkLabels(kind, id, field); err != nil {
+	if err := checkSealed(kind, id, field, sealed); err != nil {
 		return nil, err
-	}
-	if len(sealed) < Overhead {
-		return nil, openError(kind, id, field, fmt.Sprintf("truncated to %d bytes", len(sealed)))
-	}
-	if sealed[0] != formatV1 {
-		return nil, openError(kind, id, field, fmt.Sprintf("unknown format version 0x%02x", sealed[0]))
 	}
 	ad := appendAD(sealed[len(sealed):], kind, id, field) // allocates without room
 	ct := sealed[headerSize:]
@@ -98,6 +86,21 @@ func (s *Sealer) OpenInPlace(kind, id, field string, sealed []byte) ([]byte, err
 		return nil, openError(kind, id, field, "tampered or moved")
 	}
 	return out, nil
+}
+
+// checkSealed checks the labels and the frame of a sealed value before
+// it is opened.
+func checkSealed(kind, id, field string, sealed []byte) error {
+	if err := checkLabels(kind, id, field); err != nil {
+		return err
+	}
+	if len(sealed) < Overhead {
+		return openError(kind, id, field, fmt.Sprintf("truncated to %d bytes", len(sealed)))
+	}
+	if sealed[0] != formatV1 {
+		return openError(kind, id, field, fmt.Sprintf("unknown format version 0x%02x", sealed[0]))
+	}
+	return nil
 }
 
 // Seal is NewSealer(accountKey).Seal(kind, id, field, plaintextJSON).
