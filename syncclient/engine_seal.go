@@ -55,7 +55,7 @@ func (e *Engine) openChange(c model.Change) (model.Change, error) {
 			// holds the associated data until the next value is decoded.
 			b, err = e.sealer.OpenInPlace(string(c.Kind), string(c.ID), name, buf[start:])
 		}
-		if err == nil && !json.Valid(b) {
+		if err == nil && !model.ValidJSON(b) {
 			err = fmt.Errorf("opened value is not JSON: %w", model.ErrInvalid)
 		}
 		if err != nil {

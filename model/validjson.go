@@ -1,38 +1,12 @@
-package store
+package model
 
-import (
-	"fmt"
-
-	"github.com/courierapp/courier/model"
-)
-
-// validateRecord is model.Record.Validate, with the same errors, checking
-// the values with validJSON.
-func validateRecord(kind model.Kind, id model.ID, fields model.Fields) error {
-	if !kind.Valid() {
-		return fmt.Errorf("unknown kind %q: %w", kind, model.ErrInvalid)
-	}
-	if err := id.Validate(); err != nil {
-		return err
-	}
-	for f, v := range fields {
-		if !kind.ValidField(f) {
-			return fmt.Errorf("%s %s: unknown field %q: %w", kind, id, f, model.ErrInvalid)
-		}
-		if !validJSON(v) {
-			return fmt.Errorf("%s %s: field %q is not valid JSON: %w", kind, id, f, model.ErrInvalid)
-		}
-	}
-	return nil
-}
-
-// validJSON reports whether b is exactly one JSON value, as json.Valid
-// does (RFC 8259; whitespace around it allowed; strings may hold any byte
-// from 0x20 up, valid UTF-8 or not; at most maxJSONDepth nested arrays and
-// objects). Every value the store accepts is checked, and a first sync
-// brings thousands, so this walks the bytes once, without encoding/json's
-// per-byte state functions.
-func validJSON(b []byte) bool {
+// ValidJSON reports whether b is exactly one JSON value: the same answer
+// as json.Valid (RFC 8259; whitespace around it allowed; strings may hold
+// any byte from 0x20 up, valid UTF-8 or not; at most 10,000 nested arrays
+// and objects), in one walk over the bytes without encoding/json's
+// per-byte state functions. The store checks every value it accepts and
+// the sync engine every value it opens, thousands in a first sync.
+func ValidJSON(b []byte) bool {
 	v := jsonValidator{b: b}
 	v.space()
 	if !v.value(0) {

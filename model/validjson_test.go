@@ -1,4 +1,4 @@
-package store
+package model
 
 import (
 	"encoding/json"
@@ -19,20 +19,20 @@ func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
 		strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000), strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat("}", 10001),
 	}
 	for _, s := range append(deep, jsonSeeds...) {
-		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
-			t.Errorf("validJSON(%.40q) = %v, json.Valid = %v", s, got, want)
+		if got, want := ValidJSON([]byte(s)), json.Valid([]byte(s)); got != want {
+			t.Errorf("ValidJSON(%.40q) = %v, json.Valid = %v", s, got, want)
 		}
 	}
 }
 
-// FuzzValidJSON checks that validJSON and json.Valid agree on any bytes.
+// FuzzValidJSON checks that ValidJSON and json.Valid agree on any bytes.
 func FuzzValidJSON(f *testing.F) {
 	for _, s := range jsonSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid = %v", b, got, want)
+		if got, want := ValidJSON(b), json.Valid(b); got != want {
+			t.Fatalf("ValidJSON(%q) = %v, json.Valid = %v", b, got, want)
 		}
 	})
 }
