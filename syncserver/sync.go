@@ -444,9 +444,16 @@ func (c *syncConn) fail(err error) {
 		c.terminate(syncproto.CloseUnauthorized, "the account no longer exists")
 	default:
 		code := syncproto.CloseCodeFor(err)
-		if code == syncproto.CloseInternal {
+		switch {
+		case code == syncproto.CloseInternal:
 			c.log.Error("sync connection failed", "err", err)
 			c.terminate(code, "the server failed; try again later")
+			return
+		case code == syncproto.CloseGoingAway:
+			// err may name the database's address and user (storage
+			// down): log it, tell the client only to come back.
+			c.log.Warn("sync connection closed: server unavailable", "err", err)
+			c.terminate(code, "the server cannot do this now; try again later")
 			return
 		}
 		c.terminate(code, err.Error())

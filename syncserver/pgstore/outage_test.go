@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -150,6 +151,18 @@ func TestDatabaseOutageFailsPushesRetryablyThenConverges(t *testing.T) {
 	waitFor(t, 10*time.Second, "the push during the outage ends the connection", func() bool { return d1.lastErr() != nil })
 	if st := websocket.CloseStatus(d1.lastErr()); st != websocket.StatusGoingAway {
 		t.Fatalf("close status of a push during the outage = %d (%v), want 1001 (reconnect)", st, d1.lastErr())
+	}
+	// The database's address, user and driver messages stay in the log.
+	said := d1.lastErr().Error()
+	d1.mu.Lock()
+	if d1.errFrame != nil {
+		said += " " + d1.errFrame.Message
+	}
+	d1.mu.Unlock()
+	for _, secret := range []string{"postgres", "user=", proxy.ln.Addr().String()} {
+		if strings.Contains(said, secret) {
+			t.Fatalf("the client was told %q, which names the database (%q)", said, secret)
+		}
 	}
 
 	proxy.restore()
