@@ -83,7 +83,7 @@ func (d *DB) commit(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	select {
 	case d.commits.reqs <- r:
 	case <-d.commits.quit:
-		return fmt.Errorf("sync store is closed: %w", model.ErrUnavailable)
+		return fmt.Errorf("the store is closed: %w", model.ErrUnavailable)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
