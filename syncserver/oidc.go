@@ -2,13 +2,18 @@ package syncserver
 
 import (
 	"context"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/oauth2"
 
 	"github.com/courierapp/courier/model"
@@ -18,24 +23,28 @@ import (
 // oidcScopes are the scopes asked of every provider.
 var oidcScopes = []string{oidc.ScopeOpenID, "email", "profile"}
 
-// maxOIDCPending bounds the flows and tickets held in memory.
-const maxOIDCPending = 10_000
+// maxOIDCSpent bounds the used flows and tickets remembered in memory.
+const maxOIDCSpent = 100_000
 
 // oidcState is the server's OIDC side: the providers (discovery cached
-// after the first success) and the flows and sign-up tickets in flight.
-// Flows and tickets live in this process's memory: with several replicas
-// the load balancer must send a client's start and finish to the same one
-// (or the flow is answered invalid_code and the user starts again).
+// after the first success), and the key that seals flows and sign-up
+// tickets. A flow's state and a ticket are the flow and the identity
+// themselves, sealed (XChaCha20-Poly1305) with a key kept in the storage,
+// so any replica sharing the database can finish what another started: no
+// sticky sessions. Each replica remembers the states and tickets it has
+// used until they expire; a state replayed on another replica is stopped
+// by the provider, whose authorization code is single-use and bound to the
+// flow's PKCE verifier.
 type oidcState struct {
 	store     OIDCStorage
 	client    *http.Client
 	now       func() time.Time
 	providers map[string]*oidcProvider
 	order     []string
+	aead      cipher.AEAD
 
-	mu      sync.Mutex
-	flows   map[string]oidcFlow   // state -> flow
-	tickets map[string]oidcTicket // tokenHash(ticket) -> ticket
+	mu    sync.Mutex
+	spent map[string]time.Time // hash of a used state or ticket -> its expiry
 }
 
 // oidcFlow is a started flow: what finish needs to check the answer.
@@ -53,14 +62,32 @@ type oidcTicket struct {
 	expires                  time.Time
 }
 
+// sealedFlow and sealedTicket are what the sealed tokens hold.
+type sealedFlow struct {
+	Provider    string `json:"p"`
+	Nonce       string `json:"n"`
+	Verifier    string `json:"v"`
+	Redirect    string `json:"r"`
+	LinkAccount string `json:"l,omitempty"`
+	Expires     int64  `json:"e"`
+}
+
+type sealedTicket struct {
+	Provider string `json:"p"`
+	Subject  string `json:"s"`
+	Email    string `json:"m"`
+	Expires  int64  `json:"e"`
+}
+
 type oidcProvider struct {
 	cfg OIDCProvider
 	mu  sync.Mutex
 	p   *oidc.Provider
 }
 
-// newOIDCState checks the providers; nil when none is configured.
-func newOIDCState(cfg Config) (*oidcState, error) {
+// newOIDCState checks the providers and loads the sealing key; nil when
+// no provider is configured.
+func newOIDCState(ctx context.Context, cfg Config) (*oidcState, error) {
 	if len(cfg.OIDC) == 0 {
 		return nil, nil
 	}
@@ -68,8 +95,16 @@ func newOIDCState(cfg Config) (*oidcState, error) {
 	if !ok {
 		return nil, fmt.Errorf("config: OIDC providers need a storage backend with OIDC support: %w", model.ErrInvalid)
 	}
+	key, err := cfg.Storage.LoadOrCreateSecret(ctx, "oidc-seal", chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("load server secret: %w", err)
+	}
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return nil, fmt.Errorf("oidc sealing key: %w", err)
+	}
 	o := &oidcState{store: st, client: cfg.OIDCClient, now: cfg.Now, providers: map[string]*oidcProvider{},
-		flows: map[string]oidcFlow{}, tickets: map[string]oidcTicket{}}
+		aead: aead, spent: map[string]time.Time{}}
 	if o.client == nil {
 		o.client = &http.Client{Timeout: 15 * time.Second}
 	}
@@ -107,76 +142,105 @@ func (p *oidcProvider) oauth(d *oidc.Provider, redirect string) *oauth2.Config {
 		Endpoint: d.Endpoint(), RedirectURL: redirect, Scopes: oidcScopes}
 }
 
-// putFlow stores f under a new state and returns the state.
-func (o *oidcState) putFlow(f oidcFlow) (string, error) {
-	state := newToken()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.flows) >= maxOIDCPending {
-		sweepExpired(o.flows, o.now(), func(f oidcFlow) time.Time { return f.expires })
-		if len(o.flows) >= maxOIDCPending {
-			return "", apiErr(syncproto.CodeUnavailable, "too many sign-ins in progress; try again in a minute")
-		}
+// Token kinds: the associated data of a sealed token, so a ticket is
+// never taken for a state or the other way round.
+const (
+	kindFlow   = "courier/oidc/flow/v1"
+	kindTicket = "courier/oidc/ticket/v1"
+)
+
+// seal returns v sealed as a base64url token of kind.
+func (o *oidcState) seal(kind string, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("seal %s: %w", kind, err)
 	}
-	o.flows[state] = f
-	return state, nil
+	nonce := make([]byte, o.aead.NonceSize(), o.aead.NonceSize()+len(b)+o.aead.Overhead())
+	rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(o.aead.Seal(nonce, nonce, b, []byte(kind))), nil
 }
 
-// takeFlow removes and returns the live flow of state for provider: a
-// state is good for one finish only.
-func (o *oidcState) takeFlow(provider, state string) (oidcFlow, bool) {
+// open decodes a token of kind into v; false when it is not one this
+// server sealed.
+func (o *oidcState) open(kind, token string, v any) bool {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(b) < o.aead.NonceSize()+o.aead.Overhead() {
+		return false
+	}
+	n := o.aead.NonceSize()
+	plain, err := o.aead.Open(nil, b[:n], b[n:], []byte(kind))
+	return err == nil && json.Unmarshal(plain, v) == nil
+}
+
+// spend marks token used until expires; false when it already was.
+func (o *oidcState) spend(token string, expires time.Time) bool {
+	k := string(tokenHash(token))
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	f, ok := o.flows[state]
-	delete(o.flows, state)
-	if !ok || f.provider != provider || !o.now().Before(f.expires) {
+	if _, used := o.spent[k]; used {
+		return false
+	}
+	if len(o.spent) >= maxOIDCSpent {
+		now := o.now()
+		for t, exp := range o.spent {
+			if !now.Before(exp) {
+				delete(o.spent, t)
+			}
+		}
+	}
+	o.spent[k] = expires
+	return true
+}
+
+// unspend forgets that token was used (a sign-up whose username was
+// taken may try another).
+func (o *oidcState) unspend(token string) {
+	o.mu.Lock()
+	delete(o.spent, string(tokenHash(token)))
+	o.mu.Unlock()
+}
+
+// putFlow returns the state that carries f.
+func (o *oidcState) putFlow(f oidcFlow) (string, error) {
+	return o.seal(kindFlow, sealedFlow{Provider: f.provider, Nonce: f.nonce, Verifier: f.verifier, Redirect: f.redirect,
+		LinkAccount: f.linkAccount, Expires: f.expires.UnixMilli()})
+}
+
+// takeFlow returns the live flow of state for provider and marks it used:
+// a state is good for one finish only.
+func (o *oidcState) takeFlow(provider, state string) (oidcFlow, bool) {
+	var w sealedFlow
+	if !o.open(kindFlow, state, &w) || w.Provider != provider {
+		return oidcFlow{}, false
+	}
+	f := oidcFlow{provider: w.Provider, nonce: w.Nonce, verifier: w.Verifier, redirect: w.Redirect,
+		linkAccount: w.LinkAccount, expires: time.UnixMilli(w.Expires)}
+	if !o.now().Before(f.expires) || !o.spend(state, f.expires) {
 		return oidcFlow{}, false
 	}
 	return f, true
 }
 
-// putTicket stores t and returns the ticket string.
+// putTicket returns the ticket that carries t.
 func (o *oidcState) putTicket(t oidcTicket) (string, error) {
-	ticket := newToken()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.tickets) >= maxOIDCPending {
-		sweepExpired(o.tickets, o.now(), func(t oidcTicket) time.Time { return t.expires })
-		if len(o.tickets) >= maxOIDCPending {
-			return "", apiErr(syncproto.CodeUnavailable, "too many sign-ups in progress; try again in a minute")
-		}
-	}
-	o.tickets[string(tokenHash(ticket))] = t
-	return ticket, nil
+	return o.seal(kindTicket, sealedTicket{Provider: t.provider, Subject: t.subject, Email: t.email, Expires: t.expires.UnixMilli()})
 }
 
-// takeTicket removes and returns the live ticket; giveBack puts it back
-// (after a taken username, so the user may try another).
+// takeTicket returns the live ticket and marks it used; giveBack makes
+// it usable again (after a taken username, so the user may try another).
 func (o *oidcState) takeTicket(ticket string) (oidcTicket, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	k := string(tokenHash(ticket))
-	t, ok := o.tickets[k]
-	delete(o.tickets, k)
-	if !ok || !o.now().Before(t.expires) {
+	var w sealedTicket
+	if !o.open(kindTicket, ticket, &w) {
+		return oidcTicket{}, false
+	}
+	t := oidcTicket{provider: w.Provider, subject: w.Subject, email: w.Email, expires: time.UnixMilli(w.Expires)}
+	if !o.now().Before(t.expires) || !o.spend(ticket, t.expires) {
 		return oidcTicket{}, false
 	}
 	return t, true
 }
 
-func (o *oidcState) giveBack(ticket string, t oidcTicket) {
-	o.mu.Lock()
-	o.tickets[string(tokenHash(ticket))] = t
-	o.mu.Unlock()
-}
-
-func sweepExpired[V any](m map[string]V, now time.Time, exp func(V) time.Time) {
-	for k, v := range m {
-		if !now.Before(exp(v)) {
-			delete(m, k)
-		}
-	}
-}
+func (o *oidcState) giveBack(ticket string, _ oidcTicket) { o.unspend(ticket) }
 
 // oidcClaims are the ID token claims the server reads.
 type oidcClaims struct {

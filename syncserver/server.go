@@ -83,7 +83,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.codeKey, err = cfg.Storage.LoadOrCreateSecret(ctx, "code-hash", 32); err != nil {
 		return nil, fmt.Errorf("load server secret: %w", err)
 	}
-	if s.oidc, err = newOIDCState(cfg); err != nil {
+	if s.oidc, err = newOIDCState(ctx, cfg); err != nil {
 		return nil, err
 	}
 	s.handler = s.routes()
