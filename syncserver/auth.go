@@ -17,7 +17,7 @@ const touchEvery = time.Minute
 
 type sessionHandler func(w http.ResponseWriter, r *http.Request, sess Session) error
 
-var errNoSession = apiErr(syncproto.CodeUnauthorized, "sign in again: the session is missing, invalid or revoked")
+var errNoSession = apiErr(syncproto.CodeUnauthorized, "sign in again: the session is missing, invalid, expired or revoked")
 
 // authed runs h with the session named by the bearer token, or answers
 // 401 unauthorized.
@@ -43,6 +43,9 @@ func (s *Server) session(ctx context.Context, header string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
+	if s.expired(ctx, sess) {
+		return Session{}, errNoSession
+	}
 	if now := s.now(); now.Sub(sess.LastSeenAt) >= touchEvery {
 		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil && !errors.Is(err, model.ErrNotFound) {
 			s.log.Warn("touch session failed", "session", sess.ID, "err", err)
@@ -65,4 +68,17 @@ func (s *Server) lookup(ctx context.Context, identifier string) (Account, error)
 // database does not let anyone brute-force the short reset codes offline.
 func (s *Server) codeHash(p CodePurpose, code string) []byte {
 	return keyed(s.codeKey, string(p), code)
+}
+
+// expired reports whether sess went unused longer than the idle limit;
+// such a session is deleted (a device that comes back signs in again).
+func (s *Server) expired(ctx context.Context, sess Session) bool {
+	if s.now().Sub(sess.LastSeenAt) <= s.cfg.SessionIdle {
+		return false
+	}
+	if err := s.store.DeleteSession(ctx, sess.AccountID, sess.ID); err != nil && !errors.Is(err, model.ErrNotFound) {
+		s.log.Warn("delete idle session failed", "session", sess.ID, "err", err)
+	}
+	s.log.Info("idle session expired", "session", sess.ID, "last_seen", sess.LastSeenAt)
+	return true
 }

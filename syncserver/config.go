@@ -58,7 +58,14 @@ type Config struct {
 	// ParseTrustedProxies): from these peers the client's address is
 	// taken from X-Forwarded-For, for the rate limits and the logs.
 	TrustedProxies []netip.Prefix
+	// SessionIdle is how long a session may go unused (no request, no
+	// sync connection) before it expires; 0 means DefaultSessionIdle.
+	SessionIdle time.Duration
 }
+
+// DefaultSessionIdle is the idle limit of sessions: a device unused for
+// half a year signs in again.
+const DefaultSessionIdle = 180 * 24 * time.Hour
 
 // withDefaults checks cfg and fills the optional fields.
 func (cfg Config) withDefaults() (Config, error) {
@@ -74,6 +81,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = DefaultSessionIdle
 	}
 	if cfg.Limits == nil {
 		l := DefaultLimits()

@@ -97,7 +97,7 @@ func bearer(r *http.Request) string {
 func (s *Server) syncSession(r *http.Request) (Session, error) {
 	sess, err := s.session(r.Context(), r.Header.Get("Authorization"))
 	if errors.Is(err, model.ErrUnauthorized) {
-		return sess, closeWith(syncproto.CloseUnauthorized, "sign in again: the session is missing, invalid or revoked")
+		return sess, closeWith(syncproto.CloseUnauthorized, "sign in again: the session is missing, invalid, expired or revoked")
 	}
 	if err != nil {
 		return sess, err

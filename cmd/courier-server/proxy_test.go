@@ -72,3 +72,16 @@ func TestBadTrustedProxiesAreRefused(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestSessionIdleFlag(t *testing.T) {
+	for _, bad := range []string{"soon", "5m", "-1h"} {
+		m := &Main{Dev: true, DataDir: t.TempDir(), BindAddr: "127.0.0.1:0", Stderr: io.Discard, SessionIdle: bad}
+		err := m.Open(context.Background())
+		m.Close()
+		if err == nil || !strings.Contains(err.Error(), "--session-idle") {
+			t.Errorf("--session-idle %s: err = %v", bad, err)
+		}
+	}
+	m := &Main{Dev: true, DataDir: t.TempDir(), BindAddr: "127.0.0.1:0", Stderr: io.Discard, SessionIdle: "720h"}
+	start(t, m)
+}

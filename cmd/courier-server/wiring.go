@@ -38,6 +38,9 @@ type Main struct {
 	// TrustedProxies lists the load balancers whose X-Forwarded-For is
 	// believed (--trusted-proxies).
 	TrustedProxies string
+	// SessionIdle is a Go duration (--session-idle); empty means
+	// syncserver.DefaultSessionIdle.
+	SessionIdle string
 	// OIDC lists the sign-in providers (--oidc, repeatable, or
 	// COURIER_OIDC with entries separated by ';').
 	OIDC []syncserver.OIDCProvider
@@ -79,6 +82,7 @@ func (m *Main) flagSpecs() []flagSpec {
 		{"log-level", "COURIER_LOG_LEVEL", "`level` of logs: debug, info, warn, error (default info)", &m.LogLevel, nil},
 		{"db", "COURIER_DB", "PostgreSQL `URL` (postgres://user:pass@host/db): several replicas may share it; default: a bbolt file in the data dir", &m.DB, nil},
 		{"db-max-conns", "COURIER_DB_MAX_CONNS", "most `connections` to PostgreSQL, besides one for LISTEN (default max(4, CPUs))", &m.DBMaxConns, nil},
+		{"session-idle", "COURIER_SESSION_IDLE", "how long a signed-in device may stay unused before it must sign in again, e.g. 720h (default 4320h, 180 days)", &m.SessionIdle, nil},
 		{"trusted-proxies", "COURIER_TRUSTED_PROXIES", "comma-separated `addresses` and CIDR prefixes of the load balancers in front of the server; the client address (for rate limits and logs) is then read from their X-Forwarded-For (default: none trusted)", &m.TrustedProxies, nil},
 	}
 }
@@ -178,6 +182,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
+	var idle time.Duration
+	if m.SessionIdle != "" {
+		if idle, err = time.ParseDuration(m.SessionIdle); err != nil || idle < time.Hour {
+			return fmt.Errorf("--session-idle %q: want a duration of at least 1h, e.g. 720h", m.SessionIdle)
+		}
+	}
 	cert, err := m.certificate()
 	if err != nil {
 		return err
@@ -206,7 +216,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Listener: ln, Addr: m.BindAddr, PublicURL: m.PublicURL,
 		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Storage: m.store, Mailer: mailer, Logger: log, Now: m.Now, Limits: m.Limits,
-		OIDC: m.OIDC, TrustedProxies: proxies,
+		OIDC: m.OIDC, TrustedProxies: proxies, SessionIdle: idle,
 	})
 	if err != nil {
 		ln.Close()
