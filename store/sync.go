@@ -141,6 +141,12 @@ func (db *DB) Cursor(ctx context.Context) (uint64, error) {
 // page delivered twice) and are ignored, and the cursor never moves back.
 // Seqs start at 1. A change with seq 0 or a bad kind, id, field name or
 // JSON fails the whole page with model.ErrInvalid; nothing is applied.
+//
+// A first sync is thousands of these pages, so each record is read from
+// confirmed once per page, merged in memory, written once, and
+// materialised from memory (without the outbox lookup when the outbox is
+// empty); its stored form and history index entry are computed on all
+// cores. The commit fsyncs as every other write does.
 func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
 	if err := validateChanges(changes); err != nil {
 		return err
