@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"go.etcd.io/bbolt"
 
@@ -185,19 +186,40 @@ func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cu
 }
 
 // validateChanges checks a page before anything is written (see
-// ApplyServerChanges).
+// ApplyServerChanges), on all cores for a large page, and reports the
+// first bad change.
 func validateChanges(changes []model.Change) error {
-	for i, c := range changes {
-		if c.Seq == 0 {
-			return fmt.Errorf("server change %d: seq 0: %w", i, model.ErrInvalid)
-		}
-		if err := validateRecord(c.Kind, c.ID, c.Fields); err != nil {
-			return fmt.Errorf("server change %d (seq %d): %w", i, c.Seq, err)
-		}
-		if c.OpID != "" {
-			if err := c.OpID.Validate(); err != nil {
-				return fmt.Errorf("server change %d (seq %d): op_id: %w", i, c.Seq, err)
+	var (
+		mu    sync.Mutex
+		first = len(changes)
+		ferr  error
+	)
+	inParallel(len(changes), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if err := validateChange(i, changes[i]); err != nil {
+				mu.Lock()
+				if i < first {
+					first, ferr = i, err
+				}
+				mu.Unlock()
+				return
 			}
+		}
+	})
+	return ferr
+}
+
+// validateChange checks change c, the i-th of its page.
+func validateChange(i int, c model.Change) error {
+	if c.Seq == 0 {
+		return fmt.Errorf("server change %d: seq 0: %w", i, model.ErrInvalid)
+	}
+	if err := validateRecord(c.Kind, c.ID, c.Fields); err != nil {
+		return fmt.Errorf("server change %d (seq %d): %w", i, c.Seq, err)
+	}
+	if c.OpID != "" {
+		if err := c.OpID.Validate(); err != nil {
+			return fmt.Errorf("server change %d (seq %d): op_id: %w", i, c.Seq, err)
 		}
 	}
 	return nil

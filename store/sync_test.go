@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/courierapp/courier/model"
@@ -116,6 +118,28 @@ func TestServerChangesAreIdempotentAndTheCursorNeverGoesBack(t *testing.T) {
 }
 
 func must2[T any](v T, _ error) T { return v }
+
+func TestALargePageWithBadChangesNamesTheFirstAndAppliesNothing(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t, t.TempDir())
+	page := make([]model.Change, 3000)
+	for i := range page {
+		page[i] = nameChange(uint64(i+1), model.NewID(), fmt.Sprintf("r%d", i), "")
+	}
+	for _, i := range []int{2900, 1600, 700} {
+		page[i].Fields = model.Fields{"name": json.RawMessage(`{"unclosed":`)}
+	}
+	err := db.ApplyServerChanges(ctx, page, 3000)
+	if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "server change 700 ") {
+		t.Fatalf("a page bad at 700, 1600 and 2900 = %v; want ErrInvalid naming change 700", err)
+	}
+	if c := must2(db.Cursor(ctx)); c != 0 {
+		t.Errorf("cursor %d after a refused page; want 0", c)
+	}
+	if recs, err := db.List(ctx, model.KindRequest); err != nil || len(recs) != 0 {
+		t.Errorf("after a refused page: %d requests, %v; want none", len(recs), err)
+	}
+}
 
 func TestQueueAllLocalQueuesEveryVisibleRecordOnceAndTurnsSyncOn(t *testing.T) {
 	ctx := context.Background()
