@@ -152,7 +152,9 @@ const pushWriters = 32
 // while 32 accounts push at once, each from its own goroutine that pushes
 // again as soon as its last push returned: PostgreSQL with NOTIFY and a
 // replica listening (.../pg-notify), without NOTIFY (.../pg-no-notify),
-// and bbolt (.../bbolt, the baseline, whose writers share group commits).
+// with NOTIFY on a pool of 4 connections, pgx's default on 2 CPUs, where
+// pgstore.DefaultMaxConns gives 8 (.../pg-notify-pool-4), and bbolt
+// (.../bbolt, the baseline, whose writers share group commits).
 // Each reports pushes/s and the most pushes seen in flight at once (32
 // when every account pushed concurrently). .../pg-notify-vs-off runs the
 // two PostgreSQL stores in alternate slices of 128 pushes (16 slices of
@@ -174,6 +176,7 @@ func BenchmarkPushThroughput(b *testing.B) {
 	}{
 		{"pg-notify", func(b *testing.B) storetest.SyncBackend { return openBench(b, url, pgstore.Options{}) }},
 		{"pg-no-notify", func(b *testing.B) storetest.SyncBackend { return openBench(b, url, pgstore.Options{NotifyEvery: -1}) }},
+		{"pg-notify-pool-4", func(b *testing.B) storetest.SyncBackend { return openBench(b, url, pgstore.Options{MaxConns: 4}) }},
 		{"bbolt", bolt},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
