@@ -8,6 +8,8 @@ scripts/deps.sh test
 out=${BENCH_OUT:-bench.txt}
 tags=migrated_fynedo
 go test -tags "$tags" -run '^$' -bench . -benchmem -count 5 -timeout 60m ./... | tee "$out"
+# The PostgreSQL backend's benchmarks, on a throwaway cluster.
+scripts/pg.sh go test -tags "$tags" -run '^$' -bench . -benchmem -count 5 -timeout 30m ./syncserver/pgstore/ | tee -a "$out"
 if [ -d ui/smoke ]; then
   go test -tags "$tags xvfb" -run '^$' -bench ColdStart -count 5 -timeout 30m ./ui/smoke/ | tee -a "$out"
 fi

@@ -81,7 +81,7 @@ func (m *Main) flagSpecs() []flagSpec {
 		{"mail-from", "COURIER_MAIL_FROM", "From `address` of emails, e.g. \"Courier <noreply@example.com>\"", &m.MailFrom, nil},
 		{"log-level", "COURIER_LOG_LEVEL", "`level` of logs: debug, info, warn, error (default info)", &m.LogLevel, nil},
 		{"db", "COURIER_DB", "PostgreSQL `URL` (postgres://user:pass@host/db): several replicas may share it; default: a bbolt file in the data dir", &m.DB, nil},
-		{"db-max-conns", "COURIER_DB_MAX_CONNS", "most `connections` to PostgreSQL, besides one for LISTEN (default max(4, CPUs))", &m.DBMaxConns, nil},
+		{"db-max-conns", "COURIER_DB_MAX_CONNS", "most `connections` to PostgreSQL, besides one for LISTEN (default max(8, 2×CPUs))", &m.DBMaxConns, nil},
 		{"session-idle", "COURIER_SESSION_IDLE", "how long a signed-in device may stay unused before it must sign in again, e.g. 720h (default 4320h, 180 days)", &m.SessionIdle, nil},
 		{"trusted-proxies", "COURIER_TRUSTED_PROXIES", "comma-separated `addresses` and CIDR prefixes of the load balancers in front of the server; the client address (for rate limits and logs) is then read from their X-Forwarded-For (default: none trusted)", &m.TrustedProxies, nil},
 	}
