@@ -107,6 +107,9 @@ type Engine struct {
 	wake   chan struct{} // SyncNow
 	local  chan struct{} // a local commit happened
 	status statusBox
+	// queueBound is the bytes of read frames kept in memory while the
+	// store applies a page; frames beyond it wait in a spill file.
+	queueBound int
 }
 
 var _ app.SyncEngine = (*Engine)(nil)
@@ -150,7 +153,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, wsURL: ws.String(), hc: hc, sealer: vault.NewSealer(cfg.Key), log: cfg.Logger,
 		clock: cfg.Clock, back: backoff{min: BackoffMin, max: BackoffMax, rand: cfg.Rand},
-		wake: make(chan struct{}, 1), local: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), local: make(chan struct{}, 1), queueBound: maxQueuedBytes,
 	}
 	e.status.init(app.SyncStatus{State: app.SyncConnecting})
 	return e, nil

@@ -2,10 +2,13 @@ package syncclient
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -58,17 +61,18 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 	if err := c.write(ctx, &syncproto.Hello{DeviceID: e.cfg.DeviceID, Cursor: cursor}); err != nil {
 		return err
 	}
-	frames, dead := make(chan inbound, 1), make(chan struct{})
-	go c.read(ctx, frames)
+	q, dead, readDone := newFrameQueue(e.queueBound), make(chan struct{}), make(chan struct{})
+	go func() { defer close(readDone); c.read(ctx, q) }()
+	defer func() { cancel(); ws.CloseNow(); <-readDone; q.close() }()
 	go c.ping(ctx, dead)
-	err = c.loop(ctx, frames, dead)
+	err = c.loop(ctx, q, dead)
 	if err == nil {
 		_ = ws.Close(websocket.StatusNormalClosure, "")
 	}
 	return err
 }
 
-func (c *conn) loop(ctx context.Context, frames <-chan inbound, dead <-chan struct{}) error {
+func (c *conn) loop(ctx context.Context, q *frameQueue, dead <-chan struct{}) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -80,7 +84,11 @@ func (c *conn) loop(ctx context.Context, frames <-chan inbound, dead <-chan stru
 			if err := c.push(ctx); err != nil {
 				return err
 			}
-		case in := <-frames:
+		case <-q.ready:
+			in, ok := q.take()
+			if !ok {
+				continue
+			}
 			if in.err != nil {
 				return c.readError(in.err)
 			}
@@ -136,28 +144,26 @@ func handshakeError(status int) error {
 	return &closedError{code: code, msg: fmt.Sprintf("the handshake was answered %d %s", status, http.StatusText(status))}
 }
 
-// read delivers frames until the connection fails.
-func (c *conn) read(ctx context.Context, out chan<- inbound) {
+// read queues frames until the connection fails. It never waits for the
+// main loop: coder/websocket answers pings only inside Read, so a reader
+// blocked behind a long apply would let the link be declared dead.
+func (c *conn) read(ctx context.Context, q *frameQueue) {
 	for {
 		typ, b, err := c.ws.Read(ctx)
-		var in inbound
+		var f syncproto.Frame
 		switch {
 		case err != nil:
-			in.err = err
 		case typ != websocket.MessageText:
-			in.err = fmt.Errorf("the server sent a binary frame: %w", model.ErrInvalid)
+			err = fmt.Errorf("the server sent a binary frame: %w", model.ErrInvalid)
 		default:
-			in.frame, in.err = syncproto.DecodeServerFrame(b)
-			if in.err != nil {
-				in.err = fmt.Errorf("the server sent a bad frame: %w", in.err)
+			if f, err = syncproto.DecodeServerFrame(b); err != nil {
+				err = fmt.Errorf("the server sent a bad frame: %w", err)
+			} else {
+				err = q.put(f, b)
 			}
 		}
-		select {
-		case out <- in:
-		case <-ctx.Done():
-			return
-		}
-		if in.err != nil {
+		if err != nil {
+			q.finish(err)
 			return
 		}
 	}
@@ -432,4 +438,156 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// maxQueuedBytes bounds the frames (their wire size) a connection keeps in
+// memory ahead of the store. Nothing in the protocol bounds the frames in
+// flight: the server's sender loop writes page after page as fast as the
+// socket takes them, and fails a client that stops reading for
+// syncproto.WriteTimeout. So the reader must keep reading; frames beyond
+// this bound wait in a spill file instead of memory.
+const maxQueuedBytes = 8 * syncproto.MaxFrameSize
+
+// frameQueue hands the reader's frames to the main loop in order. put
+// never waits for the loop. Frames fill memory up to bound bytes (at
+// least one frame); once one has been spilled, every later frame is
+// spilled too until the loop has taken them all, which keeps the order.
+// ready holds a token while take has something to return.
+type frameQueue struct {
+	ready chan struct{}
+	bound int
+
+	mu      sync.Mutex
+	mem     []queued
+	memSize int
+	spill   *os.File
+	wOff    int64 // where the next spilled frame is written
+	rOff    int64 // where the oldest spilled frame starts
+	spilled int
+	end     error // why reading stopped: returned after every frame
+	closed  bool
+}
+
+type queued struct {
+	frame syncproto.Frame
+	size  int
+}
+
+func newFrameQueue(bound int) *frameQueue {
+	return &frameQueue{ready: make(chan struct{}, 1), bound: bound}
+}
+
+// put queues frame f, read as raw. Errors (a spill file that cannot be
+// written) end the reading.
+func (q *frameQueue) put(f syncproto.Frame, raw []byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return fmt.Errorf("queue a frame: the connection is closed: %w", model.ErrUnavailable)
+	}
+	if q.spilled == 0 && (len(q.mem) == 0 || q.memSize+len(raw) <= q.bound) {
+		q.mem = append(q.mem, queued{frame: f, size: len(raw)})
+		q.memSize += len(raw)
+	} else if err := q.spillLocked(raw); err != nil {
+		return err
+	}
+	q.signal()
+	return nil
+}
+
+// spillLocked appends raw, length first, to the spill file.
+func (q *frameQueue) spillLocked(raw []byte) error {
+	if q.spill == nil {
+		f, err := os.CreateTemp("", "courier-sync-*.frames")
+		if err != nil {
+			return fmt.Errorf("spill received frames to disk: %w", err)
+		}
+		q.spill = f
+	}
+	rec := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(raw)), uint32(len(raw)))
+	rec = append(rec, raw...)
+	if _, err := q.spill.WriteAt(rec, q.wOff); err != nil {
+		return fmt.Errorf("spill a received frame to %s: %w", q.spill.Name(), err)
+	}
+	q.wOff += int64(len(rec))
+	q.spilled++
+	return nil
+}
+
+// finish records why reading stopped; take returns it after the frames.
+func (q *frameQueue) finish(err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.end == nil {
+		q.end = err
+	}
+	q.signal()
+}
+
+// take returns the oldest frame, or the end once every frame is taken;
+// false when there is nothing yet.
+func (q *frameQueue) take() (inbound, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var in inbound
+	switch {
+	case len(q.mem) > 0:
+		in.frame = q.mem[0].frame
+		q.memSize -= q.mem[0].size
+		q.mem[0] = queued{}
+		q.mem = q.mem[1:]
+	case q.spilled > 0:
+		in = q.unspillLocked()
+	case q.end != nil:
+		return inbound{err: q.end}, true
+	default:
+		return in, false
+	}
+	if len(q.mem) > 0 || q.spilled > 0 || q.end != nil {
+		q.signal()
+	}
+	return in, true
+}
+
+// unspillLocked reads back the oldest spilled frame; the file is emptied
+// once the loop has caught up with it.
+func (q *frameQueue) unspillLocked() inbound {
+	var in inbound
+	var n [4]byte
+	if _, err := q.spill.ReadAt(n[:], q.rOff); err != nil {
+		return inbound{err: fmt.Errorf("read a spilled frame from %s: %w", q.spill.Name(), err)}
+	}
+	raw := make([]byte, binary.BigEndian.Uint32(n[:]))
+	if _, err := q.spill.ReadAt(raw, q.rOff+4); err != nil {
+		return inbound{err: fmt.Errorf("read a spilled frame from %s: %w", q.spill.Name(), err)}
+	}
+	q.rOff += 4 + int64(len(raw))
+	if q.spilled--; q.spilled == 0 {
+		q.wOff, q.rOff = 0, 0
+		_ = q.spill.Truncate(0) // a failure only leaves bytes to overwrite
+	}
+	if in.frame, in.err = syncproto.DecodeServerFrame(raw); in.err != nil {
+		in.err = fmt.Errorf("decode a spilled frame: %w", in.err)
+	}
+	return in
+}
+
+func (q *frameQueue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// close drops what is left and removes the spill file. The reader must
+// have stopped.
+func (q *frameQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed, q.mem = true, nil
+	if q.spill != nil {
+		q.spill.Close()
+		os.Remove(q.spill.Name())
+		q.spill = nil
+	}
 }
