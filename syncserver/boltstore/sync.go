@@ -198,34 +198,95 @@ func (d *DB) Changes(ctx context.Context, accountID string, after uint64, limit,
 		if acct == nil {
 			return nil
 		}
-		size := 0
-		c := acct.Bucket(sbLog).Cursor()
-		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit && (size < maxBytes || len(out) == 0); k, v = c.Next() {
-			ch, n, err := change(acct, binary.BigEndian.Uint64(k), v)
-			if err != nil {
-				return err
-			}
-			out, size = append(out, ch), size+n
-		}
-		return nil
+		var err error
+		out, err = readPage(acct, after, limit, maxBytes)
+		return err
 	})
 	return out, err
 }
 
-func change(acct *bbolt.Bucket, seq uint64, raw []byte) (model.Change, int, error) {
-	var rec logRec
-	if err := json.Unmarshal(raw, &rec); err != nil {
+// readPage reads the changes after `after` up to limit changes or
+// maxBytes of values (at least one change when there is one).
+func readPage(acct *bbolt.Bucket, after uint64, limit, maxBytes int) ([]model.Change, error) {
+	out := make([]model.Change, 0, min(max(limit, 0), 256))
+	r := pageReader{fields: acct.Bucket(sbFields).Cursor()}
+	size := 0
+	c := acct.Bucket(sbLog).Cursor()
+	for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit && (size < maxBytes || len(out) == 0); k, v = c.Next() {
+		ch, n, err := r.change(binary.BigEndian.Uint64(k), v)
+		if err != nil {
+			return nil, err
+		}
+		out, size = append(out, ch), size+n
+	}
+	return out, nil
+}
+
+// pageReader builds the changes of one page inside one read transaction.
+// It keeps one cursor on the fields bucket (the fields of a record are
+// adjacent, so one seek finds them all), and copies values into shared
+// blocks rather than one allocation each.
+type pageReader struct {
+	fields *bbolt.Cursor
+	key    []byte   // scratch: kind 0x00 id 0x00
+	names  []string // scratch: the field names of the entry being read
+	block  []byte   // the free end of the current value block
+}
+
+// Value blocks grow from minBlock to maxBlock; larger values get their
+// own allocation.
+const (
+	minBlock = 4 << 10
+	maxBlock = 64 << 10
+)
+
+// change builds the change of the log entry raw at seq, and the bytes of
+// its values. Errors: a log entry that does not decode.
+func (r *pageReader) change(seq uint64, raw []byte) (model.Change, int, error) {
+	rec, err := decodeLogRec(raw, r.names[:0])
+	if err != nil {
 		return model.Change{}, 0, fmt.Errorf("decode sync log entry %d: %w", seq, err)
 	}
-	ch := model.Change{Seq: seq, Kind: rec.Kind, ID: rec.ID, OpID: rec.OpID, Fields: model.Fields{}}
+	r.names = rec.Fields
+	ch := model.Change{Seq: seq, Kind: rec.Kind, ID: rec.ID, OpID: rec.OpID, Fields: make(model.Fields, len(rec.Fields))}
+	if len(rec.Fields) == 0 {
+		return ch, 0, nil
+	}
+	r.key = append(append(append(append(r.key[:0], rec.Kind...), 0), rec.ID...), 0)
 	size := 0
-	for _, f := range rec.Fields {
-		v := acct.Bucket(sbFields).Get(fieldKey(rec.Kind, rec.ID, f))
-		if len(v) < 8 || !bytes.Equal(v[:8], u64(seq)) {
+	for k, v := r.fields.Seek(r.key); bytes.HasPrefix(k, r.key); k, v = r.fields.Next() {
+		if len(v) < 8 || binary.BigEndian.Uint64(v) != seq {
 			continue // overwritten by a later op, which carries it
 		}
-		ch.Fields[f] = bytes.Clone(v[8:])
+		name, ok := findName(rec.Fields, k[len(r.key):])
+		if !ok {
+			continue
+		}
+		ch.Fields[name] = r.clone(v[8:])
 		size += len(v) - 8
 	}
 	return ch, size, nil
+}
+
+// findName returns the name of names equal to b, without allocating.
+func findName(names []string, b []byte) (string, bool) {
+	for _, n := range names {
+		if n == string(b) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// clone copies v out of the transaction's memory.
+func (r *pageReader) clone(v []byte) json.RawMessage {
+	if len(v) > maxBlock/4 {
+		return bytes.Clone(v)
+	}
+	if cap(r.block)-len(r.block) < len(v) {
+		r.block = make([]byte, 0, min(max(2*cap(r.block), minBlock), maxBlock))
+	}
+	n := len(r.block)
+	r.block = append(r.block, v...)
+	return r.block[n:len(r.block):len(r.block)]
 }
