@@ -38,6 +38,14 @@ type conn struct {
 type inbound struct {
 	frame syncproto.Frame
 	err   error
+	pre   *openedPage // a changes frame's values, opened ahead; nil: not yet
+}
+
+// openedPage is a changes frame opened by the reader while the main loop
+// applied the frames before it.
+type openedPage struct {
+	changes []model.Change
+	err     error
 }
 
 // errDead is a link that missed syncproto.MaxMissedPongs pongs.
@@ -92,7 +100,7 @@ func (c *conn) loop(ctx context.Context, q *frameQueue, dead <-chan struct{}) er
 			if in.err != nil {
 				return c.readError(in.err)
 			}
-			if err := c.handle(ctx, in.frame); err != nil {
+			if err := c.handle(ctx, in); err != nil {
 				return err
 			}
 		}
@@ -159,7 +167,7 @@ func (c *conn) read(ctx context.Context, q *frameQueue) {
 			if f, err = syncproto.DecodeServerFrame(b); err != nil {
 				err = fmt.Errorf("the server sent a bad frame: %w", err)
 			} else {
-				err = q.put(f, b)
+				err = c.queue(q, f, b)
 			}
 		}
 		if err != nil {
@@ -167,6 +175,35 @@ func (c *conn) read(ctx context.Context, q *frameQueue) {
 			return
 		}
 	}
+}
+
+// queue puts frame f, read as raw, in q. A changes frame that will wait
+// in memory is opened first, so its values are decrypted and checked
+// while the store commits the pages before it; the sealed copy is then
+// dropped. Spilled frames are opened when taken: opened values never go
+// to disk.
+func (c *conn) queue(q *frameQueue, f syncproto.Frame, raw []byte) error {
+	ch, ok := f.(*syncproto.Changes)
+	if !ok || len(ch.Changes) == 0 || !q.fits(len(raw)) {
+		return q.put(inbound{frame: f}, len(raw), raw)
+	}
+	pre := &openedPage{}
+	pre.changes, pre.err = c.e.openChanges(ch.Changes)
+	ch.Changes = nil
+	return q.put(inbound{frame: f, pre: pre}, len(raw), raw)
+}
+
+// openChanges opens every change of a page (see openChange).
+func (e *Engine) openChanges(sealed []model.Change) ([]model.Change, error) {
+	opened := make([]model.Change, len(sealed))
+	for i, ch := range sealed {
+		o, err := e.openChange(ch)
+		if err != nil {
+			return nil, err
+		}
+		opened[i] = o
+	}
+	return opened, nil
 }
 
 // ping pings every interval and closes dead after MaxMissedPongs misses
@@ -233,22 +270,30 @@ func (c *conn) write(ctx context.Context, f syncproto.Frame) error {
 }
 
 // handle acts on one validated frame.
-func (c *conn) handle(ctx context.Context, f syncproto.Frame) error {
-	switch f := f.(type) {
+func (c *conn) handle(ctx context.Context, in inbound) error {
+	switch f := in.frame.(type) {
 	case *syncproto.Welcome:
 		return c.welcome(ctx, f)
 	case *syncproto.Changes:
 		if !c.welcomed {
 			return fmt.Errorf("the server sent changes before welcome: %w", model.ErrInvalid)
 		}
-		return c.changes(ctx, f)
+		pre := in.pre
+		if pre == nil {
+			pre = &openedPage{}
+			pre.changes, pre.err = c.e.openChanges(f.Changes)
+		}
+		if pre.err != nil {
+			return pre.err
+		}
+		return c.changes(ctx, f, pre.changes)
 	case *syncproto.Ack:
 		return c.ack(ctx, f.OpIDs)
 	case *syncproto.ErrorFrame:
 		c.errFrame = f // the close follows
 		return nil
 	}
-	return fmt.Errorf("the server sent a %s frame: %w", f.FrameType(), model.ErrInvalid)
+	return fmt.Errorf("the server sent a %s frame: %w", in.frame.FrameType(), model.ErrInvalid)
 }
 
 func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
@@ -270,18 +315,10 @@ func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
 	return nil
 }
 
-// changes opens and applies one page; the page's last seq becomes the
+// changes applies one page, opened; the page's last seq becomes the
 // cursor.
-func (c *conn) changes(ctx context.Context, f *syncproto.Changes) error {
-	if len(f.Changes) > 0 {
-		opened := make([]model.Change, len(f.Changes))
-		for i, ch := range f.Changes {
-			o, err := c.e.openChange(ch)
-			if err != nil {
-				return err
-			}
-			opened[i] = o
-		}
+func (c *conn) changes(ctx context.Context, f *syncproto.Changes, opened []model.Change) error {
+	if len(opened) > 0 {
 		last := opened[len(opened)-1].Seq
 		if err := c.e.cfg.Store.ApplyServerChanges(ctx, opened, last); err != nil {
 			return fmt.Errorf("apply changes up to seq %d: %w", last, err)
@@ -469,25 +506,39 @@ type frameQueue struct {
 }
 
 type queued struct {
-	frame syncproto.Frame
-	size  int
+	in   inbound
+	size int
 }
 
 func newFrameQueue(bound int) *frameQueue {
 	return &frameQueue{ready: make(chan struct{}, 1), bound: bound}
 }
 
-// put queues frame f, read as raw. Errors (a spill file that cannot be
-// written) end the reading.
-func (q *frameQueue) put(f syncproto.Frame, raw []byte) error {
+// fits reports whether a frame of size bytes put now would wait in
+// memory. Only put adds, so a true answer holds until the reader's next
+// put.
+func (q *frameQueue) fits(size int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.fitsLocked(size)
+}
+
+func (q *frameQueue) fitsLocked(size int) bool {
+	return q.spilled == 0 && (len(q.mem) == 0 || q.memSize+size <= q.bound)
+}
+
+// put queues in, a frame of size bytes read as raw; a frame opened ahead
+// (in.pre set, after fits said yes) always waits in memory. Errors (a
+// spill file that cannot be written) end the reading.
+func (q *frameQueue) put(in inbound, size int, raw []byte) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return fmt.Errorf("queue a frame: the connection is closed: %w", model.ErrUnavailable)
 	}
-	if q.spilled == 0 && (len(q.mem) == 0 || q.memSize+len(raw) <= q.bound) {
-		q.mem = append(q.mem, queued{frame: f, size: len(raw)})
-		q.memSize += len(raw)
+	if in.pre != nil || q.fitsLocked(size) {
+		q.mem = append(q.mem, queued{in: in, size: size})
+		q.memSize += size
 	} else if err := q.spillLocked(raw); err != nil {
 		return err
 	}
@@ -532,7 +583,7 @@ func (q *frameQueue) take() (inbound, bool) {
 	var in inbound
 	switch {
 	case len(q.mem) > 0:
-		in.frame = q.mem[0].frame
+		in = q.mem[0].in
 		q.memSize -= q.mem[0].size
 		q.mem[0] = queued{}
 		q.mem = q.mem[1:]

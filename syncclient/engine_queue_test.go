@@ -25,7 +25,7 @@ func TestFrameQueueKeepsOrderAcrossMemoryAndSpillAndEndsWithTheReadError(t *test
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := q.put(f, raw); err != nil {
+				if err := q.put(inbound{frame: f}, len(raw), raw); err != nil {
 					t.Fatal(err)
 				}
 			}
