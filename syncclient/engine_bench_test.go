@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 
 // BenchmarkSyncLatency measures an edit's trip from one device's store to
 // another's through the real server (courier: local commit, seal, push,
-// server commit, poke, pull, open, remote commit) against a bare
+// server commit, poke, pull, open, remote commit; all three commits
+// fsynced; each device reaches the server through a loopback TCP relay) against a bare
 // WebSocket relay on loopback TLS carrying one small message from one
 // client to another (baseline).
 func BenchmarkSyncLatency(b *testing.B) {
@@ -28,7 +30,8 @@ func benchCourierLatency(b *testing.B) {
 	ctx := context.Background()
 	srv := startSyncServer(b)
 	acct := newAccount(b, srv, "bench")
-	a, c := newDevice(b, acct, "a"), newDevice(b, acct, "b")
+	// Both stores fsync every commit, as the app's do.
+	a, c := newDurableDevice(b, acct, "a"), newDurableDevice(b, acct, "b")
 	seen := make(chan model.ID, 1)
 	stop := c.db.Subscribe(func(ch app.Changes) {
 		if ch.Remote {
@@ -43,16 +46,31 @@ func benchCourierLatency(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		id := model.NewID()
+		start := time.Now()
 		a.apply(reqOp(id, "latency"))
 		for got := range seen {
 			if got == id {
 				break
 			}
 		}
+		lat = append(lat, time.Since(start))
 	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+}
+
+// reportPercentiles adds the p50 and p99 of lat to b's metrics.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
 
 func benchRelayLatency(b *testing.B) {
@@ -91,8 +109,10 @@ func benchRelayLatency(b *testing.B) {
 	go relay(in, out)
 	go relay(out, in)
 	msg := make([]byte, 300)
+	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		start := time.Now()
 		if err := from.Write(ctx, websocket.MessageText, msg); err != nil {
 			b.Fatal(err)
 		}
@@ -102,8 +122,10 @@ func benchRelayLatency(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
+	reportPercentiles(b, lat)
 	from.CloseNow()
 	to.CloseNow()
 }

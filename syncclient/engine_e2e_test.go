@@ -225,6 +225,9 @@ type device struct {
 	ops   []model.ID // every op made locally
 	on    bool       // the sync switch
 	run   bool       // Start called, Stop not
+	// durable makes the store fsync its commits, as the app's does; the
+	// tests leave it off for speed, the latency benchmark turns it on.
+	durable bool
 }
 
 type sessionOf struct{ s app.Session }
@@ -239,8 +242,18 @@ func newDevice(t testing.TB, acct *account, name string) *device {
 // newDeviceWith is newDevice whose engine sees the store through wrap.
 func newDeviceWith(t testing.TB, acct *account, name string, wrap func(*store.DB) syncclient.Store) *device {
 	t.Helper()
-	d := &device{t: t, name: name, dir: t.TempDir(), acct: acct, wrap: wrap, relay: startRelay(t, acct.srv.addr), on: true}
-	d.sess = app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: d.relay.url()}, Token: acct.login(), Key: acct.key}
+	return startDevice(t, &device{t: t, name: name, dir: t.TempDir(), acct: acct, wrap: wrap, relay: startRelay(t, acct.srv.addr), on: true})
+}
+
+// newDurableDevice is newDevice whose store fsyncs every commit.
+func newDurableDevice(t testing.TB, acct *account, name string) *device {
+	t.Helper()
+	return startDevice(t, &device{t: t, name: name, dir: t.TempDir(), acct: acct, relay: startRelay(t, acct.srv.addr), on: true, durable: true})
+}
+
+func startDevice(t testing.TB, d *device) *device {
+	t.Helper()
+	d.sess = app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: d.relay.url()}, Token: d.acct.login(), Key: d.acct.key}
 	d.open()
 	if _, err := app.JoinAccount(context.Background(), d.db, "acct", false); err != nil {
 		t.Fatal(err)
@@ -253,7 +266,7 @@ func newDeviceWith(t testing.TB, acct *account, name string, wrap func(*store.DB
 // start.
 func (d *device) open() {
 	d.t.Helper()
-	db, err := store.Open(context.Background(), d.dir, store.Options{NoSync: true})
+	db, err := store.Open(context.Background(), d.dir, store.Options{NoSync: !d.durable})
 	if err != nil {
 		d.t.Fatal(err)
 	}
