@@ -44,7 +44,7 @@ type Options struct {
 
 // DefaultMaxConns is the pool size when Options.MaxConns is 0: the larger
 // of 8 and twice the number of CPUs. Every push holds a connection for
-// two round trips and a commit, and every delivery one round trip: with
+// one round trip (its commit included), as does every delivery: with
 // too few connections, pushes of different accounts queue for one rather
 // than share a WAL flush. With 32 accounts pushing on 2 CPUs, 8 took
 // about 5% more pushes/s than pgx's own default of 4 (the median of
