@@ -63,6 +63,15 @@ func DecodeClientFrame(b []byte) (Frame, error) {
 // DecodeServerFrame parses and validates one frame the server sent: a
 // *Welcome, *Changes, *Ack or *ErrorFrame. Errors as DecodeClientFrame's.
 func DecodeServerFrame(b []byte) (Frame, error) {
+	if f, ok := decodeChangesFast(b); ok {
+		return f, f.Validate()
+	}
+	return decodeServerStrict(b)
+}
+
+// decodeServerStrict is DecodeServerFrame for any input: a strict
+// encoding/json decode, then the checks of the frame's keys and Validate.
+func decodeServerStrict(b []byte) (Frame, error) {
 	var w serverWire
 	if err := decodeStrict(b, &w); err != nil {
 		return nil, err
