@@ -117,3 +117,19 @@ func BenchmarkDecodeServerFrameChanges(b *testing.B) {
 		})
 	}
 }
+
+func TestChangesWithSeveralBadFieldsNameTheSameOne(t *testing.T) {
+	frame := []byte(`{"type":"changes","changes":[{"seq":1,"kind":"request","id":"r1","fields":{"zzz":"AQID","name":"====","url":"AQID"}}],"caught_up":true}`)
+	_, first := DecodeServerFrame(frame)
+	if first == nil {
+		t.Fatal("a change with bad fields was accepted")
+	}
+	for range 50 {
+		if _, err := DecodeServerFrame(frame); err == nil || err.Error() != first.Error() {
+			t.Fatalf("the error changed between decodes: %v, then %v", first, err)
+		}
+		if _, err := decodeServerStrict(frame); err == nil || err.Error() != first.Error() {
+			t.Fatalf("the strict decoder says %v, the fast one %v", err, first)
+		}
+	}
+}

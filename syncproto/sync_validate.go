@@ -249,14 +249,27 @@ func ValidateFields(kind model.Kind, id model.ID, fields model.Fields) (int, err
 		return 0, err
 	}
 	size := 0
+	// Of several bad fields, the one whose name sorts first is reported,
+	// so the error does not depend on the map's order.
+	var bad error
+	var badName string
 	for name, v := range fields {
+		var err error
 		if !kind.ValidField(name) {
-			return 0, fmt.Errorf("%s %s: unknown field %.40q: %w", kind, id, name, model.ErrInvalid)
+			err = fmt.Errorf("%s %s: unknown field %.40q: %w", kind, id, name, model.ErrInvalid)
+		} else if _, e := SealedLen(v); e != nil {
+			err = fmt.Errorf("%s %s field %s: %w", kind, id, name, e)
 		}
-		if _, err := SealedLen(v); err != nil {
-			return 0, fmt.Errorf("%s %s field %s: %w", kind, id, name, err)
+		if err != nil {
+			if bad == nil || name < badName {
+				bad, badName = err, name
+			}
+			continue
 		}
 		size += len(name) + len(v) + 4 // "name":value,
+	}
+	if bad != nil {
+		return 0, bad
 	}
 	if size > MaxOpSize {
 		return 0, fmt.Errorf("%s %s: fields are %d bytes, more than %d: %w", kind, id, size, MaxOpSize, model.ErrTooLarge)
