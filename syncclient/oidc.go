@@ -125,5 +125,14 @@ func (l *Loopback) Wait(ctx context.Context, state string) (string, error) {
 	}
 }
 
-// Close stops the listener.
-func (l *Loopback) Close() error { return l.srv.Close() }
+// Close stops the listener. It lets a page being answered finish first
+// (up to a second), so the browser shows it rather than a reset
+// connection.
+func (l *Loopback) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := l.srv.Shutdown(ctx); err != nil {
+		return l.srv.Close()
+	}
+	return nil
+}
