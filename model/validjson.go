@@ -16,6 +16,55 @@ func ValidJSON(b []byte) bool {
 	return v.i == len(v.b)
 }
 
+// EachJSONMember calls fn with the key (the bytes between its quotes,
+// escapes left as written) and the raw value of every member of the JSON
+// object b, in order, while fn returns true. It reports false when b is
+// not one valid JSON object (whitespace around it allowed) or when fn
+// returned false.
+func EachJSONMember(b []byte, fn func(key, val []byte) bool) bool {
+	v := jsonValidator{b: b}
+	v.space()
+	if v.i >= len(v.b) || v.b[v.i] != '{' {
+		return false
+	}
+	v.i++
+	v.space()
+	if v.i < len(v.b) && v.b[v.i] == '}' {
+		v.i++
+	} else {
+		for {
+			start := v.i
+			if v.i >= len(v.b) || v.b[v.i] != '"' || !v.str() {
+				return false
+			}
+			key := v.b[start+1 : v.i-1]
+			v.space()
+			if v.i >= len(v.b) || v.b[v.i] != ':' {
+				return false
+			}
+			v.i++
+			v.space()
+			start = v.i
+			if !v.value(1) || !fn(key, v.b[start:v.i]) {
+				return false
+			}
+			v.space()
+			if v.i < len(v.b) && v.b[v.i] == ',' {
+				v.i++
+				v.space()
+				continue
+			}
+			if v.i >= len(v.b) || v.b[v.i] != '}' {
+				return false
+			}
+			v.i++
+			break
+		}
+	}
+	v.space()
+	return v.i == len(v.b)
+}
+
 // maxJSONDepth is encoding/json's nesting limit.
 const maxJSONDepth = 10000
 

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -35,4 +36,28 @@ func FuzzValidJSON(f *testing.F) {
 			t.Fatalf("ValidJSON(%q) = %v, json.Valid = %v", b, got, want)
 		}
 	})
+}
+
+func TestEachJSONMemberWalksValidObjectsOnly(t *testing.T) {
+	var got []string
+	ok := EachJSONMember([]byte(` {"a":1, "b\n":{"c":[1,"}"]},"d":"x"} `), func(k, v []byte) bool {
+		got = append(got, string(k)+"="+string(v))
+		return true
+	})
+	want := []string{`a=1`, `b\n={"c":[1,"}"]}`, `d="x"`}
+	if !ok || !slices.Equal(got, want) {
+		t.Fatalf("members %q, %v; want %q", got, ok, want)
+	}
+	if !EachJSONMember([]byte(`{}`), func(k, v []byte) bool { t.Fatal("a member of {}"); return true }) {
+		t.Fatal("{} refused")
+	}
+	for _, bad := range []string{``, `[]`, `{"a":}`, `{"a":1,}`, `{"a":tru}`, `{"a":1} x`, `{a:1}`, `{"a":1`} {
+		if EachJSONMember([]byte(bad), func(k, v []byte) bool { return true }) {
+			t.Errorf("%q walked as an object", bad)
+		}
+	}
+	n := 0
+	if EachJSONMember([]byte(`{"a":1,"b":2}`), func(k, v []byte) bool { n++; return false }) || n != 1 {
+		t.Fatalf("stopping after the first member: %d calls", n)
+	}
 }
