@@ -226,7 +226,7 @@ func (o *oidcState) putTicket(t oidcTicket) (string, error) {
 	return o.seal(kindTicket, sealedTicket{Provider: t.provider, Subject: t.subject, Email: t.email, Expires: t.expires.UnixMilli()})
 }
 
-// takeTicket returns the live ticket and marks it used; giveBack makes
+// takeTicket returns the live ticket and marks it used; unspend makes
 // it usable again (after a taken username, so the user may try another).
 func (o *oidcState) takeTicket(ticket string) (oidcTicket, bool) {
 	var w sealedTicket
@@ -239,8 +239,6 @@ func (o *oidcState) takeTicket(ticket string) (oidcTicket, bool) {
 	}
 	return t, true
 }
-
-func (o *oidcState) giveBack(ticket string, _ oidcTicket) { o.unspend(ticket) }
 
 // oidcClaims are the ID token claims the server reads.
 type oidcClaims struct {

@@ -191,7 +191,7 @@ func (s *Server) handleOIDCSignUp(w http.ResponseWriter, r *http.Request) error 
 	err := s.oidc.store.CreateOIDCAccount(r.Context(), acct, Identity{Provider: t.provider, Subject: t.subject, AccountID: acct.ID, Email: t.email, CreatedAt: now})
 	switch {
 	case errors.Is(err, ErrUsernameTaken):
-		s.oidc.giveBack(req.Ticket, t)
+		s.oidc.unspend(req.Ticket)
 		return apiErr(syncproto.CodeConflict, "the username "+acct.Username+" is taken; choose another")
 	case errors.Is(err, ErrEmailTaken), errors.Is(err, ErrIdentityTaken):
 		return apiErr(syncproto.CodeConflict, "an account for this identity or email was created meanwhile; sign in instead")
