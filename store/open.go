@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -103,10 +104,23 @@ func (db *DB) open(opts Options) error {
 	return nil
 }
 
+// initialMmapSize is the address space the database file is mapped with
+// at first. bbolt remaps as the file grows, and a remap inside a write
+// copies every node the transaction touched to the heap; mapping room for
+// a large profile at once spares the first sync about ten of those. Pages
+// not touched take no memory. Not on Windows, where bbolt grows the file
+// to the size of its mapping.
+func initialMmapSize() int {
+	if runtime.GOOS == "windows" {
+		return 0
+	}
+	return 256 << 20
+}
+
 // openFile opens the bbolt file and prepares its schema. Errors wrapping
 // errDamaged mean the file is not a usable database.
 func (db *DB) openFile(opts Options) (*bbolt.DB, error) {
-	b, err := boltOpen(db.path, &bbolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync, FreelistType: bbolt.FreelistMapType})
+	b, err := boltOpen(db.path, &bbolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync, FreelistType: bbolt.FreelistMapType, InitialMmapSize: initialMmapSize()})
 	switch {
 	case err == nil:
 	case errors.Is(err, berrors.ErrTimeout):

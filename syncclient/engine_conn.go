@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -156,8 +157,10 @@ func handshakeError(status int) error {
 // main loop: coder/websocket answers pings only inside Read, so a reader
 // blocked behind a long apply would let the link be declared dead.
 func (c *conn) read(ctx context.Context, q *frameQueue) {
+	hint := minFrameBuf
 	for {
-		typ, b, err := c.ws.Read(ctx)
+		typ, b, err := readFrame(ctx, c.ws, hint)
+		hint = min(max(minFrameBuf, len(b)+len(b)/8), maxFrameBuf)
 		var f syncproto.Frame
 		switch {
 		case err != nil:
@@ -173,6 +176,39 @@ func (c *conn) read(ctx context.Context, q *frameQueue) {
 		if err != nil {
 			q.finish(err)
 			return
+		}
+	}
+}
+
+// A frame is read into a buffer of the size of the one before, within
+// these bounds: a small frame after a page of changes does not take a
+// page's room, and a larger one grows the buffer by doubling.
+const (
+	minFrameBuf = 4 << 10
+	maxFrameBuf = 2 << 20
+)
+
+// readFrame reads the next message of ws like websocket.Conn.Read, into a
+// buffer of hint bytes to start with (the size of the frame before, so a
+// page of changes usually takes one allocation, where Read starts at 512
+// bytes and doubles). The connection's read limit still applies.
+func readFrame(ctx context.Context, ws *websocket.Conn, hint int) (websocket.MessageType, []byte, error) {
+	typ, r, err := ws.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	b := make([]byte, 0, hint)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return typ, b, nil
+		}
+		if err != nil {
+			return 0, nil, err
 		}
 	}
 }
