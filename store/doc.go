@@ -25,6 +25,17 @@
 // older than the cursor is ignored. Subscribe to learn of local writes
 // (Remote false) worth pushing.
 //
+// # Secret values
+//
+// Opened with Options.SecretKey (32 bytes the app keeps in the OS
+// keyring), the store keeps the value of every secret variable sealed on
+// disk (XChaCha20-Poly1305; see secrets.go), in every layer and in the
+// outbox, and returns it in plain text: callers see no difference. Once a
+// value is sealed, Open refuses a missing or wrong key with
+// ErrSecretsLocked and changes nothing; opened with a key, a profile
+// holding plain secret values is sealed at once. Without a key values stay
+// plain: SecretsSealed and UnsealedSecrets say so, for a warning.
+//
 // # Writes and errors
 //
 // One bbolt Update (one commit: two fdatasyncs) serves each exported write

@@ -87,7 +87,7 @@ func (w *writeTx) rebuildHistoryIndex() error {
 	var n uint64
 	c := w.vis.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		f, err := visibleFields(w.conf, k, v)
+		f, err := visibleFields(w.sec, w.conf, k, v)
 		if err != nil {
 			return err
 		}

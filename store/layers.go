@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"sync/atomic"
 
 	"go.etcd.io/bbolt"
 
@@ -22,6 +23,14 @@ type writeTx struct {
 	meta, conf, vis, out, outIDs, outRec, settings *bbolt.Bucket
 	hist, histSearch                               *bbolt.Bucket
 
+	// sec seals secret values (nil: no key); sealed counts the values
+	// this transaction sealed, so finish stores the key check.
+	sec    *sealer
+	sealed atomic.Int64
+	// scrub says a value stored in plain text was replaced by a sealed
+	// one: the free pages are overwritten after the commit.
+	scrub bool
+
 	keys      []app.RecordKey
 	seen      map[app.RecordKey]bool
 	histDelta int64
@@ -30,8 +39,8 @@ type writeTx struct {
 // fillPercent is how full bbolt fills a page before splitting it.
 const fillPercent = 0.9
 
-func newWriteTx(tx *bbolt.Tx) (*writeTx, error) {
-	w := &writeTx{tx: tx, seen: map[app.RecordKey]bool{}}
+func newWriteTx(tx *bbolt.Tx, sec *sealer) (*writeTx, error) {
+	w := &writeTx{tx: tx, sec: sec, seen: map[app.RecordKey]bool{}}
 	return w.resolve()
 }
 
@@ -65,8 +74,14 @@ func (w *writeTx) touch(kind model.Kind, id model.ID) {
 	}
 }
 
-// finish writes what the transaction accumulated (the history count).
+// finish writes what the transaction accumulated (the history count, and
+// the key check when it sealed the profile's first secret value).
 func (w *writeTx) finish() error {
+	if w.sealed.Load() > 0 && w.meta.Get(metaSecretsCheck) == nil {
+		if err := w.meta.Put(metaSecretsCheck, w.sec.checkValue()); err != nil {
+			return err
+		}
+	}
 	if w.histDelta == 0 {
 		return nil
 	}
@@ -82,17 +97,14 @@ func (w *writeTx) finish() error {
 	return w.meta.Put(metaHistoryCount, u64(uint64(n)))
 }
 
-// fieldsAt decodes the fields stored under rk in b, or returns nil.
-func fieldsAt(b *bbolt.Bucket, rk []byte) (model.Fields, error) {
+// fieldsAt decodes the fields stored under rk in b, or returns nil. s
+// opens a sealed value.
+func fieldsAt(s *sealer, b *bbolt.Bucket, rk []byte) (model.Fields, error) {
 	v := b.Get(rk)
 	if v == nil {
 		return nil, nil
 	}
-	f, err := decodeFields(v)
-	if err != nil {
-		return nil, fmt.Errorf("record %s: %w", rk, err)
-	}
-	return f, nil
+	return s.decodeRecord(rk, v)
 }
 
 // sameAsConfirmed is the visible value of a record that has no pending
@@ -101,38 +113,34 @@ func fieldsAt(b *bbolt.Bucket, rk []byte) (model.Fields, error) {
 var sameAsConfirmed = []byte{0}
 
 // visibleFields decodes the visible value v of record key rk, following
-// sameAsConfirmed to the confirmed bucket.
-func visibleFields(conf *bbolt.Bucket, rk, v []byte) (model.Fields, error) {
+// sameAsConfirmed to the confirmed bucket. s opens a sealed value.
+func visibleFields(s *sealer, conf *bbolt.Bucket, rk, v []byte) (model.Fields, error) {
 	if bytes.Equal(v, sameAsConfirmed) {
 		if v = conf.Get(rk); v == nil {
 			return nil, fmt.Errorf("record %s: visible as confirmed, but not confirmed: %w", rk, errDamaged)
 		}
 	}
-	f, err := decodeFields(v)
-	if err != nil {
-		return nil, fmt.Errorf("record %s: %w", rk, err)
-	}
-	return f, nil
+	return s.decodeRecord(rk, v)
 }
 
 // visibleAt returns the visible fields of rk, or nil.
-func visibleAt(vis, conf *bbolt.Bucket, rk []byte) (model.Fields, error) {
+func visibleAt(s *sealer, vis, conf *bbolt.Bucket, rk []byte) (model.Fields, error) {
 	v := vis.Get(rk)
 	if v == nil {
 		return nil, nil
 	}
-	return visibleFields(conf, rk, v)
+	return visibleFields(s, conf, rk, v)
 }
 
 // mergeConfirmed merges fields into the confirmed record (later values
 // win); see mergeFields.
 func (w *writeTx) mergeConfirmed(kind model.Kind, id model.ID, fields model.Fields) error {
 	rk := recKey(kind, id)
-	cur, err := fieldsAt(w.conf, rk)
+	cur, err := fieldsAt(w.sec, w.conf, rk)
 	if err != nil {
 		return err
 	}
-	return w.conf.Put(rk, encodeFields(mergeFields(kind, cur, fields)))
+	return w.put(w.conf, rk, w.sec.encodeRecord(kind, id, mergeFields(kind, cur, fields), &w.sealed))
 }
 
 // mergeFields returns cur with fields merged in (later values win); cur
@@ -156,7 +164,7 @@ func (w *writeTx) appendOp(op model.Op) error {
 	if err != nil {
 		return err
 	}
-	if err := w.out.Put(u64(seq), encodeOp(op)); err != nil {
+	if err := w.out.Put(u64(seq), w.sec.encodeOp(op, &w.sealed)); err != nil {
 		return err
 	}
 	if err := w.outIDs.Put([]byte(op.OpID), u64(seq)); err != nil {
@@ -180,7 +188,7 @@ func (w *writeTx) removeOp(opID model.ID) (model.Op, bool, error) {
 	if v == nil {
 		return model.Op{}, false, fmt.Errorf("op %s indexed but not in the outbox: %w", opID, errDamaged)
 	}
-	op, err := decodeOp(v)
+	op, err := w.sec.decodeOp(v)
 	if err != nil {
 		return model.Op{}, false, fmt.Errorf("outbox op %d: %w", seq, err)
 	}
@@ -207,7 +215,7 @@ func (w *writeTx) pendingFields(rk []byte) ([]model.Fields, error) {
 		if v == nil {
 			return nil, fmt.Errorf("record %s: pending op %x missing: %w", rk, sk, errDamaged)
 		}
-		op, err := decodeOp(v)
+		op, err := w.sec.decodeOp(v)
 		if err != nil {
 			return nil, fmt.Errorf("outbox op %x: %w", sk, err)
 		}
@@ -219,7 +227,7 @@ func (w *writeTx) pendingFields(rk []byte) ([]model.Fields, error) {
 // materialise recomputes the visible record (kind, id): confirmed with its
 // pending ops applied on top, in outbox order.
 func (w *writeTx) materialise(kind model.Kind, id model.ID) error {
-	conf, err := fieldsAt(w.conf, recKey(kind, id))
+	conf, err := fieldsAt(w.sec, w.conf, recKey(kind, id))
 	if err != nil {
 		return err
 	}
@@ -265,7 +273,7 @@ func (w *writeTx) outboxEmpty() bool {
 // so adding the newest op on top of it is exact; a record without a visible
 // form (new or deleted) is materialised in full.
 func (w *writeTx) applyOnVisible(kind model.Kind, id model.ID, fields model.Fields) error {
-	cur, err := visibleAt(w.vis, w.conf, recKey(kind, id))
+	cur, err := visibleAt(w.sec, w.vis, w.conf, recKey(kind, id))
 	if err != nil {
 		return err
 	}
@@ -300,9 +308,9 @@ func (w *writeTx) setVisibleIndexed(r model.Record, asConfirmed bool, idx *histo
 	}
 	v := sameAsConfirmed
 	if !asConfirmed {
-		v = encodeFields(r.Fields)
+		v = w.sec.encodeRecord(r.Kind, r.ID, r.Fields, &w.sealed)
 	}
-	if err := w.vis.Put(rk, v); err != nil {
+	if err := w.put(w.vis, rk, v); err != nil {
 		return err
 	}
 	if r.Kind == model.KindHistory {

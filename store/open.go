@@ -48,7 +48,9 @@ func releaseProfile(path string) {
 // Errors: another process (or another Open in this one) holding the
 // profile gives an error wrapping ErrProfileLocked; a directory or file
 // that cannot be created or written, or a file written by a newer Courier,
-// gives model.ErrUnavailable with a sentence. A file that is not a
+// gives model.ErrUnavailable with a sentence; a profile whose secret
+// values were sealed with another key than opts.SecretKey (or none given)
+// gives ErrSecretsLocked and is left unchanged. A file that is not a
 // readable database is never deleted: it is renamed to
 // courier.db.corrupt-YYYYMMDD-HHMMSS, a fresh database is opened in its
 // place, and Notice says where the old one was kept.
@@ -74,7 +76,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if !claimProfile(path) {
 		return nil, lockedError(abs)
 	}
-	db := &DB{dir: abs, path: path, log: log, subs: newSubscribers()}
+	db := &DB{dir: abs, path: path, log: log, subs: newSubscribers(), noSync: opts.NoSync}
 	if err := db.open(opts); err != nil {
 		releaseProfile(path)
 		return nil, err
@@ -132,7 +134,11 @@ func (db *DB) openFile(opts Options) (*bbolt.DB, error) {
 	default:
 		return nil, fmt.Errorf("cannot open the profile database %s (%s): %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, err)
 	}
-	if err := db.prepare(b); err != nil {
+	err = db.prepare(b)
+	if err == nil {
+		err = db.prepareSecrets(b, opts)
+	}
+	if err != nil {
 		_ = b.Close()
 		return nil, err
 	}
@@ -208,6 +214,8 @@ func (db *DB) setAside(cause error) (string, error) {
 // 0600), for keeping local data aside. It fails with model.ErrUnavailable
 // when path cannot be written; an existing file at path is replaced.
 func (db *DB) CopyTo(ctx context.Context, path string) error {
+	db.rmu.RLock()
+	defer db.rmu.RUnlock()
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		if err := ctx.Err(); err != nil {
 			return err

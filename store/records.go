@@ -28,7 +28,7 @@ func (db *DB) Get(ctx context.Context, kind model.Kind, id model.ID) (model.Reco
 	}
 	rec := model.Record{Kind: kind, ID: id}
 	err := db.view(ctx, "read record", func(tx *bbolt.Tx) error {
-		f, err := visibleAt(tx.Bucket(bucketVisible), tx.Bucket(bucketConfirmed), recKey(kind, id))
+		f, err := visibleAt(db.sec, tx.Bucket(bucketVisible), tx.Bucket(bucketConfirmed), recKey(kind, id))
 		if err == nil && f == nil {
 			err = fmt.Errorf("%s %s: %w", kind, id, model.ErrNotFound)
 		}
@@ -53,7 +53,7 @@ func (db *DB) List(ctx context.Context, kind model.Kind) ([]model.Record, error)
 		conf := tx.Bucket(bucketConfirmed)
 		c := tx.Bucket(bucketVisible).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			f, err := visibleFields(conf, k, v)
+			f, err := visibleFields(db.sec, conf, k, v)
 			if err != nil {
 				return err
 			}

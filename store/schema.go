@@ -41,13 +41,18 @@ var (
 	metaSync         = []byte("sync")
 	metaCursor       = []byte("cursor")
 	metaHistoryCount = []byte("history_count")
+	// metaSecretsCheck is a value sealed with the profile's secret key,
+	// stored with the first sealed secret value (see secrets.go).
+	metaSecretsCheck = []byte("secrets_check")
 )
 
 // schemaVersion is the layout this code reads and writes.
 //
 //	1: meta, confirmed, visible, outbox (+ its two indexes), settings
 //	2: the history index (history, history_search) and count
-const schemaVersion = 2
+//	3: secret variable values may be sealed at rest (meta secrets_check);
+//	   a Courier that reads only up to 2 would take them for JSON
+const schemaVersion = 3
 
 // bucketsV1 are the buckets of schema 1.
 var bucketsV1 = [][]byte{bucketMeta, bucketConfirmed, bucketVisible, bucketOutbox, bucketOutboxIDs, bucketOutboxRec, bucketSettings}
@@ -56,6 +61,7 @@ var bucketsV1 = [][]byte{bucketMeta, bucketConfirmed, bucketVisible, bucketOutbo
 // transaction that then records v+1.
 var migrations = map[uint64]func(tx *bbolt.Tx) error{
 	1: migrateAddHistoryIndex,
+	2: func(*bbolt.Tx) error { return nil }, // sealing starts when a key is given
 }
 
 // errNewerSchema reports a file written by a newer Courier.
@@ -122,7 +128,7 @@ func migrateAddHistoryIndex(tx *bbolt.Tx) error {
 			return err
 		}
 	}
-	w, err := newWriteTx(tx)
+	w, err := newWriteTx(tx, nil)
 	if err != nil {
 		return err
 	}

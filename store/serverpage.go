@@ -51,7 +51,7 @@ func (p *serverPage) mark(kind model.Kind, id model.ID) *pageRecord {
 func (p *serverPage) merge(w *writeTx, c model.Change) error {
 	r := p.mark(c.Kind, c.ID)
 	if !r.changed {
-		cur, err := fieldsAt(w.conf, r.key)
+		cur, err := fieldsAt(w.sec, w.conf, r.key)
 		if err != nil {
 			return err
 		}
@@ -72,10 +72,10 @@ func (p *serverPage) merge(w *writeTx, c model.Change) error {
 // re-materialises every record of the page, in the order first touched.
 func (p *serverPage) commit(w *writeTx) error {
 	noPending := w.outboxEmpty()
-	prep := p.prepare(noPending)
+	prep := p.prepare(w, noPending)
 	for i, r := range p.order {
 		if r.changed {
-			if err := w.conf.Put(r.key, prep[i].conf); err != nil {
+			if err := w.put(w.conf, r.key, prep[i].conf); err != nil {
 				return err
 			}
 		}
@@ -107,9 +107,9 @@ type prepared struct {
 }
 
 // prepare computes the prepared form of every changed record, on all
-// cores for a large page: it only reads the page's fields, never the
-// transaction.
-func (p *serverPage) prepare(noPending bool) []prepared {
+// cores for a large page: it only reads the page's fields (sealing secret
+// values with w's key), never the transaction.
+func (p *serverPage) prepare(w *writeTx, noPending bool) []prepared {
 	out := make([]prepared, len(p.order))
 	inParallel(len(p.order), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -117,7 +117,7 @@ func (p *serverPage) prepare(noPending bool) []prepared {
 			if !r.changed {
 				continue
 			}
-			out[i].conf = encodeFields(r.conf)
+			out[i].conf = w.sec.encodeRecord(r.kind, r.id, r.conf, &w.sealed)
 			if !noPending || r.kind != model.KindHistory || len(r.conf) == 0 || (model.Record{Fields: r.conf}).Deleted() {
 				continue
 			}

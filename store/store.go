@@ -36,6 +36,11 @@ type Options struct {
 	NoSync bool
 	// Logger receives the store's log records; nil discards them.
 	Logger *slog.Logger
+	// SecretKey, SecretKeySize random bytes kept outside the file (in the
+	// OS keyring), seals the values of secret variables at rest (see
+	// secrets.go); nil keeps them in plain text. Once a profile holds a
+	// sealed value, Open needs the same key again (else ErrSecretsLocked).
+	SecretKey []byte
 }
 
 // DB is the local store of one profile. It implements app.Store. Its
@@ -46,10 +51,16 @@ type DB struct {
 	bolt   *bbolt.DB
 	log    *slog.Logger
 	notice string
+	// sec seals secret values at rest; nil without Options.SecretKey.
+	sec    *sealer
+	noSync bool
 
 	// wmu serialises writes (bbolt does too) so that notifications are
 	// queued in commit order.
-	wmu  sync.Mutex
+	wmu sync.Mutex
+	// rmu is held shared by every read transaction, and alone while the
+	// free pages are scrubbed (which no reader may still see).
+	rmu  sync.RWMutex
 	subs *subscribers
 
 	closeOnce sync.Once
@@ -60,6 +71,11 @@ var _ app.Store = (*DB)(nil)
 
 // Dir returns the profile directory.
 func (db *DB) Dir() string { return db.dir }
+
+// SecretsSealed reports whether the store was opened with a secret key,
+// so that secret variable values are stored sealed; false means they are
+// stored in plain text, which the caller should tell the user about.
+func (db *DB) SecretsSealed() bool { return db.sec != nil }
 
 // Notice returns a sentence for the user when Open had to set a damaged
 // database file aside (saying where it was kept), or "".
@@ -86,6 +102,8 @@ func (db *DB) view(ctx context.Context, what string, fn func(tx *bbolt.Tx) error
 		return err
 	}
 	var fnErr error
+	db.rmu.RLock()
+	defer db.rmu.RUnlock()
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		fnErr = fn(tx)
 		return fnErr
@@ -107,9 +125,10 @@ func (db *DB) update(ctx context.Context, what string, remote bool, fn func(w *w
 	var (
 		fnErr error
 		keys  []app.RecordKey
+		scrub bool
 	)
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		w, err := newWriteTx(tx)
+		w, err := newWriteTx(tx, db.sec)
 		if err == nil {
 			err = fn(w)
 		}
@@ -117,6 +136,7 @@ func (db *DB) update(ctx context.Context, what string, remote bool, fn func(w *w
 			err = w.finish()
 		}
 		keys = w.keysOrNil()
+		scrub = w != nil && w.scrub
 		fnErr = err
 		return err
 	})
@@ -125,6 +145,16 @@ func (db *DB) update(ctx context.Context, what string, remote bool, fn func(w *w
 			return db.dataError(what, err)
 		}
 		return db.ioError(what, err)
+	}
+	if scrub {
+		db.rmu.Lock()
+		err := scrubFreePages(db.bolt, db.path, db.noSync)
+		db.rmu.Unlock()
+		if err != nil {
+			// The write is committed; the old plain copy stays in a free
+			// page until bbolt reuses it.
+			db.log.Warn("could not overwrite the free pages after sealing a value", "path", db.path, "err", err)
+		}
 	}
 	if len(keys) > 0 {
 		db.subs.publish(app.Changes{Keys: keys, Remote: remote})

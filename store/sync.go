@@ -85,7 +85,7 @@ func (w *writeTx) foldOutbox() error {
 	var ops []model.Op
 	c := w.out.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		op, err := decodeOp(v)
+		op, err := w.sec.decodeOp(v)
 		if err != nil {
 			return fmt.Errorf("outbox op %x: %w", k, err)
 		}
@@ -232,7 +232,7 @@ func (db *DB) PendingOps(ctx context.Context, limit int) ([]model.Op, error) {
 	err := db.view(ctx, "read outbox", func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
-			op, err := decodeOp(v)
+			op, err := db.sec.decodeOp(v)
 			if err != nil {
 				return fmt.Errorf("outbox op %x: %w", k, err)
 			}
@@ -299,7 +299,7 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			f, err := visibleFields(w.conf, k, v)
+			f, err := visibleFields(w.sec, w.conf, k, v)
 			if err != nil {
 				return err
 			}
