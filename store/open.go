@@ -77,7 +77,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		return nil, lockedError(abs)
 	}
 	db := &DB{dir: abs, path: path, log: log, subs: newSubscribers(), noSync: opts.NoSync}
-	if err := db.open(opts); err != nil {
+	if err := db.open(ctx, opts); err != nil {
 		releaseProfile(path)
 		return nil, err
 	}
@@ -89,15 +89,17 @@ func lockedError(dir string) error {
 }
 
 // open opens the file, setting a damaged one aside once.
-func (db *DB) open(opts Options) error {
-	b, err := db.openFile(opts)
+func (db *DB) open(ctx context.Context, opts Options) error {
+	// Asked once the file is locked, and only once.
+	key := sync.OnceValues(func() ([]byte, error) { return secretKey(ctx, opts) })
+	b, err := db.openFile(opts, key)
 	if errors.Is(err, errDamaged) {
 		kept, rerr := db.setAside(err)
 		if rerr != nil {
 			return rerr
 		}
 		db.notice = fmt.Sprintf("Courier could not read its database, so it started a new one; the old file was kept as %s.", kept)
-		b, err = db.openFile(opts)
+		b, err = db.openFile(opts, key)
 	}
 	if err != nil {
 		return err
@@ -121,7 +123,7 @@ func initialMmapSize() int {
 
 // openFile opens the bbolt file and prepares its schema. Errors wrapping
 // errDamaged mean the file is not a usable database.
-func (db *DB) openFile(opts Options) (*bbolt.DB, error) {
+func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, error) {
 	b, err := boltOpen(db.path, &bbolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync, FreelistType: bbolt.FreelistMapType, InitialMmapSize: initialMmapSize()})
 	switch {
 	case err == nil:
@@ -136,7 +138,7 @@ func (db *DB) openFile(opts Options) (*bbolt.DB, error) {
 	}
 	err = db.prepare(b)
 	if err == nil {
-		err = db.prepareSecrets(b, opts)
+		err = db.prepareSecrets(b, key, opts.NoSync)
 	}
 	if err != nil {
 		_ = b.Close()

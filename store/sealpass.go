@@ -15,8 +15,12 @@ import (
 // writing nothing). Without one, given a key, it seals every secret value
 // still in plain text, and stores the check, in one transaction; with
 // nothing to seal it writes nothing.
-func (db *DB) prepareSecrets(b *bbolt.DB, opts Options) (err error) {
-	sec, err := newSealer(opts.SecretKey)
+func (db *DB) prepareSecrets(b *bbolt.DB, getKey func() ([]byte, error), noSync bool) (err error) {
+	key, err := getKey()
+	if err != nil {
+		return fmt.Errorf("the key of the secret values of the profile %s: %w", db.dir, err)
+	}
+	sec, err := newSealer(key)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", db.path, err)
 	}
@@ -48,7 +52,7 @@ func (db *DB) prepareSecrets(b *bbolt.DB, opts Options) (err error) {
 		if err := b.Update(func(tx *bbolt.Tx) error { return sealPlain(tx, sec) }); err != nil {
 			return fmt.Errorf("seal the secret values of %s: %s: %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, err)
 		}
-		if err := scrubFreePages(b, db.path, opts.NoSync); err != nil { // nobody reads yet
+		if err := scrubFreePages(b, db.path, noSync); err != nil { // nobody reads yet
 			db.log.Warn("could not overwrite the free pages after sealing", "path", db.path, "err", err)
 		}
 	}
@@ -137,4 +141,12 @@ func (db *DB) UnsealedSecrets(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// secretKey calls opts.SecretKey, if any.
+func secretKey(ctx context.Context, opts Options) ([]byte, error) {
+	if opts.SecretKey == nil {
+		return nil, nil
+	}
+	return opts.SecretKey(ctx)
 }

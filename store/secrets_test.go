@@ -26,7 +26,7 @@ func newSecretKey(t testing.TB) []byte {
 // openWithKey opens dir with key (nil: none); the caller closes.
 func openWithKey(t testing.TB, dir string, key []byte) (*store.DB, error) {
 	t.Helper()
-	return store.Open(context.Background(), dir, store.Options{Timeout: 200 * time.Millisecond, SecretKey: key})
+	return store.Open(context.Background(), dir, store.Options{Timeout: 200 * time.Millisecond, SecretKey: store.FixedKey(key)})
 }
 
 func mustOpenWithKey(t testing.TB, dir string, key []byte) *store.DB {

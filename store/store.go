@@ -36,11 +36,19 @@ type Options struct {
 	NoSync bool
 	// Logger receives the store's log records; nil discards them.
 	Logger *slog.Logger
-	// SecretKey, SecretKeySize random bytes kept outside the file (in the
-	// OS keyring), seals the values of secret variables at rest (see
-	// secrets.go); nil keeps them in plain text. Once a profile holds a
-	// sealed value, Open needs the same key again (else ErrSecretsLocked).
-	SecretKey []byte
+	// SecretKey returns the key, SecretKeySize random bytes kept outside
+	// the file (in the OS keyring), that seals the values of secret
+	// variables at rest (see secrets.go). Open calls it once it holds the
+	// profile's lock, so a key it creates cannot race another process's.
+	// A nil func, or a nil key, keeps the values in plain text. Once a
+	// profile holds a sealed value, Open needs the same key again (else
+	// ErrSecretsLocked); an error from SecretKey fails Open.
+	SecretKey func(ctx context.Context) ([]byte, error)
+}
+
+// FixedKey returns an Options.SecretKey that returns key.
+func FixedKey(key []byte) func(context.Context) ([]byte, error) {
+	return func(context.Context) ([]byte, error) { return key, nil }
 }
 
 // DB is the local store of one profile. It implements app.Store. Its
