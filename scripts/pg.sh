@@ -10,6 +10,10 @@
 # URL and serves until interrupted. The command's exit status is the script's.
 #
 # COURIER_PG_FSYNC=off trades durability for speed (tests only).
+# COURIER_PG_OPTS adds server settings, as postgres options, for example
+# COURIER_PG_OPTS='-c shared_preload_libraries=pg_stat_statements' to
+# profile statements (CREATE EXTENSION pg_stat_statements, then read the
+# pg_stat_statements view).
 set -euo pipefail
 
 sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -59,7 +63,7 @@ for _ in $(seq 1 20); do
   port=$((20000 + RANDOM % 40000))
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi # taken
   if as_pg "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp/sock -c max_connections=300 -c fsync=$fsync" start >/dev/null; then
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp/sock -c max_connections=300 -c fsync=$fsync ${COURIER_PG_OPTS:-}" start >/dev/null; then
     started=1
     break
   fi

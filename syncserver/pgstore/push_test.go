@@ -1,0 +1,96 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/pgstore"
+)
+
+// pushStep is one op pushed to both accounts of
+// TestShortPushMatchesGeneralPush, with the quota it is pushed under.
+type pushStep struct {
+	name   string
+	op     model.Op
+	quota  syncserver.Quota
+	refuse bool // the quota refuses it
+}
+
+func fields(kv ...string) model.Fields {
+	f := model.Fields{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f[kv[i]] = []byte(kv[i+1])
+	}
+	return f
+}
+
+// TestShortPushMatchesGeneralPush pushes each op alone to one account
+// (courier_push's short path for one op) and, to another account, that
+// op followed by a repeat of it (the general path, which skips the
+// repeat), and checks that both give the same heads, usage, refusals and
+// changes.
+func TestShortPushMatchesGeneralPush(t *testing.T) {
+	db := openTest(t, pgstore.Options{})
+	defer db.Close()
+	ctx := context.Background()
+	short, general := "acct-900", "acct-901"
+	newAccount(t, db, 900)
+	newAccount(t, db, 901)
+	op := func(opID, rec string, f model.Fields) model.Op {
+		return model.Op{OpID: model.ID(opID), Kind: model.KindRequest, ID: model.ID(rec), Fields: f}
+	}
+	steps := []pushStep{
+		{name: "a new record with two fields", op: op("o1", "r1", fields("name", `"aaaa"`, "url", `"bb"`))},
+		{name: "a field replaced by a shorter value", op: op("o2", "r1", fields("name", `"c"`))},
+		{name: "a field added to a record", op: op("o3", "r1", fields("body", `"body"`))},
+		{name: "an op without fields", op: op("o4", "r2", fields())},
+		{name: "a second record", op: op("o5", "r2", fields("name", `"x"`))},
+		{name: "an op applied before", op: op("o2", "r1", fields("name", `"changed"`))},
+		{name: "a new record past the records quota", op: op("o6", "r3", fields("name", `"y"`)),
+			quota: syncserver.Quota{Records: 2}, refuse: true},
+		{name: "growth past the bytes quota", op: op("o7", "r1", fields("name", `"longer value"`)),
+			quota: syncserver.Quota{Bytes: 20}, refuse: true},
+		{name: "a shrink under an exceeded quota", op: op("o8", "r1", fields("url", `""`)),
+			quota: syncserver.Quota{Bytes: 1}},
+		{name: "a record over the records quota that exists", op: op("o9", "r2", fields("url", `"u"`)),
+			quota: syncserver.Quota{Records: 1}},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			a, errA := db.Push(ctx, short, []model.Op{s.op}, s.quota)
+			b, errB := db.Push(ctx, general, []model.Op{s.op, s.op}, s.quota)
+			if refused := errors.Is(errA, syncserver.ErrQuotaExceeded); refused != s.refuse || (errA == nil) != (errB == nil) ||
+				refused != errors.Is(errB, syncserver.ErrQuotaExceeded) {
+				t.Fatalf("short push: %v; general push: %v; want refused %v by both", errA, errB, s.refuse)
+			}
+			if errA != nil {
+				return
+			}
+			if a.Head != b.Head || a.Usage != b.Usage {
+				t.Fatalf("short push gives head %d usage %+v; general push head %d usage %+v", a.Head, a.Usage, b.Head, b.Usage)
+			}
+			wantDup := []model.ID{s.op.OpID} // the general push repeats its op
+			if len(a.Dup) > 0 {
+				wantDup = append(wantDup, s.op.OpID)
+			}
+			if !reflect.DeepEqual(b.Dup, wantDup) {
+				t.Fatalf("general push Dup = %v, want %v (short push Dup %v)", b.Dup, wantDup, a.Dup)
+			}
+		})
+	}
+	ca, err := db.Changes(ctx, short, 0, 100, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := db.Changes(ctx, general, 0, 100, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ca, cb) || len(ca) == 0 {
+		t.Fatalf("changes differ:\nshort   %v\ngeneral %v", ca, cb)
+	}
+}
