@@ -251,12 +251,14 @@ func TestSendErrors(t *testing.T) {
 func withProfile(t *testing.T, dir string, fill func(ctx context.Context, a *app.App)) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, dir, store.Options{})
+	m := &Main{}
+	m.defaults()
+	p, err := m.openStore(ctx, dir) // as the commands open it, with the keyring
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	a, err := app.New(db, app.Options{})
+	defer p.Close()
+	a, err := app.New(p.Store, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 )
@@ -56,8 +57,13 @@ type Main struct {
 	// means this binary has none: running without a subcommand fails.
 	RunGUI func(ctx context.Context, core *app.App, notice string) error
 	// OpenProfile opens the store of a profile directory; nil opens the
-	// bbolt store with store.Open.
+	// bbolt store with store.Open, sealing secret values with a key kept
+	// in ProfileSecrets (see openStore).
 	OpenProfile func(ctx context.Context, dir string) (*Profile, error)
+	// ProfileSecrets returns the secret storage of the profile in dir
+	// that holds its store key; nil uses the OS keyring, falling back to
+	// memory (then secret values are stored unencrypted, with a warning).
+	ProfileSecrets func(dir string) keyring.PersistentSecrets
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 	// OpenBrowser opens a sign-in page (login --oidc); nil uses the
@@ -137,13 +143,6 @@ func (m *Main) defaults() {
 	}
 }
 
-func (m *Main) openStore(ctx context.Context, dir string) (*Profile, error) {
-	db, err := store.Open(ctx, dir, store.Options{Logger: m.Logger})
-	if err != nil {
-		return nil, err
-	}
-	return &Profile{Store: db, Notice: db.Notice(), Close: db.Close}, nil
-}
 
 func lookup(name string) (Command, bool) {
 	for _, c := range commands {
@@ -207,8 +206,10 @@ func Message(err error) string {
 		msg = strings.ReplaceAll(msg, ": "+s.Error()+":", ":")
 		msg = strings.TrimSuffix(msg, ": "+s.Error())
 	}
-	msg = strings.TrimSuffix(msg, ": "+store.ErrProfileLocked.Error())
-	msg = strings.TrimSuffix(msg, ": "+strings.TrimSuffix(store.ErrProfileLocked.Error(), ": "+model.ErrUnavailable.Error()))
+	for _, s := range []error{store.ErrProfileLocked, store.ErrSecretsLocked} {
+		msg = strings.TrimSuffix(msg, ": "+s.Error())
+		msg = strings.TrimSuffix(msg, ": "+strings.TrimSuffix(s.Error(), ": "+model.ErrUnavailable.Error()))
+	}
 	msg, _, _ = strings.Cut(msg, "\n")
 	return strings.TrimSpace(msg)
 }

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/courierapp/courier/keyring"
+	"github.com/courierapp/courier/store"
+)
+
+// storeKeyName is the keyring entry (beside the account's token and key,
+// under the same service and profile) holding the key that seals the
+// profile's secret variable values at rest.
+const storeKeyName = "store/secret-key"
+
+// profileSecrets returns the secret storage of the profile in dir.
+func (m *Main) profileSecrets(dir string) keyring.PersistentSecrets {
+	if m.ProfileSecrets != nil {
+		return m.ProfileSecrets(dir)
+	}
+	return keyring.NewFallback(keyring.New(keyringService, keyring.ProfileID(dir)), keyring.NewMemory())
+}
+
+// openStore opens the bbolt store of dir. Secret variable values are
+// sealed with the profile's key, read from (or created in) the OS keyring
+// once the profile is locked. Without a persistent keyring they stay
+// unencrypted and, when the profile holds some, the notice says so.
+func (m *Main) openStore(ctx context.Context, dir string) (*Profile, error) {
+	secrets := m.profileSecrets(dir)
+	var created bool
+	keyFn := func(ctx context.Context) ([]byte, error) {
+		key, c, err := keyring.LoadOrCreateKey(ctx, secrets, storeKeyName, store.SecretKeySize)
+		created = c
+		return key, err
+	}
+	db, err := store.Open(ctx, dir, store.Options{Logger: m.Logger, SecretKey: keyFn})
+	if err != nil {
+		if created && errors.Is(err, store.ErrSecretsLocked) {
+			// A new key opens nothing sealed before: leave no wrong key.
+			_ = secrets.Delete(ctx, storeKeyName)
+			return nil, fmt.Errorf("the OS keyring holds no key for this profile any more (was the keyring reset?): %w", err)
+		}
+		return nil, err
+	}
+	notice := db.Notice()
+	if w := unsealedWarning(ctx, db); w != "" {
+		if notice != "" {
+			notice += " "
+		}
+		notice += w
+	}
+	return &Profile{Store: db, Notice: notice, Close: db.Close}, nil
+}
+
+// unsealedWarning returns a sentence when secret values are stored
+// unencrypted, or "".
+func unsealedWarning(ctx context.Context, db *store.DB) string {
+	if db.SecretsSealed() {
+		return ""
+	}
+	n, err := db.UnsealedSecrets(ctx)
+	if err != nil || n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("no system keyring is reachable, so the values of %d secret variables are stored unencrypted in %s; start a keyring (Secret Service, Keychain) to encrypt them.", n, db.Dir())
+}

@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	gokeyring "github.com/zalando/go-keyring"
+
+	"github.com/courierapp/courier/keyring"
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+)
+
+// fakeOSKeyring is a keyring.Backend: a map, or down (every call fails
+// as with no D-Bus session).
+type fakeOSKeyring struct {
+	mu      sync.Mutex
+	entries map[string]string
+	down    bool
+}
+
+func (f *fakeOSKeyring) Set(service, user, password string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errors.New("dbus: no session bus")
+	}
+	f.entries[service+"|"+user] = password
+	return nil
+}
+
+func (f *fakeOSKeyring) Get(service, user string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return "", errors.New("dbus: no session bus")
+	}
+	v, ok := f.entries[service+"|"+user]
+	if !ok {
+		return "", gokeyring.ErrNotFound
+	}
+	return v, nil
+}
+
+func (f *fakeOSKeyring) Delete(service, user string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errors.New("dbus: no session bus")
+	}
+	delete(f.entries, service+"|"+user)
+	return nil
+}
+
+func (f *fakeOSKeyring) secrets(dir string) keyring.PersistentSecrets {
+	return keyring.NewFallback(keyring.New(keyringService, keyring.ProfileID(dir), keyring.WithBackend(f)), keyring.NewMemory())
+}
+
+// putSecretVariable stores a secret variable in the profile dir, opened
+// without a key (as an older Courier did).
+func putSecretVariable(t *testing.T, dir, value string) {
+	t.Helper()
+	db, err := store.Open(context.Background(), dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := json.Marshal(value)
+	op := model.Op{Kind: model.KindVariable, ID: model.NewID(), Fields: model.Fields{
+		"owner": json.RawMessage(`"env-1"`), "name": json.RawMessage(`"token"`), "value": v, "secret": json.RawMessage("true"),
+	}}
+	if err := db.Apply(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileHolds(t *testing.T, dir, s string) bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Contains(b, []byte(s))
+}
+
+func TestSecretValuesAreSealedWithAKeyInTheKeyring(t *testing.T) {
+	const marker = "MARKER-cli-5ecret"
+	dir := t.TempDir()
+	putSecretVariable(t, dir, marker)
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	opts := runOpts{env: map[string]string{"COURIER_PROFILE": dir}, main: func(m *Main) { m.ProfileSecrets = kr.secrets }}
+
+	if r := run(t, opts, "history"); r.code != 0 || r.stderr != "" {
+		t.Fatalf("history with a keyring: exit %d, stderr %q; want success, no warning", r.code, r.stderr)
+	}
+	if len(kr.entries) != 1 {
+		t.Errorf("keyring entries = %d; want the profile's key", len(kr.entries))
+	}
+	if fileHolds(t, dir, marker) {
+		t.Error("courier.db still holds the secret value in plain text")
+	}
+	if r := run(t, opts, "history"); r.code != 0 || r.stderr != "" {
+		t.Fatalf("history again: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	kr.down = true
+	r := run(t, opts, "history")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "unlock the OS keyring") {
+		t.Fatalf("history with the keyring down: exit %d, stderr %q; want exit 1 naming the remedy", r.code, r.stderr)
+	}
+	oneLine(t, r.stderr)
+
+	kr.down = false
+	kr.entries = map[string]string{} // the keyring was reset: the key is lost
+	r = run(t, opts, "history")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "holds no key for this profile") {
+		t.Fatalf("history after the key was lost: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if len(kr.entries) != 0 {
+		t.Error("a new, useless key was left in the keyring")
+	}
+}
+
+func TestWithoutAKeyringTheCLIWarnsThatSecretsAreUnencrypted(t *testing.T) {
+	const marker = "MARKER-cli-plain"
+	kr := &fakeOSKeyring{entries: map[string]string{}, down: true}
+	dir := t.TempDir()
+	opts := runOpts{env: map[string]string{"COURIER_PROFILE": dir}, main: func(m *Main) { m.ProfileSecrets = kr.secrets }}
+	if r := run(t, opts, "history"); r.code != 0 || r.stderr != "" {
+		t.Fatalf("history of a profile without secrets: exit %d, stderr %q; want no warning", r.code, r.stderr)
+	}
+	putSecretVariable(t, dir, marker)
+	r := run(t, opts, "history")
+	if r.code != 0 || !strings.Contains(r.stderr, "stored unencrypted") {
+		t.Fatalf("history without a keyring: exit %d, stderr %q; want success with a warning", r.code, r.stderr)
+	}
+	oneLine(t, r.stderr)
+	if !fileHolds(t, dir, marker) {
+		t.Error("the value is not where the warning says it is: the test proves nothing")
+	}
+}
