@@ -143,7 +143,6 @@ func (m *Main) defaults() {
 	}
 }
 
-
 func lookup(name string) (Command, bool) {
 	for _, c := range commands {
 		if c.Name == name {
