@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -206,6 +208,7 @@ func (a *App) SendWith(ctx context.Context, req model.Request, opts SendOptions)
 			return nil, sendErr // nothing was sent: not history
 		}
 		entry := a.historyEntry(req, p, sentAt, nil, sendErr)
+		entry.Request.ResolvedURL = a.maskSecrets(ctx, p, entry.Request.ResolvedURL)
 		if _, herr := a.saveHistory(ctx, entry, settings.HistoryLimit); herr != nil {
 			a.log.Warn("save failed send to history", "err", herr)
 		}
@@ -216,6 +219,7 @@ func (a *App) SendWith(ctx context.Context, req model.Request, opts SendOptions)
 		Binary: ex.Binary, Cookies: ex.Cookies, Warnings: append(p.Warnings, ex.Warnings...),
 	}
 	entry := a.historyEntry(req, p, sentAt, ex, nil)
+	entry.Request.ResolvedURL = a.maskSecrets(ctx, p, entry.Request.ResolvedURL)
 	if ex.BodyFile != "" {
 		res.BodyFile = a.keepBodyFile(ex.BodyFile, entry.ID)
 		entry.Response.BodyFile = res.BodyFile
@@ -293,4 +297,57 @@ func (a *App) saveHistory(ctx context.Context, e model.HistoryEntry, limit int) 
 		a.log.Warn("prune history", "limit", limit, "err", err)
 	}
 	return e.ID, nil
+}
+
+// maskSecrets returns u, a resolved URL kept in history, with the value of
+// every secret variable in p's scope (as written, query- or path-escaped)
+// put back as {{name}}, so history never stores a secret. Should the
+// variables not be listed, it returns "": better no URL than a secret.
+func (a *App) maskSecrets(ctx context.Context, p Prepared, u string) string {
+	if u == "" {
+		return u
+	}
+	vars, err := listObj[model.Variable](ctx, a, model.KindVariable)
+	if err != nil {
+		a.log.Warn("list variables to mask the history URL", "err", err)
+		return ""
+	}
+	type mask struct{ value, name string }
+	var masks []mask
+	for _, v := range vars {
+		if !v.Secret || !v.Enabled || !inScope(v, p) {
+			continue
+		}
+		val := v.Value
+		if r := resolveString(val, p.Scope); r != "" {
+			val = r
+		}
+		for _, form := range []string{val, url.QueryEscape(val), url.PathEscape(val)} {
+			if form != "" {
+				masks = append(masks, mask{form, "{{" + v.Name + "}}"})
+			}
+		}
+	}
+	// Longest first, so a value inside another is not masked half.
+	slices.SortStableFunc(masks, func(x, y mask) int { return len(y.value) - len(x.value) })
+	for _, m := range masks {
+		u = strings.ReplaceAll(u, m.value, m.name)
+	}
+	return u
+}
+
+// inScope reports whether v is the variable p's scope holds for its
+// name in its owner's layer.
+func inScope(v model.Variable, p Prepared) bool {
+	var layer map[string]string
+	switch {
+	case v.Owner == model.GlobalsID:
+		layer = p.Scope.Globals
+	case v.Owner == p.Request.Collection:
+		layer = p.Scope.Collection
+	case v.Owner == p.Environment:
+		layer = p.Scope.Environment
+	}
+	val, ok := layer[v.Name]
+	return ok && val == v.Value
 }
