@@ -33,8 +33,10 @@
 //
 // Memory is an in-memory Secrets for a run without a keyring, and Fallback
 // tries the OS keyring first and moves to memory for the rest of the run
-// when it is unavailable; Persistent reports which. Nothing secret is ever
-// written to a file by this package.
+// when it is unavailable; Persistent reports which. LoadOrCreateKey keeps
+// a random per-profile key (the one sealing the store's secret values) in
+// a persistent keyring only. Nothing secret is ever written to a file by
+// this package.
 //
 // The integration test against a real Secret Service is behind the build
 // tag keyring_integration and fails when none is reachable. Run it under a
