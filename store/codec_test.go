@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 
 	"github.com/courierapp/courier/model"
@@ -38,7 +39,22 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeOp(model.Op{OpID: "o", Kind: model.KindHistory, ID: "i", Fields: model.Fields{"error": json.RawMessage(`"e"`)}}))
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Add([]byte{})
+	sec, err := newSealer(bytes.Repeat([]byte{7}, SecretKeySize))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var n atomic.Int64
+	secret := model.Fields{"value": json.RawMessage(`"v"`), "secret": json.RawMessage("true")}
+	f.Add(sec.encodeRecord(model.KindVariable, "v1", secret, &n))
+	f.Add(sec.encodeOp(model.Op{OpID: "o", Kind: model.KindVariable, ID: "v1", Fields: secret}, &n))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Sealed values that do not open fail cleanly too.
+		if fs, err := sec.decodeRecord([]byte("variable/v1"), b); err == nil && isSealed(fs["value"]) {
+			t.Fatalf("decodeRecord returned a sealed value: %q", fs["value"])
+		}
+		if op, err := sec.decodeOp(b); err == nil && op.Kind == model.KindVariable && isSealed(op.Fields["value"]) {
+			t.Fatalf("decodeOp returned a sealed value: %q", op.Fields["value"])
+		}
 		if fs, err := decodeFields(b); err == nil {
 			again, err := decodeFields(encodeFields(fs))
 			if err != nil || len(again) != len(fs) {

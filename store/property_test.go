@@ -171,24 +171,29 @@ type simRun struct {
 	client *simClient
 	pushed []model.ID // our op_ids the server has applied
 	log    []string
+	key    []byte // seals secret values (every other seed)
 }
 
-var simIDs = []model.ID{"r1", "r2", "r3", "h-01", "h-02", "h-03"}
+var simIDs = []model.ID{"r1", "r2", "r3", "h-01", "h-02", "h-03", "v1", "v2"}
 
 func (r *simRun) randomOp() model.Op {
 	id := simIDs[r.rng.IntN(len(simIDs))]
 	kind := model.KindRequest
-	if id[0] == 'h' {
-		kind = model.KindHistory
+	names := []string{"name", "url", "method"}
+	switch id[0] {
+	case 'h':
+		kind, names = model.KindHistory, []string{"error", "request", "environment"}
+	case 'v': // a variable whose value is sealed while it is secret
+		kind, names = model.KindVariable, []string{"value", "name", "secret"}
 	}
 	f := model.Fields{}
-	names := []string{"name", "url", "method"}
-	if kind == model.KindHistory {
-		names = []string{"error", "request", "environment"}
-	}
 	for _, n := range names {
-		if r.rng.IntN(2) == 0 {
-			f[n] = json.RawMessage(fmt.Sprintf(`"%s-%d"`, n, r.rng.IntN(1000)))
+		if r.rng.IntN(2) != 0 {
+			continue
+		}
+		f[n] = json.RawMessage(fmt.Sprintf(`"%s-%d"`, n, r.rng.IntN(1000)))
+		if n == "secret" {
+			f[n] = json.RawMessage(fmt.Sprint(r.rng.IntN(2) == 0))
 		}
 	}
 	switch x := r.rng.IntN(10); {
@@ -277,7 +282,7 @@ func (r *simRun) logf(format string, args ...any) {
 
 func (r *simRun) reopen() {
 	must(r.t, r.db.Close())
-	db, err := store.Open(context.Background(), r.dir, store.Options{NoSync: true})
+	db, err := store.Open(context.Background(), r.dir, store.Options{NoSync: true, SecretKey: store.FixedKey(r.key)})
 	must(r.t, err)
 	r.db = db
 }
@@ -292,7 +297,7 @@ func (r *simRun) check(want map[simKey]model.Fields, what string) {
 		t.Fatalf("%s: %s\nsteps: %v", what, fmt.Sprintf(format, args...), r.log)
 	}
 	got := map[simKey]model.Fields{}
-	for _, kind := range []model.Kind{model.KindRequest, model.KindHistory} {
+	for _, kind := range []model.Kind{model.KindRequest, model.KindHistory, model.KindVariable} {
 		list, err := r.db.List(ctx, kind)
 		must(t, err)
 		for _, rec := range list {
@@ -393,7 +398,10 @@ func TestLayersMatchTheModelUnderRandomInterleavings(t *testing.T) {
 				server: &simServer{fields: map[simKey]map[string]simField{}, seen: map[model.ID]bool{}},
 				client: &simClient{confirmed: map[simKey]model.Fields{}},
 			}
-			db, err := store.Open(context.Background(), r.dir, store.Options{NoSync: true})
+			if seed%2 == 0 {
+				r.key = newSecretKey(t)
+			}
+			db, err := store.Open(context.Background(), r.dir, store.Options{NoSync: true, SecretKey: store.FixedKey(r.key)})
 			must(t, err)
 			r.db = db
 			defer func() { _ = r.db.Close() }()
