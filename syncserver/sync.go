@@ -183,14 +183,33 @@ func (c *syncConn) readHello() (*syncproto.Hello, error) {
 	return h, nil
 }
 
-// readLoop applies the client's pushes until the connection ends.
+// pushQueue is how many frames the reader may hold while a push is being
+// applied: the pushes a client keeps in flight (syncclient sends up to
+// four full frames before their acks), so it never waits on a well-behaved
+// client.
+const pushQueue = 4
+
+// frameRead is a frame read, or why reading stopped.
+type frameRead struct {
+	f   syncproto.Frame
+	err error
+}
+
+// readLoop applies the client's pushes until the connection ends. Frames
+// are read on their own goroutine, up to pushQueue ahead of the push being
+// applied: the WebSocket answers pings only while it is read, and a client
+// drops a link that misses pongs, so a commit that takes long (a busy
+// disk or database) must not stop the reading.
 func (c *syncConn) readLoop() error {
+	frames, stop := make(chan frameRead, pushQueue), make(chan struct{})
+	defer close(stop)
+	go c.readFrames(frames, stop)
 	for {
-		f, err := c.readFrame()
-		if err != nil {
-			return err
+		r := <-frames
+		if r.err != nil {
+			return r.err
 		}
-		push, ok := f.(*syncproto.Push)
+		push, ok := r.f.(*syncproto.Push)
 		if !ok {
 			return closeWith(syncproto.CloseInvalidFrame, "only push frames may follow hello")
 		}
@@ -199,6 +218,21 @@ func (c *syncConn) readLoop() error {
 		}
 		if err := c.applyPush(push); err != nil {
 			return err
+		}
+	}
+}
+
+// readFrames reads frames into out until reading fails or stop closes.
+func (c *syncConn) readFrames(out chan<- frameRead, stop <-chan struct{}) {
+	for {
+		f, err := c.readFrame()
+		select {
+		case out <- frameRead{f, err}:
+		case <-stop:
+			return
+		}
+		if err != nil {
+			return
 		}
 	}
 }
