@@ -2,18 +2,26 @@ package syncclient_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"go.etcd.io/bbolt"
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
+	"github.com/courierapp/courier/syncproto"
 )
 
 // firstSyncOps is an account's content: 10,000 history entries, 5,000
@@ -57,6 +65,11 @@ func firstSyncOps() []model.Op {
 //   - .../courier pulls them through the real server on loopback TLS
 //     (the server reads its log, the client reads the frames, opens the
 //     sealed fields and commits each page to a real store file);
+//   - .../device is the same new device fed the frames the server sent
+//     in .../courier, recorded once and replayed by a bare WebSocket
+//     server on loopback TLS: the device's own throughput (frames, TLS,
+//     opening the values, the store's commits), which in a deployment
+//     does not share its cores with the server;
 //   - .../store commits the same plaintext changes in pages of 1,000 with
 //     ApplyServerChanges to a fresh store file, without network or
 //     decryption: the store's share of the first sync;
@@ -97,6 +110,31 @@ func BenchmarkFirstSync(b *testing.B) {
 			}
 			if n, _ := db.Cursor(ctx); n < uint64(len(ops)) {
 				b.Fatalf("cursor %d after the first sync (%+v), want >= %d", n, sum, len(ops))
+			}
+			db.Close()
+		}
+		b.ReportMetric(float64(len(ops)*b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("device", func(b *testing.B) {
+		replay := startReplay(b, recordFirstSync(b, srv, token))
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			db := joinedStore(b)
+			e, err := syncclient.NewEngine(syncclient.EngineConfig{
+				ServerURL: replay.URL, CAFile: replayCA(b, replay), Proxy: "direct", Token: token, Key: acct.key,
+				DeviceID: fmt.Sprintf("replayed-%d", i), Store: db,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			sum, err := e.Once(ctx)
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n, _ := db.Cursor(ctx); n < uint64(len(ops)) {
+				b.Fatalf("cursor %d after the replayed first sync (%+v), want >= %d", n, sum, len(ops))
 			}
 			db.Close()
 		}
@@ -185,4 +223,86 @@ func joinedStore(b *testing.B) *store.DB {
 		b.Fatal(err)
 	}
 	return db
+}
+
+// recordFirstSync returns the frames srv sends a new device of token's
+// account, from welcome to the page that catches up.
+func recordFirstSync(b *testing.B, srv *syncServer, token string) [][]byte {
+	b.Helper()
+	ctx := context.Background()
+	pemBytes, err := os.ReadFile(srv.caFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	ws, _, err := websocket.Dial(ctx, "wss://"+srv.addr+syncproto.PathSync, &websocket.DialOptions{
+		HTTPClient: hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
+		Subprotocols: []string{syncproto.SyncSubprotocol},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(syncproto.MaxFrameSize)
+	hello, _ := syncproto.EncodeFrame(&syncproto.Hello{DeviceID: "recorder", Cursor: 0})
+	if err := ws.Write(ctx, websocket.MessageText, hello); err != nil {
+		b.Fatal(err)
+	}
+	var frames [][]byte
+	for {
+		_, m, err := ws.Read(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		frames = append(frames, m)
+		f, err := syncproto.DecodeServerFrame(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ch, ok := f.(*syncproto.Changes); ok && ch.CaughtUp {
+			return frames
+		}
+	}
+}
+
+// startReplay serves frames to every sync connection after its hello,
+// then waits for the client to close.
+func startReplay(b *testing.B, frames [][]byte) *httptest.Server {
+	b.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{syncproto.SyncSubprotocol}})
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		ws.SetReadLimit(syncproto.MaxFrameSize)
+		if _, _, err := ws.Read(r.Context()); err != nil {
+			return
+		}
+		for _, f := range frames {
+			if err := ws.Write(r.Context(), websocket.MessageText, f); err != nil {
+				return
+			}
+		}
+		for {
+			if _, _, err := ws.Read(r.Context()); err != nil {
+				return
+			}
+		}
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// replayCA writes srv's certificate to a PEM file the engine can trust.
+func replayCA(b *testing.B, srv *httptest.Server) string {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "replay-ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }

@@ -229,17 +229,44 @@ func (c *conn) queue(q *frameQueue, f syncproto.Frame, raw []byte) error {
 	return q.put(inbound{frame: f, pre: pre}, len(raw), raw)
 }
 
-// openChanges opens every change of a page (see openChange).
+// openChanges opens every change of a page (see openChange). A large
+// page is opened in two halves at once: on a first sync the reader would
+// otherwise be the slowest stage, while the store's commit waits on the
+// disk. Of two failing halves, the first half's error is returned.
 func (e *Engine) openChanges(sealed []model.Change) ([]model.Change, error) {
 	opened := make([]model.Change, len(sealed))
+	if len(sealed) < parallelOpen {
+		return opened, e.openInto(opened, sealed)
+	}
+	half := len(sealed) / 2
+	var wg sync.WaitGroup
+	var err2 error
+	wg.Go(func() { err2 = e.openInto(opened[half:], sealed[half:]) })
+	err := e.openInto(opened[:half], sealed[:half])
+	wg.Wait()
+	if err == nil {
+		err = err2
+	}
+	if err != nil {
+		return nil, err
+	}
+	return opened, nil
+}
+
+// parallelOpen is the page size from which openChanges uses two
+// goroutines.
+const parallelOpen = 128
+
+// openInto opens sealed[i] into opened[i], stopping at the first error.
+func (e *Engine) openInto(opened, sealed []model.Change) error {
 	for i, ch := range sealed {
 		o, err := e.openChange(ch)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		opened[i] = o
 	}
-	return opened, nil
+	return nil
 }
 
 // ping pings every interval and closes dead after MaxMissedPongs misses
