@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/cmd/courier/cli"
 	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncclient"
@@ -156,7 +157,14 @@ func (p profileJoin) HoldsLocalWork(ctx context.Context, accountID string) (bool
 }
 
 func (p profileJoin) Join(ctx context.Context, accountID string, keepLocal bool) (app.JoinResult, error) {
-	return app.JoinAccount(ctx, p.st, accountID, keepLocal)
+	res, err := app.JoinAccount(ctx, p.st, accountID, keepLocal)
+	if err == nil && res.KeptAside != "" {
+		// The copy's secret values are sealed with this profile's key.
+		if err := cli.CopyProfileKey(ctx, p.st.Dir(), res.KeptAside); err != nil {
+			return res, fmt.Errorf("the local data was kept aside in %s, but its secret values will not open: %w", res.KeptAside, err)
+		}
+	}
+	return res, err
 }
 
 func (p profileJoin) RemoveAccountData(ctx context.Context) error {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/keyring"
@@ -64,6 +65,10 @@ type Main struct {
 	// that holds its store key; nil uses the OS keyring, falling back to
 	// memory (then secret values are stored unencrypted, with a warning).
 	ProfileSecrets func(dir string) keyring.PersistentSecrets
+
+	// keyringTimeout bounds each OS keyring call of the profile's opening
+	// (keyring.DefaultTimeout when 0).
+	keyringTimeout time.Duration
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 	// OpenBrowser opens a sign-in page (login --oidc); nil uses the
@@ -102,6 +107,8 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 	}
 	env.globalProfile = env.profile
 	if len(rest) == 0 {
+		// The desktop may show an unlock prompt: give the person time.
+		m.keyringTimeout = desktopKeyringTimeout
 		return m.exit("courier", runGUI(ctx, env))
 	}
 	if rest[0] == "help" {

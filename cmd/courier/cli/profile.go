@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/courierapp/courier/keyring"
+	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 )
 
@@ -14,12 +16,18 @@ import (
 // profile's secret variable values at rest.
 const storeKeyName = "store/secret-key"
 
+// desktopKeyringTimeout bounds the keyring calls that open the profile of
+// the desktop window: a locked login keyring shows an unlock prompt, and
+// the call waits for the person.
+const desktopKeyringTimeout = 2 * time.Minute
+
 // profileSecrets returns the secret storage of the profile in dir.
 func (m *Main) profileSecrets(dir string) keyring.PersistentSecrets {
 	if m.ProfileSecrets != nil {
 		return m.ProfileSecrets(dir)
 	}
-	return keyring.NewFallback(keyring.New(keyringService, keyring.ProfileID(dir)), keyring.NewMemory())
+	kr := keyring.New(keyringService, keyring.ProfileID(dir), keyring.WithTimeout(m.keyringTimeout))
+	return keyring.NewFallback(kr, keyring.NewMemory())
 }
 
 // openStore opens the bbolt store of dir. Secret variable values are
@@ -64,4 +72,26 @@ func unsealedWarning(ctx context.Context, db *store.DB) string {
 		return ""
 	}
 	return fmt.Sprintf("no system keyring is reachable, so the values of %d secret variables are stored unencrypted in %s; start a keyring (Secret Service, Keychain) to encrypt them.", n, db.Dir())
+}
+
+// CopyProfileKey gives the profile in to, a copy of the profile in from
+// (the local data kept aside at the first sign-in), the key that seals
+// from's secret values, in the OS keyring, so the copy opens. A profile
+// without a key (no persistent keyring) has nothing to copy.
+func CopyProfileKey(ctx context.Context, from, to string) error {
+	return (&Main{}).copyProfileKey(ctx, from, to)
+}
+
+func (m *Main) copyProfileKey(ctx context.Context, from, to string) error {
+	key, err := m.profileSecrets(from).Get(ctx, storeKeyName)
+	switch {
+	case errors.Is(err, model.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the key of the profile %s: %w", from, err)
+	}
+	if err := m.profileSecrets(to).Set(ctx, storeKeyName, key); err != nil {
+		return fmt.Errorf("give the profile %s its key: %w", to, err)
+	}
+	return nil
 }

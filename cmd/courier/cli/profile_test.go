@@ -148,3 +148,41 @@ func TestWithoutAKeyringTheCLIWarnsThatSecretsAreUnencrypted(t *testing.T) {
 		t.Error("the value is not where the warning says it is: the test proves nothing")
 	}
 }
+
+func TestAProfileCopyOpensOnceItIsGivenTheKey(t *testing.T) {
+	ctx := context.Background()
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	m := &Main{ProfileSecrets: kr.secrets}
+	m.defaults()
+	from, to := t.TempDir(), t.TempDir()
+	p, err := m.openStore(ctx, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := p.Store.(*store.DB)
+	id := model.NewID()
+	err = db.Apply(ctx, model.Op{Kind: model.KindVariable, ID: id, Fields: model.Fields{"value": json.RawMessage(`"kept"`), "secret": json.RawMessage("true")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CopyTo(ctx, filepath.Join(to, store.FileName)); err != nil { // as keeping local data aside does
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.openStore(ctx, to); !errors.Is(err, store.ErrSecretsLocked) {
+		t.Fatalf("open the copy without its key = %v; want ErrSecretsLocked", err)
+	}
+	if err := m.copyProfileKey(ctx, from, to); err != nil {
+		t.Fatal(err)
+	}
+	p, err = m.openStore(ctx, to)
+	if err != nil {
+		t.Fatalf("open the copy with the key: %v", err)
+	}
+	defer p.Close()
+	if r, err := p.Store.Get(ctx, model.KindVariable, id); err != nil || string(r.Fields["value"]) != `"kept"` {
+		t.Errorf("the copy's value = %s, %v", r.Fields["value"], err)
+	}
+}

@@ -160,6 +160,9 @@ func joinAfterLogin(ctx context.Context, w io.Writer, st app.Store, accountID st
 		fmt.Fprintf(w, "This profile's %d local %s will be merged into the account at the next sync.\n", res.Queued, plural(res.Queued, "item"))
 	}
 	if res.KeptAside != "" {
+		if err := CopyProfileKey(ctx, st.Dir(), res.KeptAside); err != nil {
+			return fmt.Errorf("the local data was kept aside in %s, but its secret values will not open: %w", res.KeptAside, err)
+		}
 		fmt.Fprintf(w, "This profile's local data was kept aside; open it with: courier --profile %s\n", res.KeptAside)
 	}
 	return nil
