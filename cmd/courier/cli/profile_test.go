@@ -13,6 +13,7 @@ import (
 
 	gokeyring "github.com/zalando/go-keyring"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
@@ -184,5 +185,44 @@ func TestAProfileCopyOpensOnceItIsGivenTheKey(t *testing.T) {
 	defer p.Close()
 	if r, err := p.Store.Get(ctx, model.KindVariable, id); err != nil || string(r.Fields["value"]) != `"kept"` {
 		t.Errorf("the copy's value = %s, %v", r.Fields["value"], err)
+	}
+}
+
+// TestSecretVariablesSyncBetweenSealedProfiles: a secret value typed on
+// one device reaches the other through the real server, and neither
+// profile file holds it in plain text.
+func TestSecretVariablesSyncBetweenSealedProfiles(t *testing.T) {
+	gokeyring.MockInit() // an OS keyring that lasts across commands
+	const marker, pw = "MARKER-synced-secret", "correct horse battery"
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	laptop, desktop := t.TempDir(), t.TempDir()
+	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
+	c.ok(laptop, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+	c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	var env model.ID
+	withProfile(t, laptop, func(ctx context.Context, a *app.App) {
+		e, err := a.CreateEnvironment(ctx, "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		env = e.ID
+		if _, err := a.SaveVariable(ctx, model.Variable{Owner: env, Name: "token", Value: marker, Enabled: true, Secret: true}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c.ok(laptop, "", "sync")
+	c.ok(desktop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	c.ok(desktop, "", "sync")
+	withProfile(t, desktop, func(ctx context.Context, a *app.App) {
+		vars, err := a.Variables(ctx, env)
+		if err != nil || len(vars) != 1 || vars[0].Value != marker || !vars[0].Secret {
+			t.Fatalf("desktop variables = %+v, %v; want the secret token", vars, err)
+		}
+	})
+	for _, dir := range []string{laptop, desktop} {
+		if fileHolds(t, dir, marker) {
+			t.Errorf("%s holds the secret value in plain text", dir)
+		}
 	}
 }
