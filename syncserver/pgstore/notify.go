@@ -21,21 +21,27 @@ import (
 // "<account id>:<head>".
 const Channel = "courier_head"
 
-// listenAppName is the application_name of the LISTEN connection (it
-// tells it apart in pg_stat_activity).
-const listenAppName = "courier-listen"
+// listenAppName and notifyAppName are the application_name of the
+// LISTEN connection and of the notifier's (they tell them apart in
+// pg_stat_activity).
+const (
+	listenAppName = "courier-listen"
+	notifyAppName = "courier-notify"
+)
 
 // notifier sends the heads queued by pushes, coalesced: one statement
-// carries the latest head of every account due, and an account notified
-// less than `every` ago waits until then (others do not wait for it), so
-// each account is notified at most once per `every`.
+// carries the latest head of every account pushed to since the last one,
+// and statements are at least `every` apart (the first after a quiet
+// spell goes at once), so each account is notified at most once per
+// `every`, and a busy server sends at most one statement per `every`,
+// however many accounts it serves: each wakes every replica's listener.
 type notifier struct {
 	pool  *pgxpool.Pool
 	every time.Duration
 	log   *slog.Logger
 
-	// sent is when each account was last notified (the loop's only).
-	sent map[string]time.Time
+	// last is when the last flush sent (the loop's only).
+	last time.Time
 
 	mu      sync.Mutex
 	pending map[string]uint64
@@ -45,18 +51,36 @@ type notifier struct {
 	once    sync.Once
 }
 
-// newNotifier starts a notifier; every < 0 gives nil (NOTIFY off).
-func newNotifier(pool *pgxpool.Pool, every time.Duration, log *slog.Logger) *notifier {
+// newNotifier starts a notifier sending on its own pool of one
+// connection made from cfg; every < 0 gives nil (NOTIFY off).
+//
+// That connection commits without waiting for its WAL flush
+// (synchronous_commit off): a notification carries only the head of
+// pushes already committed durably, and listeners are told at commit,
+// so the wait would only delay the other replicas. As the setting is the
+// connection's, a notification is one statement in an implicit
+// transaction (one round trip, about a third of PostgreSQL's CPU of a
+// BEGIN, SET LOCAL, SELECT, COMMIT batch on a shared connection), and
+// pushes never wait for a pool connection behind it.
+func newNotifier(ctx context.Context, cfg *pgxpool.Config, every time.Duration, log *slog.Logger) (*notifier, error) {
 	if every < 0 {
-		return nil
+		return nil, nil
+	}
+	cfg = cfg.Copy()
+	cfg.MaxConns, cfg.MinConns = 1, 0
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	cfg.ConnConfig.RuntimeParams["application_name"] = notifyAppName
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect the notifier to %s: %w", where(cfg.ConnConfig), wrap(err))
 	}
 	if every == 0 {
 		every = 5 * time.Millisecond
 	}
-	n := &notifier{pool: pool, every: every, log: log, pending: map[string]uint64{}, sent: map[string]time.Time{},
+	n := &notifier{pool: pool, every: every, log: log, pending: map[string]uint64{},
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go n.loop()
-	return n
+	return n, nil
 }
 
 // queue records that the account's head reached head.
@@ -75,13 +99,14 @@ func (n *notifier) queue(accountID string, head uint64) {
 	}
 }
 
-// close sends what is pending and stops the loop.
+// close sends what is pending, stops the loop and closes its pool.
 func (n *notifier) close() {
 	if n == nil {
 		return
 	}
 	n.once.Do(func() { close(n.quit) })
 	<-n.done
+	n.pool.Close()
 }
 
 func (n *notifier) loop() {
@@ -116,28 +141,17 @@ func (n *notifier) loop() {
 	}
 }
 
-// flush sends, in one statement, the pending heads of the accounts not
-// notified within every (all of them when now is zero) and returns when
-// the next account held back is due (zero for none). On failure the heads
-// go back to pending, unless a newer one came meanwhile.
+// flush sends, in one statement, the pending heads of every account,
+// unless the last flush was less than every ago (when now is zero, it
+// sends at once); then it returns when the next one is due. On failure
+// the heads go back to pending, unless a newer one came meanwhile.
 func (n *notifier) flush(now time.Time) (next time.Time, err error) {
-	for acct, at := range n.sent {
-		if now.Sub(at) >= n.every {
-			delete(n.sent, acct)
-		}
+	if due := n.last.Add(n.every); !now.IsZero() && now.Before(due) {
+		return due, nil
 	}
-	batch := map[string]uint64{}
 	n.mu.Lock()
-	for acct, head := range n.pending {
-		if due := n.sent[acct].Add(n.every); !now.IsZero() && now.Before(due) {
-			if next.IsZero() || due.Before(next) {
-				next = due
-			}
-			continue
-		}
-		batch[acct] = head
-		delete(n.pending, acct)
-	}
+	batch := n.pending
+	n.pending = map[string]uint64{}
 	n.mu.Unlock()
 	if len(batch) == 0 {
 		return next, nil
@@ -148,7 +162,7 @@ func (n *notifier) flush(now time.Time) (next time.Time, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := n.pool.SendBatch(ctx, notifyBatch(payloads)).Close(); err != nil {
+	if _, err := n.pool.Exec(ctx, notifySQL, Channel, payloads); err != nil {
 		n.mu.Lock()
 		for acct, head := range batch {
 			if head > n.pending[acct] {
@@ -158,24 +172,12 @@ func (n *notifier) flush(now time.Time) (next time.Time, err error) {
 		n.mu.Unlock()
 		return next, fmt.Errorf("notify %d heads: %w", len(batch), wrap(err))
 	}
-	for acct := range batch {
-		n.sent[acct] = now
-	}
+	n.last = now
 	return next, nil
 }
 
-// notifyBatch sends the payloads in one transaction and one round trip.
-// The transaction commits without waiting for its WAL flush: it carries
-// only the heads of pushes already committed durably, and a listener is
-// told at commit, so the wait would only delay the other replicas.
-func notifyBatch(payloads []string) *pgx.Batch {
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, Channel, payloads)
-	b.Queue(`COMMIT`)
-	return b
-}
+// notifySQL sends the payloads $2 on channel $1 in one transaction.
+const notifySQL = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
 
 // parsePayload splits "<account>:<head>".
 func parsePayload(p string) (string, uint64, bool) {

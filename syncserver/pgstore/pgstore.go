@@ -33,10 +33,12 @@ const migrationLock = 0x636f7572696572 // "courier"
 // Options tune Open; the zero value means the defaults.
 type Options struct {
 	// MaxConns bounds the connection pool; 0 means DefaultMaxConns. The
-	// LISTEN connection of WatchHeads comes on top.
+	// LISTEN connection of WatchHeads and the notifier's connection come
+	// on top.
 	MaxConns int
-	// NotifyEvery is the shortest gap between two notifications of one
-	// account's head; 0 means 5 ms. A negative value turns NOTIFY off.
+	// NotifyEvery is the shortest gap between two NOTIFY statements, each
+	// carrying the heads of the accounts pushed to since the one before;
+	// 0 means 5 ms. A negative value turns NOTIFY off.
 	NotifyEvery time.Duration
 	// Logger receives the store's warnings; nil means slog.Default().
 	Logger *slog.Logger
@@ -94,7 +96,10 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	d.notifier = newNotifier(pool, opt.NotifyEvery, opt.Logger)
+	if d.notifier, err = newNotifier(ctx, cfg, opt.NotifyEvery, opt.Logger); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
