@@ -240,8 +240,13 @@ func (s *sealer) decodeOp(b []byte) (model.Op, error) {
 // plain secret value by a sealed one (the plain copy then lingers in a
 // page bbolt freed, which scrubFreePages overwrites).
 func (w *writeTx) put(b *bbolt.Bucket, rk, v []byte) error {
-	if w.sec != nil && !w.scrub && bytes.HasPrefix(rk, variablePrefix) {
-		w.scrub = storedValue(b.Get(rk), func(v []byte) bool { return !isSealed(v) }) && storedValue(v, isSealed)
+	if w.sec != nil && !w.scrub && bytes.HasPrefix(rk, variablePrefix) &&
+		storedValue(b.Get(rk), func(v []byte) bool { return !isSealed(v) }) {
+		now := v
+		if bytes.Equal(v, sameAsConfirmed) {
+			now = w.conf.Get(rk)
+		}
+		w.scrub = storedValue(now, isSealed)
 	}
 	return b.Put(rk, v)
 }

@@ -140,6 +140,13 @@ func TestSecretValuesAreNeverStoredInPlainText(t *testing.T) {
 			must(t, db.Apply(ctx, secretFlagOp(id, false)))
 			must(t, db.Apply(ctx, secretFlagOp(id, true)))
 		}, false, ""},
+		{"a plain pending copy replaced by a sealed confirmed record", func(t *testing.T, db *store.DB, id model.ID) {
+			must(t, db.SetSyncEnabled(ctx, true))
+			must(t, db.ApplyServerChanges(ctx, []model.Change{echo(1, variableOp(id, marker, true))}, 1))
+			mine := secretFlagOp(id, false)
+			must(t, db.Apply(ctx, mine))
+			must(t, db.ApplyServerChanges(ctx, []model.Change{echo(2, mine), echo(3, secretFlagOp(id, true))}, 3))
+		}, false, ""},
 		{"sync turned off folds the sealed outbox", func(t *testing.T, db *store.DB, id model.ID) {
 			must(t, db.SetSyncEnabled(ctx, true))
 			must(t, db.Apply(ctx, variableOp(id, marker, true)))
