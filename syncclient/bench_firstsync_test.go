@@ -22,6 +22,7 @@ import (
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/vault"
 )
 
@@ -81,8 +82,8 @@ func firstSyncOps() []model.Op {
 //     courier (or store) to it compares runs made at different loads.
 func BenchmarkFirstSync(b *testing.B) {
 	ctx := context.Background()
-	srv := startSyncServer(b)
-	acct := newAccount(b, srv, "first")
+	srv := servertest.Start(b, servertest.Options{})
+	acct := srv.NewAccount(b, "first")
 	src := newDevice(b, acct, "src")
 	ops := firstSyncOps()
 	if err := src.db.Apply(ctx, ops...); err != nil {
@@ -91,13 +92,13 @@ func BenchmarkFirstSync(b *testing.B) {
 	if sum, err := src.sync.Once(ctx); err != nil || sum.Pushed != len(ops) {
 		b.Fatalf("pushing the account's content: %+v, %v", sum, err)
 	}
-	token := acct.login()
+	token := acct.Login(b)
 	b.Run("courier", func(b *testing.B) {
-		benchNewDevice(b, srv.url, srv.caFile, token, acct.key, len(ops))
+		benchNewDevice(b, srv.URL, srv.CAFile, token, acct.Key, len(ops))
 	})
 	b.Run("device", func(b *testing.B) {
 		replay := startReplay(b, recordFirstSync(b, srv, token))
-		benchNewDevice(b, replay.URL, replayCA(b, replay), token, acct.key, len(ops))
+		benchNewDevice(b, replay.URL, replayCA(b, replay), token, acct.Key, len(ops))
 	})
 	changes := make([]model.Change, len(ops))
 	for i, op := range ops {
@@ -215,17 +216,17 @@ func joinedStore(b *testing.B) *store.DB {
 
 // recordFirstSync returns the frames srv sends a new device of token's
 // account, from welcome to the page that catches up.
-func recordFirstSync(b *testing.B, srv *syncServer, token string) [][]byte {
+func recordFirstSync(b *testing.B, srv *servertest.Server, token string) [][]byte {
 	b.Helper()
 	ctx := context.Background()
-	pemBytes, err := os.ReadFile(srv.caFile)
+	pemBytes, err := os.ReadFile(srv.CAFile)
 	if err != nil {
 		b.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemBytes)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	ws, _, err := websocket.Dial(ctx, "wss://"+srv.addr+syncproto.PathSync, &websocket.DialOptions{
+	ws, _, err := websocket.Dial(ctx, "wss://"+srv.Addr+syncproto.PathSync, &websocket.DialOptions{
 		HTTPClient: hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
 		Subprotocols: []string{syncproto.SyncSubprotocol},
 	})

@@ -2,11 +2,7 @@ package syncclient_test
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"log/slog"
-	"net"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -15,94 +11,9 @@ import (
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver"
-	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/vault"
 )
-
-// realServer is a syncserver on loopback with its dev CA; its emails come
-// out of mail.
-type realServer struct {
-	url, caFile string
-	mail        chan syncserver.Message
-}
-
-func startRealServer(t *testing.T, limits syncserver.Limits) *realServer {
-	t.Helper()
-	dir := t.TempDir()
-	cert, err := syncserver.DevCertificate(dir, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &realServer{url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile), mail: make(chan syncserver.Message, 64)}
-	srv, err := syncserver.New(context.Background(), syncserver.Config{
-		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Storage: st, Limits: &limits, Logger: slog.New(slog.DiscardHandler),
-		Mailer: syncserver.MailerFunc(func(ctx context.Context, m syncserver.Message) error { s.mail <- m; return nil }),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server Run: %v", err)
-		}
-		st.Close()
-	})
-	return s
-}
-
-func (s *realServer) client(t *testing.T) *syncclient.Client {
-	t.Helper()
-	c, err := syncclient.New(s.url, syncclient.Options{CAFile: s.caFile, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.CloseIdleConnections)
-	return c
-}
-
-func (s *realServer) nextMail(t *testing.T, kind string) syncserver.Message {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case m := <-s.mail:
-			if m.Kind == kind {
-				return m
-			}
-		case <-deadline:
-			t.Fatalf("no %s email within 10 s", kind)
-		}
-	}
-}
-
-// creds derives sign-up credentials for password with the cheapest
-// params vault accepts.
-func creds(t *testing.T, password string, key vault.AccountKey) (syncproto.Credentials, vault.MasterKey) {
-	t.Helper()
-	salt, p := vault.NewSalt(), vault.MinKDFParams
-	mk, err := vault.DeriveMaster(context.Background(), password, salt, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := vault.Wrap(mk.WrapKey(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return syncproto.Credentials{KDFSalt: salt, KDFParams: syncproto.KDFParams{T: p.Time, M: p.MemoryKiB, P: p.Threads}, AuthKey: mk.AuthKey(), WrappedAccountKey: w}, mk
-}
 
 // wantErr fails unless err wraps want.
 func wantErr(t *testing.T, what string, err, want error) {
@@ -115,11 +26,11 @@ func wantErr(t *testing.T, what string, err, want error) {
 // TestClientAgainstTheRealServer runs every call of the client against
 // syncserver and checks the answers and the error mapping.
 func TestClientAgainstTheRealServer(t *testing.T) {
-	srv := startRealServer(t, syncserver.NoLimits())
-	c := srv.client(t)
+	srv := servertest.Start(t, servertest.Options{})
+	c := srv.Client(t)
 	ctx := context.Background()
 	key, rk := vault.NewAccountKey(), vault.NewRecoveryKey()
-	cr, mk := creds(t, "first password", key)
+	cr, mk := servertest.Credentials(t, "first password", key)
 	rw, err := vault.Wrap(rk.WrapKey(), key)
 	if err != nil {
 		t.Fatal(err)
@@ -128,14 +39,14 @@ func TestClientAgainstTheRealServer(t *testing.T) {
 	if err := c.SignUp(ctx, syncproto.SignUpRequest{Username: "ann", Email: email, Credentials: cr, RecoveryWrappedKey: rw}); err != nil {
 		t.Fatalf("SignUp: %v", err)
 	}
-	srv.nextMail(t, "confirm") // the server creates the account from its queue
+	srv.NextMail(t, "confirm") // the server creates the account from its queue
 	wantErr(t, "sign up with a taken username", c.SignUp(ctx, syncproto.SignUpRequest{Username: "ANN", Email: "other@example.com", Credentials: cr, RecoveryWrappedKey: rw}), model.ErrConflict)
 
 	signIn := syncproto.SignInRequest{Identifier: "ann", AuthKey: mk.AuthKey(), DeviceName: "laptop"}
 	_, err = c.SignIn(ctx, signIn)
 	wantErr(t, "sign in before confirming", err, syncproto.ErrEmailUnconfirmed)
 	wantErr(t, "resend", c.ResendConfirmation(ctx, email), nil)
-	link := srv.nextMail(t, "confirm").Links[0]
+	link := srv.NextMail(t, "confirm").Links[0]
 	if err := c.ConfirmEmail(ctx, syncclient.ConfirmTokenFromLink(link)); err != nil {
 		t.Fatalf("ConfirmEmail: %v", err)
 	}
@@ -177,7 +88,7 @@ func TestClientAgainstTheRealServer(t *testing.T) {
 	_, err = c.WithToken(s2.Token).Account(ctx)
 	wantErr(t, "a revoked session", err, model.ErrUnauthorized)
 
-	cr2, mk2 := creds(t, "second password", key)
+	cr2, mk2 := servertest.Credentials(t, "second password", key)
 	wantErr(t, "change with a wrong current key", laptop.ChangePassword(ctx, syncproto.ChangePasswordRequest{CurrentAuthKey: make([]byte, 32), New: cr2}), model.ErrUnauthorized)
 	if err := laptop.ChangePassword(ctx, syncproto.ChangePasswordRequest{CurrentAuthKey: mk.AuthKey(), New: cr2}); err != nil {
 		t.Fatalf("ChangePassword: %v", err)
@@ -186,11 +97,11 @@ func TestClientAgainstTheRealServer(t *testing.T) {
 	if err := c.ForgotUsername(ctx, email); err != nil {
 		t.Fatal(err)
 	}
-	srv.nextMail(t, "username")
+	srv.NextMail(t, "username")
 	if err := c.ForgotPassword(ctx, email); err != nil {
 		t.Fatal(err)
 	}
-	code := regexp.MustCompile(`\b[0-9A-Z]{5}-?[0-9A-Z]{5}\b`).FindString(srv.nextMail(t, "reset").Text)
+	code := regexp.MustCompile(`\b[0-9A-Z]{5}-?[0-9A-Z]{5}\b`).FindString(srv.NextMail(t, "reset").Text)
 	_, err = c.RecoveryKey(ctx, syncproto.RecoveryKeyRequest{Email: email, Code: "00000-00000"})
 	wantErr(t, "a wrong reset code", err, syncproto.ErrInvalidCode)
 	got, err := c.RecoveryKey(ctx, syncproto.RecoveryKeyRequest{Email: email, Code: code})
@@ -200,7 +111,7 @@ func TestClientAgainstTheRealServer(t *testing.T) {
 	if k, err := vault.Unwrap(rk.WrapKey(), got.RecoveryWrappedKey); err != nil || k != key {
 		t.Fatalf("the recovery-wrapped key does not open: %v", err)
 	}
-	cr3, mk3 := creds(t, "third password", key)
+	cr3, mk3 := servertest.Credentials(t, "third password", key)
 	if err := c.ResetPassword(ctx, syncproto.ResetPasswordRequest{Email: email, Code: code, New: cr3}); err != nil {
 		t.Fatalf("ResetPassword: %v", err)
 	}
@@ -234,8 +145,8 @@ func TestClientAgainstTheRealServer(t *testing.T) {
 func TestRealServerRateLimitCarriesRetryAfter(t *testing.T) {
 	limits := syncserver.NoLimits()
 	limits.Mail = syncserver.ActionLimits{PerIP: syncserver.Rate{Burst: 1, Every: time.Hour}}
-	srv := startRealServer(t, limits)
-	c := srv.client(t)
+	srv := servertest.Start(t, servertest.Options{Limits: &limits})
+	c := srv.Client(t)
 	ctx := context.Background()
 	if err := c.ForgotPassword(ctx, "ann@example.com"); err != nil {
 		t.Fatal(err)
@@ -249,8 +160,8 @@ func TestRealServerRateLimitCarriesRetryAfter(t *testing.T) {
 }
 
 func TestRealServerIsRefusedWithoutItsCA(t *testing.T) {
-	srv := startRealServer(t, syncserver.NoLimits())
-	c, err := syncclient.New(srv.url, syncclient.Options{})
+	srv := servertest.Start(t, servertest.Options{})
+	c, err := syncclient.New(srv.URL, syncclient.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 // BenchmarkSyncLatency measures an edit's trip from one device's store to
@@ -28,8 +29,7 @@ func BenchmarkSyncLatency(b *testing.B) {
 
 func benchCourierLatency(b *testing.B) {
 	ctx := context.Background()
-	srv := startSyncServer(b)
-	acct := newAccount(b, srv, "bench")
+	acct := servertest.Start(b, servertest.Options{}).NewAccount(b, "bench")
 	// Both stores fsync every commit, as the app's do.
 	a, c := newDurableDevice(b, acct, "a"), newDurableDevice(b, acct, "b")
 	seen := make(chan model.ID, 1)
@@ -141,8 +141,7 @@ func BenchmarkPushOutbox(b *testing.B) {
 	op.Fields["headers"] = []byte(`[{"key":"Accept","value":"application/json"},{"key":"Authorization","value":"Bearer {{token}}"}]`)
 	b.Run("courier", func(b *testing.B) {
 		ctx := context.Background()
-		srv := startSyncServer(b)
-		acct := newAccount(b, srv, "push")
+		acct := servertest.Start(b, servertest.Options{}).NewAccount(b, "push")
 		d := newDevice(b, acct, "a")
 		ops := make([]model.Op, b.N)
 		for i := range ops {

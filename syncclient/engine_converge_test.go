@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 // convergeSeeds are the seeds TestConvergence runs: a few by default, 100
@@ -45,7 +47,7 @@ func convergeSeeds(t *testing.T) []uint64 {
 // no outbox holds anything, and every op any device made is in the
 // server's stream.
 func TestConvergence(t *testing.T) {
-	srv := startSyncServer(t)
+	srv := servertest.Start(t, servertest.Options{})
 	for _, seed := range convergeSeeds(t) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			defer func() {
@@ -76,10 +78,10 @@ func (r *recorder) ApplyServerChanges(ctx context.Context, changes []model.Chang
 	return r.DB.ApplyServerChanges(ctx, changes, cursor)
 }
 
-func converge(t *testing.T, srv *syncServer, seed uint64) {
+func converge(t *testing.T, srv *servertest.Server, seed uint64) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	acct := newAccount(t, srv, fmt.Sprintf("seed%d", seed))
+	acct := srv.NewAccount(t, fmt.Sprintf("seed%d", seed))
 	devs := []*device{newDevice(t, acct, "a"), newDevice(t, acct, "b"), newDevice(t, acct, "c")}
 	for _, d := range devs {
 		if err := d.sync.Start(ctx); err != nil {
@@ -90,7 +92,7 @@ func converge(t *testing.T, srv *syncServer, seed uint64) {
 	w := &workload{rng: rng}
 	for range 120 {
 		if rng.IntN(100) == 0 { // the server restarts (1001 to everyone)
-			srv.restart()
+			srv.Restart(t)
 		}
 		w.step(t, devs[rng.IntN(len(devs))])
 	}
@@ -102,8 +104,8 @@ func converge(t *testing.T, srv *syncServer, seed uint64) {
 	}
 	want := fresh.state()
 	for _, d := range devs {
-		if got := d.state(); !sameState(got, want) {
-			t.Errorf("device %s differs from the server's state:\n%s", d.name, stateDiff(got, want))
+		if got := d.state(); !maps.Equal(got, want) {
+			t.Errorf("device %s differs from the server's state:\n%s", d.name, servertest.StateDiff(got, want))
 		}
 		for _, id := range d.ops {
 			if !rec.ops[id] {
@@ -228,31 +230,4 @@ func (w *workload) step(t *testing.T, d *device) {
 	default: // let the engines work a moment
 		time.Sleep(time.Duration(w.rng.IntN(5)) * time.Millisecond)
 	}
-}
-
-func sameState(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func stateDiff(got, want map[string]string) string {
-	s := ""
-	for k, v := range want {
-		if got[k] != v {
-			s += fmt.Sprintf("  %s: got %s, want %s\n", k, got[k], v)
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			s += fmt.Sprintf("  %s: got %s, want nothing\n", k, v)
-		}
-	}
-	return s
 }

@@ -2,12 +2,10 @@ package syncclient_test
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
-	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,144 +14,8 @@ import (
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
-	"github.com/courierapp/courier/syncproto"
-	"github.com/courierapp/courier/syncserver"
-	"github.com/courierapp/courier/syncserver/boltstore"
-	"github.com/courierapp/courier/vault"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
-
-// syncServer is a real syncserver on loopback TLS with its dev CA, over
-// a bbolt file that outlives restarts.
-type syncServer struct {
-	url, caFile string
-	addr        string // host:port
-	mail        chan syncserver.Message
-	t           testing.TB
-	dir         string
-	cert        tls.Certificate
-	mu          sync.Mutex
-	stop        func() // shuts the running server down gracefully (1001)
-}
-
-func startSyncServer(t testing.TB) *syncServer {
-	t.Helper()
-	dir := t.TempDir()
-	cert, err := syncserver.DevCertificate(dir, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &syncServer{
-		url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile),
-		mail: make(chan syncserver.Message, 64), addr: ln.Addr().String(), t: t, dir: dir, cert: cert,
-	}
-	s.run(ln)
-	t.Cleanup(func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.stop()
-	})
-	return s
-}
-
-// run serves on ln until stop.
-func (s *syncServer) run(ln net.Listener) {
-	s.t.Helper()
-	st, err := boltstore.Open(filepath.Join(s.dir, "server.db"))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	limits := syncserver.NoLimits()
-	srv, err := syncserver.New(context.Background(), syncserver.Config{
-		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{s.cert}},
-		Storage: st, Limits: &limits, Logger: slog.New(slog.DiscardHandler),
-		Mailer: syncserver.MailerFunc(func(ctx context.Context, m syncserver.Message) error { s.mail <- m; return nil }),
-	})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	s.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			s.t.Errorf("server Run: %v", err)
-		}
-		st.Close()
-	}
-}
-
-// restart shuts the server down gracefully (every connection gets 1001)
-// and starts it again on the same address and data.
-func (s *syncServer) restart() {
-	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stop()
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.run(ln)
-}
-
-// account is a confirmed account: its key and a way to open sessions.
-type account struct {
-	srv   *syncServer
-	key   vault.AccountKey
-	login func() string // a new session's token
-}
-
-func newAccount(t testing.TB, srv *syncServer, name string) *account {
-	t.Helper()
-	ctx := context.Background()
-	c, err := syncclient.New(srv.url, syncclient.Options{CAFile: srv.caFile, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.CloseIdleConnections)
-	key := vault.NewAccountKey()
-	salt, p := vault.NewSalt(), vault.MinKDFParams
-	mk, err := vault.DeriveMaster(ctx, "password of "+name, salt, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrapped, err := vault.Wrap(mk.WrapKey(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cr := syncproto.Credentials{KDFSalt: salt, KDFParams: syncproto.KDFParams{T: p.Time, M: p.MemoryKiB, P: p.Threads}, AuthKey: mk.AuthKey(), WrappedAccountKey: wrapped}
-	rw, err := vault.Wrap(vault.NewRecoveryKey().WrapKey(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	email := name + "@example.com"
-	if err := c.SignUp(ctx, syncproto.SignUpRequest{Username: name, Email: email, Credentials: cr, RecoveryWrappedKey: rw}); err != nil {
-		t.Fatal(err)
-	}
-	var link string
-	select {
-	case m := <-srv.mail:
-		link = m.Links[0]
-	case <-time.After(10 * time.Second):
-		t.Fatal("no confirmation email within 10 s")
-	}
-	if err := c.ConfirmEmail(ctx, syncclient.ConfirmTokenFromLink(link)); err != nil {
-		t.Fatal(err)
-	}
-	return &account{srv: srv, key: key, login: func() string {
-		t.Helper()
-		resp, err := c.SignIn(ctx, syncproto.SignInRequest{Identifier: name, AuthKey: mk.AuthKey(), DeviceName: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Token
-	}}
-}
 
 // relay forwards TCP connections to the server and can cut them all, as
 // a network drop would (mid-push, mid-ack: wherever they are).
@@ -162,6 +24,9 @@ type relay struct {
 	mu    sync.Mutex
 	conns []net.Conn
 }
+
+// hostOf is the host:port of the server acct was made on.
+func hostOf(acct *servertest.Account) string { return strings.TrimPrefix(acct.URL, "https://") }
 
 func startRelay(t testing.TB, to string) *relay {
 	t.Helper()
@@ -216,7 +81,7 @@ type device struct {
 	t     testing.TB
 	name  string
 	dir   string
-	acct  *account
+	acct  *servertest.Account
 	sess  app.Session
 	wrap  func(*store.DB) syncclient.Store
 	db    *store.DB
@@ -234,26 +99,26 @@ type sessionOf struct{ s app.Session }
 
 func (f sessionOf) Session(context.Context) (app.Session, error) { return f.s, nil }
 
-func newDevice(t testing.TB, acct *account, name string) *device {
+func newDevice(t testing.TB, acct *servertest.Account, name string) *device {
 	t.Helper()
 	return newDeviceWith(t, acct, name, nil)
 }
 
 // newDeviceWith is newDevice whose engine sees the store through wrap.
-func newDeviceWith(t testing.TB, acct *account, name string, wrap func(*store.DB) syncclient.Store) *device {
+func newDeviceWith(t testing.TB, acct *servertest.Account, name string, wrap func(*store.DB) syncclient.Store) *device {
 	t.Helper()
-	return startDevice(t, &device{t: t, name: name, dir: t.TempDir(), acct: acct, wrap: wrap, relay: startRelay(t, acct.srv.addr), on: true})
+	return startDevice(t, &device{t: t, name: name, dir: t.TempDir(), acct: acct, wrap: wrap, relay: startRelay(t, hostOf(acct)), on: true})
 }
 
 // newDurableDevice is newDevice whose store fsyncs every commit.
-func newDurableDevice(t testing.TB, acct *account, name string) *device {
+func newDurableDevice(t testing.TB, acct *servertest.Account, name string) *device {
 	t.Helper()
-	return startDevice(t, &device{t: t, name: name, dir: t.TempDir(), acct: acct, relay: startRelay(t, acct.srv.addr), on: true, durable: true})
+	return startDevice(t, &device{t: t, name: name, dir: t.TempDir(), acct: acct, relay: startRelay(t, hostOf(acct)), on: true, durable: true})
 }
 
 func startDevice(t testing.TB, d *device) *device {
 	t.Helper()
-	d.sess = app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: d.relay.url()}, Token: d.acct.login(), Key: d.acct.key}
+	d.sess = app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: d.relay.url()}, Token: d.acct.Login(t), Key: d.acct.Key}
 	d.open()
 	if _, err := app.JoinAccount(context.Background(), d.db, "acct", false); err != nil {
 		t.Fatal(err)
@@ -276,7 +141,7 @@ func (d *device) open() {
 	}
 	newEngine := func(s app.Session) (app.SyncEngine, error) {
 		return syncclient.NewEngine(syncclient.EngineConfig{
-			ServerURL: s.Account.ServerURL, CAFile: d.acct.srv.caFile, Proxy: "direct", Token: s.Token, Key: s.Key,
+			ServerURL: s.Account.ServerURL, CAFile: d.acct.CAFile, Proxy: "direct", Token: s.Token, Key: s.Key,
 			DeviceID: d.name, Store: es, Clock: quickClock{}, PingInterval: time.Second,
 		})
 	}
@@ -313,18 +178,7 @@ func (d *device) apply(op model.Op) {
 // state is the visible state of every kind, values compacted.
 func (d *device) state() map[string]string {
 	d.t.Helper()
-	out := map[string]string{}
-	for _, k := range []model.Kind{model.KindCollection, model.KindFolder, model.KindRequest, model.KindEnvironment, model.KindVariable, model.KindHeaderPreset, model.KindHistory} {
-		recs, err := d.db.List(context.Background(), k)
-		if err != nil {
-			d.t.Fatal(err)
-		}
-		for _, r := range recs {
-			b, _ := json.Marshal(r.Fields) // map keys sorted
-			out[string(k)+"/"+string(r.ID)] = string(b)
-		}
-	}
-	return out
+	return servertest.State(d.t, d.db)
 }
 
 func (d *device) inSync() bool {
@@ -333,8 +187,7 @@ func (d *device) inSync() bool {
 }
 
 func TestTwoDevicesSyncThroughTheRealServer(t *testing.T) {
-	srv := startSyncServer(t)
-	acct := newAccount(t, srv, "ann")
+	acct := servertest.Start(t, servertest.Options{}).NewAccount(t, "ann")
 	a, b := newDevice(t, acct, "a"), newDevice(t, acct, "b")
 	ctx := context.Background()
 	for _, d := range []*device{a, b} {
@@ -359,20 +212,15 @@ func TestTwoDevicesSyncThroughTheRealServer(t *testing.T) {
 }
 
 func TestARevokedSessionNeedsASignInAgain(t *testing.T) {
-	srv := startSyncServer(t)
-	acct := newAccount(t, srv, "cat")
+	srv := servertest.Start(t, servertest.Options{})
+	acct := srv.NewAccount(t, "cat")
 	d := newDevice(t, acct, "a")
 	ctx := context.Background()
 	if err := d.sync.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "IN SYNC", d.inSync)
-	c, err := syncclient.New(srv.url, syncclient.Options{CAFile: srv.caFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseIdleConnections()
-	if err := c.WithToken(d.sess.Token).SignOut(ctx); err != nil {
+	if err := srv.Client(t).WithToken(d.sess.Token).SignOut(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "action needed", func() bool { return d.sync.Status().State == app.SyncActionNeeded })

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/vault"
 )
 
@@ -104,8 +106,8 @@ func backlogOp(i int) model.Op {
 // random moment after each page, until it has everything.
 func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 	ctx := context.Background()
-	srv := startSyncServer(t)
-	acct := newAccount(t, srv, "pull")
+	srv := servertest.Start(t, servertest.Options{})
+	acct := srv.NewAccount(t, "pull")
 	var mu sync.Mutex
 	seqs := map[model.ID]uint64{}
 	var dups []string
@@ -175,7 +177,7 @@ func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 	defer db.Close()
 
 	e, err := syncclient.NewEngine(syncclient.EngineConfig{
-		ServerURL: srv.url, CAFile: srv.caFile, Proxy: "direct", Token: acct.login(), Key: acct.key,
+		ServerURL: srv.URL, CAFile: srv.CAFile, Proxy: "direct", Token: acct.Login(t), Key: acct.Key,
 		DeviceID: "child", Store: db, Clock: quickClock{},
 	})
 	if err != nil {
@@ -184,8 +186,8 @@ func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 	if _, err := e.Once(ctx); err != nil {
 		t.Fatalf("finishing the sync after the restart: %v", err)
 	}
-	if got, want := (&device{t: t, db: db}).state(), src.state(); !sameState(got, want) {
-		t.Errorf("the restarted device differs from the pusher:\n%s", stateDiff(got, want))
+	if got, want := servertest.State(t, db), src.state(); !maps.Equal(got, want) {
+		t.Errorf("the restarted device differs from the pusher:\n%s", servertest.StateDiff(got, want))
 	}
 	if c, _ := db.Cursor(ctx); c != maxSeq {
 		t.Errorf("cursor %d after finishing, want %d", c, maxSeq)
@@ -195,11 +197,11 @@ func TestClientKilledMidApplyKeepsItsStoreConsistent(t *testing.T) {
 // runPullChildUntilFirstPage starts the pulling child, SIGKILLs it once it
 // reports a committed page (with randomDelay, a random moment later, up
 // to the time that first page took), and returns the cursor it reported.
-func runPullChildUntilFirstPage(t *testing.T, srv *syncServer, acct *account, dir string, randomDelay bool) uint64 {
+func runPullChildUntilFirstPage(t *testing.T, srv *servertest.Server, acct *servertest.Account, dir string, randomDelay bool) uint64 {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPullHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envPullDir+"="+dir, envPullURL+"="+srv.url, envPullCA+"="+srv.caFile,
-		envPullToken+"="+acct.login(), envPullKey+"="+hex.EncodeToString(acct.key.Bytes()))
+	cmd.Env = append(os.Environ(), envPullDir+"="+dir, envPullURL+"="+srv.URL, envPullCA+"="+srv.CAFile,
+		envPullToken+"="+acct.Login(t), envPullKey+"="+hex.EncodeToString(acct.Key.Bytes()))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

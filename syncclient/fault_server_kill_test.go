@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"mime/quotedprintable"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 // serverProcess is courier-server --dev run as a child process on a fixed
@@ -43,16 +45,6 @@ func buildServer(t *testing.T) string {
 		t.Fatalf("go build courier-server: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // start runs the server and waits until it accepts connections.
@@ -150,7 +142,7 @@ func (r ackRecorder) ApplyServerChanges(ctx context.Context, changes []model.Cha
 // COURIER_SOAK=1 the server is killed and restarted ten times.
 func TestServerKilledMidStreamLosesNothing(t *testing.T) {
 	root := t.TempDir()
-	p := &serverProcess{t: t, bin: buildServer(t), data: filepath.Join(root, "data"), addr: freeAddr(t)}
+	p := &serverProcess{t: t, bin: buildServer(t), data: filepath.Join(root, "data"), addr: servertest.FreeAddr(t)}
 	p.start()
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
@@ -160,10 +152,17 @@ func TestServerKilledMidStreamLosesNothing(t *testing.T) {
 			t.Logf("server logs:\n%s", p.logs.String())
 		}
 	})
-	srv := &syncServer{url: "https://" + p.addr, caFile: filepath.Join(p.data, syncserver.DevCAFile),
-		addr: p.addr, t: t, mail: make(chan syncserver.Message, 4)}
-	forwardMail(t, filepath.Join(p.data, "mail"), srv.mail)
-	acct := newAccount(t, srv, "kill")
+	mail := make(chan syncserver.Message, 4)
+	forwardMail(t, filepath.Join(p.data, "mail"), mail)
+	acct := servertest.NewAccountAt(t, "https://"+p.addr, filepath.Join(p.data, syncserver.DevCAFile), "kill", func(string) string {
+		select {
+		case m := <-mail:
+			return m.Links[0]
+		case <-time.After(10 * time.Second):
+			t.Fatal("no confirmation email within 10 s")
+			return ""
+		}
+	})
 
 	var mu sync.Mutex
 	acked := map[model.ID]uint64{}
@@ -220,8 +219,8 @@ func TestServerKilledMidStreamLosesNothing(t *testing.T) {
 	}
 	want := fresh.state()
 	for _, d := range devs {
-		if got := d.state(); !sameState(got, want) {
-			t.Errorf("device %s differs from the server's state:\n%s", d.name, stateDiff(got, want))
+		if got := d.state(); !maps.Equal(got, want) {
+			t.Errorf("device %s differs from the server's state:\n%s", d.name, servertest.StateDiff(got, want))
 		}
 		for _, id := range d.ops {
 			if !rec.ops[id] {

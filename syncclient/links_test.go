@@ -10,37 +10,18 @@ import (
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncproto"
-	"github.com/courierapp/courier/syncserver"
-	"github.com/courierapp/courier/vault"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
-// signedIn signs up, confirms and signs in username on srv.
-func signedIn(t *testing.T, srv *realServer, username string) *syncclient.Client {
+// signedIn makes a confirmed account username on srv and returns a client
+// signed in to it.
+func signedIn(t *testing.T, srv *servertest.Server, username string) *syncclient.Client {
 	t.Helper()
-	c, ctx := srv.client(t), context.Background()
-	key := vault.NewAccountKey()
-	cr, mk := creds(t, "password of "+username, key)
-	rw, err := vault.Wrap(vault.NewRecoveryKey().WrapKey(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	email := username + "@example.com"
-	if err := c.SignUp(ctx, syncproto.SignUpRequest{Username: username, Email: email, Credentials: cr, RecoveryWrappedKey: rw}); err != nil {
-		t.Fatal(err)
-	}
-	link := srv.nextMail(t, "confirm").Links[0]
-	if err := c.ConfirmEmail(ctx, syncclient.ConfirmTokenFromLink(link)); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.SignIn(ctx, syncproto.SignInRequest{Identifier: username, AuthKey: mk.AuthKey(), DeviceName: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.WithToken(s.Token)
+	return srv.Client(t).WithToken(srv.NewAccount(t, username).Login(t))
 }
 
 func TestLinksAgainstTheRealServer(t *testing.T) {
-	srv := startRealServer(t, syncserver.NoLimits())
+	srv := servertest.Start(t, servertest.Options{})
 	ann := signedIn(t, srv, "ann")
 	ctx := context.Background()
 	snap := json.RawMessage(`{"info":{"name":"Pets"},"item":[]}`)
@@ -49,11 +30,11 @@ func TestLinksAgainstTheRealServer(t *testing.T) {
 		t.Fatalf("CreateLink = %+v, %v", info, err)
 	}
 	// Anyone fetches it, with the same trust and no token.
-	got, err := srv.client(t).FetchURL(ctx, info.URL, syncproto.MaxLinkSnapshot)
+	got, err := srv.Client(t).FetchURL(ctx, info.URL, syncproto.MaxLinkSnapshot)
 	if err != nil || !bytes.Equal(got, snap) {
 		t.Fatalf("FetchURL = %q, %v", got, err)
 	}
-	_, err = srv.client(t).FetchURL(ctx, info.URL, 10)
+	_, err = srv.Client(t).FetchURL(ctx, info.URL, 10)
 	wantErr(t, "fetch past maxBytes", err, model.ErrTooLarge)
 	_, err = ann.FetchURL(ctx, "http://"+info.URL[len("https://"):], 1<<20)
 	wantErr(t, "fetch over http", err, model.ErrInvalid)
@@ -78,6 +59,6 @@ func TestLinksAgainstTheRealServer(t *testing.T) {
 	_, err = ann.CreateLink(ctx, syncproto.CreateLinkRequest{Collection: json.RawMessage(`[]`)})
 	wantErr(t, "create with a non-collection", err, model.ErrInvalid)
 	wantErr(t, "revoke with a bad id", ann.RevokeLink(ctx, "a/b"), model.ErrInvalid)
-	_, err = srv.client(t).Links(ctx)
+	_, err = srv.Client(t).Links(ctx)
 	wantErr(t, "list without a session", err, model.ErrUnauthorized)
 }

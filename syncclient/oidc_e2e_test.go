@@ -1,111 +1,40 @@
 package syncclient_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver"
-	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/vault"
 )
 
-// startOIDCServer runs a syncserver over TLS on loopback that trusts an
-// in-process mockoidc provider named "mock".
-func startOIDCServer(t *testing.T) (*realServer, *mockoidc.MockOIDC) {
+// startOIDCServer runs a syncserver over TLS on loopback, with the
+// server's default limits, that trusts an in-process mockoidc provider
+// named "mock".
+func startOIDCServer(t *testing.T) (*servertest.Server, *mockoidc.MockOIDC) {
 	t.Helper()
-	m, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
-	dir := t.TempDir()
-	cert, err := syncserver.DevCertificate(dir, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &realServer{url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile), mail: make(chan syncserver.Message, 64)}
-	mc := m.Config()
-	srv, err := syncserver.New(context.Background(), syncserver.Config{
-		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Storage: st, Logger: slog.New(slog.DiscardHandler),
-		Mailer: syncserver.MailerFunc(func(ctx context.Context, m syncserver.Message) error { s.mail <- m; return nil }),
-		OIDC:   []syncserver.OIDCProvider{{Name: "mock", DisplayName: "Mock", Issuer: mc.Issuer, ClientID: mc.ClientID, ClientSecret: mc.ClientSecret}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server Run: %v", err)
-		}
-		st.Close()
-	})
-	return s, m
-}
-
-// memSecrets is an in-memory app.Secrets.
-type memSecrets struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (s *memSecrets) Get(_ context.Context, k string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.m[k]
-	if !ok {
-		return nil, model.ErrNotFound
-	}
-	return bytes.Clone(v), nil
-}
-
-func (s *memSecrets) Set(_ context.Context, k string, v []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[k] = bytes.Clone(v)
-	return nil
-}
-
-func (s *memSecrets) Delete(_ context.Context, k string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, k)
-	return nil
+	limits := syncserver.DefaultLimits()
+	srv := servertest.Start(t, servertest.Options{OIDC: true, Limits: &limits})
+	return srv, srv.OIDC
 }
 
 // newOIDCDevice is a profile (a real store) with its own secrets, whose
 // account API is the real client of srv.
-func newOIDCDevice(t *testing.T, srv *realServer) *app.Accounts {
+func newOIDCDevice(t *testing.T, srv *servertest.Server) *app.Accounts {
 	t.Helper()
 	db, err := store.Open(context.Background(), t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
@@ -113,9 +42,9 @@ func newOIDCDevice(t *testing.T, srv *realServer) *app.Accounts {
 	}
 	t.Cleanup(func() { db.Close() })
 	x, err := app.NewAccounts(db, app.AccountsOptions{
-		Secrets: &memSecrets{m: map[string][]byte{}}, KDFParams: vault.MinKDFParams, DeviceName: "test device",
+		Secrets: keyring.NewMemory(), KDFParams: vault.MinKDFParams, DeviceName: "test device",
 		Dial: func(server, token string) (app.AccountAPI, error) {
-			c, err := syncclient.New(server, syncclient.Options{CAFile: srv.caFile, Timeout: 10 * time.Second})
+			c, err := syncclient.New(server, syncclient.Options{CAFile: srv.CAFile, Timeout: 10 * time.Second})
 			if err != nil {
 				return nil, err
 			}
@@ -154,7 +83,7 @@ func testBrowser(t *testing.T, rewrite func(*url.URL)) func(string) error {
 	}
 }
 
-func authorize(t *testing.T, x *app.Accounts, srv *realServer, rewrite func(*url.URL)) (app.OIDCResult, error) {
+func authorize(t *testing.T, x *app.Accounts, srv *servertest.Server, rewrite func(*url.URL)) (app.OIDCResult, error) {
 	t.Helper()
 	lb, err := syncclient.ListenLoopback()
 	if err != nil {
@@ -163,7 +92,7 @@ func authorize(t *testing.T, x *app.Accounts, srv *realServer, rewrite func(*url
 	defer lb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return x.OIDCAuthorize(ctx, app.OIDCInput{ServerURL: srv.url, CAFile: srv.caFile, Provider: "mock", Redirect: lb, Open: testBrowser(t, rewrite)})
+	return x.OIDCAuthorize(ctx, app.OIDCInput{ServerURL: srv.URL, CAFile: srv.CAFile, Provider: "mock", Redirect: lb, Open: testBrowser(t, rewrite)})
 }
 
 func sessionKey(t *testing.T, x *app.Accounts) vault.AccountKey {
@@ -181,7 +110,7 @@ func TestOIDCSignUpAndSignInOnAnotherDeviceEndToEnd(t *testing.T) {
 	user := &mockoidc.MockUser{Subject: "sub-ada", Email: "ada@example.com", EmailVerified: true, PreferredUsername: "ada"}
 
 	first := newOIDCDevice(t, srv)
-	providers, err := first.OIDCProviders(ctx, srv.url)
+	providers, err := first.OIDCProviders(ctx, srv.URL)
 	if err != nil || len(providers) != 1 || providers[0].Name != "mock" || providers[0].DisplayName != "Mock" {
 		t.Fatalf("providers = %+v, %v", providers, err)
 	}
@@ -247,10 +176,10 @@ func TestOIDCLinkFromAPasswordSessionEndToEnd(t *testing.T) {
 	srv, m := startOIDCServer(t)
 	ctx := context.Background()
 	x := newOIDCDevice(t, srv)
-	if _, err := x.SignUp(ctx, app.SignUpInput{ServerURL: srv.url, CAFile: srv.caFile, Email: "bo@example.com", Username: "bob", Password: "bo's password"}); err != nil {
+	if _, err := x.SignUp(ctx, app.SignUpInput{ServerURL: srv.URL, CAFile: srv.CAFile, Email: "bo@example.com", Username: "bob", Password: "bo's password"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := x.ConfirmEmail(ctx, srv.url, srv.nextMail(t, "confirm").Links[0]); err != nil {
+	if err := x.ConfirmEmail(ctx, srv.URL, srv.NextMail(t, "confirm").Links[0]); err != nil {
 		t.Fatal(err)
 	}
 	user := &mockoidc.MockUser{Subject: "sub-bo", Email: "bo@example.com", EmailVerified: true}
@@ -258,7 +187,7 @@ func TestOIDCLinkFromAPasswordSessionEndToEnd(t *testing.T) {
 	if _, err := authorize(t, x, srv, nil); !errors.Is(err, model.ErrConflict) {
 		t.Fatalf("provider sign-in to an unlinked account with the same email: err = %v, want ErrConflict", err)
 	}
-	if _, err := x.SignIn(ctx, app.SignInInput{ServerURL: srv.url, CAFile: srv.caFile, Identifier: "bob", Password: "bo's password"}); err != nil {
+	if _, err := x.SignIn(ctx, app.SignInInput{ServerURL: srv.URL, CAFile: srv.CAFile, Identifier: "bob", Password: "bo's password"}); err != nil {
 		t.Fatal(err)
 	}
 	key := sessionKey(t, x)

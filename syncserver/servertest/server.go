@@ -54,6 +54,7 @@ type Server struct {
 	// QueueUser); nil without it.
 	OIDC *mockoidc.MockOIDC
 
+	t    testing.TB // the test that started it: Run's errors fail it
 	opts Options
 	cert tls.Certificate
 	mail chan syncserver.Message
@@ -69,7 +70,7 @@ type Server struct {
 // close.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s := &Server{Dir: t.TempDir(), opts: opts, mail: make(chan syncserver.Message, MailBuffer)}
+	s := &Server{Dir: t.TempDir(), t: t, opts: opts, mail: make(chan syncserver.Message, MailBuffer)}
 	s.Mail = s.mail
 	if opts.OIDC {
 		m, err := mockoidc.Run()
@@ -98,7 +99,8 @@ func Start(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// run opens the store and serves on ln until s.stop.
+// run opens the store and serves on ln until s.stop; t fails when the
+// server does not start, s.t when it does not stop cleanly.
 func (s *Server) run(t testing.TB, ln net.Listener) {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(s.Dir, "server.db"))
@@ -116,10 +118,10 @@ func (s *Server) run(t testing.TB, ln net.Listener) {
 	s.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("server Run: %v", err)
+			s.t.Errorf("server Run: %v", err)
 		}
 		if err := st.Close(); err != nil {
-			t.Errorf("close server store: %v", err)
+			s.t.Errorf("close server store: %v", err)
 		}
 	}
 }
@@ -146,7 +148,8 @@ func (s *Server) config(ln net.Listener, st *boltstore.DB) syncserver.Config {
 
 // Restart shuts the server down gracefully (every sync connection gets
 // close code 1001) and starts it again on the same address and data. It
-// fails t when the address cannot be bound again.
+// fails t (a subtest may call it) when the server does not start again;
+// a Run error fails the test that called Start.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.mu.Lock()
