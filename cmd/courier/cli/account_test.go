@@ -3,19 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"io/fs"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	gokeyring "github.com/zalando/go-keyring"
 
@@ -23,68 +19,23 @@ import (
 	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncserver"
-	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
-// testSyncServer is a real sync server on loopback with a dev CA and a
-// mailer that hands the emails to the test.
-type testSyncServer struct {
-	url, caFile string
-	mail        chan syncserver.Message
-}
+// testSyncServer is a real sync server on loopback (servertest) whose
+// emails come to the test.
+type testSyncServer struct{ *servertest.Server }
 
+// startSyncServer starts a server without rate limits or OIDC providers.
 func startSyncServer(t *testing.T) *testSyncServer {
 	t.Helper()
-	dir := t.TempDir()
-	cert, err := syncserver.DevCertificate(dir, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &testSyncServer{url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile), mail: make(chan syncserver.Message, 64)}
-	noLimits := syncserver.NoLimits()
-	srv, err := syncserver.New(context.Background(), syncserver.Config{
-		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Storage: st, Limits: &noLimits, Logger: slog.New(slog.DiscardHandler),
-		Mailer: syncserver.MailerFunc(func(ctx context.Context, m syncserver.Message) error { s.mail <- m; return nil }),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server Run: %v", err)
-		}
-		st.Close()
-	})
-	return s
+	return &testSyncServer{servertest.Start(t, servertest.Options{})}
 }
 
-// nextMail waits for the next email of kind to, skipping others.
+// nextMail is NextMail under the name profile_test.go calls.
 func (s *testSyncServer) nextMail(t *testing.T, kind string) syncserver.Message {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case m := <-s.mail:
-			if m.Kind == kind {
-				return m
-			}
-		case <-deadline:
-			t.Fatalf("no %s email within 10 s", kind)
-		}
-	}
+	return s.NextMail(t, kind)
 }
 
 var (
@@ -100,7 +51,7 @@ type accountCLI struct {
 
 func (c accountCLI) run(profile, stdin string, args ...string) result {
 	c.t.Helper()
-	env := map[string]string{"COURIER_SERVER": c.srv.url, "COURIER_CA": c.srv.caFile}
+	env := map[string]string{"COURIER_SERVER": c.srv.URL, "COURIER_CA": c.srv.CAFile}
 	return run(c.t, runOpts{stdin: stdin, env: env}, append(args, "--profile", profile)...)
 }
 
@@ -183,10 +134,10 @@ func TestAccountCommandsEndToEnd(t *testing.T) {
 	if rk == "" || !strings.Contains(out, "Keep it somewhere safe") {
 		t.Fatalf("signup printed no recovery key with a warning:\n%s", out)
 	}
-	srv.nextMail(t, "confirm")
+	srv.NextMail(t, "confirm")
 	c.fails(laptop, pw1+"\n", "confirm your email", "login", "--username", "ann", "--password-stdin")
 	c.ok(laptop, "", "confirm-resend")
-	link := srv.nextMail(t, "confirm").Links[0]
+	link := srv.NextMail(t, "confirm").Links[0]
 	c.ok(laptop, "", "confirm", link)
 
 	c.fails(laptop, "wrong password\n", "wrong email, username or password", "login", "--username", "ann", "--password-stdin")
@@ -194,7 +145,7 @@ func TestAccountCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("login said %q", out)
 	}
 	key := profileKey(t, laptop)
-	c.ok(desktop, pw1+"\n", "login", "--email", email, "--password-stdin", "--server", srv.url)
+	c.ok(desktop, pw1+"\n", "login", "--email", email, "--password-stdin", "--server", srv.URL)
 	if !bytes.Equal(profileKey(t, desktop), key) {
 		t.Fatal("two devices hold different account keys")
 	}
@@ -208,7 +159,7 @@ func TestAccountCommandsEndToEnd(t *testing.T) {
 	c.ok(laptop, "", "devices")
 
 	c.ok(desktop, "", "password", "forgot", "--email", email)
-	code := resetCodeRE.FindString(srv.nextMail(t, "reset").Text)
+	code := resetCodeRE.FindString(srv.NextMail(t, "reset").Text)
 	c.fails(desktop, "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA\n"+pw3+"\n", "recovery key does not open",
 		"password", "reset", "--email", email, "--code", code, "--recovery-key-stdin", "--password-stdin")
 	c.ok(desktop, rk+"\n"+pw3+"\n", "password", "reset", "--email", email, "--code", code, "--recovery-key-stdin", "--password-stdin")
@@ -220,7 +171,7 @@ func TestAccountCommandsEndToEnd(t *testing.T) {
 	}
 	c.ok(desktop, pw3+"\n", "login", "--email", email, "--password-stdin")
 	c.ok(laptop, "", "username", "remind", "--email", email)
-	if m := srv.nextMail(t, "username"); !strings.Contains(m.Text, "ann") {
+	if m := srv.NextMail(t, "username"); !strings.Contains(m.Text, "ann") {
 		t.Fatalf("username email: %q", m.Text)
 	}
 
@@ -294,7 +245,7 @@ func TestLoginWithoutKeyringWarnsAndEraseWarns(t *testing.T) {
 	profile := t.TempDir()
 	const email, pw = "bob@example.com", "bobs password"
 	c.ok(profile, pw+"\n", "signup", "--email", email, "--username", "bob", "--password-stdin")
-	c.ok(profile, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+	c.ok(profile, "", "confirm", srv.NextMail(t, "confirm").Links[0])
 
 	gokeyring.MockInitWithError(errors.New("dbus: no session bus"))
 	t.Cleanup(gokeyring.MockInit)
@@ -306,7 +257,7 @@ func TestLoginWithoutKeyringWarnsAndEraseWarns(t *testing.T) {
 
 	gokeyring.MockInit()
 	c.ok(profile, "", "password", "forgot", "--email", email)
-	code := resetCodeRE.FindString(srv.nextMail(t, "reset").Text)
+	code := resetCodeRE.FindString(srv.NextMail(t, "reset").Text)
 	r = c.run(profile, "new password 1\n", "password", "reset", "--email", email, "--code", code, "--erase-data", "--password-stdin")
 	if r.code != 0 || !strings.Contains(r.stderr, "deletes, for good") || recoveryKeyRE.FindString(r.stdout) == "" {
 		t.Fatalf("erase: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)

@@ -25,7 +25,7 @@ import (
 // fetchLink GETs a public link URL trusting the server's dev CA.
 func fetchLink(t *testing.T, srv *testSyncServer, u string) (int, []byte) {
 	t.Helper()
-	pem, err := os.ReadFile(srv.caFile)
+	pem, err := os.ReadFile(srv.CAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestLinkCommandsEndToEnd(t *testing.T) {
 	const pw = "correct horse battery"
 	c.fails(laptop, "", "signed-in account", "link", "list")
 	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
-	c.ok(laptop, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+	c.ok(laptop, "", "confirm", srv.NextMail(t, "confirm").Links[0])
 	c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin")
 	fixture, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "postman", "everything.v21.postman_collection.json"))
 	if err != nil {
@@ -77,7 +77,7 @@ func TestLinkCommandsEndToEnd(t *testing.T) {
 	}
 	out := c.ok(laptop, "", "link", "create", "everything v2.1", "--expires", "7d", "--yes")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], srv.url+"/c/") {
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], srv.URL+"/c/") {
 		t.Fatalf("link create printed %q; want the URL and the id", out)
 	}
 	linkURL, id := lines[0], lines[1]
@@ -91,7 +91,7 @@ func TestLinkCommandsEndToEnd(t *testing.T) {
 
 	// Another profile imports it from the courier:// URL the page offers.
 	open := "courier://import?url=" + url.QueryEscape(linkURL)
-	r = run(t, runOpts{env: map[string]string{"COURIER_SERVER": srv.url, "COURIER_CA": srv.caFile}}, "--profile", desktop, open)
+	r = run(t, runOpts{env: map[string]string{"COURIER_SERVER": srv.URL, "COURIER_CA": srv.CAFile}}, "--profile", desktop, open)
 	if r.code != 0 || !strings.Contains(r.stdout, "imported") {
 		t.Fatalf("courier %s: exit %d\n%s%s", open, r.code, r.stdout, r.stderr)
 	}

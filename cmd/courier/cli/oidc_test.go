@@ -3,12 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,62 +12,14 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 	gokeyring "github.com/zalando/go-keyring"
 
-	"github.com/courierapp/courier/syncserver"
-	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
-
-// startOIDCSyncServer is startSyncServer with an in-process mockoidc
-// provider named "mock".
-func startOIDCSyncServer(t *testing.T) (*testSyncServer, *mockoidc.MockOIDC) {
-	t.Helper()
-	m, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
-	dir := t.TempDir()
-	cert, err := syncserver.DevCertificate(dir, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &testSyncServer{url: "https://" + ln.Addr().String(), caFile: filepath.Join(dir, syncserver.DevCAFile), mail: make(chan syncserver.Message, 64)}
-	noLimits := syncserver.NoLimits()
-	mc := m.Config()
-	srv, err := syncserver.New(context.Background(), syncserver.Config{
-		Listener: ln, PublicURL: s.url, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Storage: st, Limits: &noLimits, Logger: slog.New(slog.DiscardHandler),
-		Mailer: syncserver.MailerFunc(func(ctx context.Context, m syncserver.Message) error { s.mail <- m; return nil }),
-		OIDC:   []syncserver.OIDCProvider{{Name: "mock", Issuer: mc.Issuer, ClientID: mc.ClientID, ClientSecret: mc.ClientSecret}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server Run: %v", err)
-		}
-		st.Close()
-	})
-	return s, m
-}
 
 // oidcRun runs courier with a test browser that follows the sign-in page
 // to the loopback redirect.
 func oidcRun(t *testing.T, srv *testSyncServer, profile, stdin string, args ...string) result {
 	t.Helper()
-	env := map[string]string{"COURIER_SERVER": srv.url, "COURIER_CA": srv.caFile}
+	env := map[string]string{"COURIER_SERVER": srv.URL, "COURIER_CA": srv.CAFile}
 	return run(t, runOpts{stdin: stdin, env: env, main: func(m *Main) {
 		m.OpenBrowser = func(ctx context.Context, u string) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -90,7 +38,8 @@ func oidcRun(t *testing.T, srv *testSyncServer, profile, stdin string, args ...s
 
 func TestOIDCSignupAndLoginCommands(t *testing.T) {
 	gokeyring.MockInit()
-	srv, m := startOIDCSyncServer(t)
+	srv := &testSyncServer{servertest.Start(t, servertest.Options{OIDC: true})}
+	m := srv.OIDC
 	user := &mockoidc.MockUser{Subject: "sub-cli", Email: "cli@example.com", EmailVerified: true}
 	first, second, third := t.TempDir(), t.TempDir(), t.TempDir()
 

@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 // putRequest writes one request into the closed profile dir.
@@ -72,7 +71,7 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("status before an account:\n%s", out)
 	}
 	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
-	c.ok(laptop, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+	c.ok(laptop, "", "confirm", srv.NextMail(t, "confirm").Links[0])
 
 	putRequest(t, laptop, "made on the laptop before signing in")
 	if out := c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin"); !strings.Contains(out, "1 local item will be merged") {
@@ -114,27 +113,9 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("laptop sync said %q", out)
 	}
 	r := statusJSON(t, c, laptop)
-	if r.Pending != 0 || r.Cursor != 2 || r.LastSync == nil || r.Server != srv.url {
+	if r.Pending != 0 || r.Cursor != 2 || r.LastSync == nil || r.Server != srv.URL {
 		t.Errorf("final status = %+v", r)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestSyncWatchPrintsStatusUntilInterrupted(t *testing.T) {
@@ -144,11 +125,11 @@ func TestSyncWatchPrintsStatusUntilInterrupted(t *testing.T) {
 	dir := t.TempDir()
 	const pw = "correct horse battery"
 	c.ok(dir, pw+"\n", "signup", "--email", "bob@example.com", "--username", "bob", "--password-stdin")
-	c.ok(dir, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+	c.ok(dir, "", "confirm", srv.NextMail(t, "confirm").Links[0])
 	c.ok(dir, pw+"\n", "login", "--username", "bob", "--password-stdin")
 
-	var out, errb lockedBuffer
-	env := map[string]string{"COURIER_SERVER": srv.url, "COURIER_CA": srv.caFile}
+	var out, errb servertest.Buffer
+	env := map[string]string{"COURIER_SERVER": srv.URL, "COURIER_CA": srv.CAFile}
 	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
