@@ -1,17 +1,23 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
@@ -42,7 +48,12 @@ const (
 // on one bbolt server (.../bbolt). It reports p50 and p99 delivery
 // latency, the rates at which the changes were pushed and delivered, and
 // achieved-% (delivered rate over the target); a run that falls short of
-// 95% of the target says so in the log.
+// 95% of the target says so in the log. It also reports the CPU time per
+// change, from the first due push until the last delivery, of this
+// process (the servers and the clients: proc-cpu-ms/change) and of the
+// PostgreSQL backends serving the database (pg-cpu-ms/change, read from
+// /proc: the cluster runs on this machine), which a loaded machine
+// disturbs less than the latencies.
 func BenchmarkDelivery(b *testing.B) {
 	url := pgtest.URL(b)
 	quiet := pgstore.Options{Logger: slog.New(slog.DiscardHandler)}
@@ -50,11 +61,11 @@ func BenchmarkDelivery(b *testing.B) {
 		b.Run(fmt.Sprintf("rate-%d", rate), func(b *testing.B) {
 			b.Run("pg-cross-replica", func(b *testing.B) {
 				r1, r2 := startReplica(b, url, quiet), startReplica(b, url, quiet)
-				measureDelivery(b, r1, r2, r1.db, rate)
+				measureDelivery(b, r1, r2, r1.db, rate, url)
 			})
 			b.Run("pg-same-replica", func(b *testing.B) {
 				r := startReplica(b, url, quiet)
-				measureDelivery(b, r, r, r.db, rate)
+				measureDelivery(b, r, r, r.db, rate, url)
 			})
 			b.Run("bbolt", func(b *testing.B) {
 				db, err := boltstore.Open(filepath.Join(b.TempDir(), "server.db"))
@@ -62,7 +73,7 @@ func BenchmarkDelivery(b *testing.B) {
 					b.Fatal(err)
 				}
 				r := startServer(b, db, &syncBuffer{})
-				measureDelivery(b, r, r, db, rate)
+				measureDelivery(b, r, r, db, rate, "")
 			})
 		})
 	}
@@ -77,7 +88,7 @@ type deliveryPair struct{ pusher, watcher *device }
 // on from and receivers on to, after a warm-up. Push j of account k is
 // due at start + (j*accounts+k) ticks of 1/rate; as the account is fresh
 // and has one pusher, it gets seq j+2 (the warm-up push has seq 1).
-func measureDelivery(b *testing.B, from, to *replica, st syncserver.Storage, rate int) {
+func measureDelivery(b *testing.B, from, to *replica, st syncserver.Storage, rate int, pgURL string) {
 	pairs := make([]deliveryPair, deliveryAccounts)
 	for k := range pairs {
 		token := newAccount(b, st, int(1000+benchAccounts.Add(1)))
@@ -88,6 +99,7 @@ func measureDelivery(b *testing.B, from, to *replica, st syncserver.Storage, rat
 	perAcct := total / deliveryAccounts
 	tick := time.Second / time.Duration(rate)
 	b.ResetTimer()
+	procCPU0, pgCPU0 := processCPU(), backendsCPU(b, pgURL)
 	start := time.Now()
 	due := func(k, j int) time.Time { return start.Add(time.Duration(j*deliveryAccounts+k) * tick) }
 	var wg sync.WaitGroup
@@ -118,6 +130,7 @@ func measureDelivery(b *testing.B, from, to *replica, st syncserver.Storage, rat
 			b.Fatal(err)
 		}
 	}
+	procCPU, pgCPU := processCPU()-procCPU0, backendsCPU(b, pgURL)-pgCPU0
 	b.StopTimer()
 	lat := make([]time.Duration, 0, total)
 	var lastDelivered time.Time
@@ -139,6 +152,10 @@ func measureDelivery(b *testing.B, from, to *replica, st syncserver.Storage, rat
 	b.ReportMetric(float64(len(lat))/sentIn.Seconds(), "sent/s")
 	b.ReportMetric(delivered, "delivered/s")
 	b.ReportMetric(100*delivered/float64(rate), "achieved-%")
+	b.ReportMetric(float64(procCPU.Microseconds())/1000/float64(total), "proc-cpu-ms/change")
+	if pgURL != "" {
+		b.ReportMetric(float64(pgCPU.Microseconds())/1000/float64(total), "pg-cpu-ms/change")
+	}
 	if delivered < 0.95*float64(rate) {
 		b.Logf("FELL SHORT: delivered %.0f changes/s of the %d/s target", delivered, rate)
 	}
@@ -314,3 +331,55 @@ func (d *device) pushNamed(id string) error {
 	defer cancel()
 	return d.ws.Write(ctx, websocket.MessageText, b)
 }
+
+// processCPU returns the CPU time this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// backendsCPU returns the CPU time used so far by the PostgreSQL backends
+// connected to the database at url, from /proc (0 for no url; backends
+// it cannot read count as 0, and backends that ended are not counted: the
+// stores' connections stay open while the load runs).
+func backendsCPU(b *testing.B, url string) time.Duration {
+	if url == "" {
+		return 0
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ticks int64
+	for _, pid := range pids {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The fields after the command's closing parenthesis start with
+		// the state (field 3); utime and stime are fields 14 and 15.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times on Linux.
+const clockTicks = 100
