@@ -264,26 +264,10 @@ type accountHarness struct {
 
 func newAccountHarness(t *testing.T) *accountHarness {
 	t.Helper()
-	fa := test.NewTempApp(t)
-	db, err := store.Open(context.Background(), t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	core, err := app.New(db, app.Options{})
-	if err != nil {
-		t.Fatalf("new core: %v", err)
-	}
-	h := &accountHarness{t: t, loop: newUILoop(), acc: &fakeAccounts{password: "correct horse"}, syncer: newFakeSyncer(), joiner: &fakeJoiner{}, core: core}
-	opts := &AccountOptions{Accounts: h.acc, Syncer: h.syncer, Profile: h.joiner, UseCA: func(string) error { return nil }, DefaultServer: "https://127.0.0.1:8443"}
-	h.mw = newMainWindow(fa, withAccounts(core, opts), h.loop.do)
-	t.Cleanup(func() {
-		h.mw.win.Close()
-		h.loop.settle()
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
+	h := &accountHarness{t: t, loop: newUILoop(), acc: &fakeAccounts{password: "correct horse"}, syncer: newFakeSyncer(), joiner: &fakeJoiner{}}
+	h.mw, h.core, _ = openWindow(t, store.Options{}, h.loop, func(core *app.App, _ *store.DB) Core {
+		return withAccounts(core, &AccountOptions{Accounts: h.acc, Syncer: h.syncer, Profile: h.joiner, UseCA: func(string) error { return nil }, DefaultServer: "https://127.0.0.1:8443"})
 	})
-	h.loop.settle()
 	return h
 }
 

@@ -75,8 +75,19 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	h := &harness{t: t, loop: newUILoop()}
+	h.mw, h.core, h.db = openWindow(t, store.Options{}, h.loop, nil)
+	return h
+}
+
+// openWindow opens a real store in a temporary profile with opts, the
+// real core over it and a main window over what wire makes of them (nil:
+// the core itself), with loop as its event loop, settled. The window and
+// the store close when the test ends; a failure to open fails t.
+func openWindow(t *testing.T, opts store.Options, loop *uiLoop, wire func(*app.App, *store.DB) Core) (*MainWindow, *app.App, *store.DB) {
+	t.Helper()
 	fa := test.NewTempApp(t)
-	db, err := store.Open(context.Background(), t.TempDir(), store.Options{})
+	db, err := store.Open(context.Background(), t.TempDir(), opts)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -84,17 +95,20 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatalf("new core: %v", err)
 	}
-	h := &harness{t: t, core: core, db: db, loop: newUILoop()}
-	h.mw = newMainWindow(fa, core, h.loop.do)
+	var c Core = core
+	if wire != nil {
+		c = wire(core, db)
+	}
+	mw := newMainWindow(fa, c, loop.do)
 	t.Cleanup(func() {
-		h.mw.win.Close()
-		h.loop.settle()
+		mw.win.Close()
+		loop.settle()
 		if err := db.Close(); err != nil {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	h.loop.settle()
-	return h
+	loop.settle()
+	return mw, core, db
 }
 
 // tab returns the selected request tab.

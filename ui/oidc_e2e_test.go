@@ -1,16 +1,10 @@
 package ui
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,90 +12,21 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/courierapp/courier/app"
-	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncserver"
-	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/vault"
 )
 
-// startOIDCTestServer runs a real syncserver over TLS on loopback that
-// trusts an in-process mockoidc provider named "mock"; it returns the
-// server's URL and CA file.
-func startOIDCTestServer(t *testing.T) (serverURL, caFile string, m *mockoidc.MockOIDC, mail chan syncserver.Message) {
+// startOIDCTestServer runs a real syncserver over TLS on loopback, with
+// the server's default limits, that trusts an in-process mockoidc
+// provider named "mock" (srv.OIDC).
+func startOIDCTestServer(t *testing.T) *servertest.Server {
 	t.Helper()
-	m, err := mockoidc.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Shutdown() })
-	dir := t.TempDir()
-	cert, err := syncserver.DevCertificate(dir, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "server.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverURL = "https://" + ln.Addr().String()
-	mail = make(chan syncserver.Message, 16)
-	mc := m.Config()
-	srv, err := syncserver.New(context.Background(), syncserver.Config{
-		Listener: ln, PublicURL: serverURL, TLS: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Storage: st, Logger: slog.New(slog.DiscardHandler),
-		Mailer: syncserver.MailerFunc(func(_ context.Context, msg syncserver.Message) error { mail <- msg; return nil }),
-		OIDC:   []syncserver.OIDCProvider{{Name: "mock", DisplayName: "Mock", Issuer: mc.Issuer, ClientID: mc.ClientID, ClientSecret: mc.ClientSecret}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server Run: %v", err)
-		}
-		_ = st.Close()
-	})
-	return serverURL, filepath.Join(dir, syncserver.DevCAFile), m, mail
-}
-
-// e2eSecrets is an in-memory app.Secrets.
-type e2eSecrets struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (s *e2eSecrets) Get(_ context.Context, k string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.m[k]
-	if !ok {
-		return nil, model.ErrNotFound
-	}
-	return bytes.Clone(v), nil
-}
-
-func (s *e2eSecrets) Set(_ context.Context, k string, v []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[k] = bytes.Clone(v)
-	return nil
-}
-
-func (s *e2eSecrets) Delete(_ context.Context, k string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, k)
-	return nil
+	limits := syncserver.DefaultLimits()
+	return servertest.Start(t, servertest.Options{OIDC: true, Limits: &limits})
 }
 
 // newOIDCDeviceWindow is a window over a real profile whose accounts are
@@ -110,44 +35,30 @@ func (s *e2eSecrets) Delete(_ context.Context, k string) error {
 // redirects; sync and the profile join are fakes.
 func newOIDCDeviceWindow(t *testing.T, serverURL, caFile string) (*accountHarness, *app.Accounts) {
 	t.Helper()
-	fa := test.NewTempApp(t)
-	db, err := store.Open(context.Background(), t.TempDir(), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	core, err := app.New(db, app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := app.NewAccounts(db, app.AccountsOptions{
-		Secrets: &e2eSecrets{m: map[string][]byte{}}, KDFParams: vault.MinKDFParams, DeviceName: "test device",
-		Dial: func(server, token string) (app.AccountAPI, error) {
-			c, err := syncclient.New(server, syncclient.Options{CAFile: caFile, Timeout: 10 * time.Second})
-			if err != nil {
-				return nil, err
-			}
-			t.Cleanup(c.CloseIdleConnections)
-			return c.WithToken(token), nil
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &accountHarness{t: t, loop: newUILoop(), syncer: newFakeSyncer(), joiner: &fakeJoiner{}, core: core}
-	opts := &AccountOptions{
-		Accounts: acc, Syncer: h.syncer, Profile: h.joiner, UseCA: func(string) error { return nil }, DefaultServer: serverURL,
-		OIDCListen: func() (OIDCListener, error) { return syncclient.ListenLoopback() },
-		OpenURL:    func(u *url.URL) error { go followInBrowser(t, u); return nil },
-	}
-	h.mw = newMainWindow(fa, withAccounts(core, opts), h.loop.do)
-	t.Cleanup(func() {
-		h.mw.win.Close()
-		h.loop.settle()
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
+	h := &accountHarness{t: t, loop: newUILoop(), syncer: newFakeSyncer(), joiner: &fakeJoiner{}}
+	var acc *app.Accounts
+	h.mw, h.core, _ = openWindow(t, store.Options{NoSync: true}, h.loop, func(core *app.App, db *store.DB) Core {
+		var err error
+		acc, err = app.NewAccounts(db, app.AccountsOptions{
+			Secrets: keyring.NewMemory(), KDFParams: vault.MinKDFParams, DeviceName: "test device",
+			Dial: func(server, token string) (app.AccountAPI, error) {
+				c, err := syncclient.New(server, syncclient.Options{CAFile: caFile, Timeout: 10 * time.Second})
+				if err != nil {
+					return nil, err
+				}
+				t.Cleanup(c.CloseIdleConnections)
+				return c.WithToken(token), nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
+		return withAccounts(core, &AccountOptions{
+			Accounts: acc, Syncer: h.syncer, Profile: h.joiner, UseCA: func(string) error { return nil }, DefaultServer: serverURL,
+			OIDCListen: func() (OIDCListener, error) { return syncclient.ListenLoopback() },
+			OpenURL:    func(u *url.URL) error { go followInBrowser(t, u); return nil },
+		})
 	})
-	h.loop.settle()
 	return h, acc
 }
 
@@ -164,7 +75,8 @@ func followInBrowser(t *testing.T, u *url.URL) {
 }
 
 func TestOIDCWindowSignsUpAndSignsInOnAnotherDeviceEndToEnd(t *testing.T) {
-	serverURL, caFile, m, _ := startOIDCTestServer(t)
+	srv := startOIDCTestServer(t)
+	serverURL, caFile, m := srv.URL, srv.CAFile, srv.OIDC
 	user := &mockoidc.MockUser{Subject: "sub-ada", Email: "ada@example.com", EmailVerified: true, PreferredUsername: "ada"}
 
 	h, acc := newOIDCDeviceWindow(t, serverURL, caFile)
@@ -221,7 +133,8 @@ func TestOIDCWindowSignsUpAndSignsInOnAnotherDeviceEndToEnd(t *testing.T) {
 }
 
 func TestOIDCWindowRefusesAnUnlinkedEmailThenLinksEndToEnd(t *testing.T) {
-	serverURL, caFile, m, mail := startOIDCTestServer(t)
+	srv := startOIDCTestServer(t)
+	serverURL, caFile, m := srv.URL, srv.CAFile, srv.OIDC
 	ctx := context.Background()
 	user := &mockoidc.MockUser{Subject: "sub-ada", Email: "ada@example.com", EmailVerified: true, PreferredUsername: "ada"}
 	h, acc := newOIDCDeviceWindow(t, serverURL, caFile)
@@ -229,7 +142,7 @@ func TestOIDCWindowRefusesAnUnlinkedEmailThenLinksEndToEnd(t *testing.T) {
 	if _, err := acc.SignUp(ctx, app.SignUpInput{ServerURL: serverURL, CAFile: caFile, Email: user.Email, Username: "ada", Password: password}); err != nil {
 		t.Fatalf("password sign-up: %v", err)
 	}
-	msg := <-mail
+	msg := srv.NextMail(t, "confirm")
 	if len(msg.Links) == 0 {
 		t.Fatalf("the confirmation email has no link: %+v", msg)
 	}
