@@ -39,12 +39,16 @@ func (s *Server) NewAccount(t testing.TB, name string) *Account {
 // NewAccountAt makes a confirmed account named name on the server at url
 // (trusting caFile): it signs up with the cheapest KDF params vault
 // accepts and a random recovery key, then confirms the email with the
-// link that confirmLink returns for the account's address. Any failure
-// fails t.
+// link that confirmLink returns for the account's address. It leaves no
+// connection open. Any failure fails t.
 func NewAccountAt(t testing.TB, url, caFile, name string, confirmLink func(email string) string) *Account {
 	t.Helper()
 	ctx := context.Background()
-	c := newClient(t, url, caFile, accountTimeout)
+	c, err := syncclient.New(url, syncclient.Options{CAFile: caFile, Timeout: accountTimeout})
+	if err != nil {
+		t.Fatalf("client of %s: %v", url, err)
+	}
+	defer c.CloseIdleConnections() // no connection outlives the call (a balancer counts them)
 	a := &Account{URL: url, CAFile: caFile, Name: name, Email: name + "@example.com", Key: vault.NewAccountKey()}
 	cr, mk := Credentials(t, "password of "+name, a.Key)
 	a.master = mk
@@ -62,7 +66,7 @@ func NewAccountAt(t testing.TB, url, caFile, name string, confirmLink func(email
 }
 
 // Login opens a new session (device name "test") through a client of its
-// own and returns its token; a failure fails t.
+// own, closed before it returns, and returns its token; a failure fails t.
 func (a *Account) Login(t testing.TB) string {
 	t.Helper()
 	c, err := syncclient.New(a.URL, syncclient.Options{CAFile: a.CAFile, Timeout: accountTimeout})

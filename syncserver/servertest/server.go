@@ -12,6 +12,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/boltstore"
@@ -214,4 +215,18 @@ func newClient(t testing.TB, url, caFile string, timeout time.Duration) *synccli
 	}
 	t.Cleanup(c.CloseIdleConnections)
 	return c
+}
+
+// Dial is an app.AccountsOptions.Dial for tests: it reaches any server
+// URL through a client that trusts s's CA, with a 10 s timeout, whose
+// idle connections close when t ends.
+func (s *Server) Dial(t testing.TB) app.DialAccountAPI {
+	return func(server, token string) (app.AccountAPI, error) {
+		c, err := syncclient.New(server, syncclient.Options{CAFile: s.CAFile, Timeout: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(c.CloseIdleConnections)
+		return c.WithToken(token), nil
+	}
 }

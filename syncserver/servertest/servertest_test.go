@@ -32,6 +32,13 @@ func TestAnAccountSignsInAgainAfterARestart(t *testing.T) {
 	if srv.Storage() == nil {
 		t.Fatal("no storage after the restart")
 	}
+	api, err := srv.Dial(t)(srv.URL, acct.Login(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss, err := api.Sessions(ctx); err != nil || len(ss) != 3 || !ss[2].Current {
+		t.Fatalf("sessions through Dial = %+v, %v; want the three logins, the last current", ss, err)
+	}
 }
 
 func TestOIDCOptionListsTheMockProvider(t *testing.T) {
