@@ -8,6 +8,7 @@ import (
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/syncserver/pgstore/pgtest"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/syncserver/smtptest"
 )
 
@@ -17,7 +18,7 @@ import (
 type fleet struct {
 	lb       *balancer
 	replicas []*replicaProc
-	acct     *syncAccount
+	acct     *servertest.Account
 	a, b     *profile
 	// onA and onB are the balancer's indexes of a's and b's replicas.
 	onA, onB int

@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -23,8 +23,8 @@ import (
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/syncserver/smtptest"
-	"github.com/courierapp/courier/vault"
 )
 
 // This file is the harness of the scale-out fault tests: courier-server
@@ -193,7 +193,7 @@ type replicaProc struct {
 	args []string
 	env  []string
 	cmd  *exec.Cmd
-	logs lockedBuffer
+	logs servertest.Buffer
 	ca   *http.Client
 	// exited is closed once the process is gone.
 	exited chan struct{}
@@ -203,7 +203,7 @@ type replicaProc struct {
 // and waits until its /healthz says 200. publicURL is the balancer's.
 func startReplicaProc(t *testing.T, name, bin, db, publicURL string, p pki, smtp *smtptest.Server) *replicaProc {
 	t.Helper()
-	addr := freeLoopback(t)
+	addr := servertest.FreeAddr(t)
 	r := &replicaProc{t: t, name: name, addr: addr, ca: trusting(t, p.caFile)}
 	r.args = []string{"--addr", addr, "--data", t.TempDir(), "--db", db, "--db-max-conns", "6",
 		"--tls-cert", p.certFile, "--tls-key", p.keyFile, "--public-url", publicURL,
@@ -279,16 +279,6 @@ func (r *replicaProc) alive() bool {
 	}
 }
 
-func freeLoopback(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // pollUntil polls cond until it holds, failing the test after d.
 func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -299,59 +289,14 @@ func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// syncAccount is a confirmed account: its key and a way to sign in.
-type syncAccount struct {
-	url, caFile string
-	key         vault.AccountKey
-	login       func() string // a new session's token
-}
-
 // signUpThrough signs an account up through url (confirming the email
 // with the link mailed to smtp) and returns it.
-func signUpThrough(t *testing.T, url, caFile string, smtp *smtptest.Server, name string) *syncAccount {
+func signUpThrough(t *testing.T, url, caFile string, smtp *smtptest.Server, name string) *servertest.Account {
 	t.Helper()
-	ctx := context.Background()
-	c, err := syncclient.New(url, syncclient.Options{CAFile: caFile, Timeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseIdleConnections()
-	key := vault.NewAccountKey()
-	salt, p := vault.NewSalt(), vault.MinKDFParams
-	mk, err := vault.DeriveMaster(ctx, "password of "+name, salt, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrapped, err := vault.Wrap(mk.WrapKey(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rw, err := vault.Wrap(vault.NewRecoveryKey().WrapKey(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cr := syncproto.Credentials{KDFSalt: salt, KDFParams: syncproto.KDFParams{T: p.Time, M: p.MemoryKiB, P: p.Threads}, AuthKey: mk.AuthKey(), WrappedAccountKey: wrapped}
-	email := name + "@example.com"
-	if err := c.SignUp(ctx, syncproto.SignUpRequest{Username: name, Email: email, Credentials: cr, RecoveryWrappedKey: rw}); err != nil {
-		t.Fatalf("sign up: %v", err)
-	}
-	mail := smtp.WaitFor(t, email, "Confirm", 0)
-	if err := c.ConfirmEmail(ctx, syncclient.ConfirmTokenFromLink(mail.Link())); err != nil {
-		t.Fatalf("confirm email: %v", err)
-	}
-	return &syncAccount{url: url, caFile: caFile, key: key, login: func() string {
+	return servertest.NewAccountAt(t, url, caFile, name, func(email string) string {
 		t.Helper()
-		c, err := syncclient.New(url, syncclient.Options{CAFile: caFile, Timeout: 20 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseIdleConnections()
-		resp, err := c.SignIn(ctx, syncproto.SignInRequest{Identifier: name, AuthKey: mk.AuthKey(), DeviceName: "test"})
-		if err != nil {
-			t.Fatalf("sign in: %v", err)
-		}
-		return resp.Token
-	}}
+		return smtp.WaitFor(t, email, "Confirm", 0).Link()
+	})
 }
 
 // opLedger notes, across devices, the seq at which each op id came in
@@ -409,7 +354,7 @@ type profile struct {
 	ops    []model.ID // every op made here
 }
 
-func newProfile(t *testing.T, acct *syncAccount, name string, ledger *opLedger) *profile {
+func newProfile(t *testing.T, acct *servertest.Account, name string, ledger *opLedger) *profile {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, t.TempDir(), store.Options{NoSync: true})
@@ -417,10 +362,10 @@ func newProfile(t *testing.T, acct *syncAccount, name string, ledger *opLedger) 
 		t.Fatal(err)
 	}
 	p := &profile{t: t, name: name, db: db, ledger: ledger}
-	sess := app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: acct.url}, Token: acct.login(), Key: acct.key}
+	sess := app.Session{Account: app.Account{AccountID: "acct", SignedIn: true, ServerURL: acct.URL}, Token: acct.Login(t), Key: acct.Key}
 	newEngine := func(s app.Session) (app.SyncEngine, error) {
 		return syncclient.NewEngine(syncclient.EngineConfig{
-			ServerURL: s.Account.ServerURL, CAFile: acct.caFile, Proxy: "direct", Token: s.Token, Key: s.Key,
+			ServerURL: s.Account.ServerURL, CAFile: acct.CAFile, Proxy: "direct", Token: s.Token, Key: s.Key,
 			DeviceID: name, Store: ledgerStore{DB: db, ledger: ledger}, PingInterval: 2 * time.Second,
 		})
 	}
@@ -471,18 +416,7 @@ func (p *profile) requestName(id string) string {
 // state is the visible state of every kind, values compacted.
 func (p *profile) state() map[string]string {
 	p.t.Helper()
-	out := map[string]string{}
-	for _, k := range []model.Kind{model.KindCollection, model.KindFolder, model.KindRequest, model.KindEnvironment, model.KindVariable, model.KindHeaderPreset, model.KindHistory} {
-		recs, err := p.db.List(context.Background(), k)
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		for _, r := range recs {
-			b, _ := json.Marshal(r.Fields) // map keys sorted
-			out[string(k)+"/"+string(r.ID)] = string(b)
-		}
-	}
-	return out
+	return servertest.State(p.t, p.db)
 }
 
 func (p *profile) inSync() bool {
@@ -516,7 +450,7 @@ func converged(t *testing.T, d time.Duration, ps ...*profile) {
 // checkNothingLost pulls the account into a fresh profile and checks
 // that every device shows the server's state and that every op made on
 // any device is in the stream, each at one seq.
-func checkNothingLost(t *testing.T, acct *syncAccount, devs ...*profile) {
+func checkNothingLost(t *testing.T, acct *servertest.Account, devs ...*profile) {
 	t.Helper()
 	fresh := newProfile(t, acct, "fresh", newOpLedger())
 	if _, err := fresh.sync.Once(context.Background()); err != nil {
@@ -528,8 +462,8 @@ func checkNothingLost(t *testing.T, acct *syncAccount, devs ...*profile) {
 	}
 	made := 0
 	for _, d := range devs {
-		if got := d.state(); !sameMap(got, want) {
-			t.Errorf("device %s differs from the server's state:\n%s", d.name, mapDiff(got, want))
+		if got := d.state(); !maps.Equal(got, want) {
+			t.Errorf("device %s differs from the server's state:\n%s", d.name, servertest.StateDiff(got, want))
 		}
 		for _, id := range d.ops {
 			if _, ok := fresh.ledger.seqOf[id]; !ok {
@@ -548,35 +482,4 @@ func checkNothingLost(t *testing.T, acct *syncAccount, devs ...*profile) {
 		}
 		d.ledger.mu.Unlock()
 	}
-}
-
-func sameMap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-func mapDiff(got, want map[string]string) string {
-	var lines []string
-	for k, v := range want {
-		if got[k] != v {
-			lines = append(lines, fmt.Sprintf("  %s: got %s, want %s", k, got[k], v))
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			lines = append(lines, fmt.Sprintf("  %s: got %s, want nothing", k, v))
-		}
-	}
-	sort.Strings(lines)
-	if len(lines) > 20 {
-		lines = append(lines[:20], fmt.Sprintf("  ... and %d more", len(lines)-20))
-	}
-	return strings.Join(lines, "\n")
 }

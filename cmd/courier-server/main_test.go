@@ -15,32 +15,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/syncserver/smtptest"
 )
-
-// lockedBuffer collects logs from the server goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // start opens m and runs it until the test ends.
 func start(t *testing.T, m *Main) {
@@ -92,7 +74,7 @@ func creds() syncproto.Credentials {
 
 func TestDevModeReusesItsCAAndCertifiesLoopbackNames(t *testing.T) {
 	dir := t.TempDir()
-	logs := &lockedBuffer{}
+	logs := &servertest.Buffer{}
 	m := &Main{Dev: true, DataDir: dir, BindAddr: "127.0.0.1:0", Stderr: logs}
 	start(t, m)
 	caFile := filepath.Join(dir, syncserver.DevCAFile)
@@ -144,7 +126,7 @@ func TestDevModeReusesItsCAAndCertifiesLoopbackNames(t *testing.T) {
 
 func TestDevMailboxSavesEmlAndLogsTheLink(t *testing.T) {
 	dir := t.TempDir()
-	logs := &lockedBuffer{}
+	logs := &servertest.Buffer{}
 	m := &Main{Dev: true, DataDir: dir, BindAddr: "127.0.0.1:0", Stderr: logs}
 	start(t, m)
 	c := trusting(t, filepath.Join(dir, syncserver.DevCAFile))
