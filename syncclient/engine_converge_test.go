@@ -97,9 +97,20 @@ func converge(t *testing.T, srv *servertest.Server, seed uint64) {
 		w.step(t, devs[rng.IntN(len(devs))])
 	}
 	quiesce(t, devs)
+	if want, _ := checkAgainstFresh(t, acct, devs); len(want) == 0 {
+		t.Error("nothing synced at all")
+	}
+}
+
+// checkAgainstFresh pulls the account's whole stream into a fresh device
+// and checks that every device in devs shows its state and that every op
+// each made is in the stream; it returns the fresh device's state and
+// the op ids of the stream.
+func checkAgainstFresh(t *testing.T, acct *servertest.Account, devs []*device) (map[string]string, map[model.ID]bool) {
+	t.Helper()
 	rec := &recorder{ops: map[model.ID]bool{}}
 	fresh := newDeviceWith(t, acct, "fresh", func(db *store.DB) syncclient.Store { rec.DB = db; return rec })
-	if _, err := fresh.sync.Once(ctx); err != nil {
+	if _, err := fresh.sync.Once(context.Background()); err != nil {
 		t.Fatalf("fresh device: %v", err)
 	}
 	want := fresh.state()
@@ -113,9 +124,7 @@ func converge(t *testing.T, srv *servertest.Server, seed uint64) {
 			}
 		}
 	}
-	if len(want) == 0 {
-		t.Error("nothing synced at all")
-	}
+	return want, rec.ops
 }
 
 // quiesce turns everything on and waits until every device is IN SYNC

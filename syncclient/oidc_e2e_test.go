@@ -43,14 +43,7 @@ func newOIDCDevice(t *testing.T, srv *servertest.Server) *app.Accounts {
 	t.Cleanup(func() { db.Close() })
 	x, err := app.NewAccounts(db, app.AccountsOptions{
 		Secrets: keyring.NewMemory(), KDFParams: vault.MinKDFParams, DeviceName: "test device",
-		Dial: func(server, token string) (app.AccountAPI, error) {
-			c, err := syncclient.New(server, syncclient.Options{CAFile: srv.CAFile, Timeout: 10 * time.Second})
-			if err != nil {
-				return nil, err
-			}
-			t.Cleanup(c.CloseIdleConnections)
-			return c.WithToken(token), nil
-		},
+		Dial: srv.Dial(t),
 	})
 	if err != nil {
 		t.Fatal(err)
