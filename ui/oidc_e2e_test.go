@@ -30,10 +30,10 @@ func startOIDCTestServer(t *testing.T) *servertest.Server {
 }
 
 // newOIDCDeviceWindow is a window over a real profile whose accounts are
-// the real app.Accounts with the real client of serverURL, the real
+// the real app.Accounts with the real client of srv, the real
 // loopback listener, and a browser that follows the sign-in page's
 // redirects; sync and the profile join are fakes.
-func newOIDCDeviceWindow(t *testing.T, serverURL, caFile string) (*accountHarness, *app.Accounts) {
+func newOIDCDeviceWindow(t *testing.T, srv *servertest.Server) (*accountHarness, *app.Accounts) {
 	t.Helper()
 	h := &accountHarness{t: t, loop: newUILoop(), syncer: newFakeSyncer(), joiner: &fakeJoiner{}}
 	var acc *app.Accounts
@@ -41,20 +41,13 @@ func newOIDCDeviceWindow(t *testing.T, serverURL, caFile string) (*accountHarnes
 		var err error
 		acc, err = app.NewAccounts(db, app.AccountsOptions{
 			Secrets: keyring.NewMemory(), KDFParams: vault.MinKDFParams, DeviceName: "test device",
-			Dial: func(server, token string) (app.AccountAPI, error) {
-				c, err := syncclient.New(server, syncclient.Options{CAFile: caFile, Timeout: 10 * time.Second})
-				if err != nil {
-					return nil, err
-				}
-				t.Cleanup(c.CloseIdleConnections)
-				return c.WithToken(token), nil
-			},
+			Dial: srv.Dial(t),
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return withAccounts(core, &AccountOptions{
-			Accounts: acc, Syncer: h.syncer, Profile: h.joiner, UseCA: func(string) error { return nil }, DefaultServer: serverURL,
+			Accounts: acc, Syncer: h.syncer, Profile: h.joiner, UseCA: func(string) error { return nil }, DefaultServer: srv.URL,
 			OIDCListen: func() (OIDCListener, error) { return syncclient.ListenLoopback() },
 			OpenURL:    func(u *url.URL) error { go followInBrowser(t, u); return nil },
 		})
@@ -74,12 +67,37 @@ func followInBrowser(t *testing.T, u *url.URL) {
 	_ = resp.Body.Close()
 }
 
+// signInOnAnotherDevice opens a new device window, signs in there with
+// Mock as user, unlocks with passphrase and returns the device's session;
+// what names the sign-in when it fails.
+func signInOnAnotherDevice(t *testing.T, srv *servertest.Server, user *mockoidc.MockUser, passphrase, what string) app.Session {
+	t.Helper()
+	h, acc := newOIDCDeviceWindow(t, srv)
+	b := h.ui()
+	b.ShowSignIn("")
+	h.loop.until(t, "Continue with Mock shows", func() bool { return len(b.signIn.oidc.buttons) == 1 })
+	srv.OIDC.QueueUser(user)
+	test.Tap(b.signIn.oidc.buttons[0])
+	h.loop.until(t, "the passphrase is asked", func() bool { return b.oidcUnlock != nil || b.signIn.Error() != "" })
+	if b.oidcUnlock == nil {
+		t.Fatalf("%s failed: %s", what, b.signIn.Error())
+	}
+	test.Type(b.oidcUnlock.secret, passphrase)
+	test.Tap(b.oidcUnlock.submit)
+	h.loop.until(t, "the second device joins", func() bool { return len(h.joiner.joined()) == 1 || b.oidcUnlock.Error() != "" })
+	s, err := acc.Session(context.Background())
+	if err != nil {
+		t.Fatalf("second device session: %v (form: %q)", err, b.oidcUnlock.Error())
+	}
+	return s
+}
+
 func TestOIDCWindowSignsUpAndSignsInOnAnotherDeviceEndToEnd(t *testing.T) {
 	srv := startOIDCTestServer(t)
-	serverURL, caFile, m := srv.URL, srv.CAFile, srv.OIDC
+	m := srv.OIDC
 	user := &mockoidc.MockUser{Subject: "sub-ada", Email: "ada@example.com", EmailVerified: true, PreferredUsername: "ada"}
 
-	h, acc := newOIDCDeviceWindow(t, serverURL, caFile)
+	h, acc := newOIDCDeviceWindow(t, srv)
 	a := h.ui()
 	a.ShowSignUp()
 	h.loop.until(t, "Continue with Mock shows", func() bool { return len(a.signUp.oidc.buttons) == 1 })
@@ -110,23 +128,7 @@ func TestOIDCWindowSignsUpAndSignsInOnAnotherDeviceEndToEnd(t *testing.T) {
 		t.Fatalf("first device session: %v", err)
 	}
 
-	h2, acc2 := newOIDCDeviceWindow(t, serverURL, caFile)
-	b := h2.ui()
-	b.ShowSignIn("")
-	h2.loop.until(t, "Continue with Mock shows", func() bool { return len(b.signIn.oidc.buttons) == 1 })
-	m.QueueUser(user)
-	test.Tap(b.signIn.oidc.buttons[0])
-	h2.loop.until(t, "the passphrase is asked", func() bool { return b.oidcUnlock != nil || b.signIn.Error() != "" })
-	if b.oidcUnlock == nil {
-		t.Fatalf("sign-in failed: %s", b.signIn.Error())
-	}
-	test.Type(b.oidcUnlock.secret, "correct horse battery")
-	test.Tap(b.oidcUnlock.submit)
-	h2.loop.until(t, "the second device joins", func() bool { return len(h2.joiner.joined()) == 1 || b.oidcUnlock.Error() != "" })
-	second, err := acc2.Session(context.Background())
-	if err != nil {
-		t.Fatalf("second device session: %v (form: %q)", err, b.oidcUnlock.Error())
-	}
+	second := signInOnAnotherDevice(t, srv, user, "correct horse battery", "sign-in")
 	if second.Key != first.Key {
 		t.Fatal("the second device opened another account key")
 	}
@@ -134,19 +136,19 @@ func TestOIDCWindowSignsUpAndSignsInOnAnotherDeviceEndToEnd(t *testing.T) {
 
 func TestOIDCWindowRefusesAnUnlinkedEmailThenLinksEndToEnd(t *testing.T) {
 	srv := startOIDCTestServer(t)
-	serverURL, caFile, m := srv.URL, srv.CAFile, srv.OIDC
+	m := srv.OIDC
 	ctx := context.Background()
 	user := &mockoidc.MockUser{Subject: "sub-ada", Email: "ada@example.com", EmailVerified: true, PreferredUsername: "ada"}
-	h, acc := newOIDCDeviceWindow(t, serverURL, caFile)
+	h, acc := newOIDCDeviceWindow(t, srv)
 	const password = "correct horse battery"
-	if _, err := acc.SignUp(ctx, app.SignUpInput{ServerURL: serverURL, CAFile: caFile, Email: user.Email, Username: "ada", Password: password}); err != nil {
+	if _, err := acc.SignUp(ctx, app.SignUpInput{ServerURL: srv.URL, CAFile: srv.CAFile, Email: user.Email, Username: "ada", Password: password}); err != nil {
 		t.Fatalf("password sign-up: %v", err)
 	}
 	msg := srv.NextMail(t, "confirm")
 	if len(msg.Links) == 0 {
 		t.Fatalf("the confirmation email has no link: %+v", msg)
 	}
-	if err := acc.ConfirmEmail(ctx, serverURL, msg.Links[0]); err != nil {
+	if err := acc.ConfirmEmail(ctx, srv.URL, msg.Links[0]); err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
 
@@ -161,7 +163,7 @@ func TestOIDCWindowRefusesAnUnlinkedEmailThenLinksEndToEnd(t *testing.T) {
 	}
 	a.signIn.Close()
 
-	if _, err := acc.SignIn(ctx, app.SignInInput{ServerURL: serverURL, CAFile: caFile, Identifier: "ada", Password: password}); err != nil {
+	if _, err := acc.SignIn(ctx, app.SignInInput{ServerURL: srv.URL, CAFile: srv.CAFile, Identifier: "ada", Password: password}); err != nil {
 		t.Fatalf("password sign-in: %v", err)
 	}
 	h.syncer.set(app.SyncStatus{State: app.SyncInSync})
@@ -181,20 +183,5 @@ func TestOIDCWindowRefusesAnUnlinkedEmailThenLinksEndToEnd(t *testing.T) {
 		t.Fatalf("identities %+v, %v", ids, err)
 	}
 
-	h2, acc2 := newOIDCDeviceWindow(t, serverURL, caFile)
-	b := h2.ui()
-	b.ShowSignIn("")
-	h2.loop.until(t, "Continue with Mock shows", func() bool { return len(b.signIn.oidc.buttons) == 1 })
-	m.QueueUser(user)
-	test.Tap(b.signIn.oidc.buttons[0])
-	h2.loop.until(t, "the passphrase is asked", func() bool { return b.oidcUnlock != nil || b.signIn.Error() != "" })
-	if b.oidcUnlock == nil {
-		t.Fatalf("sign-in with the linked identity failed: %s", b.signIn.Error())
-	}
-	test.Type(b.oidcUnlock.secret, password)
-	test.Tap(b.oidcUnlock.submit)
-	h2.loop.until(t, "the second device joins", func() bool { return len(h2.joiner.joined()) == 1 || b.oidcUnlock.Error() != "" })
-	if _, err := acc2.Session(ctx); err != nil {
-		t.Fatalf("second device session: %v (form: %q)", err, b.oidcUnlock.Error())
-	}
+	signInOnAnotherDevice(t, srv, user, password, "sign-in with the linked identity")
 }
