@@ -12,11 +12,12 @@ import (
 )
 
 // Push implements syncserver.SyncStorage. It is one statement, so one
-// round trip in an implicit transaction: courier_push (migration 0003)
-// locks the account's row (serialising this account's writers only),
-// skips the op ids applied before, assigns seqs, checks the quota and
-// writes the log, the last value of each field and the new head and
-// usage. Once committed, it queues the head for NOTIFY.
+// round trip in an implicit transaction: courier_push (migration 0003,
+// with 0004's short path for one op) locks the account's row (serialising
+// this account's writers only), skips the op ids applied before, assigns
+// seqs, checks the quota and writes the log, the last value of each field
+// and the new head and usage. Once committed, it queues the head for
+// NOTIFY.
 func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
 	for _, op := range ops {
 		if op.OpID == "" || !op.Kind.Valid() || op.ID.Validate() != nil {
