@@ -27,16 +27,9 @@ func Run(core *app.App, opts Options) (err error) {
 	if err := displayAvailable(os.Getenv); err != nil {
 		return err
 	}
-	// GLFW reports a display it cannot open by a panic further on; that
-	// is the user's environment, not a bug, so say it in one line.
 	defer func() {
 		if p := recover(); p != nil {
-			msg := fmt.Sprint(p)
-			if !strings.Contains(msg, "GLFW") {
-				panic(p)
-			}
-			err = fmt.Errorf("cannot open a window on display %q (%s); run Courier in a desktop session, or use its commands (courier --help): %w",
-				os.Getenv("DISPLAY"), msg, model.ErrUnavailable)
+			err = windowPanic(p)
 		}
 	}()
 	a := fyneapp.NewWithID(AppID)
@@ -66,6 +59,43 @@ func Run(core *app.App, opts Options) (err error) {
 
 // displayAvailable says, on systems whose windows need an X11 or Wayland
 // display, when the environment names neither.
+// windowPanic turns GLFW's panic on a display it cannot open into an
+// error: that is the user's environment, not a bug, so it is said in one
+// line. Any other panic goes on.
+func windowPanic(p any) error {
+	msg := fmt.Sprint(p)
+	if !strings.Contains(msg, "GLFW") {
+		panic(p)
+	}
+	return fmt.Errorf("cannot open a window on display %q (%s); run Courier in a desktop session, or use its commands (courier --help): %w",
+		os.Getenv("DISPLAY"), msg, model.ErrUnavailable)
+}
+
+// ShowStartError shows, in a window of its own, why Courier could not
+// start (msg: the profile is locked by another Courier, its secret
+// values are locked in the keyring, it cannot be written), so that a
+// person who started it from a desktop icon, with no terminal, learns it
+// too. It returns when the window is closed, or at once with an error
+// when no window can be opened.
+func ShowStartError(msg string) (err error) {
+	if err := displayAvailable(os.Getenv); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = windowPanic(p)
+		}
+	}()
+	a := fyneapp.NewWithID(AppID)
+	a.SetIcon(assets.Icon())
+	w := a.NewWindow(startErrorTitle)
+	w.SetContent(startErrorContent(msg, func(s string) { a.Clipboard().SetContent(s) }, a.Quit))
+	w.Resize(fyne.NewSize(520, 220))
+	w.CenterOnScreen()
+	w.ShowAndRun()
+	return nil
+}
+
 func displayAvailable(getenv func(string) string) error {
 	switch runtime.GOOS {
 	case "windows", "darwin", "android", "ios":

@@ -13,6 +13,7 @@ import (
 
 	"github.com/courierapp/courier/cmd/courier/cli"
 	_ "github.com/courierapp/courier/cmd/courier/internal/quietlocale" // before Fyne's init
+	"github.com/courierapp/courier/ui"
 )
 
 func main() {
@@ -20,6 +21,10 @@ func main() {
 	m := cli.NewMain()
 	m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(os.Getenv("COURIER_LOG"))}))
 	m.RunGUI = guiRunner(m.Logger)
+	m.ShowStartError = func(msg string) error {
+		signal.Reset(os.Interrupt, syscall.SIGTERM) // as the main window does
+		return ui.ShowStartError(msg)
+	}
 	code := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)

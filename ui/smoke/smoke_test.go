@@ -214,3 +214,32 @@ func TestNoDisplayIsOneClearLine(t *testing.T) {
 		}
 	}
 }
+
+// TestAProfileInUseIsSaidInAWindow starts the real binary on a profile
+// another process holds: someone who started Courier from a desktop icon
+// has no terminal to read the error in, so it opens a window saying it.
+func TestAProfileInUseIsSaidInAWindow(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir, "cmd/courier")
+	profile := filepath.Join(dir, "profile")
+	db, err := store.Open(context.Background(), profile, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d := startXvfb(t)
+	l := startWindow(t, d, dir, "Courier cannot open the profile", bin, "--profile", profile)
+	shot := filepath.Join(dir, "error.png")
+	var n int
+	waitUntil(10*time.Second, func() bool {
+		n = colours(screenshotWindow(t, d, l.window, shot))
+		return n >= drawnColours
+	})
+	if n < drawnColours {
+		t.Fatalf("the error window has %d distinct colours; it looks blank (see %s)", n, shot)
+	}
+	l.stop()
+	if !strings.Contains(l.output.String(), "in use") {
+		t.Errorf("the error is not printed as well; output:\n%s", l.output.String())
+	}
+}

@@ -199,6 +199,14 @@ func runGUI(ctx context.Context, env *Env) error {
 		return Exitf(ExitFailure, "this build of Courier has no desktop window; use a command (see courier --help)")
 	}
 	core, notice, closeFn, err := env.OpenApp(ctx)
+	if err != nil && env.ShowStartError != nil {
+		// Printed first: the window may be closed by a signal.
+		code := env.exit("courier", err)
+		if werr := env.ShowStartError(Message(err)); werr != nil {
+			env.Logger.Debug("cannot show the start error in a window", "err", werr)
+		}
+		return &ExitError{Code: code, Err: err, Silent: true}
+	}
 	if err != nil {
 		return err
 	}

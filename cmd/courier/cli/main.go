@@ -57,6 +57,10 @@ type Main struct {
 	// RunGUI shows the desktop window over core until it is closed. nil
 	// means this binary has none: running without a subcommand fails.
 	RunGUI func(ctx context.Context, core *app.App, notice string) error
+	// ShowStartError shows msg, why the profile could not be opened for
+	// the desktop window, in a window (it is printed too). nil: it is
+	// printed only.
+	ShowStartError func(msg string) error
 	// OpenProfile opens the store of a profile directory; nil opens the
 	// bbolt store with store.Open, sealing secret values with a key kept
 	// in ProfileSecrets (see openStore).
