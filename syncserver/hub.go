@@ -116,16 +116,23 @@ func (h *hub) poke(accountID string, head uint64, at time.Time) {
 // each other connection has taken it or moved past it, or another page
 // replaces it, so an account holds at most one small page.
 func (h *hub) sharePage(accountID string, after uint64, changes []model.Change) {
+	h.offerPage(accountID, after, changes, 1)
+}
+
+// offerPage holds changes, the page after `after`, for the account's
+// connections but `readers` of them (the one that read it, or none when
+// a push made it).
+func (h *hub) offerPage(accountID string, after uint64, changes []model.Change, readers int) {
 	if fieldBytes(changes) > maxSharedPage {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.accounts[accountID]
-	if a == nil || len(a.conns) < 2 {
+	if a == nil || len(a.conns) <= readers {
 		return
 	}
-	a.page = &sharedPage{after: after, changes: changes, left: len(a.conns) - 1}
+	a.page = &sharedPage{after: after, changes: changes, left: len(a.conns) - readers}
 }
 
 func fieldBytes(changes []model.Change) int {

@@ -184,6 +184,10 @@ type SyncStorage interface {
 
 // PushResult reports what Push did.
 type PushResult struct {
+	// Head is the account's head after the push. The ops not in Dup took
+	// the seqs up to it, in push order, and read back as they were
+	// pushed (the server hands them to the account's connections without
+	// reading them back).
 	Head uint64
 	// Dup lists the OpIDs that were applied before.
 	Dup []model.ID

@@ -254,11 +254,41 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 	m.pushes.Inc()
 	m.ops.WithLabelValues("applied").Add(float64(len(p.Ops) - len(res.Dup)))
 	m.ops.WithLabelValues("duplicate").Add(float64(len(res.Dup)))
+	if page, after := pushedPage(p.Ops, res); len(page) > 0 {
+		// The account's connections here would each read back what was
+		// just written: they take it from the push instead.
+		c.srv.hub.offerPage(c.sess.AccountID, after, page, 0)
+	}
 	c.srv.hub.poke(c.sess.AccountID, res.Head, time.Now())
 	if len(res.Dup) > 0 {
 		return c.write(&syncproto.Ack{OpIDs: res.Dup})
 	}
 	return nil
+}
+
+// pushedPage returns the changes a push wrote, as storage returns them
+// (the ops not applied before, in order, at the seqs up to res.Head), and
+// the seq they follow.
+func pushedPage(ops []model.Op, res PushResult) ([]model.Change, uint64) {
+	n := uint64(len(ops) - len(res.Dup))
+	if n == 0 || n > res.Head {
+		return nil, 0
+	}
+	dup := make(map[model.ID]bool, len(res.Dup))
+	for _, id := range res.Dup {
+		dup[id] = true
+	}
+	after := res.Head - n
+	page := make([]model.Change, 0, n)
+	for _, op := range ops {
+		if !dup[op.OpID] {
+			page = append(page, model.Change{Seq: after + uint64(len(page)) + 1, Kind: op.Kind, ID: op.ID, Fields: op.Fields, OpID: op.OpID})
+		}
+	}
+	if uint64(len(page)) != n { // an op id twice in the push
+		return nil, 0
+	}
+	return page, after
 }
 
 // readFrame reads and validates one frame. Oversize frames are refused

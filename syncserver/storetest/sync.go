@@ -26,6 +26,7 @@ func RunSync(t *testing.T, newStore func(t *testing.T) SyncBackend) {
 	}{
 		{"PushAssignsConsecutiveSeqs", testPushSeqs},
 		{"PushSkipsAppliedOpIDs", testPushDedupe},
+		{"PushedOpsReadBackInOrderUpToTheHead", testPushedOpsReadBack},
 		{"ChangesCarryOnlySurvivingFields", testChangesLWW},
 		{"ChangesPageOnSeqBoundaries", testChangesPaging},
 		{"EraseKeepsTheHeadCounting", testEraseKeepsHead},
@@ -99,6 +100,50 @@ func testPushDedupe(t *testing.T, s SyncBackend) {
 	if string(ch[0].Fields["name"]) != `"a"` {
 		t.Fatalf("a duplicate op changed a value: %+v", ch)
 	}
+}
+
+// testPushedOpsReadBack checks what the server relies on to hand a push's
+// changes to the account's connections without reading them back: the
+// ops not applied before take the seqs up to Head in push order, and read
+// back as they were pushed.
+func testPushedOpsReadBack(t *testing.T, s SyncBackend) {
+	a := mustCreate(t, s, 1)
+	mustPush(t, s, a.ID, op("o1", "r1", map[string]string{"name": `"a"`}))
+	ops := []model.Op{
+		op("o2", "r2", map[string]string{"name": `"b"`, "url": `"u2"`}),
+		op("o1", "r1", map[string]string{"name": `"again"`}),
+		op("o3", "r3", map[string]string{"name": `"c"`}),
+	}
+	res := mustPush(t, s, a.ID, ops...)
+	if res.Head != 3 || !slices.Equal(res.Dup, []model.ID{"o1"}) {
+		t.Fatalf("push = %+v", res)
+	}
+	got := mustChanges(t, s, a.ID, res.Head-2, 100, 1<<20)
+	want := []model.Change{
+		{Seq: 2, Kind: ops[0].Kind, ID: ops[0].ID, Fields: ops[0].Fields, OpID: ops[0].OpID},
+		{Seq: 3, Kind: ops[2].Kind, ID: ops[2].ID, Fields: ops[2].Fields, OpID: ops[2].OpID},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("changes after %d = %+v, want %+v", res.Head-2, got, want)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Seq != w.Seq || g.Kind != w.Kind || g.ID != w.ID || g.OpID != w.OpID || !sameFields(g.Fields, w.Fields) {
+			t.Fatalf("change %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+func sameFields(a, b model.Fields) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || string(v) != string(w) {
+			return false
+		}
+	}
+	return true
 }
 
 func testChangesLWW(t *testing.T, s SyncBackend) {
