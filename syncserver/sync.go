@@ -183,56 +183,97 @@ func (c *syncConn) readHello() (*syncproto.Hello, error) {
 	return h, nil
 }
 
-// pushQueue is how many frames the reader may hold while a push is being
-// applied: the pushes a client keeps in flight (syncclient sends up to
-// four full frames before their acks), so it never waits on a well-behaved
+// pushQueue is how many pushes may wait while one is being applied: the
+// pushes a client keeps in flight (syncclient sends up to four full
+// frames before their acks), so the reader never waits on a well-behaved
 // client.
 const pushQueue = 4
 
-// frameRead is a frame read, or why reading stopped.
-type frameRead struct {
-	f   syncproto.Frame
-	err error
-}
+// errPushFailed ends the read loop after the applier closed the
+// connection with the push's error.
+var errPushFailed = errors.New("a push failed")
 
-// readLoop applies the client's pushes until the connection ends. Frames
-// are read on their own goroutine, up to pushQueue ahead of the push being
-// applied: the WebSocket answers pings only while it is read, and a client
-// drops a link that misses pongs, so a commit that takes long (a busy
-// disk or database) must not stop the reading.
+// readLoop reads the client's frames until the connection ends and hands
+// the pushes to an applier. The WebSocket answers pings only while it is
+// read, and a client drops a link that misses pongs, so a commit that
+// takes long (a busy disk or database) must not stop the reading.
 func (c *syncConn) readLoop() error {
-	frames, stop := make(chan frameRead, pushQueue), make(chan struct{})
-	defer close(stop)
-	go c.readFrames(frames, stop)
+	a := &applier{c: c, pending: make(chan *syncproto.Push, pushQueue)}
+	defer a.wg.Wait()
 	for {
-		r := <-frames
-		if r.err != nil {
-			return r.err
+		f, err := c.readFrame()
+		if err != nil {
+			return err
 		}
-		push, ok := r.f.(*syncproto.Push)
+		push, ok := f.(*syncproto.Push)
 		if !ok {
 			return closeWith(syncproto.CloseInvalidFrame, "only push frames may follow hello")
 		}
 		if !c.pushes.take(c.srv.now()) {
 			return closeWith(syncproto.CloseRateLimited, "too many pushes; reconnect later")
 		}
-		if err := c.applyPush(push); err != nil {
-			return err
+		if !a.add(push) {
+			return errPushFailed
 		}
 	}
 }
 
-// readFrames reads frames into out until reading fails or stop closes.
-func (c *syncConn) readFrames(out chan<- frameRead, stop <-chan struct{}) {
+// applier applies a connection's pushes in order, on a goroutine that
+// runs only while pushes wait: an idle connection holds no goroutine but
+// its reader and its sender.
+type applier struct {
+	c       *syncConn
+	pending chan *syncproto.Push
+	wg      sync.WaitGroup
+
+	mu      sync.Mutex
+	running bool
+	failed  bool // a push failed and closed the connection
+}
+
+// add queues p, waiting while pushQueue pushes wait. It reports false
+// once a push failed or the connection is closing.
+func (a *applier) add(p *syncproto.Push) bool {
+	select {
+	case a.pending <- p:
+	case <-a.c.ctx.Done():
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.failed {
+		return false
+	}
+	if !a.running {
+		a.running = true
+		a.wg.Add(1)
+		go a.run()
+	}
+	return true
+}
+
+// run applies the waiting pushes and returns when none is left; a push
+// that fails closes the connection with its error.
+func (a *applier) run() {
+	defer a.wg.Done()
 	for {
-		f, err := c.readFrame()
 		select {
-		case out <- frameRead{f, err}:
-		case <-stop:
-			return
-		}
-		if err != nil {
-			return
+		case p := <-a.pending:
+			if err := a.c.applyPush(p); err != nil {
+				a.mu.Lock()
+				a.failed, a.running = true, false
+				a.mu.Unlock()
+				a.c.fail(err)
+				return
+			}
+		default:
+			a.mu.Lock()
+			if len(a.pending) == 0 {
+				a.running = false
+				a.mu.Unlock()
+				return
+			}
+			a.mu.Unlock()
 		}
 	}
 }
