@@ -71,6 +71,7 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 		return err
 	}
 	q, dead, readDone := newFrameQueue(e.queueBound), make(chan struct{}), make(chan struct{})
+	q.prepare = c.preopen
 	go func() { defer close(readDone); c.read(ctx, q) }()
 	defer func() { cancel(); ws.CloseNow(); <-readDone; q.close() }()
 	go c.ping(ctx, dead)
@@ -166,6 +167,9 @@ func (c *conn) read(ctx context.Context, q *frameQueue) {
 		case err != nil:
 		case typ != websocket.MessageText:
 			err = fmt.Errorf("the server sent a binary frame: %w", model.ErrInvalid)
+		case !q.fits(len(b)):
+			// Decoded when it comes back from the spill file.
+			err = q.spillRaw(b)
 		default:
 			if f, err = syncproto.DecodeServerFrame(b); err != nil {
 				err = fmt.Errorf("the server sent a bad frame: %w", err)
@@ -219,14 +223,25 @@ func readFrame(ctx context.Context, ws *websocket.Conn, hint int) (websocket.Mes
 // dropped. Spilled frames are opened when taken: opened values never go
 // to disk.
 func (c *conn) queue(q *frameQueue, f syncproto.Frame, raw []byte) error {
-	ch, ok := f.(*syncproto.Changes)
-	if !ok || len(ch.Changes) == 0 || !q.fits(len(raw)) {
-		return q.put(inbound{frame: f}, len(raw), raw)
+	in := inbound{frame: f}
+	if q.fits(len(raw)) {
+		in = c.preopen(in)
+	}
+	return q.put(in, len(raw), raw)
+}
+
+// preopen opens the values of a changes frame ahead of the main loop and
+// drops the sealed copy; other frames pass as they are.
+func (c *conn) preopen(in inbound) inbound {
+	ch, ok := in.frame.(*syncproto.Changes)
+	if !ok || len(ch.Changes) == 0 {
+		return in
 	}
 	pre := &openedPage{}
 	pre.changes, pre.err = c.e.openChanges(ch.Changes)
 	ch.Changes = nil
-	return q.put(inbound{frame: f, pre: pre}, len(raw), raw)
+	in.pre = pre
+	return in
 }
 
 // openChanges opens every change of a page (see openChange). A large
@@ -551,21 +566,30 @@ const maxQueuedBytes = 8 * syncproto.MaxFrameSize
 // frameQueue hands the reader's frames to the main loop in order. put
 // never waits for the loop. Frames fill memory up to bound bytes (at
 // least one frame); once one has been spilled, every later frame is
-// spilled too until the loop has taken them all, which keeps the order.
-// ready holds a token while take has something to return.
+// spilled too until the spilled ones are back in memory, which keeps the
+// order. With prepare set, a promoter goroutine brings the oldest spilled
+// frame back (decoded and prepared: its values opened) as soon as memory
+// has room for it, so the loop never waits for the disk or the opening;
+// opened values never go to disk. ready holds a token while take may have
+// something to return.
 type frameQueue struct {
 	ready chan struct{}
 	bound int
+	// prepare readies a frame read back from the spill file (see
+	// conn.preopen); nil: the loop takes spilled frames as they are.
+	prepare func(inbound) inbound
 
-	mu      sync.Mutex
-	mem     []queued
-	memSize int
-	spill   *os.File
-	wOff    int64 // where the next spilled frame is written
-	rOff    int64 // where the oldest spilled frame starts
-	spilled int
-	end     error // why reading stopped: returned after every frame
-	closed  bool
+	mu        sync.Mutex
+	mem       []queued
+	memSize   int
+	spill     *os.File
+	wOff      int64 // where the next spilled frame is written
+	rOff      int64 // where the oldest spilled frame starts
+	spilled   []int // the wire sizes of the spilled frames, oldest first
+	promoting bool  // the oldest spilled frame is on its way to memory
+	promoter  sync.WaitGroup
+	end       error // why reading stopped: returned after every frame
+	closed    bool
 }
 
 type queued struct {
@@ -587,7 +611,11 @@ func (q *frameQueue) fits(size int) bool {
 }
 
 func (q *frameQueue) fitsLocked(size int) bool {
-	return q.spilled == 0 && (len(q.mem) == 0 || q.memSize+size <= q.bound)
+	return len(q.spilled) == 0 && !q.promoting && q.roomLocked(size)
+}
+
+func (q *frameQueue) roomLocked(size int) bool {
+	return len(q.mem) == 0 || q.memSize+size <= q.bound
 }
 
 // put queues in, a frame of size bytes read as raw; a frame opened ahead
@@ -605,6 +633,23 @@ func (q *frameQueue) put(in inbound, size int, raw []byte) error {
 	} else if err := q.spillLocked(raw); err != nil {
 		return err
 	}
+	q.promoteLocked()
+	q.signal()
+	return nil
+}
+
+// spillRaw spills raw, a frame not decoded yet, behind every frame
+// queued; spilling keeps the order whatever memory holds.
+func (q *frameQueue) spillRaw(raw []byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return fmt.Errorf("queue a frame: the connection is closed: %w", model.ErrUnavailable)
+	}
+	if err := q.spillLocked(raw); err != nil {
+		return err
+	}
+	q.promoteLocked()
 	q.signal()
 	return nil
 }
@@ -624,8 +669,42 @@ func (q *frameQueue) spillLocked(raw []byte) error {
 		return fmt.Errorf("spill a received frame to %s: %w", q.spill.Name(), err)
 	}
 	q.wOff += int64(len(rec))
-	q.spilled++
+	q.spilled = append(q.spilled, len(raw))
 	return nil
+}
+
+// promoteLocked starts bringing the oldest spilled frame back to memory
+// when there is one, room for it, and no promotion under way.
+func (q *frameQueue) promoteLocked() {
+	if q.prepare == nil || q.promoting || q.closed || len(q.spilled) == 0 || !q.roomLocked(q.spilled[0]) {
+		return
+	}
+	q.promoting = true
+	q.promoter.Add(1)
+	go q.promote()
+}
+
+// promote reads the oldest spilled frame back, prepares it without the
+// lock, and appends it to memory, ahead of every frame still spilled.
+func (q *frameQueue) promote() {
+	defer q.promoter.Done()
+	q.mu.Lock()
+	size := q.spilled[0]
+	in := q.unspillLocked()
+	q.mu.Unlock()
+	if in.err == nil {
+		in = q.prepare(in)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.promoting = false
+	if q.closed {
+		return
+	}
+	q.mem = append(q.mem, queued{in: in, size: size})
+	q.memSize += size
+	q.promoteLocked()
+	q.signal()
 }
 
 // finish records why reading stopped; take returns it after the frames.
@@ -650,14 +729,20 @@ func (q *frameQueue) take() (inbound, bool) {
 		q.memSize -= q.mem[0].size
 		q.mem[0] = queued{}
 		q.mem = q.mem[1:]
-	case q.spilled > 0:
+		q.promoteLocked()
+	case q.promoting:
+		return in, false // the promoter signals
+	case len(q.spilled) > 0 && q.prepare != nil:
+		q.promoteLocked()
+		return in, false
+	case len(q.spilled) > 0:
 		in = q.unspillLocked()
 	case q.end != nil:
 		return inbound{err: q.end}, true
 	default:
 		return in, false
 	}
-	if len(q.mem) > 0 || q.spilled > 0 || q.end != nil {
+	if len(q.mem) > 0 || (len(q.spilled) > 0 && !q.promoting) || q.end != nil {
 		q.signal()
 	}
 	return in, true
@@ -676,12 +761,12 @@ func (q *frameQueue) unspillLocked() inbound {
 		return inbound{err: fmt.Errorf("read a spilled frame from %s: %w", q.spill.Name(), err)}
 	}
 	q.rOff += 4 + int64(len(raw))
-	if q.spilled--; q.spilled == 0 {
+	if q.spilled = q.spilled[1:]; len(q.spilled) == 0 {
 		q.wOff, q.rOff = 0, 0
 		_ = q.spill.Truncate(0) // a failure only leaves bytes to overwrite
 	}
 	if in.frame, in.err = syncproto.DecodeServerFrame(raw); in.err != nil {
-		in.err = fmt.Errorf("decode a spilled frame: %w", in.err)
+		in.err = fmt.Errorf("the server sent a bad frame: %w", in.err)
 	}
 	return in
 }
@@ -697,8 +782,11 @@ func (q *frameQueue) signal() {
 // have stopped.
 func (q *frameQueue) close() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	q.closed, q.mem = true, nil
+	q.mu.Unlock()
+	q.promoter.Wait()
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.spill != nil {
 		q.spill.Close()
 		os.Remove(q.spill.Name())
