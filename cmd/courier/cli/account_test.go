@@ -18,24 +18,14 @@ import (
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/store"
-	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/servertest"
 )
 
-// testSyncServer is a real sync server on loopback (servertest) whose
-// emails come to the test.
-type testSyncServer struct{ *servertest.Server }
-
-// startSyncServer starts a server without rate limits or OIDC providers.
-func startSyncServer(t *testing.T) *testSyncServer {
+// startSyncServer starts a real sync server on loopback without rate
+// limits or OIDC providers.
+func startSyncServer(t *testing.T) *servertest.Server {
 	t.Helper()
-	return &testSyncServer{servertest.Start(t, servertest.Options{})}
-}
-
-// nextMail is NextMail under the name profile_test.go calls.
-func (s *testSyncServer) nextMail(t *testing.T, kind string) syncserver.Message {
-	t.Helper()
-	return s.NextMail(t, kind)
+	return servertest.Start(t, servertest.Options{})
 }
 
 var (
@@ -46,7 +36,7 @@ var (
 // accountCLI runs courier commands against one server, one profile each.
 type accountCLI struct {
 	t   *testing.T
-	srv *testSyncServer
+	srv *servertest.Server
 }
 
 func (c accountCLI) run(profile, stdin string, args ...string) result {

@@ -20,10 +20,11 @@ import (
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 // fetchLink GETs a public link URL trusting the server's dev CA.
-func fetchLink(t *testing.T, srv *testSyncServer, u string) (int, []byte) {
+func fetchLink(t *testing.T, srv *servertest.Server, u string) (int, []byte) {
 	t.Helper()
 	pem, err := os.ReadFile(srv.CAFile)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 
 // oidcRun runs courier with a test browser that follows the sign-in page
 // to the loopback redirect.
-func oidcRun(t *testing.T, srv *testSyncServer, profile, stdin string, args ...string) result {
+func oidcRun(t *testing.T, srv *servertest.Server, profile, stdin string, args ...string) result {
 	t.Helper()
 	env := map[string]string{"COURIER_SERVER": srv.URL, "COURIER_CA": srv.CAFile}
 	return run(t, runOpts{stdin: stdin, env: env, main: func(m *Main) {
@@ -38,7 +38,7 @@ func oidcRun(t *testing.T, srv *testSyncServer, profile, stdin string, args ...s
 
 func TestOIDCSignupAndLoginCommands(t *testing.T) {
 	gokeyring.MockInit()
-	srv := &testSyncServer{servertest.Start(t, servertest.Options{OIDC: true})}
+	srv := servertest.Start(t, servertest.Options{OIDC: true})
 	m := srv.OIDC
 	user := &mockoidc.MockUser{Subject: "sub-cli", Email: "cli@example.com", EmailVerified: true}
 	first, second, third := t.TempDir(), t.TempDir(), t.TempDir()

@@ -198,7 +198,7 @@ func TestSecretVariablesSyncBetweenSealedProfiles(t *testing.T) {
 	c := accountCLI{t: t, srv: srv}
 	laptop, desktop := t.TempDir(), t.TempDir()
 	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
-	c.ok(laptop, "", "confirm", srv.nextMail(t, "confirm").Links[0])
+	c.ok(laptop, "", "confirm", srv.NextMail(t, "confirm").Links[0])
 	c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin")
 	var env model.ID
 	withProfile(t, laptop, func(ctx context.Context, a *app.App) {
