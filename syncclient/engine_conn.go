@@ -220,8 +220,8 @@ func readFrame(ctx context.Context, ws *websocket.Conn, hint int) (websocket.Mes
 // queue puts frame f, read as raw, in q. A changes frame that will wait
 // in memory is opened first, so its values are decrypted and checked
 // while the store commits the pages before it; the sealed copy is then
-// dropped. Spilled frames are opened when taken: opened values never go
-// to disk.
+// dropped. Spilled frames are opened when they come back to memory (see
+// frameQueue): opened values never go to disk.
 func (c *conn) queue(q *frameQueue, f syncproto.Frame, raw []byte) error {
 	in := inbound{frame: f}
 	if q.fits(len(raw)) {
@@ -749,15 +749,19 @@ func (q *frameQueue) take() (inbound, bool) {
 }
 
 // unspillLocked reads back the oldest spilled frame; the file is emptied
-// once the loop has caught up with it.
+// once the loop has caught up with it. A read error is returned in place
+// of the frame, and the spilled frames are dropped: the error ends the
+// session.
 func (q *frameQueue) unspillLocked() inbound {
 	var in inbound
 	var n [4]byte
 	if _, err := q.spill.ReadAt(n[:], q.rOff); err != nil {
+		q.spilled = nil
 		return inbound{err: fmt.Errorf("read a spilled frame from %s: %w", q.spill.Name(), err)}
 	}
 	raw := make([]byte, binary.BigEndian.Uint32(n[:]))
 	if _, err := q.spill.ReadAt(raw, q.rOff+4); err != nil {
+		q.spilled = nil
 		return inbound{err: fmt.Errorf("read a spilled frame from %s: %w", q.spill.Name(), err)}
 	}
 	q.rOff += 4 + int64(len(raw))
