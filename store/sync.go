@@ -158,6 +158,9 @@ func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cu
 			return err
 		}
 		page := newServerPage(len(changes))
+		// With nothing pending (a new device's first sync, a device that
+		// only receives), no change can be the echo of an op here.
+		pending := !w.outboxEmpty()
 		for _, c := range changes {
 			if c.Seq <= old {
 				continue
@@ -165,7 +168,7 @@ func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cu
 			if err := page.merge(w, c); err != nil {
 				return err
 			}
-			if c.OpID == "" {
+			if c.OpID == "" || !pending {
 				continue
 			}
 			op, ok, err := w.removeOp(c.OpID)
