@@ -21,7 +21,7 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	req.Email, req.Username = syncproto.NormalizeEmail(req.Email), syncproto.NormalizeUsername(req.Username)
-	if err := s.signUp.check(clientIP(r), req.Email); err != nil {
+	if err := s.signUp.check(r.Context(), clientIP(r), req.Email); err != nil {
 		return err
 	}
 	_, err := s.store.AccountByUsername(r.Context(), req.Username)
@@ -72,7 +72,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	if err := s.signIn.check(clientIP(r), syncproto.NormalizeIdentifier(req.Identifier)); err != nil {
+	if err := s.signIn.check(r.Context(), clientIP(r), syncproto.NormalizeIdentifier(req.Identifier)); err != nil {
 		return err
 	}
 	release, err := s.acquire(ctx)
@@ -134,7 +134,7 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request, sess Sess
 // checkPassword re-checks the authKey of a signed-in account, under the
 // sign-in rate limit of that account.
 func (s *Server) checkPassword(r *http.Request, accountID string, authKey []byte) (Account, error) {
-	if err := s.signIn.check(clientIP(r), "account:"+accountID); err != nil {
+	if err := s.signIn.check(r.Context(), clientIP(r), "account:"+accountID); err != nil {
 		return Account{}, err
 	}
 	acct, err := s.store.Account(r.Context(), accountID)

@@ -81,7 +81,7 @@ func (s *Server) mailRequest(w http.ResponseWriter, r *http.Request, kind jobKin
 		return invalid(err)
 	}
 	email = syncproto.NormalizeEmail(email)
-	if err := s.mail.check(clientIP(r), email); err != nil {
+	if err := s.mail.check(r.Context(), clientIP(r), email); err != nil {
 		return err
 	}
 	if err := s.enqueue(mailJob{kind: kind, email: email}); err != nil {

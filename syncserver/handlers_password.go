@@ -44,7 +44,7 @@ var errBadResetCode = apiErr(syncproto.CodeInvalidCode, "the code is wrong, expi
 // invalid_code answer.
 func (s *Server) checkResetCode(r *http.Request, email, code string) (Account, []byte, error) {
 	email = syncproto.NormalizeEmail(email)
-	if err := s.code.check(clientIP(r), email); err != nil {
+	if err := s.code.check(r.Context(), clientIP(r), email); err != nil {
 		return Account{}, nil, err
 	}
 	ctx := r.Context()

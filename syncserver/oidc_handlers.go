@@ -66,7 +66,7 @@ func (s *Server) handleOIDCStart(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeValid(r, &req); err != nil {
 		return err
 	}
-	if err := s.signIn.check(clientIP(r), ""); err != nil {
+	if err := s.signIn.check(r.Context(), clientIP(r), ""); err != nil {
 		return err
 	}
 	f := oidcFlow{provider: p.cfg.Name, nonce: newToken(), verifier: oauth2.GenerateVerifier(),
@@ -102,7 +102,7 @@ func (s *Server) handleOIDCFinish(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeValid(r, &req); err != nil {
 		return err
 	}
-	if err := s.signIn.check(clientIP(r), ""); err != nil {
+	if err := s.signIn.check(r.Context(), clientIP(r), ""); err != nil {
 		return err
 	}
 	f, ok := s.oidc.takeFlow(p.cfg.Name, req.State)
@@ -177,7 +177,7 @@ func (s *Server) handleOIDCSignUp(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeValid(r, &req); err != nil {
 		return err
 	}
-	if err := s.signUp.check(clientIP(r), ""); err != nil {
+	if err := s.signUp.check(r.Context(), clientIP(r), ""); err != nil {
 		return err
 	}
 	t, ok := s.oidc.takeTicket(req.Ticket)

@@ -1,6 +1,9 @@
 package syncserver
 
 import (
+	"context"
+	"crypto/sha256"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -113,24 +116,66 @@ func (l *limiter) sweep(now time.Time) {
 	}
 }
 
-// actionLimiter pairs the per-IP and per-identifier buckets of an action.
+// RateStorage keeps token buckets that every replica of a deployment
+// shares (pgstore). With it the account API's limits hold for the whole
+// deployment: N replicas behind a load balancer allow what one does, not
+// N times as much.
+type RateStorage interface {
+	// TakeToken takes a token from the bucket key, of rate r and full at
+	// first, refilled by the storage's clock. ok is false, with the wait
+	// until a token is back, when the bucket is empty.
+	TakeToken(ctx context.Context, key []byte, r Rate) (ok bool, wait time.Duration, err error)
+}
+
+// actionLimiter pairs the per-IP and per-identifier buckets of an action:
+// this replica's, and the deployment's when shared is set.
 type actionLimiter struct {
+	name   string
+	rates  ActionLimits
 	ip, id *limiter
+	shared RateStorage
+	log    *slog.Logger
 }
 
-func newActionLimiter(a ActionLimits, now func() time.Time) actionLimiter {
-	return actionLimiter{ip: newLimiter(a.PerIP, now), id: newLimiter(a.PerIdentifier, now)}
+func newActionLimiter(name string, a ActionLimits, now func() time.Time, shared RateStorage, log *slog.Logger) actionLimiter {
+	return actionLimiter{name: name, rates: a, ip: newLimiter(a.PerIP, now), id: newLimiter(a.PerIdentifier, now), shared: shared, log: log}
 }
 
-// check takes a token from both buckets; identifier may be empty.
-func (a actionLimiter) check(ip, identifier string) error {
+// check takes a token from each bucket; identifier may be empty. The
+// replica's own buckets come first, so a flood from one client costs the
+// shared storage nothing.
+func (a actionLimiter) check(ctx context.Context, ip, identifier string) error {
 	if ok, wait := a.ip.allow(ip); !ok {
 		return &rateLimitedError{RetryAfter: wait}
+	}
+	if identifier != "" {
+		if ok, wait := a.id.allow(identifier); !ok {
+			return &rateLimitedError{RetryAfter: wait}
+		}
+	}
+	if err := a.takeShared(ctx, "ip", ip, a.rates.PerIP); err != nil {
+		return err
 	}
 	if identifier == "" {
 		return nil
 	}
-	if ok, wait := a.id.allow(identifier); !ok {
+	return a.takeShared(ctx, "id", identifier, a.rates.PerIdentifier)
+}
+
+// takeShared takes a token from the deployment's bucket of (kind, key),
+// stored under a hash, so the storage holds no address or identifier.
+// When the storage fails, the replica's own limit stands alone.
+func (a actionLimiter) takeShared(ctx context.Context, kind, key string, r Rate) error {
+	if a.shared == nil || r.Burst <= 0 || r.Every <= 0 {
+		return nil
+	}
+	h := sha256.Sum256([]byte(a.name + "\x00" + kind + "\x00" + key))
+	ok, wait, err := a.shared.TakeToken(ctx, h[:], r)
+	if err != nil {
+		a.log.Warn("shared rate limit unavailable; this replica's own limit applies", "action", a.name, "err", err)
+		return nil
+	}
+	if !ok {
 		return &rateLimitedError{RetryAfter: wait}
 	}
 	return nil

@@ -68,11 +68,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sem:      make(chan struct{}, cfg.MaxConcurrent),
 		mailq:    make(chan mailJob, cfg.MailQueue),
 		stopMail: make(chan struct{}),
-		signIn:   newActionLimiter(cfg.Limits.SignIn, cfg.Now),
-		signUp:   newActionLimiter(cfg.Limits.SignUp, cfg.Now),
-		mail:     newActionLimiter(cfg.Limits.Mail, cfg.Now),
-		code:     newActionLimiter(cfg.Limits.Code, cfg.Now),
 	}
+	shared, _ := cfg.Storage.(RateStorage)
+	s.signIn = newActionLimiter("signin", cfg.Limits.SignIn, cfg.Now, shared, cfg.Logger)
+	s.signUp = newActionLimiter("signup", cfg.Limits.SignUp, cfg.Now, shared, cfg.Logger)
+	s.mail = newActionLimiter("mail", cfg.Limits.Mail, cfg.Now, shared, cfg.Logger)
+	s.code = newActionLimiter("code", cfg.Limits.Code, cfg.Now, shared, cfg.Logger)
 	s.syncCfg = cfg.Sync.withDefaults()
 	s.hub = newHub(s.syncCfg.MaxConnsPerAccount)
 	s.syncMetrics = newSyncMetrics(s.metrics.reg)
