@@ -193,3 +193,24 @@ func FuzzKeyBetween(f *testing.F) {
 		}
 	})
 }
+
+func TestDeleteOpClearsAHistoryEntrysValues(t *testing.T) {
+	op := DeleteOp(KindHistory, "h1")
+	if string(op.Fields[FieldDeleted]) != "true" || op.OpID == "" {
+		t.Fatalf("delete op %+v", op)
+	}
+	for _, f := range KindHistory.Fields() {
+		if string(op.Fields[f]) != "null" {
+			t.Errorf("field %s = %s, want null", f, op.Fields[f])
+		}
+	}
+	if len(op.Fields) != len(KindHistory.Fields())+1 {
+		t.Errorf("fields %v", op.Fields)
+	}
+	if r := (Record{Kind: KindHistory, ID: "h1", Fields: op.Fields}); r.Validate() != nil || !r.Deleted() {
+		t.Errorf("the op's record does not validate as deleted: %v", r.Validate())
+	}
+	if req := DeleteOp(KindRequest, "r1"); len(req.Fields) != 1 {
+		t.Errorf("a request's delete op carries %v, want deleted only (a request keeps its values)", req.Fields)
+	}
+}

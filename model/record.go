@@ -128,9 +128,20 @@ func (r *Record) Apply(fields Fields) {
 	}
 }
 
-// DeleteOp returns the op that deletes record (kind, id).
+// DeleteOp returns the op that deletes record (kind, id). For a history
+// entry it also sets every other field to null.
 func DeleteOp(kind Kind, id ID) Op {
-	return Op{OpID: NewID(), Kind: kind, ID: id, Fields: Fields{FieldDeleted: json.RawMessage("true")}}
+	f := Fields{FieldDeleted: json.RawMessage("true")}
+	if kind == KindHistory {
+		// A history entry is never undeleted: its other fields are
+		// overwritten with null, so the sync server drops their values
+		// (up to 256 KiB of response each) instead of keeping them, and
+		// counting them against the account's quota, for ever.
+		for _, name := range kindFields[KindHistory] {
+			f[name] = json.RawMessage("null")
+		}
+	}
+	return Op{OpID: NewID(), Kind: kind, ID: id, Fields: f}
 }
 
 // ToRecord turns a domain value (a pointer or value of one of this
