@@ -23,6 +23,7 @@ import (
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/syncserver/smtptest"
 )
 
@@ -46,24 +47,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a server running over TLS on loopback port 0, with a bbolt store
 // in a temp dir and an SMTP mailer delivering to an in-process SMTP server
 // (STARTTLS + AUTH).
@@ -73,7 +56,7 @@ type env struct {
 	store  *boltstore.DB
 	smtp   *smtptest.Server
 	clock  *clock
-	logs   *syncBuffer
+	logs   *servertest.Buffer
 	base   string
 	client *http.Client
 	pool   *x509.CertPool
@@ -98,7 +81,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	pool := caPool(t, filepath.Join(dir, syncserver.DevCAFile))
-	e := &env{t: t, clock: newClock(), logs: &syncBuffer{}, pool: pool, cert: cert}
+	e := &env{t: t, clock: newClock(), logs: &servertest.Buffer{}, pool: pool, cert: cert}
 	e.smtp = smtptest.Start(t, cert, false)
 	mailer, err := syncserver.NewSMTPMailer(e.smtp.URL(), "Courier <noreply@example.com>", &tls.Config{RootCAs: pool}, e.clock.Now)
 	if err != nil {

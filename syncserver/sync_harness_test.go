@@ -23,6 +23,7 @@ import (
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 // syncEnv is a server on loopback TLS (port 0) with a bbolt store, whose
@@ -35,7 +36,7 @@ type syncEnv struct {
 	pool   *x509.CertPool
 	base   string // https://127.0.0.1:port
 	wsURL  string
-	logs   *syncBuffer
+	logs   *servertest.Buffer
 	cancel context.CancelFunc
 	done   chan error
 	http   *http.Client
@@ -51,7 +52,7 @@ func newSyncEnv(t testing.TB, mod func(*syncserver.Config)) *syncEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &syncEnv{t: t, pool: caPool(t, filepath.Join(dir, syncserver.DevCAFile)), logs: &syncBuffer{}, dbPath: filepath.Join(dir, "server.db")}
+	e := &syncEnv{t: t, pool: caPool(t, filepath.Join(dir, syncserver.DevCAFile)), logs: &servertest.Buffer{}, dbPath: filepath.Join(dir, "server.db")}
 	if e.store, err = boltstore.Open(e.dbPath); err != nil {
 		t.Fatal(err)
 	}

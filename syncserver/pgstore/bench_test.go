@@ -25,6 +25,7 @@ import (
 	"github.com/courierapp/courier/syncserver/boltstore"
 	"github.com/courierapp/courier/syncserver/pgstore"
 	"github.com/courierapp/courier/syncserver/pgstore/pgtest"
+	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/syncserver/storetest"
 )
 
@@ -72,7 +73,7 @@ func BenchmarkDelivery(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				r := startServer(b, db, &syncBuffer{})
+				r := startServer(b, db, &servertest.Buffer{})
 				measureDelivery(b, r, r, db, rate, "")
 			})
 		})

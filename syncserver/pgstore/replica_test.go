@@ -1,7 +1,6 @@
 package pgstore_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -26,6 +25,7 @@ import (
 	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/pgstore"
 	"github.com/courierapp/courier/syncserver/pgstore/pgtest"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 // replica is one in-process server on loopback TLS over its own pgstore
@@ -35,21 +35,9 @@ type replica struct {
 	srv  *syncserver.Server
 	addr string
 	pool *x509.CertPool
-	logs *syncBuffer
+	logs *servertest.Buffer
 	stop func()
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // certs makes a dev CA and server certificate for loopback.
 func certs(t testing.TB) (tls.Certificate, *x509.CertPool) {
@@ -73,7 +61,7 @@ func certs(t testing.TB) (tls.Certificate, *x509.CertPool) {
 // heads.
 func startReplica(t testing.TB, url string, opt pgstore.Options) *replica {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &servertest.Buffer{}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	}
@@ -88,7 +76,7 @@ func startReplica(t testing.TB, url string, opt pgstore.Options) *replica {
 }
 
 // startServer runs a server on st until the test ends, then closes st.
-func startServer(t testing.TB, st syncserver.Storage, logs *syncBuffer) *replica {
+func startServer(t testing.TB, st syncserver.Storage, logs *servertest.Buffer) *replica {
 	t.Helper()
 	cert, pool := certs(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
