@@ -23,17 +23,12 @@ import (
 // Run opens Courier's main window over core, shows the welcome prompt on
 // first launch and opts.Notice if set, and returns when the window is
 // closed.
-func Run(core *app.App, opts Options) (err error) {
-	if err := displayAvailable(os.Getenv); err != nil {
-		return err
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = windowPanic(p)
-		}
-	}()
-	a := fyneapp.NewWithID(AppID)
-	a.SetIcon(assets.Icon())
+func Run(core *app.App, opts Options) error {
+	return withApp(func(a fyne.App) { runMain(a, core, opts) })
+}
+
+// runMain shows the main window on a and returns when it is closed.
+func runMain(a fyne.App, core *app.App, opts Options) {
 	mw := newWindowShell(a, withAccounts(core, opts.Account), fyne.Do)
 	mw.ApplySettings()
 	mw.win.SetMaster()
@@ -54,11 +49,26 @@ func Run(core *app.App, opts Options) (err error) {
 	if acct := mw.accountUI(); acct != nil {
 		acct.stop()
 	}
+}
+
+// withApp makes the Fyne app and runs show on it, once a display is there
+// to open windows on; GLFW's panic on a display it cannot open comes back
+// as an error.
+func withApp(show func(a fyne.App)) (err error) {
+	if err := displayAvailable(os.Getenv); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = windowPanic(p)
+		}
+	}()
+	a := fyneapp.NewWithID(AppID)
+	a.SetIcon(assets.Icon())
+	show(a)
 	return nil
 }
 
-// displayAvailable says, on systems whose windows need an X11 or Wayland
-// display, when the environment names neither.
 // windowPanic turns GLFW's panic on a display it cannot open into an
 // error: that is the user's environment, not a bug, so it is said in one
 // line. Any other panic goes on.
@@ -77,25 +87,18 @@ func windowPanic(p any) error {
 // person who started it from a desktop icon, with no terminal, learns it
 // too. It returns when the window is closed, or at once with an error
 // when no window can be opened.
-func ShowStartError(msg string) (err error) {
-	if err := displayAvailable(os.Getenv); err != nil {
-		return err
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = windowPanic(p)
-		}
-	}()
-	a := fyneapp.NewWithID(AppID)
-	a.SetIcon(assets.Icon())
-	w := a.NewWindow(startErrorTitle)
-	w.SetContent(startErrorContent(msg, func(s string) { a.Clipboard().SetContent(s) }, a.Quit))
-	w.Resize(fyne.NewSize(520, 220))
-	w.CenterOnScreen()
-	w.ShowAndRun()
-	return nil
+func ShowStartError(msg string) error {
+	return withApp(func(a fyne.App) {
+		w := a.NewWindow(startErrorTitle)
+		w.SetContent(startErrorContent(msg, func(s string) { a.Clipboard().SetContent(s) }, a.Quit))
+		w.Resize(fyne.NewSize(520, 220))
+		w.CenterOnScreen()
+		w.ShowAndRun()
+	})
 }
 
+// displayAvailable says, on systems whose windows need an X11 or Wayland
+// display, when the environment names neither.
 func displayAvailable(getenv func(string) string) error {
 	switch runtime.GOOS {
 	case "windows", "darwin", "android", "ios":
