@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"strings"
 	"testing"
 
@@ -68,12 +67,7 @@ func TestHistoryKeepsTheResolvedURLWithSecretsMasked(t *testing.T) {
 
 func TestAFailedSendKeepsItsURLWithSecretsMasked(t *testing.T) {
 	ctx := context.Background()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close() // nothing listens there now
+	addr := closedAddr(t)
 	a, _ := newApp(t, app.Options{})
 	must[model.Variable](t)(a.SaveVariable(ctx, model.Variable{Owner: model.GlobalsID, Name: "token", Value: "tok-4471", Enabled: true, Secret: true}))
 	if _, err := a.Send(ctx, model.Request{URL: "http://" + addr + "/x/{{token}}"}); err == nil {

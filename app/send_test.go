@@ -197,16 +197,23 @@ func TestSendRefusesUnresolvedVariables(t *testing.T) {
 	}
 }
 
-func TestSendTransportErrorIsSavedWithTheError(t *testing.T) {
-	ctx := context.Background()
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	_ = l.Close() // nothing listens there now
+	_ = l.Close()
+	return addr
+}
+
+func TestSendTransportErrorIsSavedWithTheError(t *testing.T) {
+	ctx := context.Background()
+	addr := closedAddr(t)
 	a, _ := newApp(t, app.Options{})
-	_, err = a.Send(ctx, model.Request{URL: "http://" + addr + "/"})
+	_, err := a.Send(ctx, model.Request{URL: "http://" + addr + "/"})
 	if err == nil || !errors.Is(err, model.ErrUnavailable) {
 		t.Fatalf("Send = %v, want a connection error", err)
 	}
