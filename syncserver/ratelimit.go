@@ -131,14 +131,13 @@ type RateStorage interface {
 // this replica's, and the deployment's when shared is set.
 type actionLimiter struct {
 	name   string
-	rates  ActionLimits
 	ip, id *limiter
 	shared RateStorage
 	log    *slog.Logger
 }
 
 func newActionLimiter(name string, a ActionLimits, now func() time.Time, shared RateStorage, log *slog.Logger) actionLimiter {
-	return actionLimiter{name: name, rates: a, ip: newLimiter(a.PerIP, now), id: newLimiter(a.PerIdentifier, now), shared: shared, log: log}
+	return actionLimiter{name: name, ip: newLimiter(a.PerIP, now), id: newLimiter(a.PerIdentifier, now), shared: shared, log: log}
 }
 
 // check takes a token from each bucket; identifier may be empty. The
@@ -153,13 +152,13 @@ func (a actionLimiter) check(ctx context.Context, ip, identifier string) error {
 			return &rateLimitedError{RetryAfter: wait}
 		}
 	}
-	if err := a.takeShared(ctx, "ip", ip, a.rates.PerIP); err != nil {
+	if err := a.takeShared(ctx, "ip", ip, a.ip.rate); err != nil {
 		return err
 	}
 	if identifier == "" {
 		return nil
 	}
-	return a.takeShared(ctx, "id", identifier, a.rates.PerIdentifier)
+	return a.takeShared(ctx, "id", identifier, a.id.rate)
 }
 
 // takeShared takes a token from the deployment's bucket of (kind, key),
