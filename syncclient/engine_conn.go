@@ -168,13 +168,17 @@ func (c *conn) read(ctx context.Context, q *frameQueue) {
 		case typ != websocket.MessageText:
 			err = fmt.Errorf("the server sent a binary frame: %w", model.ErrInvalid)
 		case !q.fits(len(b)):
-			// Decoded when it comes back from the spill file.
+			// Decoded and opened when it comes back from the spill file
+			// (see frameQueue): opened values never go to disk.
 			err = q.spillRaw(b)
 		default:
+			// It waits in memory (only this reader adds, so it still
+			// fits): its values are opened now, while the store commits
+			// the pages before it, and the sealed copy is dropped.
 			if f, err = syncproto.DecodeServerFrame(b); err != nil {
 				err = fmt.Errorf("the server sent a bad frame: %w", err)
 			} else {
-				err = c.queue(q, f, b)
+				err = q.put(c.preopen(inbound{frame: f}), len(b), b)
 			}
 		}
 		if err != nil {
@@ -215,19 +219,6 @@ func readFrame(ctx context.Context, ws *websocket.Conn, hint int) (websocket.Mes
 			return 0, nil, err
 		}
 	}
-}
-
-// queue puts frame f, read as raw, in q. A changes frame that will wait
-// in memory is opened first, so its values are decrypted and checked
-// while the store commits the pages before it; the sealed copy is then
-// dropped. Spilled frames are opened when they come back to memory (see
-// frameQueue): opened values never go to disk.
-func (c *conn) queue(q *frameQueue, f syncproto.Frame, raw []byte) error {
-	in := inbound{frame: f}
-	if q.fits(len(raw)) {
-		in = c.preopen(in)
-	}
-	return q.put(in, len(raw), raw)
 }
 
 // preopen opens the values of a changes frame ahead of the main loop and
