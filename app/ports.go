@@ -57,6 +57,14 @@ type HistoryQuery struct {
 	Limit int
 }
 
+// ServerPage is one page of the server's stream that a store has checked
+// and partly encoded ahead of the transaction that applies it (see
+// syncclient.Store). It is immutable.
+type ServerPage interface {
+	// Changes returns the page's changes, values opened, in stream order.
+	Changes() []model.Change
+}
+
 // RecordKey names one record.
 type RecordKey struct {
 	Kind model.Kind

@@ -55,7 +55,7 @@ func (w *writeTx) indexHistory(id model.ID, f model.Fields, e *historyIndex) err
 		}
 		e = &computed
 	}
-	if w.hist.Get([]byte(id)) == nil {
+	if w.get(w.hist, []byte(id)) == nil {
 		w.histDelta++
 	}
 	return w.putHistoryIndex(id, *e)

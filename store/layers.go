@@ -34,13 +34,16 @@ type writeTx struct {
 	keys      []app.RecordKey
 	seen      map[app.RecordKey]bool
 	histDelta int64
+
+	// cursors holds a cursor per bucket for get.
+	cursors map[*bbolt.Bucket]*bbolt.Cursor
 }
 
 // fillPercent is how full bbolt fills a page before splitting it.
 const fillPercent = 0.9
 
 func newWriteTx(tx *bbolt.Tx, sec *sealer) (*writeTx, error) {
-	w := &writeTx{tx: tx, sec: sec, seen: map[app.RecordKey]bool{}}
+	w := &writeTx{tx: tx, sec: sec, seen: map[app.RecordKey]bool{}, cursors: map[*bbolt.Bucket]*bbolt.Cursor{}}
 	return w.resolve()
 }
 
@@ -97,14 +100,29 @@ func (w *writeTx) finish() error {
 	return w.meta.Put(metaHistoryCount, u64(uint64(n)))
 }
 
-// fieldsAt decodes the fields stored under rk in b, or returns nil. s
-// opens a sealed value.
-func fieldsAt(s *sealer, b *bbolt.Bucket, rk []byte) (model.Fields, error) {
-	v := b.Get(rk)
+// get is b.Get(k) through a cursor on b kept for the transaction, since
+// every Get makes a cursor of its own and a page of a first sync does
+// thousands.
+func (w *writeTx) get(b *bbolt.Bucket, k []byte) []byte {
+	c := w.cursors[b]
+	if c == nil {
+		c = b.Cursor()
+		w.cursors[b] = c
+	}
+	if ck, v := c.Seek(k); bytes.Equal(ck, k) {
+		return v
+	}
+	return nil
+}
+
+// fieldsAt decodes the fields stored under rk in b, or returns nil,
+// opening a sealed value.
+func (w *writeTx) fieldsAt(b *bbolt.Bucket, rk []byte) (model.Fields, error) {
+	v := w.get(b, rk)
 	if v == nil {
 		return nil, nil
 	}
-	return s.decodeRecord(rk, v)
+	return w.sec.decodeRecord(rk, v)
 }
 
 // sameAsConfirmed is the visible value of a record that has no pending
@@ -136,7 +154,7 @@ func visibleAt(s *sealer, vis, conf *bbolt.Bucket, rk []byte) (model.Fields, err
 // win); see mergeFields.
 func (w *writeTx) mergeConfirmed(kind model.Kind, id model.ID, fields model.Fields) error {
 	rk := recKey(kind, id)
-	cur, err := fieldsAt(w.sec, w.conf, rk)
+	cur, err := w.fieldsAt(w.conf, rk)
 	if err != nil {
 		return err
 	}
@@ -227,7 +245,7 @@ func (w *writeTx) pendingFields(rk []byte) ([]model.Fields, error) {
 // materialise recomputes the visible record (kind, id): confirmed with its
 // pending ops applied on top, in outbox order.
 func (w *writeTx) materialise(kind model.Kind, id model.ID) error {
-	conf, err := fieldsAt(w.sec, w.conf, recKey(kind, id))
+	conf, err := w.fieldsAt(w.conf, recKey(kind, id))
 	if err != nil {
 		return err
 	}

@@ -241,7 +241,7 @@ func (s *sealer) decodeOp(b []byte) (model.Op, error) {
 // page bbolt freed, which scrubFreePages overwrites).
 func (w *writeTx) put(b *bbolt.Bucket, rk, v []byte) error {
 	if w.sec != nil && !w.scrub && bytes.HasPrefix(rk, variablePrefix) &&
-		storedValue(b.Get(rk), func(v []byte) bool { return !isSealed(v) }) {
+		storedValue(w.get(b, rk), func(v []byte) bool { return !isSealed(v) }) {
 		now := v
 		if bytes.Equal(v, sameAsConfirmed) {
 			now = w.conf.Get(rk)

@@ -119,6 +119,20 @@ func TestSecretValuesAreNeverStoredInPlainText(t *testing.T) {
 			must(t, db.SetSyncEnabled(ctx, true))
 			must(t, db.ApplyServerChanges(ctx, []model.Change{echo(1, variableOp(id, marker, true))}, 1))
 		}, false, ""},
+		{"a page prepared ahead of its transaction", func(t *testing.T, db *store.DB, id model.ID) {
+			must(t, db.SetSyncEnabled(ctx, true))
+			page, err := db.PrepareServerChanges([]model.Change{echo(1, variableOp(id, marker, true))})
+			must(t, err)
+			must(t, db.ApplyServerPage(ctx, page, 1))
+		}, false, ""},
+		{"a page prepared by another profile's store, with another key", func(t *testing.T, db *store.DB, id model.ID) {
+			must(t, db.SetSyncEnabled(ctx, true))
+			other := mustOpenWithKey(t, t.TempDir(), newSecretKey(t))
+			defer other.Close()
+			page, err := other.PrepareServerChanges([]model.Change{echo(1, variableOp(id, marker, true))})
+			must(t, err)
+			must(t, db.ApplyServerPage(ctx, page, 1))
+		}, false, ""},
 		{"a server change under a pending op", func(t *testing.T, db *store.DB, id model.ID) {
 			must(t, db.SetSyncEnabled(ctx, true))
 			must(t, db.Apply(ctx, variableOp(id, "mine", true)))
@@ -195,40 +209,61 @@ func TestSecretValuesAreNeverStoredInPlainText(t *testing.T) {
 	}
 }
 
+// TestOpeningWithoutTheKeyFailsAndChangesNothing seals a profile's first
+// secret value, from a local edit or from a server page prepared ahead of
+// its transaction, and opens the profile without its key.
 func TestOpeningWithoutTheKeyFailsAndChangesNothing(t *testing.T) {
 	ctx := context.Background()
-	dir, key, id := t.TempDir(), newSecretKey(t), model.NewID()
-	db := mustOpenWithKey(t, dir, key)
-	must(t, db.SetSyncEnabled(ctx, true))
-	must(t, db.Apply(ctx, variableOp(id, "hunter2", true)))
-	must(t, db.Close())
-	before, err := os.ReadFile(filepath.Join(dir, store.FileName))
-	must(t, err)
-
-	for _, tt := range []struct {
-		name string
-		key  []byte
-	}{{"no key", nil}, {"another key", newSecretKey(t)}} {
-		t.Run(tt.name, func(t *testing.T) {
-			db, err := openWithKey(t, dir, tt.key)
-			if err == nil {
-				db.Close()
-				t.Fatal("Open succeeded")
+	for _, first := range []struct {
+		name  string
+		write func(db *store.DB, id model.ID) error
+	}{
+		{"a local edit", func(db *store.DB, id model.ID) error {
+			return db.Apply(ctx, variableOp(id, "hunter2", true))
+		}},
+		{"a prepared server page", func(db *store.DB, id model.ID) error {
+			page, err := db.PrepareServerChanges([]model.Change{echo(1, variableOp(id, "hunter2", true))})
+			if err != nil {
+				return err
 			}
-			if !errors.Is(err, store.ErrSecretsLocked) || !errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "unlock the OS keyring") {
-				t.Errorf("Open error = %v; want ErrSecretsLocked, model.ErrUnavailable, naming the remedy", err)
-			}
-			after, err := os.ReadFile(filepath.Join(dir, store.FileName))
+			return db.ApplyServerPage(ctx, page, 1)
+		}},
+	} {
+		t.Run(first.name, func(t *testing.T) {
+			dir, key, id := t.TempDir(), newSecretKey(t), model.NewID()
+			db := mustOpenWithKey(t, dir, key)
+			must(t, db.SetSyncEnabled(ctx, true))
+			must(t, first.write(db, id))
+			must(t, db.Close())
+			before, err := os.ReadFile(filepath.Join(dir, store.FileName))
 			must(t, err)
-			if !bytes.Equal(before, after) {
-				t.Error("the failed Open changed the file")
+
+			for _, tt := range []struct {
+				name string
+				key  []byte
+			}{{"no key", nil}, {"another key", newSecretKey(t)}} {
+				t.Run(tt.name, func(t *testing.T) {
+					db, err := openWithKey(t, dir, tt.key)
+					if err == nil {
+						db.Close()
+						t.Fatal("Open succeeded")
+					}
+					if !errors.Is(err, store.ErrSecretsLocked) || !errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "unlock the OS keyring") {
+						t.Errorf("Open error = %v; want ErrSecretsLocked, model.ErrUnavailable, naming the remedy", err)
+					}
+					after, err := os.ReadFile(filepath.Join(dir, store.FileName))
+					must(t, err)
+					if !bytes.Equal(before, after) {
+						t.Error("the failed Open changed the file")
+					}
+				})
+			}
+			db = mustOpenWithKey(t, dir, key)
+			defer db.Close()
+			if got := valueOf(t, db, id); got != "hunter2" {
+				t.Errorf("value with the right key = %q", got)
 			}
 		})
-	}
-	db = mustOpenWithKey(t, dir, key)
-	defer db.Close()
-	if got := valueOf(t, db, id); got != "hunter2" {
-		t.Errorf("value with the right key = %q", got)
 	}
 }
 

@@ -4,14 +4,53 @@ import (
 	"maps"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/courierapp/courier/model"
 )
+
+// ServerPage is a page of the server's stream prepared by
+// PrepareServerChanges: checked, with each change's prepared form.
+type ServerPage struct {
+	sec     *sealer // the key the values were sealed with
+	changes []model.Change
+	pre     []preparedChange
+}
+
+// Changes returns the page's changes.
+func (p *ServerPage) Changes() []model.Change { return p.changes }
+
+// preparedChange is what a change alone stores when it creates its record:
+// its fields in stored form (nil for a deleted history entry, never
+// stored) and, for a history entry, its index entry or why it does not
+// encode; sealed says a secret value was sealed in conf.
+type preparedChange struct {
+	conf   []byte
+	idx    *historyIndex
+	idxErr error
+	sealed bool
+}
+
+// prepareChange computes the prepared form of change c (valid) with key s.
+func prepareChange(s *sealer, c model.Change) preparedChange {
+	if c.Kind == model.KindHistory && (model.Record{Fields: c.Fields}).Deleted() {
+		return preparedChange{}
+	}
+	var sealed atomic.Int64
+	pc := preparedChange{conf: s.encodeRecord(c.Kind, c.ID, c.Fields, &sealed)}
+	pc.sealed = sealed.Load() > 0
+	if c.Kind == model.KindHistory && len(c.Fields) > 0 {
+		e, err := newHistoryIndex(c.ID, c.Fields)
+		pc.idx, pc.idxErr = &e, err
+	}
+	return pc
+}
 
 // serverPage gathers one page's records: each record's confirmed fields
 // are read once, every change of the page is merged into them in order,
 // and they are written and materialised once, from memory.
 type serverPage struct {
+	src   *ServerPage
 	recs  map[string]*pageRecord
 	order []*pageRecord
 }
@@ -19,8 +58,9 @@ type serverPage struct {
 // pageRecord is one record a page touches. conf is its confirmed fields
 // after the page's changes when changed is set; a record only touched
 // through an echoed op (changed unset) is read from confirmed as it is.
-// A record new to confirmed borrows its first change's fields (borrowed
-// set) until a second change makes it copy them.
+// A record new to confirmed borrows the fields of its first change, the
+// page's change from (borrowed set), until a second change makes it copy
+// them; until then it is stored as that change was prepared.
 type pageRecord struct {
 	kind     model.Kind
 	id       model.ID
@@ -28,10 +68,12 @@ type pageRecord struct {
 	conf     model.Fields
 	changed  bool
 	borrowed bool
+	from     int
 }
 
-func newServerPage(n int) *serverPage {
-	return &serverPage{recs: make(map[string]*pageRecord, n), order: make([]*pageRecord, 0, n)}
+func newServerPage(src *ServerPage) *serverPage {
+	n := len(src.changes)
+	return &serverPage{src: src, recs: make(map[string]*pageRecord, n), order: make([]*pageRecord, 0, n)}
 }
 
 // mark returns the page's entry for (kind, id), adding it if new.
@@ -46,12 +88,13 @@ func (p *serverPage) mark(kind model.Kind, id model.ID) *pageRecord {
 	return r
 }
 
-// merge applies change c to its record's confirmed fields, with the rule
-// of writeTx.mergeConfirmed.
-func (p *serverPage) merge(w *writeTx, c model.Change) error {
+// merge applies the page's change i to its record's confirmed fields,
+// with the rule of writeTx.mergeConfirmed.
+func (p *serverPage) merge(w *writeTx, i int) error {
+	c := p.src.changes[i]
 	r := p.mark(c.Kind, c.ID)
 	if !r.changed {
-		cur, err := fieldsAt(w.sec, w.conf, r.key)
+		cur, err := w.fieldsAt(w.conf, r.key)
 		if err != nil {
 			return err
 		}
@@ -59,7 +102,7 @@ func (p *serverPage) merge(w *writeTx, c model.Change) error {
 	}
 	switch {
 	case r.conf == nil && !(c.Kind == model.KindHistory && (model.Record{Fields: c.Fields}).Deleted()):
-		r.conf, r.borrowed = c.Fields, true
+		r.conf, r.borrowed, r.from = c.Fields, true, i
 		return nil
 	case r.borrowed:
 		r.conf, r.borrowed = maps.Clone(r.conf), false
@@ -106,17 +149,33 @@ type prepared struct {
 	err  error
 }
 
-// prepare computes the prepared form of every changed record, on all
-// cores for a large page: it only reads the page's fields (sealing secret
-// values with w's key), never the transaction.
+// prepare computes the prepared form of every changed record: a record
+// still borrowing its one change's fields takes that change's prepared
+// form; the others are computed here, on all cores for many. It only
+// reads the page's fields (sealing secret values with w's key), never the
+// transaction.
 func (p *serverPage) prepare(w *writeTx, noPending bool) []prepared {
 	out := make([]prepared, len(p.order))
-	inParallel(len(p.order), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			r := p.order[i]
-			if !r.changed {
-				continue
+	var rest []int
+	for i, r := range p.order {
+		if !r.changed {
+			continue
+		}
+		if pc := p.src.pre[r.from]; r.borrowed && pc.conf != nil {
+			out[i].conf = pc.conf
+			if pc.sealed {
+				w.sealed.Add(1)
 			}
+			if noPending && pc.idx != nil {
+				out[i].idx, out[i].err = pc.idx, pc.idxErr
+			}
+			continue
+		}
+		rest = append(rest, i)
+	}
+	inParallel(len(rest), func(lo, hi int) {
+		for _, i := range rest[lo:hi] {
+			r := p.order[i]
 			out[i].conf = w.sec.encodeRecord(r.kind, r.id, r.conf, &w.sealed)
 			if !noPending || r.kind != model.KindHistory || len(r.conf) == 0 || (model.Record{Fields: r.conf}).Deleted() {
 				continue

@@ -7,6 +7,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 )
 
@@ -146,26 +147,79 @@ func (db *DB) Cursor(ctx context.Context) (uint64, error) {
 // A first sync is thousands of these pages, so each record is read from
 // confirmed once per page, merged in memory, written once, and
 // materialised from memory (without the outbox lookup when the outbox is
-// empty); its stored form and history index entry are computed on all
-// cores. The commit fsyncs as every other write does.
+// empty). The commit fsyncs as every other write does.
+//
+// ApplyServerChanges is PrepareServerChanges then ApplyServerPage; the
+// sync engine calls the two apart, so that a page is prepared while the
+// one before commits.
 func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
-	if err := validateChanges(changes); err != nil {
+	p, err := db.PrepareServerChanges(changes)
+	if err != nil {
 		return err
+	}
+	return db.ApplyServerPage(ctx, p, cursor)
+}
+
+// PrepareServerChanges checks a page of the server's stream as
+// ApplyServerChanges does and computes, on all cores, what applying it
+// needs of each change alone: its fields in their stored form (secret
+// values sealed) and, for a history entry, its index entry. A change that
+// creates its record, the whole of a first sync, is then stored as
+// prepared. It reads and writes nothing, so it may run while another
+// transaction commits.
+func (db *DB) PrepareServerChanges(changes []model.Change) (app.ServerPage, error) {
+	p := &ServerPage{sec: db.sec, changes: changes, pre: make([]preparedChange, len(changes))}
+	var (
+		mu    sync.Mutex
+		first = len(changes)
+		ferr  error
+	)
+	inParallel(len(changes), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := changes[i]
+			if err := validateChange(i, c); err != nil {
+				mu.Lock()
+				if i < first {
+					first, ferr = i, err
+				}
+				mu.Unlock()
+				return
+			}
+			p.pre[i] = prepareChange(db.sec, c)
+		}
+	})
+	if ferr != nil {
+		return nil, ferr
+	}
+	return p, nil
+}
+
+// ApplyServerPage applies a page from PrepareServerChanges in one
+// transaction, as ApplyServerChanges does. A page prepared by another
+// store (or another implementation) is prepared again here.
+func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error {
+	p, ok := page.(*ServerPage)
+	if !ok || p.sec != db.sec {
+		again, err := db.PrepareServerChanges(page.Changes())
+		if err != nil {
+			return err
+		}
+		p = again.(*ServerPage)
 	}
 	return db.update(ctx, "apply server changes", true, func(w *writeTx) error {
 		old, err := cursorOf(w.meta)
 		if err != nil {
 			return err
 		}
-		page := newServerPage(len(changes))
+		page := newServerPage(p)
 		// With nothing pending (a new device's first sync, a device that
 		// only receives), no change can be the echo of an op here.
 		pending := !w.outboxEmpty()
-		for _, c := range changes {
+		for i, c := range p.changes {
 			if c.Seq <= old {
 				continue
 			}
-			if err := page.merge(w, c); err != nil {
+			if err := page.merge(w, i); err != nil {
 				return err
 			}
 			if c.OpID == "" || !pending {
@@ -186,30 +240,6 @@ func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cu
 		}
 		return page.commit(w)
 	})
-}
-
-// validateChanges checks a page before anything is written (see
-// ApplyServerChanges), on all cores for a large page, and reports the
-// first bad change.
-func validateChanges(changes []model.Change) error {
-	var (
-		mu    sync.Mutex
-		first = len(changes)
-		ferr  error
-	)
-	inParallel(len(changes), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if err := validateChange(i, changes[i]); err != nil {
-				mu.Lock()
-				if i < first {
-					first, ferr = i, err
-				}
-				mu.Unlock()
-				return
-			}
-		}
-	})
-	return ferr
 }
 
 // validateChange checks change c, the i-th of its page.

@@ -24,10 +24,13 @@ import (
 type Store interface {
 	// Cursor returns the last server seq applied.
 	Cursor(ctx context.Context) (uint64, error)
-	// ApplyServerChanges applies one page of the stream (opened values)
-	// and moves the cursor, in one transaction; it drops the pending ops
-	// the page echoes.
-	ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error
+	// PrepareServerChanges checks one page of the stream (opened values)
+	// and does the part of applying it that needs no transaction. The
+	// engine calls it from its reader, while the page before commits.
+	PrepareServerChanges(changes []model.Change) (app.ServerPage, error)
+	// ApplyServerPage applies a prepared page and moves the cursor, in
+	// one transaction; it drops the pending ops the page echoes.
+	ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error
 	// PendingOps returns up to limit pending ops, oldest first.
 	PendingOps(ctx context.Context, limit int) ([]model.Op, error)
 	// PendingCount returns how many ops are pending.

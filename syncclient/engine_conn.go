@@ -42,11 +42,11 @@ type inbound struct {
 	pre   *openedPage // a changes frame's values, opened ahead; nil: not yet
 }
 
-// openedPage is a changes frame opened by the reader while the main loop
-// applied the frames before it.
+// openedPage is a changes frame opened and prepared for the store by the
+// reader while the main loop applied the frames before it.
 type openedPage struct {
-	changes []model.Change
-	err     error
+	page app.ServerPage
+	err  error
 }
 
 // errDead is a link that missed syncproto.MaxMissedPongs pongs.
@@ -228,11 +228,23 @@ func (c *conn) preopen(in inbound) inbound {
 	if !ok || len(ch.Changes) == 0 {
 		return in
 	}
-	pre := &openedPage{}
-	pre.changes, pre.err = c.e.openChanges(ch.Changes)
+	in.pre = c.e.openPage(ch.Changes)
 	ch.Changes = nil
-	in.pre = pre
 	return in
+}
+
+// openPage opens the values of a page of changes and prepares it for the
+// store.
+func (e *Engine) openPage(sealed []model.Change) *openedPage {
+	opened, err := e.openChanges(sealed)
+	if err != nil {
+		return &openedPage{err: err}
+	}
+	page, err := e.cfg.Store.PrepareServerChanges(opened)
+	if err != nil {
+		return &openedPage{err: fmt.Errorf("apply changes up to seq %d: %w", opened[len(opened)-1].Seq, err)}
+	}
+	return &openedPage{page: page}
 }
 
 // openChanges opens every change of a page (see openChange). A large
@@ -348,14 +360,16 @@ func (c *conn) handle(ctx context.Context, in inbound) error {
 			return fmt.Errorf("the server sent changes before welcome: %w", model.ErrInvalid)
 		}
 		pre := in.pre
+		if pre == nil && len(f.Changes) > 0 {
+			pre = c.e.openPage(f.Changes)
+		}
 		if pre == nil {
-			pre = &openedPage{}
-			pre.changes, pre.err = c.e.openChanges(f.Changes)
+			return c.changes(ctx, f, nil)
 		}
 		if pre.err != nil {
 			return pre.err
 		}
-		return c.changes(ctx, f, pre.changes)
+		return c.changes(ctx, f, pre.page)
 	case *syncproto.Ack:
 		return c.ack(ctx, f.OpIDs)
 	case *syncproto.ErrorFrame:
@@ -384,12 +398,16 @@ func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
 	return nil
 }
 
-// changes applies one page, opened; the page's last seq becomes the
-// cursor.
-func (c *conn) changes(ctx context.Context, f *syncproto.Changes, opened []model.Change) error {
+// changes applies one page, opened and prepared (nil when it has no
+// changes); the page's last seq becomes the cursor.
+func (c *conn) changes(ctx context.Context, f *syncproto.Changes, page app.ServerPage) error {
+	var opened []model.Change
+	if page != nil {
+		opened = page.Changes()
+	}
 	if len(opened) > 0 {
 		last := opened[len(opened)-1].Seq
-		if err := c.e.cfg.Store.ApplyServerChanges(ctx, opened, last); err != nil {
+		if err := c.e.cfg.Store.ApplyServerPage(ctx, page, last); err != nil {
 			return fmt.Errorf("apply changes up to seq %d: %w", last, err)
 		}
 		for _, ch := range opened {

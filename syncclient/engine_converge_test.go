@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
@@ -67,15 +68,15 @@ type recorder struct {
 	ops map[model.ID]bool
 }
 
-func (r *recorder) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
+func (r *recorder) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error {
 	r.mu.Lock()
-	for _, c := range changes {
+	for _, c := range page.Changes() {
 		if c.OpID != "" {
 			r.ops[c.OpID] = true
 		}
 	}
 	r.mu.Unlock()
-	return r.DB.ApplyServerChanges(ctx, changes, cursor)
+	return r.DB.ApplyServerPage(ctx, page, cursor)
 }
 
 func converge(t *testing.T, srv *servertest.Server, seed uint64) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
@@ -21,10 +22,10 @@ type slowApply struct {
 	pages atomic.Int32
 }
 
-func (s *slowApply) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
+func (s *slowApply) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error {
 	time.Sleep(s.delay) // the slow disk itself, not a wait for an event
 	s.pages.Add(1)
-	return s.DB.ApplyServerChanges(ctx, changes, cursor)
+	return s.DB.ApplyServerPage(ctx, page, cursor)
 }
 
 // TestEngineKeepsAnsweringPingsWhileAPageIsApplied pulls pages whose

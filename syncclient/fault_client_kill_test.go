@@ -40,8 +40,8 @@ const (
 // store committed, so the parent knows the child is mid-stream.
 type pageReporter struct{ *store.DB }
 
-func (p pageReporter) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
-	if err := p.DB.ApplyServerChanges(ctx, changes, cursor); err != nil {
+func (p pageReporter) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error {
+	if err := p.DB.ApplyServerPage(ctx, page, cursor); err != nil {
 		return err
 	}
 	fmt.Printf("applied %d\n", cursor)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
@@ -114,13 +115,13 @@ type ackRecorder struct {
 	dups  *[]string
 }
 
-func (r ackRecorder) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
-	if err := r.DB.ApplyServerChanges(ctx, changes, cursor); err != nil {
+func (r ackRecorder) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error {
+	if err := r.DB.ApplyServerPage(ctx, page, cursor); err != nil {
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, c := range changes {
+	for _, c := range page.Changes() {
 		if c.OpID == "" {
 			continue
 		}

@@ -331,11 +331,11 @@ type ledgerStore struct {
 	ledger *opLedger
 }
 
-func (s ledgerStore) ApplyServerChanges(ctx context.Context, changes []model.Change, cursor uint64) error {
-	if err := s.DB.ApplyServerChanges(ctx, changes, cursor); err != nil {
+func (s ledgerStore) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error {
+	if err := s.DB.ApplyServerPage(ctx, page, cursor); err != nil {
 		return err
 	}
-	s.ledger.note(changes)
+	s.ledger.note(page.Changes())
 	return nil
 }
 
