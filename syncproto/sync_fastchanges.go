@@ -185,18 +185,29 @@ func (s *scanner) value() ([2]int, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return [2]int{}, false
 	}
-	for i := s.i + 1; i < len(s.b); i++ {
-		switch c := s.b[i]; {
-		case c == '"':
-			v := [2]int{s.i, i + 1}
-			s.i = i + 1
-			return v, true
-		case !b64[c] && c != '=':
-			return [2]int{}, false
-		}
+	n := bytes.IndexByte(s.b[s.i+1:], '"')
+	if n < 0 {
+		return [2]int{}, false
 	}
-	return [2]int{}, false
+	ok := byte(1)
+	for _, c := range s.b[s.i+1 : s.i+1+n] {
+		ok &= b64pad[c]
+	}
+	if ok == 0 {
+		return [2]int{}, false
+	}
+	v := [2]int{s.i, s.i + n + 2}
+	s.i += n + 2
+	return v, true
 }
+
+// b64pad is 1 for the bytes of the standard base64 alphabet and '=',
+// else 0.
+var b64pad = func() [256]byte {
+	t := b64
+	t['='] = 1
+	return t
+}()
 
 // knownFields maps every field name of every kind to itself, so decoding
 // a known name does not allocate. It is never written after init.
