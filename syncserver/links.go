@@ -18,13 +18,12 @@ import (
 
 // linkRoutes registers the collection link API and the public link URL.
 func (s *Server) linkRoutes(mux *http.ServeMux) {
-	perIP := newLimiter(s.cfg.Limits.LinkGet, s.now)
 	handle := func(pattern string, h handlerFunc) { mux.Handle(pattern, s.linkAPI(h)) }
 	handle("POST "+syncproto.PathLinks, s.authed(s.handleCreateLink))
 	handle("GET "+syncproto.PathLinks, s.authed(s.handleLinks))
 	handle("PUT "+syncproto.PathLinks+"/{id}", s.authed(s.handleUpdateLink))
 	handle("DELETE "+syncproto.PathLinks+"/{id}", s.authed(s.handleRevokeLink))
-	mux.Handle("GET "+syncproto.PathPublicLink+"{token}", s.publicLink(perIP))
+	mux.Handle("GET "+syncproto.PathPublicLink+"{token}", s.publicLink())
 }
 
 // linkAPI is api with the larger body cap of link snapshots.

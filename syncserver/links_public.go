@@ -18,12 +18,12 @@ var errNoLink = apiErr(syncproto.CodeNotFound, "this link does not exist: it was
 // publicLink serves GET /c/{token}: the snapshot as JSON, as an attachment
 // (?download=1), or as a page for browsers. Errors are JSON, or a small
 // page for browsers.
-func (s *Server) publicLink(perIP *limiter) http.Handler {
+func (s *Server) publicLink() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		html := wantsHTML(r.Header.Get("Accept")) && r.URL.Query().Get(syncproto.LinkDownloadParam) == ""
 		w.Header().Set("Vary", "Accept")
 		w.Header().Set("X-Robots-Tag", "noindex")
-		l, token, err := s.publicSnapshot(r, perIP)
+		l, token, err := s.publicSnapshot(r)
 		switch {
 		case err != nil && html:
 			s.writeErrorPage(w, r, err)
@@ -37,11 +37,11 @@ func (s *Server) publicLink(perIP *limiter) http.Handler {
 	})
 }
 
-// publicSnapshot checks the rate limit and finds the live link of the
-// request's token.
-func (s *Server) publicSnapshot(r *http.Request, perIP *limiter) (Link, string, error) {
-	if ok, wait := perIP.allow(clientIP(r)); !ok {
-		return Link{}, "", &rateLimitedError{RetryAfter: wait}
+// publicSnapshot checks the rate limit (the deployment's, when replicas
+// share one) and finds the live link of the request's token.
+func (s *Server) publicSnapshot(r *http.Request) (Link, string, error) {
+	if err := s.linkGet.check(r.Context(), clientIP(r), ""); err != nil {
+		return Link{}, "", err
 	}
 	token := r.PathValue("token")
 	if !syncproto.ValidLinkToken(token) {

@@ -75,3 +75,24 @@ func TestReplicasShareTheSignInLimit(t *testing.T) {
 	_, err = replicas[0].signIn("ann", pw, "dev")
 	wantCode(t, "the replica's own fourth sign-in", err, syncproto.CodeRateLimited)
 }
+
+// TestReplicasShareTheLinkViewLimit views links on two replicas from one
+// address: unknown tokens spend the budget too, so a guesser cannot
+// multiply it by spreading requests over the replicas.
+func TestReplicasShareTheLinkViewLimit(t *testing.T) {
+	buckets := &sharedBuckets{taken: map[string]int{}}
+	limits := syncserver.NoLimits()
+	limits.LinkGet = syncserver.Rate{Burst: 3, Every: time.Hour}
+	shared := func(c *syncserver.Config) { c.Storage = withShared{c.Storage, buckets} }
+	replicas := []*env{newEnv(t, withLimits(limits), shared), newEnv(t, withLimits(limits), shared)}
+	const guess = "/c/AAAAAAAAAAAAAAAAAAAAAA"
+	for i := range 3 {
+		if status, _, _ := replicas[i%2].get(guess, ""); status != 404 {
+			t.Fatalf("view %d of 3: %d, want 404", i+1, status)
+		}
+	}
+	status, hdr, _ := replicas[1].get(guess, "")
+	if status != 429 || hdr.Get("Retry-After") == "" {
+		t.Fatalf("fourth view, on the replica that served one: %d (Retry-After %q), want 429", status, hdr.Get("Retry-After"))
+	}
+}

@@ -34,6 +34,8 @@ type Server struct {
 	oidc *oidcState
 
 	signIn, signUp, mail, code actionLimiter
+	// linkGet limits the public views of collection links, per IP.
+	linkGet actionLimiter
 	// sem bounds concurrent expensive work: hashing and storage writes.
 	sem chan struct{}
 
@@ -74,6 +76,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.signUp = newActionLimiter("signup", cfg.Limits.SignUp, cfg.Now, shared, cfg.Logger)
 	s.mail = newActionLimiter("mail", cfg.Limits.Mail, cfg.Now, shared, cfg.Logger)
 	s.code = newActionLimiter("code", cfg.Limits.Code, cfg.Now, shared, cfg.Logger)
+	s.linkGet = newActionLimiter("link_get", ActionLimits{PerIP: cfg.Limits.LinkGet}, cfg.Now, shared, cfg.Logger)
 	s.syncCfg = cfg.Sync.withDefaults()
 	s.hub = newHub(s.syncCfg.MaxConnsPerAccount)
 	s.syncMetrics = newSyncMetrics(s.metrics.reg)
