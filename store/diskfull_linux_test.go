@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -11,31 +10,12 @@ import (
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
-
-// mountTmpfs mounts a tmpfs of the given size (flags as for mount(2)) on
-// a fresh directory and unmounts it when the test ends. It skips the test
-// when mounting is not allowed here (not root, no CAP_SYS_ADMIN).
-func mountTmpfs(t *testing.T, size string, flags uintptr) string {
-	t.Helper()
-	dir := t.TempDir()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs")
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", flags, "size="+size); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v)", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
 
 func TestWritesOnAFullDiskFailCleanlyAndKeepEarlierData(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(mountTmpfs(t, "3m", 0), "profile")
+	dir := filepath.Join(servertest.MountTmpfs(t, "3m").Dir, "profile")
 	db, err := store.Open(ctx, dir, store.Options{})
 	must(t, err)
 	defer db.Close()
@@ -89,15 +69,14 @@ func TestWritesOnAFullDiskFailCleanlyAndKeepEarlierData(t *testing.T) {
 
 func TestOpenOnAReadOnlyFileSystemSaysSo(t *testing.T) {
 	ctx := context.Background()
-	mnt := mountTmpfs(t, "4m", 0)
+	fs := servertest.MountTmpfs(t, "4m")
+	mnt := fs.Dir
 	dir := filepath.Join(mnt, "profile")
 	db, err := store.Open(ctx, dir, store.Options{})
 	must(t, err)
 	must(t, db.Apply(ctx, sampleOps(t)...))
 	must(t, db.Close())
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
-		t.Fatalf("remount read-only: %v", err)
-	}
+	fs.Remount(t, syscall.MS_RDONLY, "")
 	for _, tc := range []struct{ name, dir string }{
 		{"existing profile", dir},
 		{"new profile", filepath.Join(mnt, "new")},

@@ -36,6 +36,9 @@ type Options struct {
 	Limits *syncserver.Limits
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// Dir holds the dev CA, the certificate and the bbolt file; empty
+	// means a fresh temporary directory.
+	Dir string
 }
 
 // Server is a running syncserver on loopback. Its fields are fixed for
@@ -71,7 +74,10 @@ type Server struct {
 // close.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s := &Server{Dir: t.TempDir(), t: t, opts: opts, mail: make(chan syncserver.Message, MailBuffer)}
+	s := &Server{Dir: opts.Dir, t: t, opts: opts, mail: make(chan syncserver.Message, MailBuffer)}
+	if s.Dir == "" {
+		s.Dir = t.TempDir()
+	}
 	s.Mail = s.mail
 	if opts.OIDC {
 		m, err := mockoidc.Run()
