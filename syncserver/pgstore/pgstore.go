@@ -229,6 +229,10 @@ func wrap(err error) error {
 			pgErr.Code == "53300",                // too many connections
 			pgErr.Code == "40001", pgErr.Code == "40P01":
 			return fmt.Errorf("%w: %w", model.ErrUnavailable, err)
+		case pgErr.Code == "53100": // disk_full: nothing was written
+			return fmt.Errorf("the database's disk is full: %w: %w", model.ErrUnavailable, err)
+		case pgErr.Code == "53200": // out_of_memory
+			return fmt.Errorf("the database is out of memory: %w: %w", model.ErrUnavailable, err)
 		}
 		return err
 	}
