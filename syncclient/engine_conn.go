@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -33,6 +34,10 @@ type conn struct {
 	// and the others go on without them.
 	stuck    map[model.ID]error
 	errFrame *syncproto.ErrorFrame
+	// lastRead is when the reader last got bytes from the server (Unix
+	// nanoseconds): a pong can wait behind a large frame, which shows the
+	// link alive all the same.
+	lastRead atomic.Int64
 }
 
 // inbound is one frame read, or why reading stopped.
@@ -76,6 +81,11 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 	defer func() { cancel(); ws.CloseNow(); <-readDone; q.close() }()
 	go c.ping(ctx, dead)
 	err = c.loop(ctx, q, dead)
+	if we := (*writeError)(nil); errors.As(err, &we) {
+		if why := c.serverReason(q, readDone); why != nil {
+			err = why
+		}
+	}
 	if err == nil {
 		_ = ws.Close(websocket.StatusNormalClosure, "")
 	}
@@ -160,7 +170,7 @@ func handshakeError(status int) error {
 func (c *conn) read(ctx context.Context, q *frameQueue) {
 	hint := minFrameBuf
 	for {
-		typ, b, err := readFrame(ctx, c.ws, hint)
+		typ, b, err := readFrame(ctx, c.ws, hint, &c.lastRead)
 		hint = min(max(minFrameBuf, len(b)+len(b)/8), maxFrameBuf)
 		var f syncproto.Frame
 		switch {
@@ -199,8 +209,9 @@ const (
 // readFrame reads the next message of ws like websocket.Conn.Read, into a
 // buffer of hint bytes to start with (the size of the frame before, so a
 // page of changes usually takes one allocation, where Read starts at 512
-// bytes and doubles). The connection's read limit still applies.
-func readFrame(ctx context.Context, ws *websocket.Conn, hint int) (websocket.MessageType, []byte, error) {
+// bytes and doubles). The connection's read limit still applies. It sets
+// seen to the time whenever bytes arrive.
+func readFrame(ctx context.Context, ws *websocket.Conn, hint int, seen *atomic.Int64) (websocket.MessageType, []byte, error) {
 	typ, r, err := ws.Reader(ctx)
 	if err != nil {
 		return 0, nil, err
@@ -211,6 +222,9 @@ func readFrame(ctx context.Context, ws *websocket.Conn, hint int) (websocket.Mes
 			b = append(b, 0)[:len(b)]
 		}
 		n, err := r.Read(b[len(b):cap(b)])
+		if n > 0 {
+			seen.Store(time.Now().UnixNano())
+		}
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			return typ, b, nil
@@ -288,7 +302,9 @@ func (e *Engine) openInto(opened, sealed []model.Change) error {
 }
 
 // ping pings every interval and closes dead after MaxMissedPongs misses
-// in a row.
+// in a row. A ping whose pong does not come in time still counts as
+// answered when bytes arrived meanwhile: the server's pong waits behind
+// the frame it is sending, which a slow link takes long to carry.
 func (c *conn) ping(ctx context.Context, dead chan<- struct{}) {
 	iv := c.e.cfg.PingInterval
 	t := time.NewTicker(iv)
@@ -300,13 +316,14 @@ func (c *conn) ping(ctx context.Context, dead chan<- struct{}) {
 			return
 		case <-t.C:
 		}
+		sent := time.Now().UnixNano()
 		pctx, cancel := context.WithTimeout(ctx, iv)
 		err := c.ws.Ping(pctx)
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil {
+		if err == nil || c.lastRead.Load() > sent {
 			missed = 0
 			continue
 		}
@@ -345,9 +362,44 @@ func (c *conn) write(ctx context.Context, f syncproto.Frame) error {
 	wctx, cancel := context.WithTimeout(ctx, syncproto.WriteTimeout)
 	defer cancel()
 	if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
-		return fmt.Errorf("send %s frame: %w", f.FrameType(), err)
+		return &writeError{fmt.Errorf("send %s frame: %w", f.FrameType(), err)}
 	}
 	return nil
+}
+
+// writeError is a frame the connection failed to send. When the server
+// closed the connection, its reason says more (see serverReason).
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// serverReason returns, after a write failed, the server's reason for
+// closing the connection: the close the reader got (with the error frame
+// before it), when it is not a normal close. It waits up to a second for
+// the reader to get there, and returns nil when it does not.
+func (c *conn) serverReason(q *frameQueue, readDone <-chan struct{}) error {
+	select {
+	case <-readDone:
+	case <-time.After(time.Second):
+		return nil
+	}
+	for {
+		in, ok := q.take()
+		switch {
+		case !ok:
+			return nil
+		case in.err != nil:
+			var ce *closedError
+			if err := c.readError(in.err); errors.As(err, &ce) && ce.code != syncproto.CloseNormal {
+				return err
+			}
+			return nil
+		}
+		if f, isErr := in.frame.(*syncproto.ErrorFrame); isErr {
+			c.errFrame = f
+		}
+	}
 }
 
 // handle acts on one validated frame.

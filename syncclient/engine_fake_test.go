@@ -1,6 +1,7 @@
 package syncclient_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/pem"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -40,6 +42,10 @@ type fakeSync struct {
 	refuse func(n int) (syncproto.CloseCode, string)
 	// silent, when set, stops reading after hello (pongs never come).
 	silent bool
+	// slowWelcome, when silent, streams the welcome frame over this long
+	// first (leading spaces, then the frame), as a slow link carries a
+	// large frame.
+	slowWelcome time.Duration
 	// dropPush, when above 0, makes the next pushes end the connection
 	// abruptly, each consuming one: before applying the ops (dropped
 	// mid-push) or, with applyDropped, after applying them silently (the
@@ -143,9 +149,12 @@ func (f *fakeSync) session(ctx context.Context, ws *websocket.Conn) {
 	f.mu.Lock()
 	f.hellos = append(f.hellos, *hello)
 	head := uint64(len(f.log))
-	silent := f.silent
+	silent, slow := f.silent, f.slowWelcome
 	f.mu.Unlock()
 	if silent {
+		if slow > 0 {
+			streamWelcome(ctx, ws, slow)
+		}
 		<-ctx.Done()
 		return
 	}
@@ -243,6 +252,26 @@ func (f *fakeSync) push(ctx context.Context, ws *websocket.Conn, p *syncproto.Pu
 	f.mu.Unlock()
 	if len(dup) > 0 {
 		_ = write(ctx, ws, &syncproto.Ack{OpIDs: dup})
+	}
+}
+
+// streamWelcome sends a welcome frame led by spaces, a chunk every 10 ms
+// for d.
+func streamWelcome(ctx context.Context, ws *websocket.Conn, d time.Duration) {
+	w, err := ws.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return
+	}
+	chunk := bytes.Repeat([]byte(" "), 8<<10) // past the write buffer: sent at once
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b, _ := syncproto.EncodeFrame(&syncproto.Welcome{AccountID: "acct", Head: 0})
+	if _, err := w.Write(b); err == nil {
+		_ = w.Close()
 	}
 }
 

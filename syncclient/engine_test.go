@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -404,6 +405,37 @@ func TestEngineDropsALinkThatMissesTwoPongs(t *testing.T) {
 	waitFor(t, "offline", func() bool { return e.Status().State == app.SyncOffline })
 	if st := e.Status(); !strings.Contains(st.LastError, "pings") {
 		t.Errorf("last error = %q, want the missed pongs", st.LastError)
+	}
+	cancel()
+	<-done
+}
+
+// TestEngineTakesBytesArrivingForAnsweredPings has the server stream its
+// welcome frame over fifteen ping intervals without answering a ping (its
+// pong would wait behind the frame): the link stays up until the frame is
+// in, and is dropped once nothing arrives any more.
+func TestEngineTakesBytesArrivingForAnsweredPings(t *testing.T) {
+	f := newFakeSync(t)
+	f.silent, f.slowWelcome = true, 300*time.Millisecond
+	e, clk := newEngine(t, f, openStore(t), vault.NewAccountKey(), func(c *syncclient.EngineConfig) { c.PingInterval = 20 * time.Millisecond })
+	clk.auto = false
+	var welcomed atomic.Bool
+	stop := e.Subscribe(func(s app.SyncStatus) {
+		if s.State == app.SyncSyncing {
+			welcomed.Store(true)
+		}
+	})
+	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	waitFor(t, "offline", func() bool { return e.Status().State == app.SyncOffline })
+	if !welcomed.Load() {
+		t.Errorf("the link was dropped while the welcome frame was arriving (%q)", e.Status().LastError)
+	}
+	if st := e.Status(); !strings.Contains(st.LastError, "pings") {
+		t.Errorf("last error = %q, want the missed pongs once nothing arrived", st.LastError)
 	}
 	cancel()
 	<-done

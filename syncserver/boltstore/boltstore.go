@@ -138,7 +138,7 @@ func (d *DB) LoadOrCreateSecret(ctx context.Context, name string, size int) ([]b
 	}
 	fresh := make([]byte, size)
 	rand.Read(fresh)
-	err = d.db.Update(func(tx *bbolt.Tx) error {
+	err = diskError(d.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bSecrets)
 		if v := b.Get([]byte(name)); v != nil {
 			out = bytes.Clone(v)
@@ -146,7 +146,7 @@ func (d *DB) LoadOrCreateSecret(ctx context.Context, name string, size int) ([]b
 		}
 		out = fresh
 		return b.Put([]byte(name), fresh)
-	})
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("store secret %s: %w", name, err)
 	}

@@ -82,7 +82,7 @@ func (d *DB) CodeFor(ctx context.Context, accountID string, p syncserver.CodePur
 
 // CodeFailed implements syncserver.CodeStorage.
 func (d *DB) CodeFailed(ctx context.Context, accountID string, p syncserver.CodePurpose, maxFailures int) error {
-	return d.db.Update(func(tx *bbolt.Tx) error { // not Batch: not idempotent
+	return diskError(d.db.Update(func(tx *bbolt.Tx) error { // not Batch: not idempotent
 		var r codeRec
 		k := codeKey(accountID, p)
 		if err := getJSON(tx.Bucket(bCodes), k, &r, "code"); err != nil {
@@ -93,7 +93,7 @@ func (d *DB) CodeFailed(ctx context.Context, accountID string, p syncserver.Code
 			return deleteCode(tx, accountID, p)
 		}
 		return putJSON(tx.Bucket(bCodes), k, r)
-	})
+	}))
 }
 
 // ConfirmEmail implements syncserver.CodeStorage.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -91,6 +92,19 @@ func (d *DB) commit(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	err := <-r.done
 	if p, ok := err.(*panicErr); ok {
 		panic(p.v) // in the caller's goroutine, as bbolt's DB.Batch does
+	}
+	return diskError(err)
+}
+
+// diskError marks a write that failed because the server's disk is full
+// or read-only as model.ErrUnavailable, so clients come back later (and
+// nothing was written), naming the cause for the operator's log.
+func diskError(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("the server's disk is full: %w: %w", model.ErrUnavailable, err)
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("the server's data is on a read-only file system: %w: %w", model.ErrUnavailable, err)
 	}
 	return err
 }
