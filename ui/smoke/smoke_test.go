@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -241,5 +243,37 @@ func TestAProfileInUseIsSaidInAWindow(t *testing.T) {
 	l.stop()
 	if !strings.Contains(l.output.String(), "in use") {
 		t.Errorf("the error is not printed as well; output:\n%s", l.output.String())
+	}
+}
+
+// TestCommandsRunBesideTheWindow sends a request with `courier send` on
+// the profile the real window has open, then reads it back with `courier
+// history`: both go through the window's store.
+func TestCommandsRunBesideTheWindow(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir, "cmd/courier")
+	profile := filepath.Join(dir, "profile")
+	d := startXvfb(t)
+	l := startWindow(t, d, dir, "Courier", bin, "--profile", profile)
+	defer l.stop()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "hello from the test server")
+	}))
+	defer srv.Close()
+	command := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = d.env(dir)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("courier %s beside the window: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out := command("send", "--profile", profile, srv.URL+"/beside-the-window"); !strings.Contains(out, "hello from the test server") {
+		t.Fatalf("send printed %q", out)
+	}
+	if out := command("history", "--profile", profile); !strings.Contains(out, "/beside-the-window") {
+		t.Fatalf("history printed %q", out)
 	}
 }

@@ -59,7 +59,7 @@ func openAccounts(ctx context.Context, env *Env, f serverFlags) (*accountSession
 	if err != nil {
 		return nil, err
 	}
-	p, err := env.OpenProfile(ctx, dir)
+	p, err := env.openOwned(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/store"
 )
 
 // Env is what a command runs with: the Main's streams and environment, and
@@ -166,16 +167,32 @@ func (m *Main) help(args []string) int {
 
 // OpenApp opens the chosen profile and returns the core over it, and a
 // function that closes it. A notice about the opening (a damaged file set
-// aside) is printed on stderr. A profile in use by another Courier, or one
-// that cannot be created or written, is an error (exit 1) that says so.
+// aside) is printed on stderr. A profile that the desktop window has open
+// is used through the window (see shared.go). A profile in use by another
+// Courier otherwise, or one that cannot be created or written, is an error
+// (exit 1) that says so.
 func (e *Env) OpenApp(ctx context.Context) (*app.App, string, func(), error) {
+	core, notice, closeFn, _, err := e.openApp(ctx, true)
+	return core, notice, closeFn, err
+}
+
+// openApp is OpenApp; through says whether a profile the window owns may
+// be used through it. It also returns the profile's store.
+func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func(), app.Store, error) {
 	dir, err := app.ProfileDirFrom(e.profile, e.Getenv)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	p, err := e.OpenProfile(ctx, dir)
+	if through && errors.Is(err, store.ErrProfileLocked) {
+		if rs, derr := dialProfile(ctx, dir); derr == nil {
+			p, err = &Profile{Store: rs, Close: rs.Close}, nil
+		} else {
+			e.Logger.Debug("the profile's owner does not share it", "err", derr)
+		}
+	}
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	closeFn := func() {
 		if err := p.Close(); err != nil {
@@ -188,9 +205,9 @@ func (e *Env) OpenApp(ctx context.Context) (*app.App, string, func(), error) {
 	core, err := app.New(p.Store, app.Options{Logger: e.Logger})
 	if err != nil {
 		closeFn()
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
-	return core, p.Notice, closeFn, nil
+	return core, p.Notice, closeFn, p.Store, nil
 }
 
 // runGUI opens the profile and runs the desktop window.
@@ -198,7 +215,7 @@ func runGUI(ctx context.Context, env *Env) error {
 	if env.RunGUI == nil {
 		return Exitf(ExitFailure, "this build of Courier has no desktop window; use a command (see courier --help)")
 	}
-	core, notice, closeFn, err := env.OpenApp(ctx)
+	core, notice, closeFn, st, err := env.openApp(ctx, false)
 	if err != nil && env.ShowStartError != nil {
 		// Printed first: the window may be closed by a signal.
 		code := env.exit("courier", err)
@@ -211,5 +228,6 @@ func runGUI(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer closeFn()
+	defer serveProfile(st.Dir(), st, env.Logger)()
 	return env.RunGUI(ctx, core, notice)
 }

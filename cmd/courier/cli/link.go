@@ -70,7 +70,7 @@ func openLinks(ctx context.Context, env *Env, f serverFlags) (*linkSession, erro
 	if err != nil {
 		return nil, err
 	}
-	p, err := env.OpenProfile(ctx, dir)
+	p, err := env.openOwned(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

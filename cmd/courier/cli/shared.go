@@ -1,0 +1,314 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+)
+
+// A profile has one owner at a time: the store locks its file. While the
+// desktop window owns a profile, it also listens on a Unix socket in the
+// profile's folder, and the data commands of other courier processes
+// (send, history, import, export: those that open the profile with
+// Env.OpenApp) reach its store through it. Only the calls of app.Store
+// cross, one at a time, as lines of JSON; the command does everything
+// else itself (its files, relative to its own folder; HTTP; its output),
+// and the window sees the command's writes at once. The commands that
+// sync or change the account (sync, login, link, ...) still need the
+// window closed, since the window's sync owns those.
+
+// socketName is the socket's file in the profile's folder.
+const socketName = "courier.sock"
+
+// storeCall is one call of app.Store: Method and the arguments it takes.
+type storeCall struct {
+	Method string            `json:"method"`
+	Kind   model.Kind        `json:"kind,omitempty"`
+	ID     model.ID          `json:"id,omitempty"`
+	Ops    []model.Op        `json:"ops,omitempty"`
+	Query  *app.HistoryQuery `json:"query,omitempty"`
+	Key    string            `json:"key,omitempty"`
+	Value  json.RawMessage   `json:"value,omitempty"`
+}
+
+// storeReply is a call's result, or its error with the model error it
+// wraps (see errorKinds).
+type storeReply struct {
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  string          `json:"error,omitempty"`
+	Kind   string          `json:"kind,omitempty"`
+}
+
+// errorKinds names the model errors a reply carries across.
+var errorKinds = map[string]error{
+	"not_found": model.ErrNotFound, "invalid": model.ErrInvalid, "conflict": model.ErrConflict,
+	"unavailable": model.ErrUnavailable, "unauthorized": model.ErrUnauthorized, "too_large": model.ErrTooLarge,
+}
+
+// serveProfile lets the data commands of other courier processes use st,
+// the store of the profile in dir, until the returned stop. Without a
+// socket (a folder path too long for one, say) those commands say the
+// profile is in use, as before.
+func serveProfile(dir string, st app.Store, log *slog.Logger) (stop func()) {
+	path := filepath.Join(dir, socketName)
+	_ = os.Remove(path) // left by a window that crashed: this one holds the profile now
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		log.Warn("other courier commands cannot use this profile while the window is open", "err", err)
+		return func() {}
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		log.Warn("cannot restrict the profile's socket to its owner", "err", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]bool{}
+	)
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Go(func() {
+				serveStoreConn(ctx, c, st)
+				mu.Lock()
+				delete(conns, c)
+				mu.Unlock()
+			})
+		}
+	})
+	return func() {
+		cancel()
+		_ = ln.Close() // removes the socket file
+		mu.Lock()
+		for c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}
+}
+
+// serveStoreConn answers the calls of one command until it hangs up.
+func serveStoreConn(ctx context.Context, c net.Conn, st app.Store) {
+	defer c.Close()
+	dec := json.NewDecoder(bufio.NewReader(c))
+	enc := json.NewEncoder(c)
+	for {
+		var call storeCall
+		if err := dec.Decode(&call); err != nil {
+			return
+		}
+		if err := enc.Encode(callStore(ctx, st, call)); err != nil {
+			return
+		}
+	}
+}
+
+// callStore makes call on st.
+func callStore(ctx context.Context, st app.Store, call storeCall) storeReply {
+	var (
+		out any
+		err error
+	)
+	switch call.Method {
+	case "get":
+		out, err = st.Get(ctx, call.Kind, call.ID)
+	case "list":
+		out, err = st.List(ctx, call.Kind)
+	case "apply":
+		err = st.Apply(ctx, call.Ops...)
+	case "history":
+		var q app.HistoryQuery
+		if call.Query != nil {
+			q = *call.Query
+		}
+		out, err = st.History(ctx, q)
+	case "history_count":
+		out, err = st.HistoryCount(ctx)
+	case "setting":
+		var v json.RawMessage
+		err = st.Setting(ctx, call.Key, &v)
+		out = v
+	case "set_setting":
+		err = st.SetSetting(ctx, call.Key, call.Value)
+	case "dir":
+		out = st.Dir()
+	default:
+		err = fmt.Errorf("unknown store call %q: %w", call.Method, model.ErrInvalid)
+	}
+	if err != nil {
+		r := storeReply{Error: err.Error()}
+		for name, kind := range errorKinds {
+			if errors.Is(err, kind) {
+				r.Kind = name
+			}
+		}
+		return r
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return storeReply{Error: fmt.Sprintf("encode the result of %s: %v", call.Method, err)}
+	}
+	return storeReply{Result: b}
+}
+
+// openOwned opens the profile in dir for a command that needs it to
+// itself (the account, sync, links): when the window has it open, the
+// error says so, and what works beside it.
+func (e *Env) openOwned(ctx context.Context, dir string) (*Profile, error) {
+	p, err := e.OpenProfile(ctx, dir)
+	if errors.Is(err, store.ErrProfileLocked) {
+		if rs, derr := dialProfile(ctx, dir); derr == nil {
+			_ = rs.Close()
+			return nil, fmt.Errorf("the Courier window has the profile %s open: use its account and sync settings, or close it first (send, history, import and export work beside it): %w", dir, store.ErrProfileLocked)
+		}
+	}
+	return p, err
+}
+
+// remoteStore is the store of a profile another courier process (the
+// window) owns, reached through its socket. It implements app.Store; its
+// Subscribe tells nothing (the owner's subscribers hear of the writes).
+type remoteStore struct {
+	mu  sync.Mutex // one call at a time
+	c   net.Conn
+	dec *json.Decoder
+	enc *json.Encoder
+	dir string
+}
+
+// dialProfile connects to the window that owns the profile in dir.
+func dialProfile(ctx context.Context, dir string) (*remoteStore, error) {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "unix", filepath.Join(dir, socketName))
+	if err != nil {
+		return nil, err
+	}
+	r := &remoteStore{c: c, dec: json.NewDecoder(bufio.NewReader(c)), enc: json.NewEncoder(c)}
+	if err := r.call(ctx, storeCall{Method: "dir"}, &r.dir); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// remoteError is an error the owner's store returned.
+type remoteError struct {
+	msg  string
+	kind error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.kind }
+
+// call makes c on the owner's store and decodes its result into out.
+func (r *remoteStore) call(ctx context.Context, c storeCall, out any) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_ = r.c.SetDeadline(time.Time{})
+	stop := context.AfterFunc(ctx, func() { _ = r.c.SetDeadline(time.Now()) })
+	defer stop()
+	var reply storeReply
+	err := r.enc.Encode(c)
+	if err == nil {
+		err = r.dec.Decode(&reply)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("the Courier window that has the profile open stopped answering (%v): %w", err, model.ErrUnavailable)
+	}
+	if reply.Error != "" {
+		return &remoteError{msg: reply.Error, kind: errorKinds[reply.Kind]}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(reply.Result, out); err != nil {
+		return fmt.Errorf("the result of %s from the Courier window: %w", c.Method, err)
+	}
+	return nil
+}
+
+// Close hangs up.
+func (r *remoteStore) Close() error { return r.c.Close() }
+
+// Get implements app.Store.
+func (r *remoteStore) Get(ctx context.Context, kind model.Kind, id model.ID) (model.Record, error) {
+	var rec model.Record
+	err := r.call(ctx, storeCall{Method: "get", Kind: kind, ID: id}, &rec)
+	return rec, err
+}
+
+// List implements app.Store.
+func (r *remoteStore) List(ctx context.Context, kind model.Kind) ([]model.Record, error) {
+	var recs []model.Record
+	err := r.call(ctx, storeCall{Method: "list", Kind: kind}, &recs)
+	return recs, err
+}
+
+// Apply implements app.Store.
+func (r *remoteStore) Apply(ctx context.Context, ops ...model.Op) error {
+	return r.call(ctx, storeCall{Method: "apply", Ops: ops}, nil)
+}
+
+// History implements app.Store.
+func (r *remoteStore) History(ctx context.Context, q app.HistoryQuery) ([]model.HistorySummary, error) {
+	var out []model.HistorySummary
+	err := r.call(ctx, storeCall{Method: "history", Query: &q}, &out)
+	return out, err
+}
+
+// HistoryCount implements app.Store.
+func (r *remoteStore) HistoryCount(ctx context.Context) (int, error) {
+	var n int
+	err := r.call(ctx, storeCall{Method: "history_count"}, &n)
+	return n, err
+}
+
+// Setting implements app.Store.
+func (r *remoteStore) Setting(ctx context.Context, key string, v any) error {
+	var raw json.RawMessage
+	if err := r.call(ctx, storeCall{Method: "setting", Key: key}, &raw); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("setting %s: %w: %w", key, model.ErrInvalid, err)
+	}
+	return nil
+}
+
+// SetSetting implements app.Store.
+func (r *remoteStore) SetSetting(ctx context.Context, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("setting %s: %w: %w", key, model.ErrInvalid, err)
+	}
+	return r.call(ctx, storeCall{Method: "set_setting", Key: key, Value: b}, nil)
+}
+
+// Subscribe implements app.Store: this process hears of nothing.
+func (r *remoteStore) Subscribe(func(app.Changes)) (cancel func()) { return func() {} }
+
+// Dir implements app.Store.
+func (r *remoteStore) Dir() string { return r.dir }

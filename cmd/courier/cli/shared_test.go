@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
+)
+
+// openWindow runs the desktop window on the profile in dir, as `courier`
+// without a command does, until the test ends; it returns the window's
+// core once the window runs.
+func openWindow(t *testing.T, dir string) *app.App {
+	t.Helper()
+	up, release, done := make(chan *app.App, 1), make(chan struct{}), make(chan result, 1)
+	go func() {
+		done <- run(t, runOpts{main: func(m *Main) {
+			m.RunGUI = func(_ context.Context, core *app.App, _ string) error {
+				up <- core
+				<-release
+				return nil
+			}
+		}}, "--profile", dir)
+	}()
+	var core *app.App
+	select {
+	case core = <-up:
+	case r := <-done:
+		t.Fatalf("the window did not start: exit %d, %q", r.code, r.stderr)
+	}
+	t.Cleanup(func() {
+		close(release)
+		if r := <-done; r.code != 0 {
+			t.Errorf("the window exited %d: %q", r.code, r.stderr)
+		}
+	})
+	return core
+}
+
+// TestDataCommandsWorkBesideTheWindow runs send, import, history and
+// export on a profile the window has open: they go through the window's
+// store (it sees their writes at once); the commands that need the profile
+// to themselves say that the window has it.
+func TestDataCommandsWorkBesideTheWindow(t *testing.T) {
+	ctx := context.Background()
+	srv := server(t, false)
+	dir := t.TempDir()
+	window := openWindow(t, dir)
+
+	if r := run(t, runOpts{}, "send", "--profile", dir, srv.URL+"/echo?beside-the-window"); r.code != 0 {
+		t.Fatalf("send beside the window: exit %d, %q", r.code, r.stderr)
+	}
+	sums, err := window.History(ctx, app.HistoryQuery{})
+	if err != nil || len(sums) != 1 || !strings.Contains(sums[0].URL, "beside-the-window") {
+		t.Fatalf("the window's history after the send: %+v, %v", sums, err)
+	}
+	file := writeTemp(t, "p.json", petstore("Petstore"))
+	if r := run(t, runOpts{}, "import", "--profile", dir, file); r.code != 0 || !strings.Contains(r.stdout, "41 requests") {
+		t.Fatalf("import beside the window: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if cols, err := window.Collections(ctx); err != nil || len(cols) != 1 {
+		t.Fatalf("the window's collections after the import: %v, %v", cols, err)
+	}
+	if r := run(t, runOpts{}, "history", "--profile", dir); r.code != 0 || !strings.Contains(r.stdout, "beside-the-window") {
+		t.Fatalf("history beside the window: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "out.json")
+	if r := run(t, runOpts{}, "export", "--profile", dir, "-o", out, "collection", "Petstore"); r.code != 0 {
+		t.Fatalf("export beside the window: exit %d, %q", r.code, r.stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "Petstore") {
+		t.Fatalf("the exported file: %.80q, %v", b, err)
+	}
+	for _, args := range [][]string{{"sync"}, {"status"}, {"link", "list"}} {
+		r := run(t, runOpts{}, append(args, "--profile", dir)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "the Courier window has the profile") {
+			t.Errorf("%v beside the window: exit %d, %q; want it to say the window has the profile", args, r.code, r.stderr)
+		}
+		oneLine(t, r.stderr)
+	}
+}
+
+// TestAStoreErrorCrossesWithItsKind: a record the window's store does not
+// hold is model.ErrNotFound for the command too.
+func TestAStoreErrorCrossesWithItsKind(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	openWindow(t, dir)
+	rs, err := dialProfile(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	if rs.Dir() != dir {
+		t.Errorf("Dir = %q, want %q", rs.Dir(), dir)
+	}
+	_, err = rs.Get(ctx, model.KindRequest, model.NewID())
+	if !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("Get of a missing record = %v; want ErrNotFound", err)
+	}
+	var v struct{ A int }
+	if err := rs.SetSetting(ctx, "k", struct{ A int }{7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Setting(ctx, "k", &v); err != nil || v.A != 7 {
+		t.Fatalf("Setting = %+v, %v", v, err)
+	}
+}
+
+// TestTheSocketGoesWithTheWindow: the socket exists while the window is
+// open only, and the commands open the profile themselves after it.
+func TestTheSocketGoesWithTheWindow(t *testing.T) {
+	dir := t.TempDir()
+	t.Run("open", func(t *testing.T) {
+		openWindow(t, dir)
+		if _, err := os.Stat(filepath.Join(dir, socketName)); err != nil {
+			t.Fatalf("no socket while the window is open: %v", err)
+		}
+	})
+	if _, err := os.Stat(filepath.Join(dir, socketName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the socket outlives the window: %v", err)
+	}
+	if r := run(t, runOpts{}, "history", "--profile", dir); r.code != 0 {
+		t.Fatalf("history once the window is closed: exit %d, %q", r.code, r.stderr)
+	}
+}
