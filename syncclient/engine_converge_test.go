@@ -8,14 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
-	"github.com/courierapp/courier/store"
-	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncserver/servertest"
 )
 
@@ -45,8 +41,8 @@ func convergeSeeds(t *testing.T) []uint64 {
 // connections are cut, they go offline and back, restart, and sync is
 // turned off and on, and the server restarts now and then. After quiescence every device's visible state equals every
 // other's and that of a fresh device pulling the server's whole stream,
-// no outbox holds anything, and every op any device made is in the
-// server's stream.
+// no outbox holds anything, and the server applied every op any device
+// made.
 func TestConvergence(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{})
 	for _, seed := range convergeSeeds(t) {
@@ -59,24 +55,6 @@ func TestConvergence(t *testing.T) {
 			converge(t, srv, seed)
 		})
 	}
-}
-
-// recorder notes the op ids of the stream a store is given.
-type recorder struct {
-	*store.DB
-	mu  sync.Mutex
-	ops map[model.ID]bool
-}
-
-func (r *recorder) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error {
-	r.mu.Lock()
-	for _, c := range page.Changes() {
-		if c.OpID != "" {
-			r.ops[c.OpID] = true
-		}
-	}
-	r.mu.Unlock()
-	return r.DB.ApplyServerPage(ctx, page, cursor)
 }
 
 func converge(t *testing.T, srv *servertest.Server, seed uint64) {
@@ -104,28 +82,32 @@ func converge(t *testing.T, srv *servertest.Server, seed uint64) {
 }
 
 // checkAgainstFresh pulls the account's whole stream into a fresh device
-// and checks that every device in devs shows its state and that every op
-// each made is in the stream; it returns the fresh device's state and
-// the op ids of the stream.
+// and checks that every device in devs shows its state and that the
+// server applied every op each made (see Account.Applied); it returns the
+// fresh device's state and the op ids the server knows.
 func checkAgainstFresh(t *testing.T, acct *servertest.Account, devs []*device) (map[string]string, map[model.ID]bool) {
 	t.Helper()
-	rec := &recorder{ops: map[model.ID]bool{}}
-	fresh := newDeviceWith(t, acct, "fresh", func(db *store.DB) syncclient.Store { rec.DB = db; return rec })
+	fresh := newDevice(t, acct, "fresh")
 	if _, err := fresh.sync.Once(context.Background()); err != nil {
 		t.Fatalf("fresh device: %v", err)
 	}
 	want := fresh.state()
+	var made []model.ID
 	for _, d := range devs {
 		if got := d.state(); !maps.Equal(got, want) {
 			t.Errorf("device %s differs from the server's state:\n%s", d.name, servertest.StateDiff(got, want))
 		}
+		made = append(made, d.ops...)
+	}
+	known := acct.Applied(t, made)
+	for _, d := range devs {
 		for _, id := range d.ops {
-			if !rec.ops[id] {
-				t.Errorf("device %s: op %s is not in the server's stream (lost)", d.name, id)
+			if !known[id] {
+				t.Errorf("device %s: op %s was never applied on the server (lost)", d.name, id)
 			}
 		}
 	}
-	return want, rec.ops
+	return want, known
 }
 
 // quiesce turns everything on and waits until every device is IN SYNC

@@ -136,9 +136,9 @@ func (r ackRecorder) ApplyServerPage(ctx context.Context, page app.ServerPage, c
 // TestServerKilledMidStreamLosesNothing runs courier-server --dev as a
 // child process, has two devices of one account push continuously,
 // SIGKILLs the server mid-stream and starts it again on the same data.
-// Every op any device saw acknowledged is in the server's stream after the
+// Every op any device saw acknowledged is applied on the server after the
 // restart, both devices converge to one state equal to a fresh device's,
-// every op made is in the stream, and no op id comes at two seqs. With
+// every op made is applied, and no op id comes at two seqs. With
 // COURIER_SOAK=1 the server is killed and restarted ten times.
 func TestServerKilledMidStreamLosesNothing(t *testing.T) {
 	root := t.TempDir()
@@ -207,9 +207,9 @@ func TestServerKilledMidStreamLosesNothing(t *testing.T) {
 	}
 	quiesce(t, devs)
 
-	want, stream := checkAgainstFresh(t, acct, devs)
+	want, known := checkAgainstFresh(t, acct, devs)
 	for id := range ackedBefore {
-		if !stream[id] {
+		if !known[id] {
 			t.Errorf("op %s was acknowledged before the kill but is not on the server after the restart", id)
 		}
 	}
@@ -221,5 +221,5 @@ func TestServerKilledMidStreamLosesNothing(t *testing.T) {
 	if len(ackedBefore) == 0 || len(want) == 0 {
 		t.Errorf("nothing acknowledged before the kill (%d) or nothing synced (%d)", len(ackedBefore), len(want))
 	}
-	t.Logf("%d ops acknowledged before the kill, %d op ids in the stream", len(ackedBefore), len(stream))
+	t.Logf("%d ops acknowledged before the kill, %d applied on the server", len(ackedBefore), len(known))
 }

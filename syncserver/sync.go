@@ -38,6 +38,9 @@ type syncConn struct {
 	ping      *time.Timer
 	missed    int // pongs missed in a row; touched by the timer only
 	pushes    tokenBucket
+	// backlog is the account's head when the connection was welcomed:
+	// the changes up to it hold no echo of an op pushed here.
+	backlog uint64
 }
 
 // closeErr is an error the connection ends with, and the code it sends.
@@ -155,6 +158,7 @@ func (c *syncConn) serve() {
 	if sent > head { // the client's stream is not ours (a restored backup): start over
 		sent = 0
 	}
+	c.backlog = head
 	go c.sendLoop(sent)
 	c.ping = time.AfterFunc(time.Hour, c.onPing)
 	c.ping.Reset(c.srv.syncCfg.PingInterval) // armed once c.ping is set
@@ -431,6 +435,9 @@ func (c *syncConn) sendPage(sent, head uint64, pokedAt time.Time) (uint64, bool,
 	if len(page) == 0 { // erased data: nothing left below head
 		return head, false, nil
 	}
+	if sent < c.backlog {
+		page = dropBare(page, c.backlog)
+	}
 	reached := page[len(page)-1].Seq
 	m := c.srv.syncMetrics
 	m.behind.Observe(float64(head - sent))
@@ -467,6 +474,36 @@ func (c *syncConn) readPage(sent, head uint64) ([]model.Change, error) {
 		hub.sharePage(acct, sent, page)
 	}
 	return page, nil
+}
+
+// dropBare leaves out of page the changes up to seq through that carry no
+// field (later ops overwrote all they wrote), but the page's last, whose
+// seq moves the device's cursor past them. A device catching up on an
+// account's history so skips every record's superseded edits; such a
+// change only ever echoed an op, and the ops up to through were pushed on
+// earlier connections: an op still pending on the device is pushed again
+// once it is caught up and acknowledged as a duplicate. page is shared and
+// left as it is.
+func dropBare(page []model.Change, through uint64) []model.Change {
+	bare := func(i int) bool {
+		return len(page[i].Fields) == 0 && page[i].Seq <= through && i < len(page)-1
+	}
+	n := 0
+	for i := range page {
+		if bare(i) {
+			n++
+		}
+	}
+	if n == 0 {
+		return page
+	}
+	out := make([]model.Change, 0, len(page)-n)
+	for i, ch := range page {
+		if !bare(i) {
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 // countUntil counts the changes of page up to seq (one frame's worth

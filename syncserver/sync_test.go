@@ -624,3 +624,47 @@ func TestSyncConcurrentPushersAllReceiveEveryChangeInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncBacklogSkipsSupersededEdits: a device catching up gets no change
+// whose every value a later op overwrote, except at the end of a page
+// (its seq moves the cursor); a connection still gets every change made
+// after its welcome, its own echoes included.
+func TestSyncBacklogSkipsSupersededEdits(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		page  int
+		seqs  []uint64
+		empty []uint64
+	}{
+		{"one page", 0, []uint64{2, 4}, nil},
+		{"pages of 3", 3, []uint64{2, 3, 4}, []uint64{3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSyncEnv(t, func(c *syncserver.Config) {
+				if tc.page > 0 {
+					c.Sync.PageChanges = tc.page
+				}
+			})
+			_, token := e.account(true)
+			a, _ := e.connect(token, 0)
+			a.changesUntil(0)
+			for _, id := range []string{"r1", "r1", "r2", "r2"} { // each edit supersedes the one before
+				a.send(&syncproto.Push{Ops: []model.Op{newOp(id, 20)}})
+			}
+			if got := a.changesUntil(4); len(got) != 4 {
+				t.Fatalf("the pushing connection got %d changes, want all 4 (its echoes)", len(got))
+			}
+			b, _ := e.connect(token, 0)
+			var seqs, empty []uint64
+			for _, c := range b.changesUntil(4) {
+				seqs = append(seqs, c.Seq)
+				if len(c.Fields) == 0 {
+					empty = append(empty, c.Seq)
+				}
+			}
+			if !slices.Equal(seqs, tc.seqs) || !slices.Equal(empty, tc.empty) {
+				t.Fatalf("a new device got seqs %v (without fields: %v), want %v (%v)", seqs, empty, tc.seqs, tc.empty)
+			}
+		})
+	}
+}

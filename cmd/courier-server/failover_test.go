@@ -118,7 +118,7 @@ func (f *fleet) acked() int { return f.a.ledger.len() + f.b.ledger.len() }
 // propagate both ways; then, while both devices push, a's replica gets
 // SIGKILL. Device a must reconnect through the balancer to the other
 // replica, both devices must converge to the server's state, and every
-// op either made must be in the stream exactly once. Then the killed
+// op either made must be applied on the server, at one seq. Then the killed
 // replica starts again and takes its share of the devices back.
 func TestReplicaKilledMidStreamDevicesFailOverThroughTheBalancer(t *testing.T) {
 	f := startFleet(t, pgtest.URL(t))
@@ -181,7 +181,7 @@ func TestReplicaKilledMidStreamDevicesFailOverThroughTheBalancer(t *testing.T) {
 // up and say 503 on /healthz; the devices show a retryable state
 // (offline, connecting), never "action needed" or an error, and keep
 // every op made during the outage in their outbox; once PostgreSQL is
-// back, everything converges and every op is in the stream exactly once.
+// back, everything converges and every op is applied, at one seq.
 // The server goes down by a fast shutdown (an administrator's restart)
 // and by a crash (an immediate shutdown, recovered from the WAL).
 func TestPostgresRestartedUnderLoadDevicesKeepTheirOutboxAndConverge(t *testing.T) {

@@ -1,0 +1,100 @@
+package servertest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
+)
+
+// Applied returns which of ids the server applied to the account: on a
+// sync connection of its own, it pushes a stand-in op under each id, and
+// the server acknowledges the ops it applied before as duplicates,
+// whether or not later ops superseded their values (a device catching up
+// is not sent those). It also pushes an id nobody used, which the server
+// must not know, or t fails. The server applies the stand-ins of the ids
+// it did not know, so call it once the state has been compared.
+func (a *Account) Applied(t testing.TB, ids []model.ID) map[model.ID]bool {
+	t.Helper()
+	canary := model.NewID()
+	ids = append(slices.Clip(ids), canary)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pemBytes, err := os.ReadFile(a.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	ws, _, err := websocket.Dial(ctx, "wss://"+strings.TrimPrefix(a.URL, "https://")+syncproto.PathSync, &websocket.DialOptions{
+		HTTPClient: hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + a.Login(t)}},
+		Subprotocols: []string{syncproto.SyncSubprotocol},
+	})
+	if err != nil {
+		t.Fatalf("connect to ask the server which ops it applied: %v", err)
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(syncproto.MaxFrameSize)
+	next := func() syncproto.Frame {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("asking the server which ops it applied: %v", err)
+		}
+		f, err := syncproto.DecodeServerFrame(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	send := func(f syncproto.Frame) {
+		b, _ := syncproto.EncodeFrame(f)
+		if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(&syncproto.Hello{DeviceID: "oracle"})
+	for {
+		if ch, ok := next().(*syncproto.Changes); ok && ch.CaughtUp {
+			break
+		}
+	}
+	known := map[model.ID]bool{}
+	standIn := model.NewID()
+	for lo := 0; lo < len(ids); lo += 100 {
+		batch := map[model.ID]bool{}
+		var ops []model.Op
+		for _, id := range ids[lo:min(lo+100, len(ids))] {
+			batch[id] = true
+			ops = append(ops, model.Op{OpID: id, Kind: model.KindRequest, ID: standIn, Fields: model.Fields{"name": syncproto.SealedValue([]byte("stand-in"))}})
+		}
+		send(&syncproto.Push{Ops: ops})
+		for len(batch) > 0 { // duplicates come back in an ack, the others as changes
+			switch f := next().(type) {
+			case *syncproto.Ack:
+				for _, id := range f.OpIDs {
+					known[id] = true
+					delete(batch, id)
+				}
+			case *syncproto.Changes:
+				for _, c := range f.Changes {
+					delete(batch, c.OpID)
+				}
+			}
+		}
+	}
+	if known[canary] {
+		t.Fatal("the server says it applied an op nobody pushed")
+	}
+	return known
+}
