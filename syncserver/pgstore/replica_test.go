@@ -150,13 +150,16 @@ func newAccount(t testing.TB, st syncserver.Storage, n int) string {
 
 // device is a sync connection that records the highest seq it was sent.
 type device struct {
-	t    testing.TB
-	ws   *websocket.Conn
-	mu   sync.Mutex
-	seq  uint64
-	seen map[uint64]time.Time // when each seq arrived
-	more chan struct{}        // signalled after each changes frame
-	err  error
+	t   testing.TB
+	ws  *websocket.Conn
+	mu  sync.Mutex
+	seq uint64
+	// backlog is the head at the welcome: up to it, superseded changes
+	// are left out.
+	backlog uint64
+	seen    map[uint64]time.Time // when each seq arrived
+	more    chan struct{}        // signalled after each changes frame
+	err     error
 	// errFrame is the error frame the server sent before closing.
 	errFrame *syncproto.ErrorFrame
 }
@@ -196,6 +199,11 @@ func (d *device) read(caught chan struct{}) {
 		if err == nil {
 			var f syncproto.Frame
 			if f, err = syncproto.DecodeServerFrame(b); err == nil {
+				if w, ok := f.(*syncproto.Welcome); ok {
+					d.mu.Lock()
+					d.backlog = w.Head
+					d.mu.Unlock()
+				}
 				if ef, ok := f.(*syncproto.ErrorFrame); ok {
 					d.mu.Lock()
 					d.errFrame = ef
@@ -222,8 +230,10 @@ func (d *device) got(ch *syncproto.Changes) {
 	defer d.mu.Unlock()
 	now := time.Now()
 	for _, c := range ch.Changes {
-		if c.Seq != d.seq+1 {
-			d.err = fmt.Errorf("seq %d follows %d", c.Seq, d.seq)
+		// The backlog leaves out superseded changes; past it, every seq
+		// comes.
+		if c.Seq <= d.seq || (c.Seq != d.seq+1 && c.Seq-1 > d.backlog) {
+			d.err = fmt.Errorf("seq %d follows %d (backlog up to %d)", c.Seq, d.seq, d.backlog)
 		}
 		d.seq = c.Seq
 		d.seen[c.Seq] = now

@@ -15,6 +15,7 @@ import (
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/vault"
 )
 
 // Applied returns which of ids the server applied to the account: on a
@@ -23,7 +24,8 @@ import (
 // whether or not later ops superseded their values (a device catching up
 // is not sent those). It also pushes an id nobody used, which the server
 // must not know, or t fails. The server applies the stand-ins of the ids
-// it did not know, so call it once the state has been compared.
+// it did not know: deletions of a record that never existed, which change
+// no device's visible state.
 func (a *Account) Applied(t testing.TB, ids []model.ID) map[model.ID]bool {
 	t.Helper()
 	canary := model.NewID()
@@ -37,6 +39,7 @@ func (a *Account) Applied(t testing.TB, ids []model.ID) map[model.ID]bool {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemBytes)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer hc.CloseIdleConnections() // none outlives the call (a balancer counts them)
 	ws, _, err := websocket.Dial(ctx, "wss://"+strings.TrimPrefix(a.URL, "https://")+syncproto.PathSync, &websocket.DialOptions{
 		HTTPClient: hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + a.Login(t)}},
 		Subprotocols: []string{syncproto.SyncSubprotocol},
@@ -70,13 +73,20 @@ func (a *Account) Applied(t testing.TB, ids []model.ID) map[model.ID]bool {
 		}
 	}
 	known := map[model.ID]bool{}
+	// The stand-in deletes a record nobody made, sealed as the account's
+	// devices seal: an id the server did not know leaves the visible
+	// state as it was.
 	standIn := model.NewID()
+	deleted, err := vault.Seal(a.Key, string(model.KindRequest), string(standIn), model.FieldDeleted, []byte("true"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for lo := 0; lo < len(ids); lo += 100 {
 		batch := map[model.ID]bool{}
 		var ops []model.Op
 		for _, id := range ids[lo:min(lo+100, len(ids))] {
 			batch[id] = true
-			ops = append(ops, model.Op{OpID: id, Kind: model.KindRequest, ID: standIn, Fields: model.Fields{"name": syncproto.SealedValue([]byte("stand-in"))}})
+			ops = append(ops, model.Op{OpID: id, Kind: model.KindRequest, ID: standIn, Fields: model.Fields{model.FieldDeleted: syncproto.SealedValue(deleted)}})
 		}
 		send(&syncproto.Push{Ops: ops})
 		for len(batch) > 0 { // duplicates come back in an ack, the others as changes
