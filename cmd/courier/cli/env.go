@@ -177,19 +177,21 @@ func (e *Env) OpenApp(ctx context.Context) (*app.App, string, func(), error) {
 }
 
 // openApp is OpenApp; through says whether a profile the window owns may
-// be used through it. It also returns the profile's store.
-func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func(), app.Store, error) {
+// be used through it. It also returns the opened profile.
+func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func(), *Profile, error) {
 	dir, err := app.ProfileDirFrom(e.profile, e.Getenv)
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
 	p, err := e.OpenProfile(ctx, dir)
-	if through && errors.Is(err, store.ErrProfileLocked) {
-		if rs, derr := dialProfile(ctx, dir); derr == nil {
-			p, err = &Profile{Store: rs, Close: rs.Close}, nil
-		} else {
-			e.Logger.Debug("the profile's owner does not share it", "err", derr)
+	if through && errors.Is(err, store.ErrProfileLocked) && windowListening(dir) {
+		rs, derr := dialProfile(ctx, dir, func(ctx context.Context) ([]byte, error) {
+			return e.profileSecrets(dir).Get(ctx, storeKeyName)
+		})
+		if derr != nil {
+			return nil, "", nil, nil, derr
 		}
+		p, err = &Profile{Store: rs, Close: rs.Close}, nil
 	}
 	if err != nil {
 		return nil, "", nil, nil, err
@@ -207,7 +209,7 @@ func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func
 		closeFn()
 		return nil, "", nil, nil, err
 	}
-	return core, p.Notice, closeFn, p.Store, nil
+	return core, p.Notice, closeFn, p, nil
 }
 
 // runGUI opens the profile and runs the desktop window.
@@ -215,7 +217,7 @@ func runGUI(ctx context.Context, env *Env) error {
 	if env.RunGUI == nil {
 		return Exitf(ExitFailure, "this build of Courier has no desktop window; use a command (see courier --help)")
 	}
-	core, notice, closeFn, st, err := env.openApp(ctx, false)
+	core, notice, closeFn, p, err := env.openApp(ctx, false)
 	if err != nil && env.ShowStartError != nil {
 		// Printed first: the window may be closed by a signal.
 		code := env.exit("courier", err)
@@ -228,6 +230,6 @@ func runGUI(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer closeFn()
-	defer serveProfile(st.Dir(), st, env.Logger)()
+	defer serveProfile(p.Store.Dir(), p.Store, p.SecretKey, env.Logger)()
 	return env.RunGUI(ctx, core, notice)
 }

@@ -42,6 +42,10 @@ type Profile struct {
 	// that was set aside), or "".
 	Notice string
 	Close  func() error
+	// SecretKey is the key that seals the profile's secret values, read
+	// from the OS keyring (nil: none). The window proves with it that a
+	// command may use its profile (see shared.go).
+	SecretKey []byte
 }
 
 // Main is the courier command with its surroundings. The zero value reads

@@ -36,10 +36,13 @@ func (m *Main) profileSecrets(dir string) keyring.PersistentSecrets {
 // unencrypted and, when the profile holds some, the notice says so.
 func (m *Main) openStore(ctx context.Context, dir string) (*Profile, error) {
 	secrets := m.profileSecrets(dir)
-	var created bool
+	var (
+		created bool
+		loaded  []byte
+	)
 	keyFn := func(ctx context.Context) ([]byte, error) {
 		key, c, err := keyring.LoadOrCreateKey(ctx, secrets, storeKeyName, store.SecretKeySize)
-		created = c
+		created, loaded = c, key
 		return key, err
 	}
 	db, err := store.Open(ctx, dir, store.Options{Logger: m.Logger, SecretKey: keyFn})
@@ -58,7 +61,11 @@ func (m *Main) openStore(ctx context.Context, dir string) (*Profile, error) {
 		}
 		notice += w
 	}
-	return &Profile{Store: db, Notice: notice, Close: db.Close}, nil
+	p := &Profile{Store: db, Notice: notice, Close: db.Close}
+	if db.SecretsSealed() {
+		p.SecretKey = loaded
+	}
+	return p, nil
 }
 
 // unsealedWarning returns a sentence when secret values are stored

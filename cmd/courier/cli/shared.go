@@ -3,6 +3,9 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +31,14 @@ import (
 // and the window sees the command's writes at once. The commands that
 // sync or change the account (sync, login, link, ...) still need the
 // window closed, since the window's sync owns those.
+//
+// The socket is the owner's only (mode 0600), and a command must also
+// prove that it can read the profile's key from the OS keyring, as the
+// window did to open the profile: the window sends a random challenge,
+// the command answers with an HMAC of it under the key. So the socket
+// hands secret values to no process the keyring would refuse them to.
+// A profile without a key (no keyring: its secret values are stored
+// unsealed) needs no proof.
 
 // socketName is the socket's file in the profile's folder.
 const socketName = "courier.sock"
@@ -51,6 +62,31 @@ type storeReply struct {
 	Kind   string          `json:"kind,omitempty"`
 }
 
+// socketHello opens every connection: the challenge, and whether the
+// profile has a key to answer it with.
+type socketHello struct {
+	Challenge []byte `json:"challenge"`
+	Keyed     bool   `json:"keyed"`
+}
+
+// socketProof answers it: proofOf the challenge, or nothing when the
+// profile has no key. The window replies with an empty storeReply, or
+// one with the error that ends the connection.
+type socketProof struct {
+	Proof []byte `json:"proof,omitempty"`
+}
+
+// proofOf is the HMAC-SHA256 of challenge under the profile's key.
+func proofOf(key, challenge []byte) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("courier profile socket\x00"))
+	mac.Write(challenge)
+	return mac.Sum(nil)
+}
+
+// handshakeTimeout bounds the challenge and its answer.
+const handshakeTimeout = 5 * time.Second
+
 // errorKinds names the model errors a reply carries across.
 var errorKinds = map[string]error{
 	"not_found": model.ErrNotFound, "invalid": model.ErrInvalid, "conflict": model.ErrConflict,
@@ -58,10 +94,10 @@ var errorKinds = map[string]error{
 }
 
 // serveProfile lets the data commands of other courier processes use st,
-// the store of the profile in dir, until the returned stop. Without a
-// socket (a folder path too long for one, say) those commands say the
-// profile is in use, as before.
-func serveProfile(dir string, st app.Store, log *slog.Logger) (stop func()) {
+// the store of the profile in dir sealed with key (nil: none), until the
+// returned stop. Without a socket (a folder path too long for one, say)
+// those commands say the profile is in use, as before.
+func serveProfile(dir string, st app.Store, key []byte, log *slog.Logger) (stop func()) {
 	path := filepath.Join(dir, socketName)
 	_ = os.Remove(path) // left by a window that crashed: this one holds the profile now
 	ln, err := net.Listen("unix", path)
@@ -88,7 +124,7 @@ func serveProfile(dir string, st app.Store, log *slog.Logger) (stop func()) {
 			conns[c] = true
 			mu.Unlock()
 			wg.Go(func() {
-				serveStoreConn(ctx, c, st)
+				serveStoreConn(ctx, c, st, key)
 				mu.Lock()
 				delete(conns, c)
 				mu.Unlock()
@@ -107,11 +143,27 @@ func serveProfile(dir string, st app.Store, log *slog.Logger) (stop func()) {
 	}
 }
 
-// serveStoreConn answers the calls of one command until it hangs up.
-func serveStoreConn(ctx context.Context, c net.Conn, st app.Store) {
+// serveStoreConn answers the calls of one command until it hangs up,
+// once it proved it can read key.
+func serveStoreConn(ctx context.Context, c net.Conn, st app.Store, key []byte) {
 	defer c.Close()
 	dec := json.NewDecoder(bufio.NewReader(c))
 	enc := json.NewEncoder(c)
+	challenge := make([]byte, 32)
+	_, _ = rand.Read(challenge)
+	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	var proof socketProof
+	if enc.Encode(socketHello{Challenge: challenge, Keyed: key != nil}) != nil || dec.Decode(&proof) != nil {
+		return
+	}
+	if key != nil && !hmac.Equal(proof.Proof, proofOf(key, challenge)) {
+		_ = enc.Encode(storeReply{Error: "the key this command read from the OS keyring is not the profile's", Kind: "unauthorized"})
+		return
+	}
+	if enc.Encode(storeReply{}) != nil {
+		return
+	}
+	_ = c.SetDeadline(time.Time{})
 	for {
 		var call storeCall
 		if err := dec.Decode(&call); err != nil {
@@ -177,8 +229,7 @@ func callStore(ctx context.Context, st app.Store, call storeCall) storeReply {
 func (e *Env) openOwned(ctx context.Context, dir string) (*Profile, error) {
 	p, err := e.OpenProfile(ctx, dir)
 	if errors.Is(err, store.ErrProfileLocked) {
-		if rs, derr := dialProfile(ctx, dir); derr == nil {
-			_ = rs.Close()
+		if windowListening(dir) {
 			return nil, fmt.Errorf("the Courier window has the profile %s open: use its account and sync settings, or close it first (send, history, import and export work beside it): %w", dir, store.ErrProfileLocked)
 		}
 	}
@@ -196,19 +247,65 @@ type remoteStore struct {
 	dir string
 }
 
-// dialProfile connects to the window that owns the profile in dir.
-func dialProfile(ctx context.Context, dir string) (*remoteStore, error) {
+// windowListening reports whether a window that owns the profile in dir
+// accepts connections on its socket.
+func windowListening(dir string) bool {
+	c, err := net.DialTimeout("unix", filepath.Join(dir, socketName), time.Second)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
+// dialProfile connects to the window that owns the profile in dir,
+// answering its challenge with the key that key reads (from the OS
+// keyring) when the profile has one.
+func dialProfile(ctx context.Context, dir string, key func(context.Context) ([]byte, error)) (*remoteStore, error) {
 	d := net.Dialer{Timeout: time.Second}
 	c, err := d.DialContext(ctx, "unix", filepath.Join(dir, socketName))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reach the Courier window that has the profile %s open: %w: %w", dir, model.ErrUnavailable, err)
 	}
 	r := &remoteStore{c: c, dec: json.NewDecoder(bufio.NewReader(c)), enc: json.NewEncoder(c)}
+	if err := r.handshake(ctx, dir, key); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
 	if err := r.call(ctx, storeCall{Method: "dir"}, &r.dir); err != nil {
-		c.Close()
+		_ = c.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+// handshake answers the window's challenge.
+func (r *remoteStore) handshake(ctx context.Context, dir string, key func(context.Context) ([]byte, error)) error {
+	_ = r.c.SetDeadline(time.Now().Add(handshakeTimeout))
+	defer r.c.SetDeadline(time.Time{})
+	var hello socketHello
+	if err := r.dec.Decode(&hello); err != nil {
+		return fmt.Errorf("the Courier window that has the profile %s open did not answer: %w: %w", dir, model.ErrUnavailable, err)
+	}
+	var proof socketProof
+	if hello.Keyed {
+		k, err := key(ctx)
+		if err != nil {
+			return fmt.Errorf("the Courier window has the profile %s open, and this command cannot read the profile's key from the OS keyring to use it through the window (close the window, or unlock the keyring): %w", dir, store.ErrSecretsLocked)
+		}
+		proof.Proof = proofOf(k, hello.Challenge)
+	}
+	var reply storeReply
+	if err := r.enc.Encode(proof); err != nil {
+		return fmt.Errorf("the Courier window that has the profile %s open did not answer: %w: %w", dir, model.ErrUnavailable, err)
+	}
+	if err := r.dec.Decode(&reply); err != nil {
+		return fmt.Errorf("the Courier window that has the profile %s open did not answer: %w: %w", dir, model.ErrUnavailable, err)
+	}
+	if reply.Error != "" {
+		return fmt.Errorf("the Courier window that has the profile %s open refused this command: %s: %w", dir, reply.Error, store.ErrSecretsLocked)
+	}
+	return nil
 }
 
 // remoteError is an error the owner's store returned.

@@ -10,16 +10,20 @@ import (
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
 )
 
 // openWindow runs the desktop window on the profile in dir, as `courier`
 // without a command does, until the test ends; it returns the window's
-// core once the window runs.
-func openWindow(t *testing.T, dir string) *app.App {
+// core once the window runs. with, when set, adjusts its Main.
+func openWindow(t *testing.T, dir string, with ...func(*Main)) *app.App {
 	t.Helper()
 	up, release, done := make(chan *app.App, 1), make(chan struct{}), make(chan result, 1)
 	go func() {
 		done <- run(t, runOpts{main: func(m *Main) {
+			for _, w := range with {
+				w(m)
+			}
 			m.RunGUI = func(_ context.Context, core *app.App, _ string) error {
 				up <- core
 				<-release
@@ -50,9 +54,11 @@ func TestDataCommandsWorkBesideTheWindow(t *testing.T) {
 	ctx := context.Background()
 	srv := server(t, false)
 	dir := t.TempDir()
-	window := openWindow(t, dir)
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	keyring := runOpts{main: func(m *Main) { m.ProfileSecrets = kr.secrets }}
+	window := openWindow(t, dir, keyring.main)
 
-	if r := run(t, runOpts{}, "send", "--profile", dir, srv.URL+"/echo?beside-the-window"); r.code != 0 {
+	if r := run(t, keyring, "send", "--profile", dir, srv.URL+"/echo?beside-the-window"); r.code != 0 {
 		t.Fatalf("send beside the window: exit %d, %q", r.code, r.stderr)
 	}
 	sums, err := window.History(ctx, app.HistoryQuery{})
@@ -60,24 +66,24 @@ func TestDataCommandsWorkBesideTheWindow(t *testing.T) {
 		t.Fatalf("the window's history after the send: %+v, %v", sums, err)
 	}
 	file := writeTemp(t, "p.json", petstore("Petstore"))
-	if r := run(t, runOpts{}, "import", "--profile", dir, file); r.code != 0 || !strings.Contains(r.stdout, "41 requests") {
+	if r := run(t, keyring, "import", "--profile", dir, file); r.code != 0 || !strings.Contains(r.stdout, "41 requests") {
 		t.Fatalf("import beside the window: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	if cols, err := window.Collections(ctx); err != nil || len(cols) != 1 {
 		t.Fatalf("the window's collections after the import: %v, %v", cols, err)
 	}
-	if r := run(t, runOpts{}, "history", "--profile", dir); r.code != 0 || !strings.Contains(r.stdout, "beside-the-window") {
+	if r := run(t, keyring, "history", "--profile", dir); r.code != 0 || !strings.Contains(r.stdout, "beside-the-window") {
 		t.Fatalf("history beside the window: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	out := filepath.Join(t.TempDir(), "out.json")
-	if r := run(t, runOpts{}, "export", "--profile", dir, "-o", out, "collection", "Petstore"); r.code != 0 {
+	if r := run(t, keyring, "export", "--profile", dir, "-o", out, "collection", "Petstore"); r.code != 0 {
 		t.Fatalf("export beside the window: exit %d, %q", r.code, r.stderr)
 	}
 	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "Petstore") {
 		t.Fatalf("the exported file: %.80q, %v", b, err)
 	}
 	for _, args := range [][]string{{"sync"}, {"status"}, {"link", "list"}} {
-		r := run(t, runOpts{}, append(args, "--profile", dir)...)
+		r := run(t, keyring, append(args, "--profile", dir)...)
 		if r.code != 1 || !strings.Contains(r.stderr, "the Courier window has the profile") {
 			t.Errorf("%v beside the window: exit %d, %q; want it to say the window has the profile", args, r.code, r.stderr)
 		}
@@ -90,8 +96,9 @@ func TestDataCommandsWorkBesideTheWindow(t *testing.T) {
 func TestAStoreErrorCrossesWithItsKind(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	openWindow(t, dir)
-	rs, err := dialProfile(ctx, dir)
+	noKeyring := &fakeOSKeyring{entries: map[string]string{}, down: true}
+	openWindow(t, dir, func(m *Main) { m.ProfileSecrets = noKeyring.secrets })
+	rs, err := dialProfile(ctx, dir, func(context.Context) ([]byte, error) { return nil, errors.New("no key asked for") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +123,10 @@ func TestAStoreErrorCrossesWithItsKind(t *testing.T) {
 // open only, and the commands open the profile themselves after it.
 func TestTheSocketGoesWithTheWindow(t *testing.T) {
 	dir := t.TempDir()
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	keyring := runOpts{main: func(m *Main) { m.ProfileSecrets = kr.secrets }}
 	t.Run("open", func(t *testing.T) {
-		openWindow(t, dir)
+		openWindow(t, dir, keyring.main)
 		if _, err := os.Stat(filepath.Join(dir, socketName)); err != nil {
 			t.Fatalf("no socket while the window is open: %v", err)
 		}
@@ -125,7 +134,60 @@ func TestTheSocketGoesWithTheWindow(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, socketName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the socket outlives the window: %v", err)
 	}
-	if r := run(t, runOpts{}, "history", "--profile", dir); r.code != 0 {
+	if r := run(t, keyring, "history", "--profile", dir); r.code != 0 {
 		t.Fatalf("history once the window is closed: exit %d, %q", r.code, r.stderr)
 	}
+}
+
+// TestTheWindowLendsAKeyedProfileOnlyToWhoCanReadItsKey: with secret
+// values sealed by a key in the OS keyring, a command that reads the same
+// key uses the window's profile (secret values resolve); one whose
+// keyring lacks the key, or is down, is refused with a clear message.
+func TestTheWindowLendsAKeyedProfileOnlyToWhoCanReadItsKey(t *testing.T) {
+	srv := server(t, false)
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), dir, store.Options{}) // no key: the value is stored plain
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := app.New(db, app.Options{})
+	if err == nil {
+		_, err = plain.SaveVariable(context.Background(), model.Variable{Owner: model.GlobalsID, Name: "token", Value: "s3cr3t-value", Enabled: true, Secret: true})
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	withKeyring := func(m *Main) { m.ProfileSecrets = kr.secrets }
+	openWindow(t, dir, withKeyring)
+	if len(kr.entries) != 1 {
+		t.Fatalf("the window's profile has %d keys in the keyring, want 1", len(kr.entries))
+	}
+	if fileHolds(t, dir, "s3cr3t-value") {
+		t.Fatal("the secret value is not sealed: the test proves nothing")
+	}
+	r := run(t, runOpts{main: withKeyring}, "send", "--profile", dir, srv.URL+"/echo?t={{token}}")
+	if r.code != 0 || !strings.Contains(r.stdout, "s3cr3t-value") {
+		t.Fatalf("send with the key beside the window: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+
+	other := &fakeOSKeyring{entries: map[string]string{}}
+	r = run(t, runOpts{main: func(m *Main) { m.ProfileSecrets = other.secrets }}, "history", "--profile", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot read the profile's key") {
+		t.Fatalf("history without the key beside the window: exit %d, stderr %q; want it refused, saying why", r.code, r.stderr)
+	}
+	oneLine(t, r.stderr)
+
+	wrong := &fakeOSKeyring{entries: map[string]string{}}
+	for k := range kr.entries {
+		wrong.entries[k] = strings.Repeat("A", len(kr.entries[k]))
+	}
+	r = run(t, runOpts{main: func(m *Main) { m.ProfileSecrets = wrong.secrets }}, "history", "--profile", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "refused") {
+		t.Fatalf("history with another key beside the window: exit %d, stderr %q; want it refused", r.code, r.stderr)
+	}
+	oneLine(t, r.stderr)
 }
