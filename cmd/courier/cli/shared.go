@@ -109,44 +109,28 @@ func serveProfile(dir string, st app.Store, key []byte, log *slog.Logger) (stop 
 		log.Warn("cannot restrict the profile's socket to its owner", "err", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns = map[net.Conn]bool{}
-	)
+	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Go(func() {
-				serveStoreConn(ctx, c, st, key)
-				mu.Lock()
-				delete(conns, c)
-				mu.Unlock()
-			})
+			wg.Go(func() { serveStoreConn(ctx, c, st, key) })
 		}
 	})
 	return func() {
-		cancel()
+		cancel()       // hangs up on every command
 		_ = ln.Close() // removes the socket file
-		mu.Lock()
-		for c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
 		wg.Wait()
 	}
 }
 
-// serveStoreConn answers the calls of one command until it hangs up,
-// once it proved it can read key.
+// serveStoreConn answers the calls of one command until it hangs up or
+// ctx ends, once it proved it can read key.
 func serveStoreConn(ctx context.Context, c net.Conn, st app.Store, key []byte) {
 	defer c.Close()
+	defer context.AfterFunc(ctx, func() { _ = c.Close() })()
 	dec := json.NewDecoder(bufio.NewReader(c))
 	enc := json.NewEncoder(c)
 	challenge := make([]byte, 32)

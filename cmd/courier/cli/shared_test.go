@@ -120,19 +120,33 @@ func TestAStoreErrorCrossesWithItsKind(t *testing.T) {
 }
 
 // TestTheSocketGoesWithTheWindow: the socket exists while the window is
-// open only, and the commands open the profile themselves after it.
+// open only; the window closes with a command still connected (which then
+// hears that it is gone), and the commands open the profile themselves
+// after it.
 func TestTheSocketGoesWithTheWindow(t *testing.T) {
 	dir := t.TempDir()
 	kr := &fakeOSKeyring{entries: map[string]string{}}
 	keyring := runOpts{main: func(m *Main) { m.ProfileSecrets = kr.secrets }}
+	var connected *remoteStore
 	t.Run("open", func(t *testing.T) {
 		openWindow(t, dir, keyring.main)
 		if _, err := os.Stat(filepath.Join(dir, socketName)); err != nil {
 			t.Fatalf("no socket while the window is open: %v", err)
 		}
+		rs, err := dialProfile(context.Background(), dir, func(ctx context.Context) ([]byte, error) {
+			return kr.secrets(dir).Get(ctx, storeKeyName)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		connected = rs // still connected when the window closes
 	})
+	defer connected.Close()
 	if _, err := os.Stat(filepath.Join(dir, socketName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the socket outlives the window: %v", err)
+	}
+	if _, err := connected.List(context.Background(), model.KindRequest); !errors.Is(err, model.ErrUnavailable) {
+		t.Fatalf("a call after the window closed = %v; want ErrUnavailable", err)
 	}
 	if r := run(t, keyring, "history", "--profile", dir); r.code != 0 {
 		t.Fatalf("history once the window is closed: exit %d, %q", r.code, r.stderr)
