@@ -2,8 +2,6 @@ package syncclient_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -219,22 +217,8 @@ func joinedStore(b *testing.B) *store.DB {
 func recordFirstSync(b *testing.B, srv *servertest.Server, token string) [][]byte {
 	b.Helper()
 	ctx := context.Background()
-	pemBytes, err := os.ReadFile(srv.CAFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	ws, _, err := websocket.Dial(ctx, "wss://"+srv.Addr+syncproto.PathSync, &websocket.DialOptions{
-		HTTPClient: hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
-		Subprotocols: []string{syncproto.SyncSubprotocol},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	ws := servertest.DialSync(ctx, b, srv.URL, srv.CAFile, token)
 	defer ws.CloseNow()
-	ws.SetReadLimit(syncproto.MaxFrameSize)
 	hello, _ := syncproto.EncodeFrame(&syncproto.Hello{DeviceID: "recorder", Cursor: 0})
 	if err := ws.Write(ctx, websocket.MessageText, hello); err != nil {
 		b.Fatal(err)

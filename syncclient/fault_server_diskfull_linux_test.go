@@ -2,14 +2,11 @@ package syncclient_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -62,14 +59,7 @@ func TestServerOnAFullDiskLosesNothingAndRecovers(t *testing.T) {
 		t.Fatalf("pending after the failed sync: %d, %v; want the entries the server did not acknowledge", pending, err)
 	}
 
-	pemBytes, err := os.ReadFile(srv.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := hc.Get(srv.URL + "/healthz")
+	resp, err := servertest.HTTPClient(t, srv.CAFile).Get(srv.URL + "/healthz")
 	if err != nil {
 		t.Fatalf("health check on a full disk: %v", err)
 	}

@@ -2,12 +2,7 @@ package servertest
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"net/http"
-	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -32,23 +27,8 @@ func (a *Account) Applied(t testing.TB, ids []model.ID) map[model.ID]bool {
 	ids = append(slices.Clip(ids), canary)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pemBytes, err := os.ReadFile(a.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	defer hc.CloseIdleConnections() // none outlives the call (a balancer counts them)
-	ws, _, err := websocket.Dial(ctx, "wss://"+strings.TrimPrefix(a.URL, "https://")+syncproto.PathSync, &websocket.DialOptions{
-		HTTPClient: hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + a.Login(t)}},
-		Subprotocols: []string{syncproto.SyncSubprotocol},
-	})
-	if err != nil {
-		t.Fatalf("connect to ask the server which ops it applied: %v", err)
-	}
+	ws := DialSync(ctx, t, a.URL, a.CAFile, a.Login(t))
 	defer ws.CloseNow()
-	ws.SetReadLimit(syncproto.MaxFrameSize)
 	next := func() syncproto.Frame {
 		_, b, err := ws.Read(ctx)
 		if err != nil {
