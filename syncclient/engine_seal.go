@@ -34,10 +34,11 @@ func (e *Engine) sealOp(op model.Op) (model.Op, error) {
 //
 // A first sync opens every value of the account, so this allocates once
 // per change: each sealed value is decoded from base64 into one buffer
-// and opened where it lies, and the opened values are slices of it.
+// and opened where it lies, and the opened values are slices of it. They
+// replace the sealed values in c's own map: the sealed change is not
+// kept (after an error, its map holds some of each).
 func (e *Engine) openChange(c model.Change) (model.Change, error) {
 	out := c
-	out.Fields = make(model.Fields, len(c.Fields))
 	size := 0
 	for name, v := range c.Fields {
 		size += base64.StdEncoding.DecodedLen(len(v)) + len(c.Kind) + len(c.ID) + len(name) + 2
