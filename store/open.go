@@ -124,8 +124,7 @@ func initialMmapSize() int {
 // openFile opens the bbolt file and prepares its schema. Errors wrapping
 // errDamaged mean the file is not a usable database.
 func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, error) {
-	b, err := boltOpen(db.path, &bbolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync, FreelistType: bbolt.FreelistMapType,
-		InitialMmapSize: initialMmapSize(), NoStatistics: true}) // nothing reads bbolt's counters
+	b, err := boltOpen(db.path, &bbolt.Options{Timeout: opts.Timeout, NoSync: opts.NoSync, FreelistType: bbolt.FreelistMapType, InitialMmapSize: initialMmapSize()})
 	switch {
 	case err == nil:
 	case errors.Is(err, berrors.ErrTimeout):

@@ -57,7 +57,6 @@ func Open(path string) (*DB, error) {
 		// while the file grows; it is address space, not memory.
 		InitialMmapSize: 256 << 20,
 		FreelistType:    bbolt.FreelistMapType,
-		NoStatistics:    true, // nothing reads bbolt's counters
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: in use by another process: %w", path, model.ErrUnavailable)
