@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -80,7 +79,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := caPool(t, filepath.Join(dir, syncserver.DevCAFile))
+	pool := servertest.CAPool(t, filepath.Join(dir, syncserver.DevCAFile))
 	e := &env{t: t, clock: newClock(), logs: &servertest.Buffer{}, pool: pool, cert: cert}
 	e.smtp = smtptest.Start(t, cert, false)
 	mailer, err := syncserver.NewSMTPMailer(e.smtp.URL(), "Courier <noreply@example.com>", &tls.Config{RootCAs: pool}, e.clock.Now)
@@ -126,19 +125,6 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true,
 	}}
 	return e
-}
-
-func caPool(t testing.TB, path string) *x509.CertPool {
-	t.Helper()
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("no certificate in %s", path)
-	}
-	return pool
 }
 
 // raw sends one request and returns the status, headers and body.

@@ -52,7 +52,7 @@ func newSyncEnv(t testing.TB, mod func(*syncserver.Config)) *syncEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &syncEnv{t: t, pool: caPool(t, filepath.Join(dir, syncserver.DevCAFile)), logs: &servertest.Buffer{}, dbPath: filepath.Join(dir, "server.db")}
+	e := &syncEnv{t: t, pool: servertest.CAPool(t, filepath.Join(dir, syncserver.DevCAFile)), logs: &servertest.Buffer{}, dbPath: filepath.Join(dir, "server.db")}
 	if e.store, err = boltstore.Open(e.dbPath); err != nil {
 		t.Fatal(err)
 	}

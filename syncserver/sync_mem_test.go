@@ -26,6 +26,7 @@ import (
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/boltstore"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 // memHelperEnv makes the test binary run a server for
@@ -188,7 +189,7 @@ func idleConnMemory(b *testing.B, mode string, n int) (heap, rss float64) {
 		fmt.Sscanf(lines.Text(), "mem %g %g %g", &h, &r, &g)
 		return h, r
 	}
-	e := &syncEnv{t: b, pool: caPool(b, ca), wsURL: "wss://" + addr + syncproto.PathSync}
+	e := &syncEnv{t: b, pool: servertest.CAPool(b, ca), wsURL: "wss://" + addr + syncproto.PathSync}
 	if token == "-" {
 		token = ""
 	}

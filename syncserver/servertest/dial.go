@@ -14,9 +14,9 @@ import (
 	"github.com/courierapp/courier/syncproto"
 )
 
-// HTTPClient returns an HTTP client that trusts only the CA of caFile (a
-// test server's dev CA); a failure fails t.
-func HTTPClient(t testing.TB, caFile string) *http.Client {
+// CAPool returns a pool of the certificates in caFile (a test server's
+// dev CA); a file without one fails t.
+func CAPool(t testing.TB, caFile string) *x509.CertPool {
 	t.Helper()
 	pemBytes, err := os.ReadFile(caFile)
 	if err != nil {
@@ -26,7 +26,14 @@ func HTTPClient(t testing.TB, caFile string) *http.Client {
 	if !pool.AppendCertsFromPEM(pemBytes) {
 		t.Fatalf("no certificate in %s", caFile)
 	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return pool
+}
+
+// HTTPClient returns an HTTP client that trusts only the CA of caFile; a
+// failure fails t.
+func HTTPClient(t testing.TB, caFile string) *http.Client {
+	t.Helper()
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: CAPool(t, caFile)}}}
 }
 
 // DialSync opens a sync connection, with the protocol's read limit, to
