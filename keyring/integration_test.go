@@ -22,10 +22,7 @@ import (
 
 func TestIntegrationSecretService(t *testing.T) {
 	ctx := context.Background()
-	// a service name of its own: the test touches no other entry
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	service := "courier-integration-test-" + hex.EncodeToString(suffix)
+	service := testService()
 	a := New(service, ProfileID(t.TempDir()))
 	b := New(service, ProfileID(t.TempDir()))
 	const key = "account/01HZYINTEGRATION/key"
@@ -94,4 +91,12 @@ func mustGet(t *testing.T, k *Keyring, key string, want []byte) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("Get = %q, %v; want %q", got, err, want)
 	}
+}
+
+// testService returns a service name of the test's own, so that it
+// touches no other entry of the keyring.
+func testService() string {
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	return "courier-integration-test-" + hex.EncodeToString(suffix)
 }

@@ -5,8 +5,6 @@ package keyring
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -21,9 +19,7 @@ import (
 // Fallback) reads the key back and opens the profile.
 func TestIntegrationProfileKeySealsAProfile(t *testing.T) {
 	ctx := context.Background()
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	service := "courier-integration-test-" + hex.EncodeToString(suffix)
+	service := testService()
 	dir := t.TempDir()
 	const name, marker = "store/secret-key", "MARKER-integration-secret"
 	run := func() *Fallback { return NewFallback(New(service, ProfileID(dir)), NewMemory()) }
