@@ -168,6 +168,15 @@ func (db *DB) ApplyServerChanges(ctx context.Context, changes []model.Change, cu
 // prepared. It reads and writes nothing, so it may run while another
 // transaction commits.
 func (db *DB) PrepareServerChanges(changes []model.Change) (app.ServerPage, error) {
+	p, err := db.preparePage(changes)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// preparePage is PrepareServerChanges.
+func (db *DB) preparePage(changes []model.Change) (*ServerPage, error) {
 	p := &ServerPage{sec: db.sec, changes: changes, pre: make([]preparedChange, len(changes))}
 	var (
 		mu    sync.Mutex
@@ -200,11 +209,10 @@ func (db *DB) PrepareServerChanges(changes []model.Change) (app.ServerPage, erro
 func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error {
 	p, ok := page.(*ServerPage)
 	if !ok || p.sec != db.sec {
-		again, err := db.PrepareServerChanges(page.Changes())
-		if err != nil {
+		var err error
+		if p, err = db.preparePage(page.Changes()); err != nil {
 			return err
 		}
-		p = again.(*ServerPage)
 	}
 	return db.update(ctx, "apply server changes", true, func(w *writeTx) error {
 		old, err := cursorOf(w.meta)
