@@ -184,14 +184,16 @@ func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func
 		return nil, "", nil, nil, err
 	}
 	p, err := e.OpenProfile(ctx, dir)
-	if through && errors.Is(err, store.ErrProfileLocked) && windowListening(dir) {
+	if through && errors.Is(err, store.ErrProfileLocked) {
 		rs, derr := dialProfile(ctx, dir, func(ctx context.Context) ([]byte, error) {
 			return e.profileSecrets(dir).Get(ctx, storeKeyName)
 		})
-		if derr != nil {
+		switch {
+		case derr == nil:
+			p, err = &Profile{Store: rs, Close: rs.Close}, nil
+		case !errors.Is(derr, errNoWindow): // a window that refused or failed
 			return nil, "", nil, nil, derr
 		}
-		p, err = &Profile{Store: rs, Close: rs.Close}, nil
 	}
 	if err != nil {
 		return nil, "", nil, nil, err

@@ -242,14 +242,19 @@ func windowListening(dir string) bool {
 	return true
 }
 
+// errNoWindow is a profile whose socket nobody listens on: no window has
+// it open.
+var errNoWindow = errors.New("no Courier window has the profile open")
+
 // dialProfile connects to the window that owns the profile in dir,
 // answering its challenge with the key that key reads (from the OS
-// keyring) when the profile has one.
+// keyring) when the profile has one. It fails with errNoWindow when no
+// window listens.
 func dialProfile(ctx context.Context, dir string, key func(context.Context) ([]byte, error)) (*remoteStore, error) {
 	d := net.Dialer{Timeout: time.Second}
 	c, err := d.DialContext(ctx, "unix", filepath.Join(dir, socketName))
 	if err != nil {
-		return nil, fmt.Errorf("reach the Courier window that has the profile %s open: %w: %w", dir, model.ErrUnavailable, err)
+		return nil, fmt.Errorf("%w (%s): %w", errNoWindow, dir, err)
 	}
 	r := &remoteStore{c: c, dec: json.NewDecoder(bufio.NewReader(c)), enc: json.NewEncoder(c)}
 	if err := r.handshake(ctx, dir, key); err != nil {
