@@ -21,7 +21,11 @@ var (
 	sbOps    = []byte("ops")    // op id -> seq
 	sbFields = []byte("fields") // kind 0x00 id 0x00 field -> seq (8 bytes BE) + value
 	sbLog    = []byte("log")    // seq (8 bytes BE) -> logRec JSON
-	kUsage   = []byte("usage")  // key (not bucket): records, bytes (8 bytes BE each)
+	// kUsage (a key, not a bucket) holds the usage: live records, bytes
+	// (8 bytes BE each). kOldUsage counted deleted records too; it is
+	// recounted into kUsage at an account's first push.
+	kUsage    = []byte("usage.live")
+	kOldUsage = []byte("usage")
 )
 
 // logRec is one applied op: which fields it wrote.
@@ -107,6 +111,9 @@ func push(tx *bbolt.Tx, accountID string, ops []model.Op, quota syncserver.Quota
 	if err := acct.Put(kUsage, append(u64(uint64(u.Records)), u64(uint64(u.Bytes))...)); err != nil {
 		return res, err
 	}
+	if err := acct.Delete(kOldUsage); err != nil {
+		return res, err
+	}
 	return res, tx.Bucket(bHeads).Put([]byte(accountID), u64(h))
 }
 
@@ -128,23 +135,32 @@ func (d *DB) SyncUsage(ctx context.Context, accountID string) (syncserver.Usage,
 	return u, err
 }
 
-// usage reads the account's usage, counting it once for data stored
-// before usage was kept.
+// usage reads the account's usage, counting it for data stored before
+// usage (or the live records' count) was kept.
 func usage(acct *bbolt.Bucket) (syncserver.Usage, error) {
 	if v := acct.Get(kUsage); len(v) == 16 {
 		return syncserver.Usage{Records: int64(binary.BigEndian.Uint64(v)), Bytes: int64(binary.BigEndian.Uint64(v[8:]))}, nil
 	}
 	var u syncserver.Usage
 	var last []byte
+	live := false // the record at last has no _deleted field so far
 	err := acct.Bucket(sbFields).ForEach(func(k, v []byte) error {
-		rec := k[:bytes.LastIndexByte(k, 0)+1]
-		if !bytes.Equal(rec, last) {
-			u.Records++
-			last = bytes.Clone(rec)
+		i := bytes.LastIndexByte(k, 0) + 1
+		if rec := k[:i]; !bytes.Equal(rec, last) {
+			if live {
+				u.Records++
+			}
+			last, live = bytes.Clone(rec), true
+		}
+		if string(k[i:]) == model.FieldDeleted {
+			live = false
 		}
 		u.Bytes += int64(len(v) - 8)
 		return nil
 	})
+	if live {
+		u.Records++
+	}
 	return u, err
 }
 
@@ -164,9 +180,19 @@ func syncBucket(tx *bbolt.Tx, accountID string) (*bbolt.Bucket, error) {
 func applyOp(acct *bbolt.Bucket, seq uint64, op model.Op, u *syncserver.Usage) error {
 	rec := logRec{OpID: op.OpID, Kind: op.Kind, ID: op.ID}
 	fields := acct.Bucket(sbFields)
-	prefix := fieldKey(op.Kind, op.ID, "")
-	if k, _ := fields.Cursor().Seek(prefix); !bytes.HasPrefix(k, prefix) && len(op.Fields) > 0 {
-		u.Records++
+	if len(op.Fields) > 0 {
+		// A record counts while it is live: it has a field, none of them
+		// _deleted (no client ever clears that field once written).
+		prefix := fieldKey(op.Kind, op.ID, "")
+		k, _ := fields.Cursor().Seek(prefix)
+		dead := fields.Get(fieldKey(op.Kind, op.ID, model.FieldDeleted)) != nil
+		_, kills := op.Fields[model.FieldDeleted]
+		if bytes.HasPrefix(k, prefix) && !dead {
+			u.Records--
+		}
+		if !dead && !kills {
+			u.Records++
+		}
 	}
 	for f, v := range op.Fields {
 		rec.Fields = append(rec.Fields, f)

@@ -32,6 +32,7 @@ func RunSync(t *testing.T, newStore func(t *testing.T) SyncBackend) {
 		{"EraseKeepsTheHeadCounting", testEraseKeepsHead},
 		{"UnknownAccountIsNotFound", testSyncUnknownAccount},
 		{"UsageCountsRecordsAndBytes", testUsageCountsRecordsAndBytes},
+		{"UsageCountsLiveRecordsOnly", testUsageCountsLiveRecords},
 		{"QuotaRefusesGrowthOnly", testQuotaRefusesGrowthOnly},
 		{"ConcurrentPushesGetDistinctSeqs", testConcurrentPushesGetDistinctSeqs},
 	}

@@ -33,6 +33,61 @@ func testUsageCountsRecordsAndBytes(t *testing.T, s SyncBackend) {
 	}
 }
 
+// testUsageCountsLiveRecords checks that a deleted record (one with a
+// _deleted field) leaves the records count, whatever else is written to
+// it, while its stored values stay in the bytes; so a deletion frees room
+// under the records quota. Single-op and multi-op pushes take different
+// paths in some backends: both are covered.
+func testUsageCountsLiveRecords(t *testing.T, s SyncBackend) {
+	ctx := context.Background()
+	a := mustCreate(t, s, 1)
+	name := func(v string) map[string]string { return map[string]string{"name": v} }
+	del := map[string]string{model.FieldDeleted: "true"}
+	steps := []struct {
+		what    string
+		ops     []model.Op
+		records int64
+	}{
+		{"three records", []model.Op{op("o1", "r1", name(`"a"`)), op("o2", "r2", name(`"b"`)), op("o3", "r3", name(`"c"`))}, 3},
+		{"one deleted", []model.Op{op("o4", "r2", del)}, 2},
+		{"the deleted one edited", []model.Op{op("o5", "r2", name(`"bb"`))}, 2},
+		{"the deleted one deleted again", []model.Op{op("o6", "r2", del)}, 2},
+		{"a record nobody made deleted", []model.Op{op("o7", "r9", del)}, 2},
+		{"made and deleted in one op", []model.Op{op("o8", "r8", map[string]string{"name": `"x"`, model.FieldDeleted: "true"})}, 2},
+		{"made and deleted in one push", []model.Op{op("o9", "r4", name(`"d"`)), op("o10", "r4", del)}, 2},
+		{"one deleted, one made, in one push", []model.Op{op("o11", "r1", del), op("o12", "r5", name(`"e"`))}, 2},
+		{"a deleted one edited in a push of two", []model.Op{op("o13", "r1", name(`"aa"`)), op("o14", "r2", name(`"bbb"`))}, 2},
+		{"a repeated deletion is a duplicate", []model.Op{op("o11", "r1", del)}, 2},
+	}
+	var bytes int64
+	for _, st := range steps {
+		res := mustPush(t, s, a.ID, st.ops...)
+		if res.Usage.Records != st.records {
+			t.Fatalf("%s: %d records, want %d", st.what, res.Usage.Records, st.records)
+		}
+		if res.Usage.Bytes < bytes {
+			t.Fatalf("%s: bytes fell from %d to %d; the stored values of deleted records still count", st.what, bytes, res.Usage.Bytes)
+		}
+		bytes = res.Usage.Bytes
+		if u, err := s.SyncUsage(ctx, a.ID); err != nil || u != res.Usage {
+			t.Fatalf("%s: SyncUsage = %+v, %v, want %+v", st.what, u, err, res.Usage)
+		}
+	}
+	// Two live records (r3, r5) under a quota of two: a third is refused
+	// until one is deleted.
+	q := syncserver.Quota{Records: 2}
+	if _, err := s.Push(ctx, a.ID, []model.Op{op("o20", "r6", name(`"f"`))}, q); !errors.Is(err, syncserver.ErrQuotaExceeded) {
+		t.Fatalf("a third live record past a quota of 2: err = %v, want ErrQuotaExceeded", err)
+	}
+	if _, err := s.Push(ctx, a.ID, []model.Op{op("o21", "r3", del)}, q); err != nil {
+		t.Fatalf("a deletion at the quota: %v", err)
+	}
+	res, err := s.Push(ctx, a.ID, []model.Op{op("o22", "r6", name(`"f"`))}, q)
+	if err != nil || res.Usage.Records != 2 {
+		t.Fatalf("a new record once one was deleted: %+v, %v", res, err)
+	}
+}
+
 func testQuotaRefusesGrowthOnly(t *testing.T, s SyncBackend) {
 	ctx := context.Background()
 	a := mustCreate(t, s, 1)
