@@ -3,12 +3,14 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"reflect"
 	"testing"
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/pgstore"
+	"github.com/courierapp/courier/syncserver/pgstore/pgtest"
 )
 
 // pushStep is one op pushed to both accounts of
@@ -58,6 +60,11 @@ func TestShortPushMatchesGeneralPush(t *testing.T) {
 			quota: syncserver.Quota{Bytes: 1}},
 		{name: "a record over the records quota that exists", op: op("o9", "r2", fields("url", `"u"`)),
 			quota: syncserver.Quota{Records: 1}},
+		{name: "a deletion", op: op("o10", "r2", fields(model.FieldDeleted, "true"))},
+		{name: "a deleted record edited", op: op("o11", "r2", fields("name", `"z"`))},
+		{name: "a record made and deleted in one op", op: op("o12", "r4", fields("name", `"w"`, model.FieldDeleted, "true"))},
+		{name: "a new record at the records quota after a deletion", op: op("o13", "r5", fields("name", `"v"`)),
+			quota: syncserver.Quota{Records: 2}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -92,5 +99,45 @@ func TestShortPushMatchesGeneralPush(t *testing.T) {
 	}
 	if !reflect.DeepEqual(ca, cb) || len(ca) == 0 {
 		t.Fatalf("changes differ:\nshort   %v\ngeneral %v", ca, cb)
+	}
+}
+
+// TestMigrationCountsLiveRecords rebuilds a database as it was before
+// migration 6 (usage counting deleted records) and checks that the
+// migration recounts every account's records without the deleted ones.
+func TestMigrationCountsLiveRecords(t *testing.T) {
+	url := pgtest.URL(t)
+	db, err := pgstore.Open(context.Background(), url, pgstore.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	newAccount(t, db, 910)
+	newAccount(t, db, 911)
+	del := fields(model.FieldDeleted, "true")
+	ops := []model.Op{
+		{OpID: "o1", Kind: model.KindRequest, ID: "r1", Fields: fields("name", `"a"`)},
+		{OpID: "o2", Kind: model.KindRequest, ID: "r2", Fields: fields("name", `"b"`)},
+		{OpID: "o3", Kind: model.KindHistory, ID: "h1", Fields: fields("sent_at", `"x"`)},
+		{OpID: "o4", Kind: model.KindRequest, ID: "r2", Fields: del},
+		{OpID: "o5", Kind: model.KindHistory, ID: "h1", Fields: del},
+	}
+	if _, err := db.Push(ctx, "acct-910", ops, syncserver.Quota{}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// As an older server left it: every record counted, migration 6 not
+	// applied.
+	pgtest.Exec(t, url, `UPDATE accounts SET usage_records = CASE id WHEN 'acct-910' THEN 3 ELSE 7 END`)
+	pgtest.Exec(t, url, `DELETE FROM schema_migrations WHERE version >= 6`)
+	db, err = pgstore.Open(ctx, url, pgstore.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("migrating again: %v", err)
+	}
+	defer db.Close()
+	for acct, want := range map[string]int64{"acct-910": 1, "acct-911": 0} {
+		if u, err := db.SyncUsage(ctx, acct); err != nil || u.Records != want {
+			t.Fatalf("%s after the migration: %+v, %v; want %d records", acct, u, err, want)
+		}
 	}
 }
