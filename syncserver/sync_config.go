@@ -32,8 +32,8 @@ type SyncConfig struct {
 	WriteTimeout time.Duration
 }
 
-// DefaultSyncQuota is generous: a million records and 4 GiB of sealed
-// values per account.
+// DefaultSyncQuota is generous: a million live records and 4 GiB of
+// sealed values per account.
 func DefaultSyncQuota() Quota { return Quota{Records: 1_000_000, Bytes: 4 << 30} }
 
 func (c SyncConfig) withDefaults() SyncConfig {

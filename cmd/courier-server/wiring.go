@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -41,6 +42,11 @@ type Main struct {
 	// SessionIdle is a Go duration (--session-idle); empty means
 	// syncserver.DefaultSessionIdle.
 	SessionIdle string
+	// QuotaRecords and QuotaBytes bound each account's sync data
+	// (--quota-records, a count; --quota-bytes, a size such as 4GiB);
+	// empty means syncserver.DefaultSyncQuota's.
+	QuotaRecords string
+	QuotaBytes   string
 	// OIDC lists the sign-in providers (--oidc, repeatable, or
 	// COURIER_OIDC with entries separated by ';').
 	OIDC []syncserver.OIDCProvider
@@ -83,6 +89,8 @@ func (m *Main) flagSpecs() []flagSpec {
 		{"db", "COURIER_DB", "PostgreSQL `URL` (postgres://user:pass@host/db): several replicas may share it; default: a bbolt file in the data dir", &m.DB, nil},
 		{"db-max-conns", "COURIER_DB_MAX_CONNS", "most `connections` to PostgreSQL, besides one for LISTEN (default max(8, 2×CPUs))", &m.DBMaxConns, nil},
 		{"session-idle", "COURIER_SESSION_IDLE", "how long a signed-in device may stay unused before it must sign in again, e.g. 720h (default 4320h, 180 days)", &m.SessionIdle, nil},
+		{"quota-records", "COURIER_QUOTA_RECORDS", "most live `records` an account may sync (deleted ones do not count); a push past it is refused with 4413 (default 1000000)", &m.QuotaRecords, nil},
+		{"quota-bytes", "COURIER_QUOTA_BYTES", "most bytes of sealed values an account may sync, a `size` such as 500MiB or 4GiB (default 4GiB)", &m.QuotaBytes, nil},
 		{"trusted-proxies", "COURIER_TRUSTED_PROXIES", "comma-separated `addresses` and CIDR prefixes of the load balancers in front of the server; the client address (for rate limits and logs) is then read from their X-Forwarded-For (default: none trusted)", &m.TrustedProxies, nil},
 	}
 }
@@ -188,6 +196,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("--session-idle %q: want a duration of at least 1h, e.g. 720h", m.SessionIdle)
 		}
 	}
+	quota, err := m.quota()
+	if err != nil {
+		return err
+	}
 	cert, err := m.certificate()
 	if err != nil {
 		return err
@@ -217,6 +229,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Storage: m.store, Mailer: mailer, Logger: log, Now: m.Now, Limits: m.Limits,
 		OIDC: m.OIDC, TrustedProxies: proxies, SessionIdle: idle,
+		Sync: syncserver.SyncConfig{Quota: quota},
 	})
 	if err != nil {
 		ln.Close()
@@ -226,6 +239,40 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		log.Info("dev mode: trust this CA in the app", "ca", filepath.Join(m.DataDir, syncserver.DevCAFile), "mail_dir", filepath.Join(m.DataDir, "mail"))
 	}
 	return m.server.Listen()
+}
+
+// quota reads --quota-records and --quota-bytes over the defaults.
+func (m *Main) quota() (syncserver.Quota, error) {
+	q := syncserver.DefaultSyncQuota()
+	if m.QuotaRecords != "" {
+		n, err := strconv.ParseInt(m.QuotaRecords, 10, 64)
+		if err != nil || n < 1 {
+			return q, fmt.Errorf("--quota-records %q: want a whole number of records, at least 1", m.QuotaRecords)
+		}
+		q.Records = n
+	}
+	if m.QuotaBytes != "" {
+		n, err := parseSize(m.QuotaBytes)
+		if err != nil {
+			return q, fmt.Errorf("--quota-bytes %q: %w", m.QuotaBytes, err)
+		}
+		q.Bytes = n
+	}
+	return q, nil
+}
+
+// parseSize reads a byte count with an optional unit: B, KB, MB, GB, TB
+// (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), case ignored.
+func parseSize(s string) (int64, error) {
+	num := strings.TrimRight(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
+	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
+	mult := map[string]int64{"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}[unit]
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || mult == 0 || n < 1 || n > math.MaxInt64/mult {
+		return 0, errors.New("want a size of at least 1 byte, such as 500MiB or 4GiB")
+	}
+	return n * mult, nil
 }
 
 func (m *Main) applyDefaults() {
