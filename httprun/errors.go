@@ -105,7 +105,10 @@ func classify(ctx context.Context, err error, timeout bool) *Error {
 	return newError(KindNetwork, err, "%s", oneLine(innermost(err)))
 }
 
-const tlsHint = " (turn off verification in Settings to accept it)"
+// TLSHint ends the message of a certificate that failed verification:
+// where the app turns verification off. Other front ends replace it with
+// their own way (courier send has -k).
+const TLSHint = " (turn off verification in Settings to accept it)"
 
 func classifyTLS(err error) *Error {
 	var unknown x509.UnknownAuthorityError
@@ -116,13 +119,13 @@ func classifyTLS(err error) *Error {
 	var verify *tls.CertificateVerificationError
 	switch {
 	case errors.As(err, &unknown):
-		return newError(KindTLS, err, "TLS: certificate signed by unknown authority%s", tlsHint)
+		return newError(KindTLS, err, "TLS: certificate signed by unknown authority%s", TLSHint)
 	case errors.As(err, &host):
-		return newError(KindTLS, err, "TLS: the certificate is not valid for %q%s", host.Host, tlsHint)
+		return newError(KindTLS, err, "TLS: the certificate is not valid for %q%s", host.Host, TLSHint)
 	case errors.As(err, &invalid):
-		return newError(KindTLS, err, "TLS: %s%s", oneLine(invalid.Error()), tlsHint)
+		return newError(KindTLS, err, "TLS: %s%s", oneLine(invalid.Error()), TLSHint)
 	case errors.As(err, &verify):
-		return newError(KindTLS, err, "TLS: %s%s", oneLine(verify.Err.Error()), tlsHint)
+		return newError(KindTLS, err, "TLS: %s%s", oneLine(verify.Err.Error()), TLSHint)
 	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return newError(KindTLS, err, "TLS: the server did not answer with TLS (is it http rather than https?)")
 	case errors.As(err, &alert):

@@ -187,7 +187,7 @@ func sendAndPrint(ctx context.Context, env *Env, core *app.App, req model.Reques
 	case errors.Is(err, model.ErrInvalid):
 		return &ExitError{Code: ExitUsage, Err: err}
 	case err != nil:
-		return err
+		return cliTLSHint(err)
 	}
 	for _, w := range res.Warnings {
 		if !slices.Contains(p.Warnings, w) {
@@ -217,3 +217,22 @@ func noEnvironment(ctx context.Context, core *app.App, name string, err error) s
 	}
 	return fmt.Sprintf("no environment called %q (there are %s)", name, strings.Join(names, ", "))
 }
+
+// cliTLSHint points a certificate error at -k instead of the app's
+// Settings; the error still wraps its cause.
+func cliTLSHint(err error) error {
+	var he *httprun.Error
+	if !errors.As(err, &he) || he.Kind != httprun.KindTLS || !strings.HasSuffix(err.Error(), httprun.TLSHint) {
+		return err
+	}
+	return &hintedError{msg: strings.TrimSuffix(err.Error(), httprun.TLSHint) + " (send with -k to accept it)", err: err}
+}
+
+// hintedError is err with another message.
+type hintedError struct {
+	msg string
+	err error
+}
+
+func (e *hintedError) Error() string { return e.msg }
+func (e *hintedError) Unwrap() error { return e.err }
