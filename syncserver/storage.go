@@ -215,14 +215,47 @@ type Quota struct {
 // ErrQuotaExceeded is what a push past the account's quota wraps.
 var ErrQuotaExceeded = fmt.Errorf("sync quota exceeded: %w", model.ErrTooLarge)
 
-// Exceeds reports whether going from usage before to after breaks q: a
-// bound is broken when the usage grows past it.
+// QuotaError is the error of a push that would take an account past one
+// bound of its quota. It wraps ErrQuotaExceeded.
+type QuotaError struct {
+	// Bytes says the bound is the bytes one (else the records one).
+	Bytes bool
+	// Would is what the account would hold, Limit the bound.
+	Would, Limit int64
+}
+
+func (e *QuotaError) Error() string {
+	if e.Bytes {
+		return fmt.Sprintf("the account would hold %s of sealed values, more than its quota of %s", sizeText(e.Would), sizeText(e.Limit))
+	}
+	return fmt.Sprintf("the account would hold %d records, more than its quota of %d", e.Would, e.Limit)
+}
+
+// Unwrap returns ErrQuotaExceeded.
+func (e *QuotaError) Unwrap() error { return ErrQuotaExceeded }
+
+// sizeText writes n bytes for people: 512 bytes, 3.5 MiB, 4.0 GiB.
+func sizeText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+// Exceeds reports whether going from usage before to after breaks q, as
+// a *QuotaError: a bound is broken when the usage grows past it.
 func (q Quota) Exceeds(before, after Usage) error {
 	if q.Records > 0 && after.Records > q.Records && after.Records > before.Records {
-		return fmt.Errorf("the account would hold %d records, more than its quota of %d: %w", after.Records, q.Records, ErrQuotaExceeded)
+		return &QuotaError{Would: after.Records, Limit: q.Records}
 	}
 	if q.Bytes > 0 && after.Bytes > q.Bytes && after.Bytes > before.Bytes {
-		return fmt.Errorf("the account would hold %d bytes, more than its quota of %d: %w", after.Bytes, q.Bytes, ErrQuotaExceeded)
+		return &QuotaError{Bytes: true, Would: after.Bytes, Limit: q.Bytes}
 	}
 	return nil
 }

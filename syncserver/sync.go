@@ -290,8 +290,12 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 	start := time.Now()
 	res, err := c.srv.store.Push(c.ctx, c.sess.AccountID, p.Ops, c.srv.syncCfg.Quota)
 	m.pushLatency.Observe(time.Since(start).Seconds())
+	if qe := (*QuotaError)(nil); errors.As(err, &qe) {
+		return closeWith(syncproto.CloseTooLarge, "the account's sync quota is used up: "+qe.Error()+
+			"; delete some records (old history entries, requests) to make room, or ask the server's operator for a larger quota")
+	}
 	if errors.Is(err, ErrQuotaExceeded) {
-		return closeWith(syncproto.CloseTooLarge, "the account's sync quota is used up: "+err.Error())
+		return closeWith(syncproto.CloseTooLarge, "the account's sync quota is used up")
 	}
 	if err != nil {
 		return fmt.Errorf("push %d ops: %w", len(p.Ops), err)

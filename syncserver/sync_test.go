@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -446,8 +447,27 @@ func TestSyncQuotaClosesWith4413(t *testing.T) {
 	c.changesUntil(3)
 	c.send(&syncproto.Push{Ops: []model.Op{newOp("r4", 10)}})
 	ef := c.wantClose(syncproto.CloseTooLarge)
-	if !strings.Contains(ef.Message, "quota") {
-		t.Fatalf("message %q does not say quota", ef.Message)
+	if want := "the account's sync quota is used up: the account would hold 4 records, more than its quota of 3; delete some records"; !strings.HasPrefix(ef.Message, want) {
+		t.Fatalf("message %q; want it to start with %q", ef.Message, want)
+	}
+	if strings.Contains(ef.Message, "push to account") {
+		t.Fatalf("message %q names the storage's internals", ef.Message)
+	}
+}
+
+func TestQuotaErrorSaysTheSizeForPeople(t *testing.T) {
+	for _, tc := range []struct {
+		would, limit int64
+		want         string
+	}{
+		{600, 512, "600 bytes of sealed values, more than its quota of 512 bytes"},
+		{4<<30 + 1<<29, 4 << 30, "4.5 GiB of sealed values, more than its quota of 4.0 GiB"},
+		{3 << 20, 2 << 20, "3.0 MiB of sealed values, more than its quota of 2.0 MiB"},
+	} {
+		err := syncserver.Quota{Bytes: tc.limit}.Exceeds(syncserver.Usage{}, syncserver.Usage{Bytes: tc.would})
+		if err == nil || !strings.HasSuffix(err.Error(), tc.want) || !errors.Is(err, syncserver.ErrQuotaExceeded) {
+			t.Errorf("Exceeds(%d over %d) = %v; want one ending %q, wrapping ErrQuotaExceeded", tc.would, tc.limit, err, tc.want)
+		}
 	}
 }
 
