@@ -160,7 +160,11 @@ type CodeStorage interface {
 type SyncStorage interface {
 	// Push applies ops in order in one transaction. An op whose OpID the
 	// account already applied is skipped and listed in Dup; every other
-	// op gets the next seq and its field values replace older ones. An
+	// op gets the next seq and its field values replace older ones. A
+	// deleted record (one with a _deleted field) is final: the op that
+	// deletes it keeps only its _deleted value and drops the record's
+	// others, and an op on it afterwards writes nothing (its change then
+	// carries no field, as a superseded one does). An
 	// unknown account is model.ErrNotFound; an op without OpID, with an
 	// unknown kind or a bad id is model.ErrInvalid. A push that would
 	// take the account's usage past a non-zero bound of quota, in records
@@ -186,9 +190,12 @@ type SyncStorage interface {
 type PushResult struct {
 	// Head is the account's head after the push. The ops not in Dup took
 	// the seqs up to it, in push order, and read back as they were
-	// pushed (the server hands them to the account's connections without
-	// reading them back).
+	// pushed unless Rewritten (the server then hands them to the
+	// account's connections without reading them back).
 	Head uint64
+	// Rewritten says some op was not stored as pushed: it deleted a
+	// record, or wrote to a deleted one.
+	Rewritten bool
 	// Dup lists the OpIDs that were applied before.
 	Dup []model.ID
 	// Usage is the account's usage after the push.

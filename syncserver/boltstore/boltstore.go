@@ -33,7 +33,8 @@ var (
 	bHeads           = []byte("sync_head")        // account id -> last seq (8 bytes BE)
 	bIdentities      = []byte("oidc_identity")    // provider 0x00 subject -> identityRec JSON
 	bAcctIdentities  = []byte("account_oidc")     // account id 0x00 provider 0x00 subject -> nil
-	allBuckets       = [][]byte{bAccounts, bEmails, bUsernames, bSessions, bTokens, bAccountSessions, bCodes, bCodeHashes, bSecrets, bSync, bHeads, bIdentities, bAcctIdentities}
+	bMeta            = []byte("meta")             // the file's own settings (see migrate)
+	allBuckets       = [][]byte{bAccounts, bEmails, bUsernames, bSessions, bTokens, bAccountSessions, bCodes, bCodeHashes, bSecrets, bSync, bHeads, bIdentities, bAcctIdentities, bMeta}
 )
 
 // DB is the bbolt backend. It is safe for concurrent use.
@@ -70,7 +71,7 @@ func Open(path string) (*DB, error) {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
 		}
-		return nil
+		return migrate(tx)
 	})
 	if err != nil {
 		db.Close()

@@ -26,6 +26,9 @@ var (
 	// recounted into kUsage at an account's first push.
 	kUsage    = []byte("usage.live")
 	kOldUsage = []byte("usage")
+	// kDeletedFinal (in bMeta) marks a file whose deleted records keep
+	// only their _deleted value (see migrate).
+	kDeletedFinal = []byte("sync.deleted_final")
 )
 
 // logRec is one applied op: which fields it wrote.
@@ -100,9 +103,11 @@ func push(tx *bbolt.Tx, accountID string, ops []model.Op, quota syncserver.Quota
 			continue
 		}
 		h++
-		if err := applyOp(acct, h, op, &u); err != nil {
+		rewritten, err := applyOp(acct, h, op, &u)
+		if err != nil {
 			return res, err
 		}
+		res.Rewritten = res.Rewritten || rewritten
 	}
 	if err := quota.Exceeds(before, u); err != nil {
 		return res, fmt.Errorf("push to account %s: %w", accountID, err)
@@ -177,38 +182,135 @@ func syncBucket(tx *bbolt.Tx, accountID string) (*bbolt.Bucket, error) {
 	return acct, nil
 }
 
-func applyOp(acct *bbolt.Bucket, seq uint64, op model.Op, u *syncserver.Usage) error {
+// applyOp applies op at seq (see syncserver.SyncStorage.Push) and
+// reports whether it stored the op otherwise than pushed. A record counts
+// in u.Records while it is live: it has a field, and no _deleted one. A
+// deleted record is final: an op on it writes no field, and the op that
+// deletes it keeps only its _deleted value.
+func applyOp(acct *bbolt.Bucket, seq uint64, op model.Op, u *syncserver.Usage) (rewritten bool, err error) {
 	rec := logRec{OpID: op.OpID, Kind: op.Kind, ID: op.ID}
 	fields := acct.Bucket(sbFields)
-	if len(op.Fields) > 0 {
-		// A record counts while it is live: it has a field, none of them
-		// _deleted (no client ever clears that field once written).
-		prefix := fieldKey(op.Kind, op.ID, "")
-		k, _ := fields.Cursor().Seek(prefix)
-		dead := fields.Get(fieldKey(op.Kind, op.ID, model.FieldDeleted)) != nil
-		_, kills := op.Fields[model.FieldDeleted]
-		if bytes.HasPrefix(k, prefix) && !dead {
+	prefix := fieldKey(op.Kind, op.ID, "")
+	deleted, deletes := op.Fields[model.FieldDeleted]
+	switch {
+	case len(op.Fields) == 0:
+	case fields.Get(fieldKey(op.Kind, op.ID, model.FieldDeleted)) != nil:
+		rewritten = true // nothing written: the change only acknowledges the op
+	case deletes:
+		rewritten = true
+		n, err := dropRecord(fields, prefix, u)
+		if err != nil {
+			return rewritten, err
+		}
+		if n > 0 {
 			u.Records--
 		}
-		if !dead && !kills {
+		rec.Fields = []string{model.FieldDeleted}
+		u.Bytes += int64(len(deleted))
+		if err := fields.Put(fieldKey(op.Kind, op.ID, model.FieldDeleted), append(u64(seq), deleted...)); err != nil {
+			return rewritten, err
+		}
+	default:
+		if k, _ := fields.Cursor().Seek(prefix); !bytes.HasPrefix(k, prefix) {
 			u.Records++
 		}
-	}
-	for f, v := range op.Fields {
-		rec.Fields = append(rec.Fields, f)
-		key := fieldKey(op.Kind, op.ID, f)
-		if old := fields.Get(key); len(old) >= 8 {
-			u.Bytes -= int64(len(old) - 8)
-		}
-		u.Bytes += int64(len(v))
-		if err := fields.Put(key, append(u64(seq), v...)); err != nil {
-			return err
+		for f, v := range op.Fields {
+			rec.Fields = append(rec.Fields, f)
+			key := fieldKey(op.Kind, op.ID, f)
+			if old := fields.Get(key); len(old) >= 8 {
+				u.Bytes -= int64(len(old) - 8)
+			}
+			u.Bytes += int64(len(v))
+			if err := fields.Put(key, append(u64(seq), v...)); err != nil {
+				return rewritten, err
+			}
 		}
 	}
 	if err := acct.Bucket(sbOps).Put([]byte(op.OpID), u64(seq)); err != nil {
+		return rewritten, err
+	}
+	return rewritten, putJSON(acct.Bucket(sbLog), u64(seq), rec)
+}
+
+// dropRecord deletes the stored values of the record whose field keys
+// start with prefix, takes their bytes off u and returns how many there
+// were.
+func dropRecord(fields *bbolt.Bucket, prefix []byte, u *syncserver.Usage) (int, error) {
+	var keys [][]byte
+	c := fields.Cursor()
+	for k, v := c.Seek(prefix); bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+		u.Bytes -= int64(len(v) - 8)
+	}
+	for _, k := range keys {
+		if err := fields.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}
+
+// migrate brings the sync data of a file written by an older server up
+// to this one's rules, once (marked in bMeta): the deleted records keep
+// only their _deleted value, and each account's usage is recounted.
+func migrate(tx *bbolt.Tx) error {
+	meta := tx.Bucket(bMeta)
+	if meta.Get(kDeletedFinal) != nil {
+		return nil
+	}
+	var accts [][]byte
+	err := tx.Bucket(bSync).ForEachBucket(func(id []byte) error {
+		accts = append(accts, bytes.Clone(id))
+		return nil
+	})
+	for _, id := range accts {
+		if err != nil {
+			break
+		}
+		err = migrateAccount(tx.Bucket(bSync).Bucket(id))
+	}
+	if err != nil {
+		return fmt.Errorf("migrate the sync data: %w", err)
+	}
+	return meta.Put(kDeletedFinal, []byte{1})
+}
+
+// migrateAccount is migrate for one account's sync bucket.
+func migrateAccount(acct *bbolt.Bucket) error {
+	fields := acct.Bucket(sbFields)
+	if fields == nil {
+		return nil
+	}
+	var dead [][]byte // the deleted records' _deleted keys
+	suffix := append([]byte{0}, model.FieldDeleted...)
+	err := fields.ForEach(func(k, _ []byte) error {
+		if bytes.HasSuffix(k, suffix) {
+			dead = append(dead, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	return putJSON(acct.Bucket(sbLog), u64(seq), rec)
+	for _, k := range dead {
+		v := bytes.Clone(fields.Get(k))
+		if _, err := dropRecord(fields, k[:len(k)-len(model.FieldDeleted)], &syncserver.Usage{}); err != nil {
+			return err
+		}
+		if err := fields.Put(k, v); err != nil {
+			return err
+		}
+	}
+	for _, k := range [][]byte{kUsage, kOldUsage} {
+		if err := acct.Delete(k); err != nil {
+			return err
+		}
+	}
+	u, err := usage(acct)
+	if err != nil {
+		return err
+	}
+	return acct.Put(kUsage, append(u64(uint64(u.Records)), u64(uint64(u.Bytes))...))
 }
 
 // Changes implements syncserver.SyncStorage. Every seq after `after` gives

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"go.etcd.io/bbolt"
@@ -45,7 +46,8 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := syncserver.Usage{Records: 2, Bytes: 4*int64(len(val)) + 2*4}
+	// Left: r1 and v1 with a value each, r2 and h1 with _deleted only.
+	want := syncserver.Usage{Records: 2, Bytes: 2*int64(len(val)) + 2*4}
 	if u, err := d.SyncUsage(ctx, acct); err != nil || u != want {
 		t.Fatalf("usage from the older file = %+v, %v; want %+v", u, err, want)
 	}
@@ -53,7 +55,7 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = syncserver.Usage{Records: 1, Bytes: want.Bytes + 4}
+	want = syncserver.Usage{Records: 1, Bytes: want.Bytes - int64(len(val)) + 4}
 	if res.Usage != want {
 		t.Fatalf("usage after a push = %+v, want %+v", res.Usage, want)
 	}
@@ -66,5 +68,71 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpenMigratesDeletedRecords rebuilds a file as an older server left
+// it, where a deleted record kept its values, and checks that opening it
+// drops them (once), keeps the _deleted value and recounts the usage;
+// the values of a live record stay.
+func TestOpenMigratesDeletedRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "server.db")
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const acct = "acct1"
+	put := func(b *bbolt.Bucket, id model.ID, field, v string, seq uint64) error {
+		return b.Put(fieldKey(model.KindRequest, id, field), append(u64(seq), v...))
+	}
+	err = d.db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(bAccounts).Put([]byte(acct), []byte(`{}`)); err != nil {
+			return err
+		}
+		a, err := syncBucket(tx, acct)
+		if err != nil {
+			return err
+		}
+		f := a.Bucket(sbFields)
+		for _, e := range []struct {
+			id         model.ID
+			field, val string
+			seq        uint64
+		}{
+			{"gone", "body", `"a large body"`, 1}, {"gone", "name", `"n"`, 2}, {"gone", model.FieldDeleted, "true", 3},
+			{"kept", "name", `"k"`, 4},
+		} {
+			if err := put(f, e.id, e.field, e.val, e.seq); err != nil {
+				return err
+			}
+		}
+		if err := a.Put(kOldUsage, append(u64(2), u64(99)...)); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Delete(kDeletedFinal)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if d, err = Open(path); err != nil {
+		t.Fatalf("opening the older file: %v", err)
+	}
+	defer d.Close()
+	err = d.db.View(func(tx *bbolt.Tx) error {
+		f := tx.Bucket(bSync).Bucket([]byte(acct)).Bucket(sbFields)
+		var got []string
+		_ = f.ForEach(func(k, v []byte) error { got = append(got, string(k)+"="+string(v[8:])); return nil })
+		want := []string{"request\x00gone\x00_deleted=true", "request\x00kept\x00name=\"k\""}
+		if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("fields after the migration = %q, want %q", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := d.SyncUsage(context.Background(), acct); err != nil || u != (syncserver.Usage{Records: 1, Bytes: 4 + 3}) {
+		t.Fatalf("usage after the migration = %+v, %v; want 1 record, 7 bytes", u, err)
 	}
 }

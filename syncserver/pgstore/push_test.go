@@ -103,8 +103,9 @@ func TestShortPushMatchesGeneralPush(t *testing.T) {
 }
 
 // TestMigrationCountsLiveRecords rebuilds a database as it was before
-// migration 6 (usage counting deleted records) and checks that the
-// migration recounts every account's records without the deleted ones.
+// migrations 6 and 7 (usage counting deleted records, which kept their
+// values) and checks that they drop the values of deleted records and
+// recount every account's usage without the deleted records.
 func TestMigrationCountsLiveRecords(t *testing.T) {
 	url := pgtest.URL(t)
 	db, err := pgstore.Open(context.Background(), url, pgstore.Options{Logger: slog.New(slog.DiscardHandler)})
@@ -126,18 +127,27 @@ func TestMigrationCountsLiveRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	// As an older server left it: every record counted, migration 6 not
-	// applied.
-	pgtest.Exec(t, url, `UPDATE accounts SET usage_records = CASE id WHEN 'acct-910' THEN 3 ELSE 7 END`)
+	// As an older server left it: every record counted, a deleted record
+	// with its values, migrations 6 and 7 not applied.
+	pgtest.Exec(t, url, `UPDATE accounts SET usage_records = CASE id WHEN 'acct-910' THEN 3 ELSE 7 END, usage_bytes = 1000`)
+	pgtest.Exec(t, url, `INSERT INTO sync_fields (account_id, kind, record_id, field, seq, value)
+		VALUES ('acct-910', 'request', 'r2', 'body', 2, '"a body kept by an older server"')`)
 	pgtest.Exec(t, url, `DELETE FROM schema_migrations WHERE version >= 6`)
+	// 0007 changed courier_push's results; 0006 replaces 0004's.
+	pgtest.Exec(t, url, `DROP FUNCTION courier_push(text, text[], text[], text[], integer[], text[], bytea[], bigint, bigint)`)
 	db, err = pgstore.Open(ctx, url, pgstore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("migrating again: %v", err)
 	}
 	defer db.Close()
-	for acct, want := range map[string]int64{"acct-910": 1, "acct-911": 0} {
-		if u, err := db.SyncUsage(ctx, acct); err != nil || u.Records != want {
-			t.Fatalf("%s after the migration: %+v, %v; want %d records", acct, u, err, want)
+	// Left: r1's name and the two _deleted values.
+	for acct, want := range map[string]syncserver.Usage{"acct-910": {Records: 1, Bytes: 3 + 4 + 4}, "acct-911": {}} {
+		if u, err := db.SyncUsage(ctx, acct); err != nil || u != want {
+			t.Fatalf("%s after the migrations: %+v, %v; want %+v", acct, u, err, want)
 		}
+	}
+	ch, err := db.Changes(ctx, "acct-910", 0, 100, 1<<20)
+	if err != nil || len(ch) != 5 || len(ch[1].Fields) != 0 {
+		t.Fatalf("changes after the migrations: %v, %v; want r2's first change to carry no field", ch, err)
 	}
 }

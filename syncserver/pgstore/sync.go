@@ -13,7 +13,8 @@ import (
 
 // Push implements syncserver.SyncStorage. It is one statement, so one
 // round trip in an implicit transaction: courier_push (migration 0003,
-// with 0004's short path for one op) locks the account's row (serialising
+// with 0004's short path for one op, 0006's count of live records and
+// 0007's final deletions) locks the account's row (serialising
 // this account's writers only), skips the op ids applied before, assigns
 // seqs, checks the quota and writes the log, the last value of each field
 // and the new head and usage. Once committed, it queues the head for
@@ -54,7 +55,7 @@ func (d *DB) pushRetrying(ctx context.Context, accountID string, ops []model.Op,
 // their fields ($5 to $7) and the quota ($8, $9).
 // An unknown account gives a NULL head (and NULL usage).
 const pushSQL = `SELECT head, dup, coalesce(before_records, 0), coalesce(before_bytes, 0),
-	coalesce(after_records, 0), coalesce(after_bytes, 0), coalesce(applied, false)
+	coalesce(after_records, 0), coalesce(after_bytes, 0), coalesce(applied, false), coalesce(rewritten, false)
 FROM courier_push($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 // push makes one attempt at ops.
@@ -72,9 +73,9 @@ func (d *DB) push(ctx context.Context, accountID string, ops []model.Op, quota s
 	var head *int64
 	var dup []string
 	var before, after syncserver.Usage
-	var applied bool
+	var applied, rewritten bool
 	err := d.pool.QueryRow(ctx, pushSQL, accountID, opIDs, kinds, ids, fieldOps, names, values, quota.Records, quota.Bytes).
-		Scan(&head, &dup, &before.Records, &before.Bytes, &after.Records, &after.Bytes, &applied)
+		Scan(&head, &dup, &before.Records, &before.Bytes, &after.Records, &after.Bytes, &applied, &rewritten)
 	if err != nil {
 		return syncserver.PushResult{}, err
 	}
@@ -87,7 +88,7 @@ func (d *DB) push(ctx context.Context, accountID string, ops []model.Op, quota s
 	if !applied {
 		return syncserver.PushResult{}, fmt.Errorf("push to account %s: refused by the database within quota", accountID)
 	}
-	res := syncserver.PushResult{Head: uint64(*head), Usage: after}
+	res := syncserver.PushResult{Head: uint64(*head), Usage: after, Rewritten: rewritten}
 	for _, id := range dup {
 		res.Dup = append(res.Dup, model.ID(id))
 	}

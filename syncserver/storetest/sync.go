@@ -33,6 +33,7 @@ func RunSync(t *testing.T, newStore func(t *testing.T) SyncBackend) {
 		{"UnknownAccountIsNotFound", testSyncUnknownAccount},
 		{"UsageCountsRecordsAndBytes", testUsageCountsRecordsAndBytes},
 		{"UsageCountsLiveRecordsOnly", testUsageCountsLiveRecords},
+		{"DeletedRecordsAreFinal", testDeletedRecordsAreFinal},
 		{"QuotaRefusesGrowthOnly", testQuotaRefusesGrowthOnly},
 		{"ConcurrentPushesGetDistinctSeqs", testConcurrentPushesGetDistinctSeqs},
 	}

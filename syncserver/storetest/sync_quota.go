@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -35,8 +36,7 @@ func testUsageCountsRecordsAndBytes(t *testing.T, s SyncBackend) {
 
 // testUsageCountsLiveRecords checks that a deleted record (one with a
 // _deleted field) leaves the records count, whatever else is written to
-// it, while its stored values stay in the bytes; so a deletion frees room
-// under the records quota. Single-op and multi-op pushes take different
+// it; so a deletion frees room under the records quota. Single-op and multi-op pushes take different
 // paths in some backends: both are covered.
 func testUsageCountsLiveRecords(t *testing.T, s SyncBackend) {
 	ctx := context.Background()
@@ -59,16 +59,11 @@ func testUsageCountsLiveRecords(t *testing.T, s SyncBackend) {
 		{"a deleted one edited in a push of two", []model.Op{op("o13", "r1", name(`"aa"`)), op("o14", "r2", name(`"bbb"`))}, 2},
 		{"a repeated deletion is a duplicate", []model.Op{op("o11", "r1", del)}, 2},
 	}
-	var bytes int64
 	for _, st := range steps {
 		res := mustPush(t, s, a.ID, st.ops...)
 		if res.Usage.Records != st.records {
 			t.Fatalf("%s: %d records, want %d", st.what, res.Usage.Records, st.records)
 		}
-		if res.Usage.Bytes < bytes {
-			t.Fatalf("%s: bytes fell from %d to %d; the stored values of deleted records still count", st.what, bytes, res.Usage.Bytes)
-		}
-		bytes = res.Usage.Bytes
 		if u, err := s.SyncUsage(ctx, a.ID); err != nil || u != res.Usage {
 			t.Fatalf("%s: SyncUsage = %+v, %v, want %+v", st.what, u, err, res.Usage)
 		}
@@ -157,5 +152,73 @@ func testConcurrentPushesGetDistinctSeqs(t *testing.T, s SyncBackend) {
 				t.Fatalf("account %d: change %d has seq %d", i, j, c.Seq)
 			}
 		}
+	}
+}
+
+// testDeletedRecordsAreFinal checks that a deleted record keeps only its
+// _deleted value: the op that deletes it drops its other values (so its
+// earlier changes carry no field), and ops on it afterwards, in the same
+// push or later, store nothing (their changes only acknowledge them). One
+// op pushes and pushes of several take different paths in some backends:
+// both are covered.
+func testDeletedRecordsAreFinal(t *testing.T, s SyncBackend) {
+	ctx := context.Background()
+	a := mustCreate(t, s, 1)
+	big := `"` + strings.Repeat("x", 100) + `"`
+	del := model.FieldDeleted
+	// Rewritten tells the server whether the changes read back as pushed.
+	rewritten := func(want bool, ops ...model.Op) syncserver.PushResult {
+		t.Helper()
+		res := mustPush(t, s, a.ID, ops...)
+		if res.Rewritten != want {
+			t.Fatalf("push of %s: Rewritten = %v, want %v", ops[0].OpID, res.Rewritten, want)
+		}
+		return res
+	}
+	rewritten(false, op("o1", "r1", map[string]string{"name": `"a"`, "body": big}), op("o2", "r2", map[string]string{"name": `"b"`}))
+	rewritten(true, op("o3", "r1", map[string]string{del: "true", "name": "null"}))
+	rewritten(true, op("o4", "r2", map[string]string{"name": `"c"`}), op("o5", "r2", map[string]string{del: "true"}),
+		op("o6", "r2", map[string]string{"name": `"d"`, "body": big}))
+	rewritten(true, op("o7", "r1", map[string]string{"name": `"e"`}))
+	res := rewritten(true, op("o8", "r1", map[string]string{del: "true"}), op("o9", "r3", map[string]string{"name": `"f"`}))
+	want := syncserver.Usage{Records: 1, Bytes: 4 + 4 + 3}
+	if res.Usage != want {
+		t.Fatalf("usage = %+v, want %+v (two _deleted values and r3's name)", res.Usage, want)
+	}
+	if u, err := s.SyncUsage(ctx, a.ID); err != nil || u != want {
+		t.Fatalf("SyncUsage = %+v, %v, want %+v", u, err, want)
+	}
+	wantFields := []string{"", "", del, "", del, "", "", "", "name"}
+	ch := mustChanges(t, s, a.ID, 0, 100, 1<<20)
+	if len(ch) != len(wantFields) {
+		t.Fatalf("%d changes, want %d", len(ch), len(wantFields))
+	}
+	for i, c := range ch {
+		var names []string
+		for f := range c.Fields {
+			names = append(names, f)
+		}
+		if got := strings.Join(names, ","); c.Seq != uint64(i+1) || c.OpID != model.ID(fmt.Sprintf("o%d", i+1)) || got != wantFields[i] {
+			t.Errorf("change %d: seq %d op %s fields %q; want seq %d op o%d fields %q", i, c.Seq, c.OpID, got, i+1, i+1, wantFields[i])
+		}
+	}
+	if v := string(ch[2].Fields[del]); v != "true" {
+		t.Errorf("r1's _deleted = %q, want true", v)
+	}
+	// A push that deletes r3 but makes two records is past a quota of
+	// one live record: refused whole, r3 stays.
+	_, err := s.Push(ctx, a.ID, []model.Op{op("o10", "r3", map[string]string{del: "true"}),
+		op("o11", "r4", map[string]string{"name": `"g"`}), op("o12", "r5", map[string]string{"name": `"h"`})}, syncserver.Quota{Records: 1})
+	if !errors.Is(err, syncserver.ErrQuotaExceeded) {
+		t.Fatalf("a deletion and two new records past a quota of 1: err = %v, want ErrQuotaExceeded", err)
+	}
+	if h, _ := s.Head(ctx, a.ID); h != 9 {
+		t.Fatalf("the refused push moved the head to %d, want 9", h)
+	}
+	if u, err := s.SyncUsage(ctx, a.ID); err != nil || u != want {
+		t.Fatalf("SyncUsage after a refused push = %+v, %v, want %+v", u, err, want)
+	}
+	if ch := mustChanges(t, s, a.ID, 8, 100, 1<<20); len(ch) != 1 || string(ch[0].Fields["name"]) != `"f"` {
+		t.Fatalf("r3 after a refused push: %v, want its name", ch)
 	}
 }
