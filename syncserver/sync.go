@@ -41,6 +41,9 @@ type syncConn struct {
 	// backlog is the account's head when the connection was welcomed:
 	// the changes up to it hold no echo of an op pushed here.
 	backlog uint64
+	// fresh says the device said hello with cursor 0: it holds none of
+	// the account's records yet.
+	fresh bool
 }
 
 // closeErr is an error the connection ends with, and the code it sends.
@@ -158,7 +161,7 @@ func (c *syncConn) serve() {
 	if sent > head { // the client's stream is not ours (a restored backup): start over
 		sent = 0
 	}
-	c.backlog = head
+	c.backlog, c.fresh = head, hello.Cursor == 0
 	go c.sendLoop(sent)
 	c.ping = time.AfterFunc(time.Hour, c.onPing)
 	c.ping.Reset(c.srv.syncCfg.PingInterval) // armed once c.ping is set
@@ -303,7 +306,7 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 	m.pushes.Inc()
 	m.ops.WithLabelValues("applied").Add(float64(len(p.Ops) - len(res.Dup)))
 	m.ops.WithLabelValues("duplicate").Add(float64(len(res.Dup)))
-	if page, after := pushedPage(p.Ops, res); len(page) > 0 {
+	if page, after := pushedPage(p.Ops, res); len(page) > 0 && !res.Rewritten {
 		// The account's connections here would each read back what was
 		// just written: they take it from the push instead.
 		c.srv.hub.offerPage(c.sess.AccountID, after, page, 0)
@@ -440,7 +443,7 @@ func (c *syncConn) sendPage(sent, head uint64, pokedAt time.Time) (uint64, bool,
 		return head, false, nil
 	}
 	if sent < c.backlog {
-		page = dropBare(page, c.backlog)
+		page = dropBare(page, c.backlog, c.fresh)
 	}
 	reached := page[len(page)-1].Seq
 	m := c.srv.syncMetrics
@@ -466,8 +469,14 @@ func (c *syncConn) sendPage(sent, head uint64, pokedAt time.Time) (uint64, bool,
 // read from storage, which it shares when it reaches head.
 func (c *syncConn) readPage(sent, head uint64) ([]model.Change, error) {
 	hub, acct := c.srv.hub, c.sess.AccountID
-	if page := hub.takePage(acct, sent); page != nil {
-		return page, nil
+	// A fresh device reads its backlog from storage: a page another
+	// connection read before this one's welcome may still carry the
+	// values of a record deleted since, whose deletion dropBare leaves
+	// out for it.
+	if !c.fresh || sent >= c.backlog {
+		if page := hub.takePage(acct, sent); page != nil {
+			return page, nil
+		}
 	}
 	cfg := c.srv.syncCfg
 	page, err := c.srv.store.Changes(c.ctx, acct, sent, cfg.PageChanges, cfg.PageBytes)
@@ -488,9 +497,24 @@ func (c *syncConn) readPage(sent, head uint64) ([]model.Change, error) {
 // earlier connections: an op still pending on the device is pushed again
 // once it is caught up and acknowledged as a duplicate. page is shared and
 // left as it is.
-func dropBare(page []model.Change, through uint64) []model.Change {
+//
+// For a fresh device (cursor 0, so no record of the account yet), the
+// deletions are left out too: a deleted record keeps only its _deleted
+// value, so its other changes carry no field, and nothing written to it
+// later is kept (see syncserver.SyncStorage.Push). Such a device never
+// hears of the records deleted before it came; one of its pending ops on
+// such a record is acknowledged without a field and leaves nothing.
+func dropBare(page []model.Change, through uint64, fresh bool) []model.Change {
 	bare := func(i int) bool {
-		return len(page[i].Fields) == 0 && page[i].Seq <= through && i < len(page)-1
+		if page[i].Seq > through || i == len(page)-1 {
+			return false
+		}
+		if fresh {
+			if _, del := page[i].Fields[model.FieldDeleted]; del {
+				return true
+			}
+		}
+		return len(page[i].Fields) == 0
 	}
 	n := 0
 	for i := range page {

@@ -44,7 +44,7 @@ func TestSyncPushComesBackAsAckAndReachesOtherConnections(t *testing.T) {
 	a.changesUntil(0)
 	b.changesUntil(0)
 
-	op := newOp("01REQ", 100, "name", "url", model.FieldDeleted)
+	op := newOp("01REQ", 100, "name", "url")
 	a.send(&syncproto.Push{Ops: []model.Op{op}})
 	for name, c := range map[string]*client{"pusher": a, "other": b} {
 		got := c.changesUntil(1)
@@ -649,6 +649,42 @@ func TestSyncConcurrentPushersAllReceiveEveryChangeInOrder(t *testing.T) {
 // whose every value a later op overwrote, except at the end of a page
 // (its seq moves the cursor); a connection still gets every change made
 // after its welcome, its own echoes included.
+// TestSyncNewDeviceSkipsDeletedRecords checks that a device saying hello
+// with cursor 0 hears nothing of the records deleted before it came (but
+// the page's last change, which moves its cursor), while a device that
+// synced before gets the deletions.
+func TestSyncNewDeviceSkipsDeletedRecords(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	_, token := e.account(true)
+	a, _ := e.connect(token, 0)
+	a.changesUntil(0)
+	del := newOp("r1", 4, model.FieldDeleted)
+	for _, op := range []model.Op{newOp("r1", 20), newOp("r2", 20), del, newOp("r1", 20), newOp("r3", 20)} {
+		a.send(&syncproto.Push{Ops: []model.Op{op}})
+	}
+	a.changesUntil(5)
+	b, _ := e.connect(token, 0)
+	var seqs []uint64
+	for _, c := range b.changesUntil(5) {
+		seqs = append(seqs, c.Seq)
+		if _, ok := c.Fields[model.FieldDeleted]; ok || (c.ID == "r1" && len(c.Fields) > 0) {
+			t.Fatalf("a new device got r1's change %d with fields %v", c.Seq, c.Fields)
+		}
+	}
+	if !slices.Equal(seqs, []uint64{2, 5}) {
+		t.Fatalf("a new device got seqs %v, want [2 5]", seqs)
+	}
+	old, _ := e.connect(token, 1)
+	var deleted bool
+	for _, c := range old.changesUntil(5) {
+		_, del := c.Fields[model.FieldDeleted]
+		deleted = deleted || (c.ID == "r1" && c.Seq == 3 && del)
+	}
+	if !deleted {
+		t.Fatal("a device at cursor 1 did not get r1's deletion")
+	}
+}
+
 func TestSyncBacklogSkipsSupersededEdits(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
