@@ -267,7 +267,7 @@ func streamWelcome(ctx context.Context, ws *websocket.Conn, d time.Duration) {
 		if _, err := w.Write(chunk); err != nil {
 			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	b, _ := syncproto.EncodeFrame(&syncproto.Welcome{AccountID: "acct", Head: 0})
 	if _, err := w.Write(b); err == nil {
