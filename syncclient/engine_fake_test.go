@@ -44,7 +44,8 @@ type fakeSync struct {
 	silent bool
 	// slowWelcome, when silent, streams the welcome frame over this long
 	// first (leading spaces, then the frame), as a slow link carries a
-	// large frame.
+	// large frame: 8 KiB every 10 ms, so at most about 1.2 s fits in
+	// syncproto.MaxFrameSize.
 	slowWelcome time.Duration
 	// dropPush, when above 0, makes the next pushes end the connection
 	// abruptly, each consuming one: before applying the ops (dropped
@@ -267,7 +268,7 @@ func streamWelcome(ctx context.Context, ws *websocket.Conn, d time.Duration) {
 		if _, err := w.Write(chunk); err != nil {
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	b, _ := syncproto.EncodeFrame(&syncproto.Welcome{AccountID: "acct", Head: 0})
 	if _, err := w.Write(b); err == nil {

@@ -416,10 +416,10 @@ func TestEngineDropsALinkThatMissesTwoPongs(t *testing.T) {
 // in, and is dropped once nothing arrives any more.
 func TestEngineTakesBytesArrivingForAnsweredPings(t *testing.T) {
 	f := newFakeSync(t)
-	// Bytes come every 5 ms for 10 ping intervals: only a stall of two
-	// whole intervals (a loaded machine) would look like a dead link.
-	f.silent, f.slowWelcome = true, 600*time.Millisecond
-	e, clk := newEngine(t, f, openStore(t), vault.NewAccountKey(), func(c *syncclient.EngineConfig) { c.PingInterval = 60 * time.Millisecond })
+	// Bytes come every 10 ms for 7 ping intervals: only a stall of two
+	// whole intervals (300 ms) would look like a dead link.
+	f.silent, f.slowWelcome = true, time.Second
+	e, clk := newEngine(t, f, openStore(t), vault.NewAccountKey(), func(c *syncclient.EngineConfig) { c.PingInterval = 150 * time.Millisecond })
 	clk.auto = false
 	var welcomed atomic.Bool
 	stop := e.Subscribe(func(s app.SyncStatus) {
