@@ -40,6 +40,9 @@ func checkHeader(name, value string, templates bool) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("the name is empty")
+	case strings.IndexFunc(name, isControl) >= 0:
+		// Inside a {{variable}} too: nothing defines such a name.
+		return fmt.Errorf("the name %q has a control character", name)
 	case n != "" && !httpguts.ValidHeaderFieldName(n):
 		return fmt.Errorf("the name %q is not a valid header name", name)
 	case !httpguts.ValidHeaderFieldValue(value):
@@ -47,6 +50,8 @@ func checkHeader(name, value string, templates bool) error {
 	}
 	return nil
 }
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // stripVars returns s without its {{variable}} references (as Resolve
 // finds them).

@@ -130,7 +130,7 @@ func TestParseHeaderLine(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "no colon", ": value", "bad name: v", "A: b\nC: d", "X(1): v", "A;b", "{{}}: v", "{{a}b}}: v"} {
+	for _, bad := range []string{"", "no colon", ": value", "bad name: v", "A: b\nC: d", "X(1): v", "A;b", "{{}}: v", "{{a}b}}: v", "{{\x00}}: v", "{{a\tb}}: v"} {
 		t.Run("rejects "+bad, func(t *testing.T) {
 			if _, err := ParseHeaderLine(bad); !errors.Is(err, model.ErrInvalid) {
 				t.Fatalf("ParseHeaderLine(%q) error %v, want ErrInvalid", bad, err)
