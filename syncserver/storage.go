@@ -233,27 +233,13 @@ type QuotaError struct {
 
 func (e *QuotaError) Error() string {
 	if e.Bytes {
-		return fmt.Sprintf("the account would hold %s of sealed values, more than its quota of %s", sizeText(e.Would), sizeText(e.Limit))
+		return fmt.Sprintf("the account would hold %s of sealed values, more than its quota of %s", model.FormatSize(e.Would), model.FormatSize(e.Limit))
 	}
 	return fmt.Sprintf("the account would hold %d records, more than its quota of %d", e.Would, e.Limit)
 }
 
 // Unwrap returns ErrQuotaExceeded.
 func (e *QuotaError) Unwrap() error { return ErrQuotaExceeded }
-
-// sizeText writes n bytes for people: 512 bytes, 3.5 MiB, 4.0 GiB.
-func sizeText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
 
 // Exceeds reports whether going from usage before to after breaks q, as
 // a *QuotaError: a bound is broken when the usage grows past it.

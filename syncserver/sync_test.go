@@ -460,7 +460,7 @@ func TestQuotaErrorSaysTheSizeForPeople(t *testing.T) {
 		would, limit int64
 		want         string
 	}{
-		{600, 512, "600 bytes of sealed values, more than its quota of 512 bytes"},
+		{600, 512, "600 B of sealed values, more than its quota of 512 B"},
 		{4<<30 + 1<<29, 4 << 30, "4.5 GiB of sealed values, more than its quota of 4.0 GiB"},
 		{3 << 20, 2 << 20, "3.0 MiB of sealed values, more than its quota of 2.0 MiB"},
 	} {

@@ -82,7 +82,7 @@ func exportTo(win fyne.Window, bg *tasks, what, fileName string, build func(ctx 
 }
 
 func confirmExport(win fyne.Window, bg *tasks, what, fileName string, data []byte) {
-	msg := widget.NewLabel("Export " + what + " as a Postman file (" + formatSize(int64(len(data))) + ").\n\n" + secretsNotice)
+	msg := widget.NewLabel("Export " + what + " as a Postman file (" + model.FormatSize(int64(len(data))) + ").\n\n" + secretsNotice)
 	msg.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustomConfirm("Export", "Save…", "Cancel", msg, func(ok bool) {
 		if ok {

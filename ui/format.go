@@ -5,20 +5,6 @@ import (
 	"time"
 )
 
-// formatSize writes n bytes as a person reads it: 512 B, 1.5 KiB, 3.2 MiB.
-func formatSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
-
 // formatDuration writes d in milliseconds below ten seconds, else seconds.
 func formatDuration(d time.Duration) string {
 	switch {

@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
 )
 
 // importCore is what importing needs from the core.
@@ -275,9 +276,9 @@ func (im *importer) progressFunc(i, n int, label string) func(read, total int64)
 		}
 		last = pct
 		overall := (float64(i) + frac) / float64(n)
-		text := fmt.Sprintf("Reading %s: %s", label, formatSize(read))
+		text := fmt.Sprintf("Reading %s: %s", label, model.FormatSize(read))
 		if total > 0 && read >= total {
-			text = fmt.Sprintf("Storing %s (%s)…", label, formatSize(read))
+			text = fmt.Sprintf("Storing %s (%s)…", label, model.FormatSize(read))
 		}
 		im.bg.do(func() {
 			im.progress.SetValue(overall)

@@ -69,7 +69,7 @@ func prepareResponse(in responseInput) responseData {
 	}
 	d := responseData{
 		Status: statusText(r), Importance: statusImportance(r.Status),
-		Time: formatDuration(r.Timings.Total), Size: formatSize(max(r.Size, int64(len(body)))),
+		Time: formatDuration(r.Timings.Total), Size: model.FormatSize(max(r.Size, int64(len(body)))),
 		Headers: r.Headers, Timings: r.Timings, Body: body, BodyFile: in.BodyFile,
 		Binary: in.Binary || looksBinary(body),
 	}
@@ -79,7 +79,7 @@ func prepareResponse(in responseInput) responseData {
 	whole := max(r.Size, int64(len(body)))
 	if d.Binary {
 		d.Raw = plainRows(hexDump(body))
-		d.Note = fmt.Sprintf("Binary body: %s, %s. Hex preview of the first %s.", formatSize(whole), mediaType(r.ContentType), formatSize(hexLimit))
+		d.Note = fmt.Sprintf("Binary body: %s, %s. Hex preview of the first %s.", model.FormatSize(whole), mediaType(r.ContentType), model.FormatSize(hexLimit))
 		return d
 	}
 	shown := body
@@ -87,7 +87,7 @@ func prepareResponse(in responseInput) responseData {
 		shown = shown[:displayLimit]
 	}
 	if int64(len(shown)) < whole || r.Truncated {
-		d.Note = fmt.Sprintf("Showing the first %s of %s.", formatSize(int64(len(shown))), formatSize(whole))
+		d.Note = fmt.Sprintf("Showing the first %s of %s.", model.FormatSize(int64(len(shown))), model.FormatSize(whole))
 	}
 	text := strings.ToValidUTF8(string(shown), "\uFFFD")
 	d.Raw = plainRows(text)

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
 )
 
 // printResponse writes the status line, the headers with include, a blank
@@ -85,23 +86,9 @@ func summary(res *app.SendResult) string {
 	if res.Binary {
 		kind = "binary body"
 	}
-	s := fmt.Sprintf("[%s: %s, %s", kind, byteSize(res.Response.Size), ct)
+	s := fmt.Sprintf("[%s: %s, %s", kind, model.FormatSize(res.Response.Size), ct)
 	if res.BodyFile != "" {
 		return s + ", saved in " + res.BodyFile + "]"
 	}
 	return s + ", not shown; redirect stdout to a file to save it]"
-}
-
-// byteSize formats n bytes for people.
-func byteSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
