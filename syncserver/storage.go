@@ -205,9 +205,9 @@ type PushResult struct {
 // Usage measures an account's sync data: the live records it holds (a
 // record is live while it has a field and no _deleted one; clients never
 // clear that field once written) and the bytes of every stored field
-// value, those of deleted records included. So deleting frees room under
-// the records quota: an account that keeps its 10,000 latest history
-// entries never reaches it by sending requests.
+// value (a deleted record keeps only its _deleted one). So deleting frees
+// room under the records quota: an account that keeps its 10,000 latest
+// history entries never reaches it by sending requests.
 type Usage struct {
 	Records int64
 	Bytes   int64
