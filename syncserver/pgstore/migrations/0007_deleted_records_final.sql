@@ -5,9 +5,11 @@
 -- field: a device that syncs for the first time leaves them out, and the
 -- server keeps no body of a deleted request. Pushes that delete or touch
 -- a deleted record go one op at a time (the slow path); the others take
--- 0006's paths. rewritten (a new result) says some op was not stored as
--- pushed. The data already stored is brought to the same rule and the
--- usage recounted.
+-- 0004's set-based path, where no record is deleted (so 0006's look-ups
+-- of _deleted there would only cost time).
+-- rewritten (a new result) says some op was not stored as pushed. The
+-- data already stored is brought to the same rule and the usage
+-- recounted.
 DROP FUNCTION courier_push(text, text[], text[], text[], integer[], text[], bytea[], bigint, bigint);
 CREATE FUNCTION courier_push(
 	p_account text, p_op_ids text[], p_kinds text[], p_ids text[],
@@ -160,10 +162,8 @@ BEGIN
 		END;
 		RETURN;
 	END IF;
-	-- A record counts while live: it has a field, none of them _deleted.
-	-- Each record a fresh op writes counts after the push unless it had
-	-- or gets a _deleted field, and counted before if it had a field and
-	-- no _deleted one.
+	-- The set-based path (0004's): no record here is deleted or being
+	-- deleted, so a record is new when it had no field and counts from now.
 	WITH n AS (
 		SELECT u.i, head + u.k AS seq FROM unnest(fresh) WITH ORDINALITY AS u (i, k)
 	), w AS (
@@ -172,19 +172,11 @@ BEGIN
 		FROM unnest(p_field_ops, p_field_names, p_field_values) AS x (op, field, value) JOIN n ON n.i = x.op
 		ORDER BY p_kinds[x.op], p_ids[x.op], x.field, n.seq DESC
 	), r AS (
-		SELECT w.*, row_number() OVER (PARTITION BY w.kind, w.record_id) = 1 AS first,
-			bool_or(w.field = '_deleted') OVER (PARTITION BY w.kind, w.record_id) AS kills
-		FROM w
+		SELECT w.*, row_number() OVER (PARTITION BY w.kind, w.record_id) = 1 AS first FROM w
 	)
 	SELECT array_agg(r.kind), array_agg(r.record_id), array_agg(r.field), array_agg(r.seq), array_agg(r.value),
-		before_records + count(r.kind) FILTER (WHERE r.first AND NOT r.kills AND NOT EXISTS (
-			SELECT 1 FROM sync_fields s WHERE s.account_id = p_account AND s.kind = r.kind AND s.record_id = r.record_id
-				AND s.field = '_deleted'))
-		- count(r.kind) FILTER (WHERE r.first AND EXISTS (
-			SELECT 1 FROM sync_fields s WHERE s.account_id = p_account AND s.kind = r.kind AND s.record_id = r.record_id)
-			AND NOT EXISTS (
-			SELECT 1 FROM sync_fields s WHERE s.account_id = p_account AND s.kind = r.kind AND s.record_id = r.record_id
-				AND s.field = '_deleted')),
+		before_records + count(r.kind) FILTER (WHERE r.first AND NOT EXISTS (
+			SELECT 1 FROM sync_fields s WHERE s.account_id = p_account AND s.kind = r.kind AND s.record_id = r.record_id)),
 		before_bytes + coalesce(sum(octet_length(r.value) - coalesce(
 			(SELECT octet_length(s.value) FROM sync_fields s WHERE s.account_id = p_account
 				AND s.kind = r.kind AND s.record_id = r.record_id AND s.field = r.field), 0)), 0)
