@@ -22,8 +22,8 @@ var (
 	sbFields = []byte("fields") // kind 0x00 id 0x00 field -> seq (8 bytes BE) + value
 	sbLog    = []byte("log")    // seq (8 bytes BE) -> logRec JSON
 	// kUsage (a key, not a bucket) holds the usage: live records, bytes
-	// (8 bytes BE each). kOldUsage counted deleted records too; it is
-	// recounted into kUsage at an account's first push.
+	// (8 bytes BE each). kOldUsage, of older files, counted deleted
+	// records too; migrate recounts it into kUsage.
 	kUsage    = []byte("usage.live")
 	kOldUsage = []byte("usage")
 	// kDeletedFinal (in bMeta) marks a file whose deleted records keep
@@ -113,10 +113,7 @@ func push(tx *bbolt.Tx, accountID string, ops []model.Op, quota syncserver.Quota
 		return res, fmt.Errorf("push to account %s: %w", accountID, err)
 	}
 	res.Head, res.Usage = h, u
-	if err := acct.Put(kUsage, append(u64(uint64(u.Records)), u64(uint64(u.Bytes))...)); err != nil {
-		return res, err
-	}
-	if err := acct.Delete(kOldUsage); err != nil {
+	if err := putUsage(acct, u); err != nil {
 		return res, err
 	}
 	return res, tx.Bucket(bHeads).Put([]byte(accountID), u64(h))
@@ -140,12 +137,20 @@ func (d *DB) SyncUsage(ctx context.Context, accountID string) (syncserver.Usage,
 	return u, err
 }
 
-// usage reads the account's usage, counting it for data stored before
-// usage (or the live records' count) was kept.
+// usage reads the account's usage (counting it when it was never kept).
 func usage(acct *bbolt.Bucket) (syncserver.Usage, error) {
 	if v := acct.Get(kUsage); len(v) == 16 {
 		return syncserver.Usage{Records: int64(binary.BigEndian.Uint64(v)), Bytes: int64(binary.BigEndian.Uint64(v[8:]))}, nil
 	}
+	return countUsage(acct)
+}
+
+func putUsage(acct *bbolt.Bucket, u syncserver.Usage) error {
+	return acct.Put(kUsage, append(u64(uint64(u.Records)), u64(uint64(u.Bytes))...))
+}
+
+// countUsage counts the account's usage from its stored values.
+func countUsage(acct *bbolt.Bucket) (syncserver.Usage, error) {
 	var u syncserver.Usage
 	var last []byte
 	live := false // the record at last has no _deleted field so far
@@ -301,16 +306,14 @@ func migrateAccount(acct *bbolt.Bucket) error {
 			return err
 		}
 	}
-	for _, k := range [][]byte{kUsage, kOldUsage} {
-		if err := acct.Delete(k); err != nil {
-			return err
-		}
+	if err := acct.Delete(kOldUsage); err != nil {
+		return err
 	}
-	u, err := usage(acct)
+	u, err := countUsage(acct)
 	if err != nil {
 		return err
 	}
-	return acct.Put(kUsage, append(u64(uint64(u.Records)), u64(uint64(u.Bytes))...))
+	return putUsage(acct, u)
 }
 
 // Changes implements syncserver.SyncStorage. Every seq after `after` gives

@@ -14,10 +14,14 @@ import (
 
 // TestUsageIsRecountedFromAnOlderFile rebuilds an account as an older
 // server left it (its usage under the old key, deleted records counted)
-// and checks that the usage is recounted without the deleted records,
-// and kept under the new key from the next push on.
+// and checks that opening the file recounts the usage without the
+// deleted records, kept under the new key from then on.
 func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
-	d := openTestDB(t)
+	path := filepath.Join(t.TempDir(), "server.db")
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	const acct = "acct1"
 	val := json.RawMessage(`"v"`)
@@ -30,7 +34,7 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 		{OpID: "o5", Kind: model.KindHistory, ID: "h1", Fields: del},
 		{OpID: "o6", Kind: model.KindVariable, ID: "v1", Fields: model.Fields{"name": val}},
 	}
-	err := d.db.Update(func(tx *bbolt.Tx) error {
+	err = d.db.Update(func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bAccounts).Put([]byte(acct), []byte(`{}`)); err != nil {
 			return err
 		}
@@ -41,11 +45,19 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 		if err := b.Delete(kUsage); err != nil {
 			return err
 		}
-		return b.Put(kOldUsage, append(u64(4), u64(99)...))
+		if err := b.Put(kOldUsage, append(u64(4), u64(99)...)); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Delete(kDeletedFinal)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Close()
+	if d, err = Open(path); err != nil {
+		t.Fatalf("opening the older file: %v", err)
+	}
+	defer d.Close()
 	// Left: r1 and v1 with a value each, r2 and h1 with _deleted only.
 	want := syncserver.Usage{Records: 2, Bytes: 2*int64(len(val)) + 2*4}
 	if u, err := d.SyncUsage(ctx, acct); err != nil || u != want {
@@ -62,7 +74,7 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 	err = d.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bSync).Bucket([]byte(acct))
 		if b.Get(kOldUsage) != nil || len(b.Get(kUsage)) != 16 {
-			t.Errorf("after a push: old key %q, new key %q; want only the new one", b.Get(kOldUsage), b.Get(kUsage))
+			t.Errorf("old key %q, new key %q; want only the new one", b.Get(kOldUsage), b.Get(kUsage))
 		}
 		return nil
 	})
