@@ -106,7 +106,7 @@ func (c ErrorCode) Err() error {
 		return model.ErrNotFound
 	case CodeConflict:
 		return model.ErrConflict
-	case CodeTooLarge:
+	case CodeTooLarge, CodeQuotaExceeded:
 		return model.ErrTooLarge
 	case CodeRateLimited:
 		return ErrRateLimited

@@ -260,6 +260,12 @@ const (
 // CodeUnsupportedVersion is the error code sent with CloseUnsupportedVersion.
 const CodeUnsupportedVersion ErrorCode = "unsupported_version"
 
+// CodeQuotaExceeded is the error code sent with CloseTooLarge when the
+// account's quota refused a push (CodeTooLarge: a frame, op or value over
+// a protocol limit). A client may then push what frees room first, and
+// smaller pushes, to fill the account up to its quota.
+const CodeQuotaExceeded ErrorCode = "quota_exceeded"
+
 // ErrUnsupportedVersion is what CloseUnsupportedVersion stands for.
 var ErrUnsupportedVersion = fmt.Errorf("sync protocol version unsupported, upgrade: %w", model.ErrInvalid)
 

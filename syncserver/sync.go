@@ -50,11 +50,13 @@ type syncConn struct {
 type closeErr struct {
 	code syncproto.CloseCode
 	msg  string
+	// why is the error frame's code; "" means code.ErrorCode().
+	why syncproto.ErrorCode
 }
 
 func (e *closeErr) Error() string { return e.msg }
 
-func closeWith(code syncproto.CloseCode, msg string) error { return &closeErr{code, msg} }
+func closeWith(code syncproto.CloseCode, msg string) error { return &closeErr{code: code, msg: msg} }
 
 // handleSync serves syncproto.PathSync: it authenticates the handshake,
 // upgrades to a WebSocket and serves the connection until it closes.
@@ -294,11 +296,11 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 	res, err := c.srv.store.Push(c.ctx, c.sess.AccountID, p.Ops, c.srv.syncCfg.Quota)
 	m.pushLatency.Observe(time.Since(start).Seconds())
 	if qe := (*QuotaError)(nil); errors.As(err, &qe) {
-		return closeWith(syncproto.CloseTooLarge, "the account's sync quota is used up: "+qe.Error()+
-			"; delete some records (old history entries, requests) to make room, or ask the server's operator for a larger quota")
+		return &closeErr{code: syncproto.CloseTooLarge, why: syncproto.CodeQuotaExceeded, msg: "the account's sync quota is used up: " + qe.Error() +
+			"; delete some records (old history entries, requests) to make room, or ask the server's operator for a larger quota"}
 	}
 	if errors.Is(err, ErrQuotaExceeded) {
-		return closeWith(syncproto.CloseTooLarge, "the account's sync quota is used up")
+		return &closeErr{code: syncproto.CloseTooLarge, why: syncproto.CodeQuotaExceeded, msg: "the account's sync quota is used up"}
 	}
 	if err != nil {
 		return fmt.Errorf("push %d ops: %w", len(p.Ops), err)
@@ -607,7 +609,7 @@ func (c *syncConn) fail(err error) {
 	case err == nil:
 		c.terminate(syncproto.CloseNormal, "")
 	case errors.As(err, &ce):
-		c.terminate(ce.code, ce.msg)
+		c.terminateWith(ce.code, ce.why, ce.msg)
 	case websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || c.ctx.Err() != nil:
 		c.terminate(syncproto.CloseNormal, "")
 	case errors.Is(err, model.ErrNotFound): // the account was deleted under us
@@ -634,6 +636,15 @@ func (c *syncConn) fail(err error) {
 // frame saying msg (unless the close is normal), then the close frame. It
 // does not block: the close handshake runs on its own goroutine.
 func (c *syncConn) terminate(code syncproto.CloseCode, msg string) {
+	c.terminateWith(code, "", msg)
+}
+
+// terminateWith is terminate with the error frame's code why ("" means
+// code's own).
+func (c *syncConn) terminateWith(code syncproto.CloseCode, why syncproto.ErrorCode, msg string) {
+	if why == "" {
+		why = code.ErrorCode()
+	}
 	c.closeOnce.Do(func() {
 		c.cancel()
 		c.srv.syncMetrics.closes.WithLabelValues(fmt.Sprint(int(code))).Inc()
@@ -644,7 +655,7 @@ func (c *syncConn) terminate(code syncproto.CloseCode, msg string) {
 					msg = msg[:syncproto.MaxErrorMessageLen]
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				b, _ := syncproto.EncodeFrame(&syncproto.ErrorFrame{Code: code.ErrorCode(), Message: msg})
+				b, _ := syncproto.EncodeFrame(&syncproto.ErrorFrame{Code: why, Message: msg})
 				_ = c.ws.Write(ctx, websocket.MessageText, b)
 				cancel()
 			}

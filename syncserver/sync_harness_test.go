@@ -319,12 +319,18 @@ func (c *client) waitClose(within time.Duration) (websocket.StatusCode, *syncpro
 // after an error frame of the matching code.
 func (c *client) wantClose(code syncproto.CloseCode) *syncproto.ErrorFrame {
 	c.t.Helper()
+	return c.wantCloseWith(code, code.ErrorCode())
+}
+
+// wantCloseWith is wantClose with the error frame's code why.
+func (c *client) wantCloseWith(code syncproto.CloseCode, why syncproto.ErrorCode) *syncproto.ErrorFrame {
+	c.t.Helper()
 	status, ef := c.waitClose(5 * time.Second)
 	if int(status) != int(code) {
 		c.t.Fatalf("close status = %d (%v), want %d", status, c.err, code)
 	}
-	if ef == nil || ef.Code != code.ErrorCode() || ef.Message == "" {
-		c.t.Fatalf("error frame before close %d = %+v, want code %s with a message", code, ef, code.ErrorCode())
+	if ef == nil || ef.Code != why || ef.Message == "" {
+		c.t.Fatalf("error frame before close %d = %+v, want code %s with a message", code, ef, why)
 	}
 	return ef
 }

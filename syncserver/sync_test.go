@@ -446,7 +446,8 @@ func TestSyncQuotaClosesWith4413(t *testing.T) {
 	c.send(&syncproto.Push{Ops: []model.Op{newOp("r1", 10), newOp("r2", 10), newOp("r3", 10)}})
 	c.changesUntil(3)
 	c.send(&syncproto.Push{Ops: []model.Op{newOp("r4", 10)}})
-	ef := c.wantClose(syncproto.CloseTooLarge)
+	// Its own code tells the quota from a frame too large.
+	ef := c.wantCloseWith(syncproto.CloseTooLarge, syncproto.CodeQuotaExceeded)
 	if want := "the account's sync quota is used up: the account would hold 4 records, more than its quota of 3; delete some records"; !strings.HasPrefix(ef.Message, want) {
 		t.Fatalf("message %q; want it to start with %q", ef.Message, want)
 	}
