@@ -284,6 +284,44 @@ func (db *DB) PendingOps(ctx context.Context, limit int) ([]model.Op, error) {
 	return out, err
 }
 
+// PendingDeletions returns the pending ops that delete a record the
+// server holds (live in the confirmed layer), oldest first. Pushed ahead
+// of the rest of the outbox they make room in the account's quota: a
+// deletion is final, so a record's earlier pending ops, pushed after it,
+// leave it deleted all the same. A deletion of a record the server never
+// had is left in order, since it would grow the account instead. It reads
+// the whole outbox.
+func (db *DB) PendingDeletions(ctx context.Context) ([]model.Op, error) {
+	var out []model.Op
+	err := db.view(ctx, "read outbox deletions", func(tx *bbolt.Tx) error {
+		conf := tx.Bucket(bucketConfirmed)
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			op, err := db.sec.decodeOp(v)
+			if err != nil {
+				return fmt.Errorf("outbox op %x: %w", k, err)
+			}
+			if !(model.Record{Fields: op.Fields}).Deleted() {
+				continue
+			}
+			rk := recKey(op.Kind, op.ID)
+			cv := conf.Get(rk)
+			if cv == nil {
+				continue
+			}
+			fields, err := db.sec.decodeRecord(rk, cv)
+			if err != nil {
+				return fmt.Errorf("confirmed record %s: %w", rk, err)
+			}
+			if len(fields) > 0 && !(model.Record{Fields: fields}).Deleted() {
+				out = append(out, op)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // PendingCount returns how many ops are pending.
 func (db *DB) PendingCount(ctx context.Context) (int, error) {
 	var n int

@@ -261,3 +261,45 @@ func TestMergedLocalTombstonesDoNotHideServerRecords(t *testing.T) {
 		t.Errorf("name = %q; want the server's record", got)
 	}
 }
+
+// TestPendingDeletionsAreThoseOfRecordsTheServerHolds checks the ops the
+// sync engine pushes ahead of the outbox to make room in the quota: the
+// deletions of records confirmed live, oldest first, and no others.
+func TestPendingDeletionsAreThoseOfRecordsTheServerHolds(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t, t.TempDir())
+	must(t, db.SetSyncEnabled(ctx, true))
+	held, held2, gone, local := model.NewID(), model.NewID(), model.NewID(), model.NewID()
+	must(t, db.ApplyServerChanges(ctx, []model.Change{
+		nameChange(1, held, "on the server", ""),
+		nameChange(2, held2, "on the server too", ""),
+		nameChange(3, gone, "deleted on the server", ""),
+		{Seq: 4, Kind: model.KindRequest, ID: gone, Fields: model.Fields{model.FieldDeleted: json.RawMessage("true")}},
+	}, 4))
+	if dels, err := db.PendingDeletions(ctx); err != nil || len(dels) != 0 {
+		t.Fatalf("with nothing pending: %v, %v", dels, err)
+	}
+	ops := []model.Op{
+		nameOp(local, "made here"),                       // a new record...
+		model.DeleteOp(model.KindRequest, local),         // ...deleted before it was pushed
+		nameOp(held2, "edited"),                          // an edit
+		model.DeleteOp(model.KindRequest, held2),         // a deletion of a record the server holds
+		model.DeleteOp(model.KindRequest, gone),          // of a record deleted there already
+		model.DeleteOp(model.KindRequest, held),          // another
+		model.DeleteOp(model.KindHistory, model.NewID()), // of a record the server never had
+	}
+	must(t, db.Apply(ctx, ops...))
+	dels, err := db.PendingDeletions(ctx)
+	must(t, err)
+	var got []model.ID
+	for _, op := range dels {
+		got = append(got, op.OpID)
+	}
+	if want := []model.ID{ops[3].OpID, ops[5].OpID}; !equalIDs(got, want) {
+		t.Fatalf("pending deletions = %v; want %v (of held2, then held)", got, want)
+	}
+	// The outbox itself is left in order.
+	if got := pendingIDs(t, db); len(got) != len(ops) || got[0] != ops[0].OpID || got[6] != ops[6].OpID {
+		t.Fatalf("outbox = %v", got)
+	}
+}

@@ -33,6 +33,10 @@ type Store interface {
 	ApplyServerPage(ctx context.Context, page app.ServerPage, cursor uint64) error
 	// PendingOps returns up to limit pending ops, oldest first.
 	PendingOps(ctx context.Context, limit int) ([]model.Op, error)
+	// PendingDeletions returns the pending ops that delete a record the
+	// server holds, oldest first: pushed ahead of the others, they make
+	// room in the account's quota.
+	PendingDeletions(ctx context.Context) ([]model.Op, error)
 	// PendingCount returns how many ops are pending.
 	PendingCount(ctx context.Context) (int, error)
 	// AckOps drops the pending ops opIDs.
@@ -110,6 +114,13 @@ type Engine struct {
 	wake   chan struct{} // SyncNow
 	local  chan struct{} // a local commit happened
 	status statusBox
+	// pushLimit bounds the ops of one push while the account is at its
+	// quota; 0 means syncproto.MaxPushOps with pushes pipelined. See
+	// conn.pushUnderQuota.
+	pushLimit int
+	// unacked is how many ops the last connection had pushed without
+	// their acknowledgement when it ended.
+	unacked int
 	// queueBound is the bytes of read frames kept in memory while the
 	// store applies a page; frames beyond it wait in a spill file.
 	queueBound int
@@ -256,6 +267,11 @@ func (e *Engine) Once(ctx context.Context) (app.SyncSummary, error) {
 	var sum app.SyncSummary
 	e.status.update(func(s *app.SyncStatus) { s.State, s.Why = app.SyncConnecting, "" })
 	err := e.session(ctx, true, &sum)
+	// Past the account's quota, smaller pushes may yet fit (see
+	// conn.pushUnderQuota): try them before giving up.
+	for err != nil && ctx.Err() == nil && quotaRefused(err) && e.limitPushes() {
+		err = e.session(ctx, true, &sum)
+	}
 	sum.Cursor = e.Status().Cursor
 	if err != nil {
 		v := e.judge(err)

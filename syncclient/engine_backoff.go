@@ -41,7 +41,8 @@ func (b *backoff) reset() { b.n = 0 }
 // refused at the handshake with the matching HTTP status).
 type closedError struct {
 	code syncproto.CloseCode
-	msg  string // the error frame's message or the close reason
+	msg  string              // the error frame's message or the close reason
+	why  syncproto.ErrorCode // the error frame's code, if any
 }
 
 func (e *closedError) Error() string {
@@ -80,6 +81,27 @@ func (e *Engine) judge(err error) verdict {
 	return verdict{state: app.SyncOffline, delay: e.back.next(), err: fmt.Errorf("sync: %w: %w", err, model.ErrUnavailable)}
 }
 
+// quotaRefused reports whether err is the server's refusal of a push
+// past the account's quota.
+func quotaRefused(err error) bool {
+	var ce *closedError
+	return errors.As(err, &ce) && ce.code == syncproto.CloseTooLarge && ce.why == syncproto.CodeQuotaExceeded
+}
+
+// limitPushes halves the size of the pushes after the account's quota
+// refused one (see conn.pushUnderQuota), from the smaller of the current
+// limit and the ops the connection left unacknowledged, and reports
+// whether it went down.
+func (e *Engine) limitPushes() bool {
+	cur := e.pushLimit
+	if cur == 0 {
+		cur = syncproto.MaxPushOps
+	}
+	cur = min(cur, max(e.unacked, 1))
+	e.pushLimit = max(1, cur/2)
+	return cur > 1
+}
+
 func (e *Engine) judgeClose(ce *closedError) verdict {
 	switch ce.code {
 	case syncproto.CloseUnauthorized:
@@ -89,6 +111,10 @@ func (e *Engine) judgeClose(ce *closedError) verdict {
 	case syncproto.CloseUnsupportedVersion:
 		return verdict{state: app.SyncActionNeeded, why: "upgrade", err: fmt.Errorf("sync: the server speaks a newer protocol; upgrade Courier: %w", ce)}
 	case syncproto.CloseTooLarge, syncproto.CloseInvalidFrame:
+		if quotaRefused(ce) && e.limitPushes() {
+			// Smaller pushes may yet fit: try again soon.
+			return verdict{state: app.SyncFailed, why: ce.msg, delay: time.Duration(e.back.rand() * float64(e.back.min)), err: fmt.Errorf("sync: %w", ce)}
+		}
 		e.back.n = 64
 		why := ce.msg
 		if why == "" {

@@ -32,7 +32,14 @@ type conn struct {
 	// stuck holds pending ops that can never be pushed (a value over the
 	// protocol's limits): they stay in the outbox, visible on this device,
 	// and the others go on without them.
-	stuck    map[model.ID]error
+	stuck map[model.ID]error
+	// deletions are the pending deletions of records the server holds,
+	// read once caught up and pushed before the rest of the outbox (see
+	// pushDeletions); delsRead says they were read.
+	deletions []model.Op
+	delsRead  bool
+	// limited says a push of at most e.pushLimit ops is in flight.
+	limited  bool
 	errFrame *syncproto.ErrorFrame
 	// lastRead is when the reader last got bytes from the server (Unix
 	// nanoseconds): a pong can wait behind a large frame, which shows the
@@ -81,6 +88,7 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 	defer func() { cancel(); ws.CloseNow(); <-readDone; q.close() }()
 	go c.ping(ctx, dead)
 	err = c.loop(ctx, q, dead)
+	e.unacked = len(c.inflight)
 	if we := (*writeError)(nil); errors.As(err, &we) {
 		if why := c.serverReason(q, readDone); why != nil {
 			err = why
@@ -346,7 +354,7 @@ func (c *conn) readError(err error) error {
 		ce.msg = cl.Reason
 	}
 	if c.errFrame != nil {
-		ce.msg = c.errFrame.Message
+		ce.msg, ce.why = c.errFrame.Message, c.errFrame.Code
 	}
 	if ce.code == syncproto.CloseNormal && c.once {
 		return fmt.Errorf("the server ended the connection before sync finished: %w", model.ErrUnavailable)
@@ -494,40 +502,119 @@ func (c *conn) ack(ctx context.Context, ids []model.ID) error {
 	return c.push(ctx)
 }
 
-// push sends pending ops not yet sent on this connection, in outbox
-// order, in frames within the protocol's limits, until maxInflight ops
-// await their acks or the outbox is all sent. It sends nothing before
+// push sends pending ops not yet sent on this connection, in frames
+// within the protocol's limits, until maxInflight ops await their acks or
+// the outbox is all sent: first the deletions of records the server holds
+// (pushDeletions), then the rest in outbox order. It sends nothing before
 // the stream is caught up.
 func (c *conn) push(ctx context.Context) error {
-	for c.caughtUp && len(c.inflight) < maxInflight {
-		ops, err := c.e.cfg.Store.PendingOps(ctx, len(c.inflight)+len(c.stuck)+syncproto.MaxPushOps)
-		if err != nil {
-			return fmt.Errorf("read the outbox: %w", err)
-		}
-		batch, err := c.batch(ops)
-		if err != nil || len(batch) == 0 {
+	if !c.caughtUp {
+		return nil
+	}
+	if done, err := c.pushDeletions(ctx); err != nil || !done {
+		return err
+	}
+	if c.e.pushLimit > 0 {
+		return c.pushUnderQuota(ctx)
+	}
+	for len(c.inflight) < maxInflight {
+		sent, err := c.pushNext(ctx, syncproto.MaxPushOps)
+		if err != nil || sent == 0 {
 			return err
-		}
-		if err := c.write(ctx, &syncproto.Push{Ops: batch}); err != nil {
-			return err
-		}
-		for _, op := range batch {
-			c.inflight[op.OpID] = true
 		}
 	}
 	return nil
+}
+
+// pushNext pushes up to limit of the oldest pending ops not in flight and
+// returns how many it sent.
+func (c *conn) pushNext(ctx context.Context, limit int) (int, error) {
+	ops, err := c.e.cfg.Store.PendingOps(ctx, len(c.inflight)+len(c.stuck)+limit)
+	if err != nil {
+		return 0, fmt.Errorf("read the outbox: %w", err)
+	}
+	batch, _ := c.batch(ops, limit)
+	return len(batch), c.send(ctx, batch)
+}
+
+// send pushes batch (nothing when it is empty) and marks it in flight.
+func (c *conn) send(ctx context.Context, batch []model.Op) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := c.write(ctx, &syncproto.Push{Ops: batch}); err != nil {
+		return err
+	}
+	for _, op := range batch {
+		c.inflight[op.OpID] = true
+	}
+	return nil
+}
+
+// pushDeletions pushes, ahead of the rest of the outbox, the pending
+// deletions of records the server holds, read once per connection, and
+// reports whether all are sent. A deletion never counts against the
+// account's quota, so a user told to make room sees the room made even
+// when the deletions are queued behind records the quota refuses. The
+// order does not change the outcome: a deleted record is final, and its
+// earlier ops, pushed after, leave it deleted (docs/architecture.md,
+// Records).
+func (c *conn) pushDeletions(ctx context.Context) (bool, error) {
+	if !c.delsRead {
+		dels, err := c.e.cfg.Store.PendingDeletions(ctx)
+		if err != nil {
+			return false, fmt.Errorf("read the outbox's deletions: %w", err)
+		}
+		c.deletions, c.delsRead = dels, true
+	}
+	for len(c.deletions) > 0 {
+		if len(c.inflight) >= maxInflight {
+			return false, nil
+		}
+		batch, n := c.batch(c.deletions, syncproto.MaxPushOps)
+		c.deletions = c.deletions[n:]
+		if err := c.send(ctx, batch); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// pushUnderQuota pushes while the account is at its quota (e.pushLimit
+// set after a refusal, see judgeClose): one push at a time of at most
+// e.pushLimit ops, so the one the quota refuses is the last sent, and
+// what fits before it is kept. The limit halves at each refusal and
+// doubles after each push accepted, until pushes are full and
+// pipelined again: the outbox so fills the account up to its quota in a
+// few pushes, without a push per op.
+func (c *conn) pushUnderQuota(ctx context.Context) error {
+	if len(c.inflight) > 0 {
+		return nil
+	}
+	if c.limited {
+		c.limited = false
+		c.e.pushLimit *= 2
+		if c.e.pushLimit >= syncproto.MaxPushOps {
+			c.e.pushLimit = 0
+			return c.push(ctx)
+		}
+	}
+	sent, err := c.pushNext(ctx, c.e.pushLimit)
+	c.limited = sent > 0
+	return err
 }
 
 // pushBudget is the room for ops in one push frame
 // ({"type":"push","ops":[...]} and commas).
 const pushBudget = syncproto.MaxFrameSize - 1024
 
-// batch seals the ops not in flight, up to MaxPushOps and pushBudget
-// bytes. Ops that can never be pushed are set aside in c.stuck.
-func (c *conn) batch(ops []model.Op) ([]model.Op, error) {
+// batch seals the ops not in flight, up to limit and pushBudget bytes,
+// and returns them with how many of ops it went through. Ops that can
+// never be pushed are set aside in c.stuck.
+func (c *conn) batch(ops []model.Op, limit int) ([]model.Op, int) {
 	var out []model.Op
 	size := 0
-	for _, op := range ops {
+	for i, op := range ops {
 		if c.inflight[op.OpID] || c.stuck[op.OpID] != nil {
 			continue
 		}
@@ -545,15 +632,15 @@ func (c *conn) batch(ops []model.Op) ([]model.Op, error) {
 			continue
 		}
 		if size+len(b)+1 > pushBudget {
-			break
+			return out, i
 		}
 		size += len(b) + 1
 		out = append(out, sealed)
-		if len(out) == syncproto.MaxPushOps {
-			break
+		if len(out) == limit {
+			return out, i + 1
 		}
 	}
-	return out, nil
+	return out, len(ops)
 }
 
 // settle updates the status after a step and reports whether a one-shot

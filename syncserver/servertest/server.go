@@ -39,6 +39,9 @@ type Options struct {
 	// Dir holds the dev CA, the certificate and the bbolt file; empty
 	// means a fresh temporary directory.
 	Dir string
+	// Sync tunes the sync endpoint (quotas, limits); the zero value means
+	// the server's defaults.
+	Sync syncserver.SyncConfig
 }
 
 // Server is a running syncserver on loopback. Its fields are fixed for
@@ -143,7 +146,7 @@ func (s *Server) config(ln net.Listener, st *boltstore.DB) syncserver.Config {
 	}
 	cfg := syncserver.Config{
 		Listener: ln, PublicURL: s.URL, TLS: &tls.Config{Certificates: []tls.Certificate{s.cert}},
-		Storage: st, Limits: &limits, Logger: logger,
+		Storage: st, Limits: &limits, Logger: logger, Sync: s.opts.Sync,
 		Mailer: syncserver.MailerFunc(func(_ context.Context, m syncserver.Message) error { s.mail <- m; return nil }),
 	}
 	if s.OIDC != nil {
