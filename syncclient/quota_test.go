@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,26 +73,7 @@ func testQuotaFill(t *testing.T, run bool) {
 		}
 	}
 
-	server, err := srv.Storage().AccountByEmail(ctx, acct.Email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := srv.Storage().SyncUsage(ctx, server.ID)
-	if err != nil || u.Records != 10 {
-		t.Fatalf("the server counts %d records (%v); want the quota's 10", u.Records, err)
-	}
-	changes, err := srv.Storage().Changes(ctx, server.ID, 0, 100_000, 64<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	live, deleted := map[model.ID]bool{}, map[model.ID]bool{}
-	for _, c := range changes {
-		if _, del := c.Fields[model.FieldDeleted]; del {
-			deleted[c.ID] = true
-		} else if len(c.Fields) > 0 {
-			live[c.ID] = true
-		}
-	}
+	live, deleted := serverRecords(t, srv, acct, 10)
 	for i, id := range old {
 		if deleted[id] != (i < 5) {
 			t.Errorf("old request %d: deleted on the server = %v", i, deleted[id])
@@ -106,4 +88,50 @@ func testQuotaFill(t *testing.T, run bool) {
 	if _, err := d.db.Get(ctx, model.KindRequest, made[299]); err != nil {
 		t.Errorf("the last new request, pending: %v", err)
 	}
+
+	// Deleting the 10 records the server holds makes room for 10 more.
+	for _, id := range slices.Concat(old[5:], made[:5]) {
+		d.apply(model.DeleteOp(model.KindRequest, id))
+	}
+	if _, err := d.sync.Once(ctx); !errors.Is(err, model.ErrTooLarge) {
+		t.Fatalf("sync after making room: %v; want the quota error again", err)
+	}
+	if n, err := d.db.PendingCount(ctx); err != nil || n != 285 {
+		t.Fatalf("after making room: %d pending (%v); want 285", n, err)
+	}
+	live, deleted = serverRecords(t, srv, acct, 10)
+	for i, id := range made {
+		if want := i >= 5 && i < 15; live[id] != want || deleted[id] != (i < 5) {
+			t.Errorf("new request %d: on the server = %v, deleted = %v", i, live[id], deleted[id])
+		}
+	}
+}
+
+// serverRecords returns the records of acct's stream that hold a value
+// and those deleted, after checking that the server counts want live
+// records.
+func serverRecords(t *testing.T, srv *servertest.Server, acct *servertest.Account, want int64) (live, deleted map[model.ID]bool) {
+	t.Helper()
+	ctx := context.Background()
+	server, err := srv.Storage().AccountByEmail(ctx, acct.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := srv.Storage().SyncUsage(ctx, server.ID)
+	if err != nil || u.Records != want {
+		t.Fatalf("the server counts %d records (%v); want %d", u.Records, err, want)
+	}
+	changes, err := srv.Storage().Changes(ctx, server.ID, 0, 100_000, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, deleted = map[model.ID]bool{}, map[model.ID]bool{}
+	for _, c := range changes {
+		if _, del := c.Fields[model.FieldDeleted]; del {
+			deleted[c.ID], live[c.ID] = true, false
+		} else if len(c.Fields) > 0 && !deleted[c.ID] {
+			live[c.ID] = true
+		}
+	}
+	return live, deleted
 }
