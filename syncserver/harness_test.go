@@ -58,6 +58,7 @@ type env struct {
 	logs   *servertest.Buffer
 	base   string
 	client *http.Client
+	dialed *dialed
 	pool   *x509.CertPool
 	cert   tls.Certificate
 }
@@ -80,7 +81,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	pool := servertest.CAPool(t, filepath.Join(dir, syncserver.DevCAFile))
-	e := &env{t: t, clock: newClock(), logs: &servertest.Buffer{}, pool: pool, cert: cert}
+	e := &env{t: t, clock: newClock(), logs: &servertest.Buffer{}, pool: pool, cert: cert, dialed: &dialed{}}
 	e.smtp = smtptest.Start(t, cert, false)
 	mailer, err := syncserver.NewSMTPMailer(e.smtp.URL(), "Courier <noreply@example.com>", &tls.Config{RootCAs: pool}, e.clock.Now)
 	if err != nil {
@@ -113,18 +114,49 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			t.Logf("server log:\n%s", e.logs.String())
 		}
 		// Connections the client dialed but never used stay "new" on the
-		// server, which Shutdown waits 5 s for; close them first.
+		// server, which Shutdown waits 5 s for; close them first, and
+		// those a burst of requests dialed that joined the client's pool
+		// only after CloseIdleConnections (HTTP/2 connections that the
+		// graceful shutdown waits for up to its timeout).
 		e.client.CloseIdleConnections()
+		e.dialed.closeAll()
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Run after shutdown: %v", err)
+			t.Errorf("Run after shutdown: %v\nserver log:\n%s", err, e.logs.String())
 		}
 		e.store.Close()
 	})
 	e.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true,
+		DialContext: e.dialed.dial,
 	}}
 	return e
+}
+
+// dialed keeps the connections a test client opened, to close them all
+// at the end.
+type dialed struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (d *dialed) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err == nil {
+		d.mu.Lock()
+		d.conns = append(d.conns, c)
+		d.mu.Unlock()
+	}
+	return c, err
+}
+
+func (d *dialed) closeAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		_ = c.Close()
+	}
+	d.conns = nil
 }
 
 // raw sends one request and returns the status, headers and body.
