@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -297,6 +298,9 @@ func (db *DB) PendingDeletions(ctx context.Context) ([]model.Op, error) {
 		conf := tx.Bucket(bucketConfirmed)
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if !bytes.Contains(v, deletedName) { // field names are stored plain
+				continue
+			}
 			op, err := db.sec.decodeOp(v)
 			if err != nil {
 				return fmt.Errorf("outbox op %x: %w", k, err)
@@ -321,6 +325,8 @@ func (db *DB) PendingDeletions(ctx context.Context) ([]model.Op, error) {
 	})
 	return out, err
 }
+
+var deletedName = []byte(model.FieldDeleted)
 
 // PendingCount returns how many ops are pending.
 func (db *DB) PendingCount(ctx context.Context) (int, error) {
