@@ -17,11 +17,6 @@ import (
 // and checks that opening the file recounts the usage without the
 // deleted records, kept under the new key from then on.
 func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "server.db")
-	d, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	const acct = "acct1"
 	val := json.RawMessage(`"v"`)
@@ -34,30 +29,12 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 		{OpID: "o5", Kind: model.KindHistory, ID: "h1", Fields: del},
 		{OpID: "o6", Kind: model.KindVariable, ID: "v1", Fields: model.Fields{"name": val}},
 	}
-	err = d.db.Update(func(tx *bbolt.Tx) error {
-		if err := tx.Bucket(bAccounts).Put([]byte(acct), []byte(`{}`)); err != nil {
-			return err
-		}
+	d := openOlderFile(t, acct, 4, func(tx *bbolt.Tx) error {
 		if _, err := push(tx, acct, ops, syncserver.Quota{}); err != nil {
 			return err
 		}
-		b := tx.Bucket(bSync).Bucket([]byte(acct))
-		if err := b.Delete(kUsage); err != nil {
-			return err
-		}
-		if err := b.Put(kOldUsage, append(u64(4), u64(99)...)); err != nil {
-			return err
-		}
-		return tx.Bucket(bMeta).Delete(kDeletedFinal)
+		return tx.Bucket(bSync).Bucket([]byte(acct)).Delete(kUsage)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
-	if d, err = Open(path); err != nil {
-		t.Fatalf("opening the older file: %v", err)
-	}
-	defer d.Close()
 	// Left: r1 and v1 with a value each, r2 and h1 with _deleted only.
 	want := syncserver.Usage{Records: 2, Bytes: 2*int64(len(val)) + 2*4}
 	if u, err := d.SyncUsage(ctx, acct); err != nil || u != want {
@@ -88,24 +65,12 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 // drops them (once), keeps the _deleted value and recounts the usage;
 // the values of a live record stay.
 func TestOpenMigratesDeletedRecords(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "server.db")
-	d, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const acct = "acct1"
 	put := func(b *bbolt.Bucket, id model.ID, field, v string, seq uint64) error {
 		return b.Put(fieldKey(model.KindRequest, id, field), append(u64(seq), v...))
 	}
-	err = d.db.Update(func(tx *bbolt.Tx) error {
-		if err := tx.Bucket(bAccounts).Put([]byte(acct), []byte(`{}`)); err != nil {
-			return err
-		}
-		a, err := syncBucket(tx, acct)
-		if err != nil {
-			return err
-		}
-		f := a.Bucket(sbFields)
+	d := openOlderFile(t, acct, 2, func(tx *bbolt.Tx) error {
+		f := tx.Bucket(bSync).Bucket([]byte(acct)).Bucket(sbFields)
 		for _, e := range []struct {
 			id         model.ID
 			field, val string
@@ -118,20 +83,9 @@ func TestOpenMigratesDeletedRecords(t *testing.T) {
 				return err
 			}
 		}
-		if err := a.Put(kOldUsage, append(u64(2), u64(99)...)); err != nil {
-			return err
-		}
-		return tx.Bucket(bMeta).Delete(kDeletedFinal)
+		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
-	if d, err = Open(path); err != nil {
-		t.Fatalf("opening the older file: %v", err)
-	}
-	defer d.Close()
-	err = d.db.View(func(tx *bbolt.Tx) error {
+	err := d.db.View(func(tx *bbolt.Tx) error {
 		f := tx.Bucket(bSync).Bucket([]byte(acct)).Bucket(sbFields)
 		var got []string
 		_ = f.ForEach(func(k, v []byte) error { got = append(got, string(k)+"="+string(v[8:])); return nil })
@@ -147,4 +101,44 @@ func TestOpenMigratesDeletedRecords(t *testing.T) {
 	if u, err := d.SyncUsage(context.Background(), acct); err != nil || u != (syncserver.Usage{Records: 1, Bytes: 4 + 3}) {
 		t.Fatalf("usage after the migration = %+v, %v; want 1 record, 7 bytes", u, err)
 	}
+}
+
+// openOlderFile makes a server file as an older server left it and opens
+// it again: account acct, written by build, its usage under the old key
+// (records counted as oldRecords, bytes wrong on purpose) and the
+// deleted-records migration not done. It closes the file at the end.
+func openOlderFile(t *testing.T, acct string, oldRecords uint64, build func(tx *bbolt.Tx) error) *DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "server.db")
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(bAccounts).Put([]byte(acct), []byte(`{}`)); err != nil {
+			return err
+		}
+		a, err := syncBucket(tx, acct)
+		if err != nil {
+			return err
+		}
+		if err := build(tx); err != nil {
+			return err
+		}
+		if err := a.Put(kOldUsage, append(u64(oldRecords), u64(99)...)); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Delete(kDeletedFinal)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = Open(path); err != nil {
+		t.Fatalf("opening the older file: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }
