@@ -326,6 +326,7 @@ func (db *DB) PendingDeletions(ctx context.Context) ([]model.Op, error) {
 	return out, err
 }
 
+// deletedName is the _deleted field's name as the store writes it.
 var deletedName = []byte(model.FieldDeleted)
 
 // PendingCount returns how many ops are pending.
