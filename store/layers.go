@@ -31,6 +31,14 @@ type writeTx struct {
 	// one: the free pages are overwritten after the commit.
 	scrub bool
 
+	// watched says early pushes are watched (see early.go); earlyOps
+	// are the ops appended to an outbox that was empty, to hand over
+	// before the commit (none past maxEarlyOps), and appended says an op
+	// was appended.
+	watched  bool
+	earlyOps []model.Op
+	appended bool
+
 	keys      []app.RecordKey
 	seen      map[app.RecordKey]bool
 	histDelta int64
@@ -178,6 +186,16 @@ func (w *writeTx) appendOp(op model.Op) error {
 	if w.outIDs.Get([]byte(op.OpID)) != nil {
 		return fmt.Errorf("op %s is already pending: %w", op.OpID, model.ErrConflict)
 	}
+	if w.watched && (w.earlyOps != nil || !w.appended && w.outboxEmpty()) {
+		// A copy: the engine may still seal it after Apply returned
+		// and its caller reused the values.
+		c := model.Record{Kind: op.Kind, ID: op.ID, Fields: op.Fields}.Clone()
+		w.earlyOps = append(w.earlyOps, model.Op{OpID: op.OpID, Kind: op.Kind, ID: op.ID, Fields: c.Fields})
+		if len(w.earlyOps) > maxEarlyOps {
+			w.watched, w.earlyOps = false, nil
+		}
+	}
+	w.appended = true
 	seq, err := w.out.NextSequence()
 	if err != nil {
 		return err

@@ -70,6 +70,8 @@ type DB struct {
 	// free pages are scrubbed (which no reader may still see).
 	rmu  sync.RWMutex
 	subs *subscribers
+	// early are the watchers of local ops before their commit (WatchOutbox).
+	early outboxWatchers
 
 	closeOnce sync.Once
 	closeErr  error
@@ -134,10 +136,12 @@ func (db *DB) update(ctx context.Context, what string, remote bool, fn func(w *w
 		fnErr error
 		keys  []app.RecordKey
 		scrub bool
+		early *earlyBatch
 	)
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
 		w, err := newWriteTx(tx, db.sec)
 		if err == nil {
+			w.watched = !remote && db.early.watched()
 			err = fn(w)
 		}
 		if err == nil {
@@ -146,8 +150,15 @@ func (db *DB) update(ctx context.Context, what string, remote bool, fn func(w *w
 		keys = w.keysOrNil()
 		scrub = w != nil && w.scrub
 		fnErr = err
+		if err == nil && w.earlyOps != nil {
+			early = &earlyBatch{ops: w.earlyOps}
+			db.early.hand(early)
+		}
 		return err
 	})
+	if early != nil {
+		early.done.Store(true)
+	}
 	if err != nil {
 		if fnErr != nil && errors.Is(err, fnErr) {
 			return db.dataError(what, err)
