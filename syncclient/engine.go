@@ -45,6 +45,21 @@ type Store interface {
 	Subscribe(fn func(app.Changes)) (cancel func())
 }
 
+// EarlyStore is implemented by stores that hand the ops of a local write
+// made while nothing else is pending to the engine just before the write
+// commits (package store does: see its WatchOutbox). The engine sends
+// them while the commit's fsyncs run, and an edit reaches the other
+// devices one local commit sooner.
+type EarlyStore interface {
+	WatchOutbox(fn func(ops []model.Op, committing func() bool)) (cancel func())
+}
+
+// earlyOps is one write's ops handed over before its commit.
+type earlyOps struct {
+	ops        []model.Op
+	committing func() bool
+}
+
 // Clock is time as the engine sees it; tests pass a fake one to check the
 // backoff without waiting.
 type Clock interface {
@@ -113,6 +128,7 @@ type Engine struct {
 	back   backoff
 	wake   chan struct{} // SyncNow
 	local  chan struct{} // a local commit happened
+	early  chan earlyOps // a local write is committing (EarlyStore)
 	status statusBox
 	// pushLimit bounds the ops of one push while the account is at its
 	// quota; 0 means syncproto.MaxPushOps with pushes pipelined. See
@@ -167,7 +183,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, wsURL: ws.String(), hc: hc, sealer: vault.NewSealer(cfg.Key), log: cfg.Logger,
 		clock: cfg.Clock, back: backoff{min: BackoffMin, max: BackoffMax, rand: cfg.Rand},
-		wake: make(chan struct{}, 1), local: make(chan struct{}, 1), queueBound: maxQueuedBytes,
+		wake: make(chan struct{}, 1), local: make(chan struct{}, 1), early: make(chan earlyOps, 4), queueBound: maxQueuedBytes,
 	}
 	e.status.init(app.SyncStatus{State: app.SyncConnecting})
 	return e, nil
@@ -282,19 +298,30 @@ func (e *Engine) Once(ctx context.Context) (app.SyncSummary, error) {
 }
 
 // watchStore keeps the pending count fresh and wakes the pusher on local
-// commits, until the returned stop.
+// commits, and on local writes about to commit (EarlyStore), until the
+// returned stop.
 func (e *Engine) watchStore(ctx context.Context) (stop func()) {
 	e.refresh(ctx)
-	return e.cfg.Store.Subscribe(func(c app.Changes) {
+	stopEarly := func() {}
+	if es, ok := e.cfg.Store.(EarlyStore); ok {
+		stopEarly = es.WatchOutbox(func(ops []model.Op, committing func() bool) {
+			select {
+			case e.early <- earlyOps{ops: ops, committing: committing}:
+			default: // pushed after the commit instead
+			}
+		})
+	}
+	stopCommits := e.cfg.Store.Subscribe(func(c app.Changes) {
 		if c.Remote {
 			return
 		}
-		e.refresh(ctx)
 		select {
 		case e.local <- struct{}{}:
 		default:
 		}
+		e.refresh(ctx)
 	})
+	return func() { stopEarly(); stopCommits() }
 }
 
 // refresh reads the pending count and cursor into the status.

@@ -112,6 +112,10 @@ func (c *conn) loop(ctx context.Context, q *frameQueue, dead <-chan struct{}) er
 			if err := c.push(ctx); err != nil {
 				return err
 			}
+		case b := <-c.e.early:
+			if err := c.pushEarly(ctx, b); err != nil {
+				return err
+			}
 		case <-q.ready:
 			in, ok := q.take()
 			if !ok {
@@ -524,6 +528,20 @@ func (c *conn) push(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// pushEarly sends the ops of a local write while it commits (see
+// EarlyStore), when the connection is ready to push and the write is
+// still committing: the store hands a write over only when no older op
+// is pending, so they are next in the outbox's order. Once the write is
+// done, the outbox holds them (or not: the commit failed), and push goes
+// by that.
+func (c *conn) pushEarly(ctx context.Context, b earlyOps) error {
+	if !c.caughtUp || c.e.pushLimit > 0 || len(c.deletions) > 0 || len(c.inflight)+len(b.ops) > maxInflight || !b.committing() {
+		return nil
+	}
+	batch, _ := c.batch(b.ops, syncproto.MaxPushOps)
+	return c.send(ctx, batch)
 }
 
 // pushNext pushes up to limit of the oldest pending ops not in flight and

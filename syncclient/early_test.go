@@ -1,0 +1,65 @@
+package syncclient_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncclient"
+	"github.com/courierapp/courier/syncserver/servertest"
+)
+
+// heldCommits is a store whose local writes handed over early (see
+// store.DB.WatchOutbox) wait, before they commit, until until() holds or
+// five seconds pass; reached records what until() said.
+type heldCommits struct {
+	*store.DB
+	until   func() bool
+	reached chan bool
+}
+
+func (h *heldCommits) WatchOutbox(fn func(ops []model.Op, committing func() bool)) (cancel func()) {
+	return h.DB.WatchOutbox(func(ops []model.Op, committing func() bool) {
+		fn(ops, committing)
+		deadline := time.Now().Add(5 * time.Second)
+		for !h.until() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		h.reached <- h.until()
+	})
+}
+
+func TestAnEditReachesTheOtherDeviceWhileItsOwnCommitRuns(t *testing.T) {
+	ctx := context.Background()
+	acct := servertest.Start(t, servertest.Options{}).NewAccount(t, "early")
+	b := newDevice(t, acct, "b")
+	id := model.NewID()
+	onB := func() bool { _, err := b.db.Get(ctx, model.KindRequest, id); return err == nil }
+	held := &heldCommits{until: onB, reached: make(chan bool, 1)}
+	a := newDeviceWith(t, acct, "a", func(db *store.DB) syncclient.Store { held.DB = db; return held })
+	for _, d := range []*device{a, b} {
+		if err := d.sync.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "both IN SYNC", func() bool { return a.inSync() && b.inSync() })
+
+	a.apply(reqOp(id, "sent while committing"))
+	select {
+	case ok := <-held.reached:
+		if !ok {
+			t.Fatal("B did not get A's edit while A's commit waited: the edit was not pushed before its commit")
+		}
+	default:
+		t.Fatal("A's write was not handed over before its commit")
+	}
+	// The commit then lands, and the echo empties A's outbox as usual.
+	waitFor(t, "A IN SYNC", a.inSync)
+	if n, err := a.db.PendingCount(ctx); err != nil || n != 0 {
+		t.Fatalf("A's pending = %d, %v", n, err)
+	}
+}
+
+var _ syncclient.EarlyStore = (*store.DB)(nil)
