@@ -58,6 +58,12 @@ func Open(path string) (*DB, error) {
 		// while the file grows; it is address space, not memory.
 		InitialMmapSize: 256 << 20,
 		FreelistType:    bbolt.FreelistMapType,
+		// The free-page list is rebuilt at open (a walk of the file)
+		// instead of written by every commit: once an account's
+		// deletion or months of churn free tens of thousands of pages,
+		// writing the list would make each commit, and so each push's
+		// acknowledgement, several times slower.
+		NoFreelistSync: true,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: in use by another process: %w", path, model.ErrUnavailable)
