@@ -37,8 +37,9 @@ type outboxWatchers struct {
 // WatchOutbox calls fn, inside each local write that appends ops to an
 // empty outbox, with those ops just before the write commits; committing
 // reports whether the commit is still under way. fn runs while the store
-// holds its write lock: it must return at once and must not call the
-// store. cancel stops the calls.
+// holds its write lock: it must return at once, must not call the store
+// and must not change ops (shared by every watcher). cancel stops the
+// calls.
 func (db *DB) WatchOutbox(fn func(ops []model.Op, committing func() bool)) (cancel func()) {
 	w := &db.early
 	w.mu.Lock()
