@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
@@ -12,22 +13,26 @@ import (
 )
 
 // heldCommits is a store whose local writes handed over early (see
-// store.DB.WatchOutbox) wait, before they commit, until until() holds or
-// five seconds pass; reached records what until() said.
+// store.DB.WatchOutbox) wait, before they commit, until each of until
+// holds or five seconds pass; reached gets what each said.
 type heldCommits struct {
 	*store.DB
-	until   func() bool
-	reached chan bool
+	until   []func() bool
+	reached chan []bool
 }
 
 func (h *heldCommits) WatchOutbox(fn func(ops []model.Op, committing func() bool)) (cancel func()) {
 	return h.DB.WatchOutbox(func(ops []model.Op, committing func() bool) {
 		fn(ops, committing)
-		deadline := time.Now().Add(5 * time.Second)
-		for !h.until() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
+		var got []bool
+		for _, until := range h.until {
+			deadline := time.Now().Add(5 * time.Second)
+			for !until() && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			got = append(got, until())
 		}
-		h.reached <- h.until()
+		h.reached <- got
 	})
 }
 
@@ -37,8 +42,14 @@ func TestAnEditReachesTheOtherDeviceWhileItsOwnCommitRuns(t *testing.T) {
 	b := newDevice(t, acct, "b")
 	id := model.NewID()
 	onB := func() bool { _, err := b.db.Get(ctx, model.KindRequest, id); return err == nil }
-	held := &heldCommits{until: onB, reached: make(chan bool, 1)}
+	held := &heldCommits{reached: make(chan []bool, 1)}
 	a := newDeviceWith(t, acct, "a", func(db *store.DB) syncclient.Store { held.DB = db; return held })
+	// While the write commits, its op counts as pending on A.
+	onePending := func() bool {
+		st := a.sync.Status()
+		return st.State == app.SyncSyncing && st.Pending == 1
+	}
+	held.until = []func() bool{onB, onePending}
 	for _, d := range []*device{a, b} {
 		if err := d.sync.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -48,9 +59,12 @@ func TestAnEditReachesTheOtherDeviceWhileItsOwnCommitRuns(t *testing.T) {
 
 	a.apply(reqOp(id, "sent while committing"))
 	select {
-	case ok := <-held.reached:
-		if !ok {
+	case got := <-held.reached:
+		if !got[0] {
 			t.Fatal("B did not get A's edit while A's commit waited: the edit was not pushed before its commit")
+		}
+		if !got[1] {
+			t.Errorf("A's status while its write committed: %q; want syncing (1 pending)", a.sync.Status())
 		}
 	default:
 		t.Fatal("A's write was not handed over before its commit")

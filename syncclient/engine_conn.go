@@ -679,6 +679,9 @@ func (c *conn) settle(ctx context.Context) (bool, error) {
 	if settled && n > 0 {
 		return c.stuckStatus(n)
 	}
+	// Ops pushed early are in flight before their write commits to the
+	// outbox: they are pending all the same.
+	n = max(n, len(c.inflight))
 	inSync := settled && n == 0
 	now := c.e.clock.Now()
 	c.e.status.update(func(s *app.SyncStatus) {
