@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/courierapp/courier/app"
@@ -137,6 +138,9 @@ type Engine struct {
 	// unacked is how many ops the last connection had pushed without
 	// their acknowledgement when it ended.
 	unacked int
+	// live says a connection is welcomed: its loop keeps the status's
+	// pending count and cursor (conn.settle).
+	live atomic.Bool
 	// queueBound is the bytes of read frames kept in memory while the
 	// store applies a page; frames beyond it wait in a spill file.
 	queueBound int
@@ -319,7 +323,12 @@ func (e *Engine) watchStore(ctx context.Context) (stop func()) {
 		case e.local <- struct{}{}:
 		default:
 		}
-		e.refresh(ctx)
+		// A welcomed connection settles the status itself after
+		// pushing, from the store as its own frames left it; a count
+		// read here could land after that and stay stale.
+		if !e.live.Load() {
+			e.refresh(ctx)
+		}
 	})
 	return func() { stopEarly(); stopCommits() }
 }

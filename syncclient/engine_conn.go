@@ -88,6 +88,8 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 	defer func() { cancel(); ws.CloseNow(); <-readDone; q.close() }()
 	go c.ping(ctx, dead)
 	err = c.loop(ctx, q, dead)
+	e.live.Store(false)
+	e.refresh(context.WithoutCancel(ctx)) // for commits its loop was told of too late
 	e.unacked = len(c.inflight)
 	if we := (*writeError)(nil); errors.As(err, &we) {
 		if why := c.serverReason(q, readDone); why != nil {
@@ -457,6 +459,7 @@ func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
 		}
 	}
 	c.welcomed = true
+	c.e.live.Store(true)
 	c.e.back.reset()
 	c.e.status.update(func(s *app.SyncStatus) { s.State, s.Why, s.RetryIn = app.SyncSyncing, "", 0 })
 	return nil
