@@ -85,9 +85,12 @@ func TestPagesFreedBeforeARestartAreReused(t *testing.T) {
 // the same push on a file without free pages (baseline). Were the list of
 // free pages written by every commit, each would write it whole.
 func BenchmarkPushAfterFreeingPages(b *testing.B) {
-	for _, freed := range []bool{true, false} {
-		name := map[bool]string{true: "freed", false: "baseline"}[freed]
-		b.Run(name, func(b *testing.B) {
+	for _, run := range []struct {
+		name  string
+		freed bool
+	}{{"freed", true}, {"baseline", false}} {
+		freed := run.freed
+		b.Run(run.name, func(b *testing.B) {
 			d, err := Open(filepath.Join(b.TempDir(), "server.db"))
 			if err != nil {
 				b.Fatal(err)
