@@ -392,9 +392,15 @@ func TestSyncDataFileHoldsNoPlaintext(t *testing.T) {
 	c.send(&syncproto.Push{Ops: []model.Op{op}})
 	c.changesUntil(1)
 
-	raw, err := os.ReadFile(e.dbPath)
-	if err != nil {
-		t.Fatal(err)
+	// The data file and the push log beside it (where the push is until
+	// the next checkpoint).
+	var raw []byte
+	for _, f := range []string{e.dbPath, e.dbPath + ".log"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, b...)
 	}
 	for what, v := range map[string][]byte{
 		"the sealed value (control)": op.Fields["url"][1 : len(op.Fields["url"])-1],
@@ -402,7 +408,7 @@ func TestSyncDataFileHoldsNoPlaintext(t *testing.T) {
 		"the email (metadata)":       []byte(email),
 	} {
 		if !bytes.Contains(raw, v) {
-			t.Fatalf("%s is not in the data file: the test reads the wrong file", what)
+			t.Fatalf("%s is not in the data files: the test reads the wrong ones", what)
 		}
 	}
 	_, confirmToken, _ := strings.Cut(link, "token=")
@@ -414,7 +420,7 @@ func TestSyncDataFileHoldsNoPlaintext(t *testing.T) {
 		"the confirmation token": []byte(confirmToken),
 	} {
 		if bytes.Contains(raw, v) {
-			t.Errorf("%s is in the data file in clear", what)
+			t.Errorf("%s is in the data files in clear", what)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,25 +72,74 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	log, err := openPushLog(path + ".log")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	var lsn uint64
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
 		}
-		return migrate(tx)
+		if err := migrate(tx); err != nil {
+			return err
+		}
+		lsn, err = recoverLog(tx, log)
+		return err
 	})
+	if err == nil {
+		log.reset()
+		log.prepare()
+	}
 	if err != nil {
+		log.close()
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &DB{db: db, commits: newCommitter(db)}, nil
+	return &DB{db: db, commits: newCommitter(db, log, lsn)}, nil
 }
 
-// Close closes the file (after the sync writes already queued).
+// recoverLog reads (or makes) the file's log id, replays the pushes the
+// log holds after the last checkpoint (acknowledged, but not yet in the
+// file when the server stopped) and returns the last lsn.
+func recoverLog(tx *bbolt.Tx, log *pushLog) (uint64, error) {
+	meta := tx.Bucket(bMeta)
+	if log.id = bytes.Clone(meta.Get(kLogID)); len(log.id) == 0 {
+		log.id = make([]byte, 16)
+		rand.Read(log.id)
+		if err := meta.Put(kLogID, log.id); err != nil {
+			return 0, err
+		}
+	}
+	var lsn uint64
+	if v := meta.Get(kLogLSN); len(v) == 8 {
+		lsn = binary.BigEndian.Uint64(v)
+	}
+	recs, err := log.scan(lsn)
+	if err != nil || len(recs) == 0 {
+		return lsn, err
+	}
+	for _, r := range recs {
+		lsn++
+		if err := replayPush(tx, r); err != nil {
+			return 0, fmt.Errorf("replay push log record %d: %w", lsn, err)
+		}
+	}
+	return lsn, meta.Put(kLogLSN, u64(lsn))
+}
+
+// Close closes the file (after the sync writes already queued, and a
+// last checkpoint).
 func (d *DB) Close() error {
 	d.commits.close()
-	return d.db.Close()
+	err := d.db.Close()
+	if d.commits.log != nil {
+		err = errors.Join(err, d.commits.log.close())
+	}
+	return err
 }
 
 func (d *DB) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {

@@ -55,7 +55,7 @@ func head(tx *bbolt.Tx, accountID string) uint64 {
 // Head implements syncserver.SyncStorage.
 func (d *DB) Head(ctx context.Context, accountID string) (uint64, error) {
 	var h uint64
-	err := d.view(ctx, func(tx *bbolt.Tx) error {
+	err := d.syncView(ctx, func(tx *bbolt.Tx) error {
 		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
 			return fmt.Errorf("head of account %s: %w", accountID, model.ErrNotFound)
 		}
@@ -66,8 +66,8 @@ func (d *DB) Head(ctx context.Context, accountID string) (uint64, error) {
 }
 
 // Push implements syncserver.SyncStorage. It commits through the group
-// committer: pushes that arrive while a commit is in flight share the
-// next one (and its fsync).
+// committer: pushes that arrive while one is made durable share the next
+// log write (and its fsync); see committer.
 func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
 	for _, op := range ops {
 		if op.OpID == "" || !op.Kind.Valid() || op.ID.Validate() != nil {
@@ -75,12 +75,24 @@ func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op, quota s
 		}
 	}
 	var res syncserver.PushResult
-	err := d.commit(ctx, func(tx *bbolt.Tx) error {
+	err := d.commitRec(ctx, func(tx *bbolt.Tx) error {
 		var err error
 		res, err = push(tx, accountID, ops, quota)
 		return err
-	})
+	}, encodePush(accountID, ops))
 	return res, err
+}
+
+// replayPush applies a push's log record again, into the state the push
+// was applied to, so with the same results. The quota is not checked: the
+// push passed it (the server's configuration may have changed since).
+func replayPush(tx *bbolt.Tx, payload []byte) error {
+	acct, ops, err := decodePush(payload)
+	if err != nil {
+		return err
+	}
+	_, err = push(tx, acct, ops, syncserver.Quota{})
+	return err
 }
 
 func push(tx *bbolt.Tx, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
@@ -122,7 +134,7 @@ func push(tx *bbolt.Tx, accountID string, ops []model.Op, quota syncserver.Quota
 // SyncUsage implements syncserver.SyncStorage.
 func (d *DB) SyncUsage(ctx context.Context, accountID string) (syncserver.Usage, error) {
 	var u syncserver.Usage
-	err := d.view(ctx, func(tx *bbolt.Tx) error {
+	err := d.syncView(ctx, func(tx *bbolt.Tx) error {
 		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
 			return fmt.Errorf("usage of account %s: %w", accountID, model.ErrNotFound)
 		}
@@ -321,7 +333,7 @@ func migrateAccount(acct *bbolt.Bucket) error {
 // later op has overwritten (possibly none: the change is then only an ack).
 func (d *DB) Changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error) {
 	out := []model.Change{}
-	err := d.view(ctx, func(tx *bbolt.Tx) error {
+	err := d.syncView(ctx, func(tx *bbolt.Tx) error {
 		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
 			return fmt.Errorf("changes of account %s: %w", accountID, model.ErrNotFound)
 		}

@@ -21,45 +21,99 @@ const maxGroup = 512
 // last group to come back before it commits a smaller one.
 const maxGather = 5 * time.Millisecond
 
+// A checkpoint runs once logged pushes have waited maxDirty, or the log
+// holds maxLogBytes; after a failed one (a full disk), retryDirty later.
+const (
+	maxDirty    = 50 * time.Millisecond
+	maxLogBytes = 256 << 10
+	retryDirty  = time.Second
+)
+
 // committer runs writes in group commits: one goroutine takes every
-// write waiting, applies them all in one transaction and fsyncs once. A
-// lone write commits at once (unlike bbolt's DB.Batch, which waits up to
-// MaxBatchDelay for company); writes that arrive during a commit share the
-// next one. So latency stays one fsync when idle and throughput grows
-// with concurrency.
+// write waiting and applies them all in one transaction. A lone write
+// goes at once (unlike bbolt's DB.Batch, which waits up to MaxBatchDelay
+// for company); writes that arrive meanwhile share the next group.
+//
+// A group of pushes (logged writes) is made durable by appending its
+// records to the push log (pushLog: one write, one fdatasync) and left in
+// the open bbolt transaction, which later groups join. A checkpoint
+// commits that transaction: after maxDirty, when the log is large, when a
+// group holds a write that is not logged (an account, a session: those
+// commit before they are answered), when the disk is nearly full
+// (minFreeForLog), and at close; meanwhile the reads of the sync data run
+// in it (syncView). So an acknowledgement costs one sequential write,
+// and the scattered page writes of a bbolt commit are shared by every
+// push of the last maxDirty. A push's results are final when it is
+// logged: the checkpoint only stores them. Should the transaction be lost
+// before its checkpoint (a failed write rolls it back; a failed commit;
+// a crash), the pushes logged since the last checkpoint are replayed, in
+// order, from the same state: they give the same results.
 //
 // Writers that wait for their previous write before sending the next (a
 // sync connection applies one push at a time) come back just after their
-// group committed. Were the next group started at once with the few
+// group is durable. Were the next group started at once with the few
 // already waiting, the writers would split into two cohorts that commit
 // in turn, each paying a whole commit; so when fewer than half of the
 // last group wait, the committer gives the others up to half a commit's
 // time (at most maxGather) to rejoin.
 type committer struct {
-	db   *bbolt.DB
-	reqs chan commitReq
-	quit chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
+	db    *bbolt.DB
+	log   *pushLog // nil: every group commits before it is answered
+	reqs  chan commitReq
+	reads chan readReq
+	quit  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+
+	// Owned by the loop:
+	tx     *bbolt.Tx // the open transaction, holding the logged pushes
+	logged []logged  // the pushes logged since the last checkpoint
+	lsn    uint64    // the last lsn given to a record
+	due    time.Time // when the next checkpoint is due (zero: none)
+	failed error     // why the last checkpoint failed, until one succeeds
+
+	// maxDirty is how long logged pushes wait for a checkpoint (the
+	// constant; tests set more before their first write).
+	maxDirty time.Duration
+
+	// dirty is set while logged pushes wait for a checkpoint.
+	dirty atomic.Bool
 
 	groups, writes atomic.Int64 // for CommitStats
 }
 
+// logged is a push in the log and in the open transaction: its record's
+// lsn and where the record is in the log (read back for a replay, so that
+// memory holds no second copy of the pushes).
+type logged struct {
+	lsn uint64
+	off int64
+	n   int
+}
+
 type commitReq struct {
-	fn   func(*bbolt.Tx) error
+	fn func(*bbolt.Tx) error
+	// rec is the write's log record (see encodePush): it is answered
+	// once logged. Without one, it is answered once committed.
+	rec  []byte
 	done chan error
 }
 
-// errSkip marks the write that failed a group transaction.
-type errSkip struct {
-	i   int
+// readReq is a read of the sync data for the committer to run in the
+// open transaction (ran), or to leave to a read transaction when nothing
+// waits for a checkpoint.
+type readReq struct {
+	fn   func(*bbolt.Tx) error
+	done chan readResult
+}
+
+type readResult struct {
+	ran bool
 	err error
 }
 
-func (e *errSkip) Error() string { return e.err.Error() }
-
-func newCommitter(db *bbolt.DB) *committer {
-	c := &committer{db: db, reqs: make(chan commitReq, maxGroup), quit: make(chan struct{})}
+func newCommitter(db *bbolt.DB, log *pushLog, lsn uint64) *committer {
+	c := &committer{db: db, log: log, lsn: lsn, reqs: make(chan commitReq, maxGroup), reads: make(chan readReq, 64), quit: make(chan struct{}), maxDirty: maxDirty}
 	c.wg.Add(1)
 	go c.loop()
 	return c
@@ -77,10 +131,16 @@ func (c *committer) close() {
 // transaction's, ctx's before fn was queued, or model.ErrUnavailable when
 // the store is closed.
 func (d *DB) commit(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	return d.commitRec(ctx, fn, nil)
+}
+
+// commitRec is commit for a write whose log record is rec (nil: none),
+// which it may replay in its place (see committer).
+func (d *DB) commitRec(ctx context.Context, fn func(tx *bbolt.Tx) error, rec []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := commitReq{fn: fn, done: make(chan error, 1)}
+	r := commitReq{fn: fn, rec: rec, done: make(chan error, 1)}
 	select {
 	case d.commits.reqs <- r:
 	case <-d.commits.quit:
@@ -129,20 +189,38 @@ func (c *committer) loop() {
 	defer c.wg.Done()
 	group := make([]commitReq, 0, maxGroup)
 	last, took := 0, time.Duration(0) // the last group's size and commit time
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
+		var due <-chan time.Time
+		if !c.due.IsZero() {
+			timer.Reset(time.Until(c.due))
+			due = timer.C
+		}
 		select {
 		case r := <-c.reqs:
+			timer.Stop()
 			group = append(group[:0], r)
+			group = c.gather(group, last, min(took/2, maxGather))
+			c.groups.Add(1)
+			c.writes.Add(int64(len(group)))
+			start := time.Now()
+			c.run(group)
+			last, took = len(group), time.Since(start)
+		case r := <-c.reads:
+			timer.Stop()
+			c.serveReads(r)
+		case <-due:
+			_ = c.checkpoint()
 		case <-c.quit:
+			timer.Stop()
 			c.drain()
+			c.checkpoint() // what fails stays in the log, replayed at open
+			if c.tx != nil {
+				_ = c.tx.Rollback()
+			}
 			return
 		}
-		group = c.gather(group, last, min(took/2, maxGather))
-		c.groups.Add(1)
-		c.writes.Add(int64(len(group)))
-		start := time.Now()
-		c.run(group)
-		last, took = len(group), time.Since(start)
 	}
 }
 
@@ -182,35 +260,219 @@ func (c *committer) drain() {
 		select {
 		case r := <-c.reqs:
 			c.run([]commitReq{r})
+		case r := <-c.reads:
+			c.serveReads(r)
 		default:
 			return
 		}
 	}
 }
 
-// run commits group; a write that fails is answered with its error and
-// the rest retried without it.
+// run applies group and answers its writes: once logged when all are
+// pushes with their records, else once committed. A write that fails is
+// answered with its error and the rest run again without it.
 func (c *committer) run(group []commitReq) {
 	for len(group) > 0 {
-		err := c.db.Update(func(tx *bbolt.Tx) error {
-			for i, r := range group {
-				if err := safeCall(r.fn, tx); err != nil {
-					return &errSkip{i: i, err: err}
-				}
-			}
-			return nil
-		})
-		var skip *errSkip
-		if errors.As(err, &skip) {
-			group[skip.i].done <- skip.err
-			group = append(group[:skip.i], group[skip.i+1:]...)
-			continue
+		if err := c.begin(); err != nil {
+			answer(group, err)
+			return
 		}
-		for _, r := range group {
-			r.done <- err
+		i, err := c.apply(group)
+		if err == nil {
+			answer(group, c.persist(group))
+			return
+		}
+		// The transaction holds part of the failed write: it goes, and
+		// the next begin replays what was logged before.
+		c.rollback()
+		group[i].done <- err
+		group = append(group[:i], group[i+1:]...)
+	}
+}
+
+// apply runs the writes of group in the open transaction, up to the
+// first that fails (its index and error).
+func (c *committer) apply(group []commitReq) (int, error) {
+	for i, r := range group {
+		if err := safeCall(r.fn, c.tx); err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
+}
+
+// persist makes the writes of group, applied in the open transaction,
+// durable: in the log when it can, else by a checkpoint.
+func (c *committer) persist(group []commitReq) error {
+	if c.log == nil || c.log.off >= maxLogBytes || c.failed != nil || !c.log.roomy() {
+		return c.checkpoint()
+	}
+	recs := make([][]byte, len(group))
+	for i, r := range group {
+		if r.rec == nil {
+			return c.checkpoint()
+		}
+		recs[i] = r.rec
+	}
+	// A failed append leaves its lsns to the next one, which overwrites
+	// it: the records must follow each other without a gap. (Were the
+	// failed one durable and the server to stop first, its replay would
+	// apply pushes that were refused, or that a checkpoint holds: the
+	// op ids make the second harmless, and the first is a lost ack.)
+	first := c.lsn + 1
+	off := c.log.off
+	if err := c.log.append(first, recs); err != nil {
+		return c.checkpoint()
+	}
+	c.lsn += uint64(len(recs))
+	for i, r := range recs {
+		c.logged = append(c.logged, logged{lsn: first + uint64(i), off: off, n: len(r)})
+		off += logHeader + int64(len(r))
+	}
+	c.dirty.Store(true)
+	if c.due.IsZero() {
+		c.due = time.Now().Add(c.maxDirty)
+	}
+	return nil
+}
+
+func answer(group []commitReq, err error) {
+	for _, r := range group {
+		r.done <- err
+	}
+}
+
+// begin opens the transaction when none is, replaying the pushes logged
+// since the last checkpoint (lost with the transaction before).
+func (c *committer) begin() error {
+	if c.tx != nil {
+		return nil
+	}
+	tx, err := c.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	for _, l := range c.logged {
+		payload, err := c.log.read(l.off, l.n)
+		if err == nil {
+			err = replayPush(tx, payload)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("replay push log record %d: %w", l.lsn, err)
+		}
+	}
+	c.tx = tx
+	return nil
+}
+
+func (c *committer) rollback() {
+	if c.tx != nil {
+		_ = c.tx.Rollback()
+		c.tx = nil
+	}
+}
+
+// checkpoint commits the open transaction, with the lsn of the last
+// record it holds, and starts the log afresh. When the commit fails, the
+// logged pushes stay in the log (and are replayed into the next
+// transaction); the next try is retryDirty later.
+func (c *committer) checkpoint() error {
+	if c.tx == nil {
+		if len(c.logged) == 0 {
+			c.due = time.Time{}
+			return nil
+		}
+		if err := c.begin(); err != nil {
+			return c.checkpointFailed(err)
+		}
+	}
+	var err error
+	if c.log != nil {
+		err = c.tx.Bucket(bMeta).Put(kLogLSN, u64(c.lsn))
+	}
+	if err == nil {
+		err = c.tx.Commit()
+	} else {
+		_ = c.tx.Rollback()
+	}
+	c.tx = nil
+	if err != nil {
+		return c.checkpointFailed(err)
+	}
+	c.logged, c.due, c.failed = c.logged[:0], time.Time{}, nil
+	c.dirty.Store(false)
+	if c.log != nil {
+		c.log.reset()
+	}
+	return nil
+}
+
+func (c *committer) checkpointFailed(err error) error {
+	c.failed = err
+	if len(c.logged) > 0 {
+		c.due = time.Now().Add(retryDirty)
+	}
+	return err
+}
+
+// serveReads answers r and the other reads waiting, by running them in
+// the open transaction, which holds every acknowledged push (a
+// checkpoint, two fsyncs, would cost more than most reads). Should the
+// pushes have been checkpointed meanwhile, the readers read the file.
+func (c *committer) serveReads(r readReq) {
+	reqs := []readReq{r}
+more:
+	for {
+		select {
+		case r := <-c.reads:
+			reqs = append(reqs, r)
+		default:
+			break more
+		}
+	}
+	if len(c.logged) == 0 {
+		for _, r := range reqs {
+			r.done <- readResult{}
 		}
 		return
 	}
+	err := c.begin()
+	for _, r := range reqs {
+		if err != nil {
+			r.done <- readResult{err: err}
+			continue
+		}
+		r.done <- readResult{ran: true, err: safeCall(r.fn, c.tx)}
+	}
+}
+
+// syncView runs fn in a transaction that holds every acknowledged push:
+// the committer's open one while pushes wait for a checkpoint, else a
+// read transaction.
+func (d *DB) syncView(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := d.commits
+	if c.dirty.Load() {
+		r := readReq{fn: fn, done: make(chan readResult, 1)}
+		select {
+		case c.reads <- r:
+		case <-c.quit:
+			return fmt.Errorf("the store is closed: %w", model.ErrUnavailable)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		res := <-r.done
+		if p, ok := res.err.(*panicErr); ok {
+			panic(p.v)
+		}
+		if res.ran || res.err != nil {
+			return res.err
+		}
+	}
+	return d.db.View(fn)
 }
 
 // CommitStats reports how many group transactions have run since Open
