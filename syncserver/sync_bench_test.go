@@ -302,7 +302,7 @@ func benchDurablePushes(b *testing.B, accounts, perAccount, batch int) {
 func reportGroups(b *testing.B, e *syncEnv, groups0, writes0 int64) {
 	groups, writes := e.store.CommitStats()
 	if groups > groups0 {
-		b.ReportMetric(float64(writes-writes0)/float64(groups-groups0), "writes/commit")
+		b.ReportMetric(float64(writes-writes0)/float64(groups-groups0), "writes/group")
 	}
 }
 

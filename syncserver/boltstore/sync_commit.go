@@ -475,9 +475,9 @@ func (d *DB) syncView(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	return d.db.View(fn)
 }
 
-// CommitStats reports how many group transactions have run since Open
-// (counted as they start), and how many writes they held: writes/groups
-// is the mean group size.
+// CommitStats reports how many groups have run since Open (counted as
+// they start; each is made durable by one log append or one commit), and
+// how many writes they held: writes/groups is the mean group size.
 func (d *DB) CommitStats() (groups, writes int64) {
 	return d.commits.groups.Load(), d.commits.writes.Load()
 }
