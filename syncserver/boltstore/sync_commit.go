@@ -62,8 +62,11 @@ type committer struct {
 	reqs  chan commitReq
 	reads chan readReq
 	quit  chan struct{}
-	once  sync.Once
-	wg    sync.WaitGroup
+	// stopped is closed once the loop has returned: a request queued
+	// after its last look (a write or read racing Close) is not answered.
+	stopped chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
 
 	// Owned by the loop:
 	tx     *bbolt.Tx // the open transaction, holding the logged pushes
@@ -113,7 +116,7 @@ type readResult struct {
 }
 
 func newCommitter(db *bbolt.DB, log *pushLog, lsn uint64) *committer {
-	c := &committer{db: db, log: log, lsn: lsn, reqs: make(chan commitReq, maxGroup), reads: make(chan readReq, 64), quit: make(chan struct{}), maxDirty: maxDirty}
+	c := &committer{db: db, log: log, lsn: lsn, reqs: make(chan commitReq, maxGroup), reads: make(chan readReq, 64), quit: make(chan struct{}), stopped: make(chan struct{}), maxDirty: maxDirty}
 	c.wg.Add(1)
 	go c.loop()
 	return c
@@ -144,16 +147,34 @@ func (d *DB) commitRec(ctx context.Context, fn func(tx *bbolt.Tx) error, rec []b
 	select {
 	case d.commits.reqs <- r:
 	case <-d.commits.quit:
-		return fmt.Errorf("the store is closed: %w", model.ErrUnavailable)
+		return errClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	// Once queued, fn may commit: wait for the answer whatever ctx says.
-	err := <-r.done
+	err := await(d.commits, r.done, errClosed)
 	if p, ok := err.(*panicErr); ok {
 		panic(p.v) // in the caller's goroutine, as bbolt's DB.Batch does
 	}
 	return diskError(err)
+}
+
+var errClosed = fmt.Errorf("the store is closed: %w", model.ErrUnavailable)
+
+// await returns what done gives, or closed when the committer's loop
+// stopped without taking the request.
+func await[T any](c *committer, done <-chan T, closed T) T {
+	select {
+	case v := <-done:
+		return v
+	case <-c.stopped:
+		select {
+		case v := <-done:
+			return v
+		default:
+			return closed
+		}
+	}
 }
 
 // diskError marks a write that failed because the server's disk is full
@@ -187,6 +208,7 @@ func safeCall(fn func(*bbolt.Tx) error, tx *bbolt.Tx) (err error) {
 
 func (c *committer) loop() {
 	defer c.wg.Done()
+	defer close(c.stopped)
 	group := make([]commitReq, 0, maxGroup)
 	last, took := 0, time.Duration(0) // the last group's size and commit time
 	timer := time.NewTimer(time.Hour)
@@ -460,11 +482,11 @@ func (d *DB) syncView(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 		select {
 		case c.reads <- r:
 		case <-c.quit:
-			return fmt.Errorf("the store is closed: %w", model.ErrUnavailable)
+			return errClosed
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		res := <-r.done
+		res := await(c, r.done, readResult{err: errClosed})
 		if p, ok := res.err.(*panicErr); ok {
 			panic(p.v)
 		}

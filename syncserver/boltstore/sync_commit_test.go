@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/courierapp/courier/model"
 )
 
 func openTestDB(t *testing.T) *DB {
@@ -162,5 +164,27 @@ func TestCommitOfALoneWriteDoesNotWaitForCompany(t *testing.T) {
 	g, w := d.CommitStats()
 	if g < 5 || w != g {
 		t.Fatalf("%d writes in %d groups, want one group per lone write", w, g)
+	}
+}
+
+// A write or a read that races Close is answered (the store is closed),
+// not left waiting for a loop that has stopped.
+func TestWritesAfterCloseAreAnswered(t *testing.T) {
+	d := openTestDB(t)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 64 {
+		done := make(chan error, 1)
+		go func() { done <- d.commit(ctx, putKey(fmt.Sprint("late", i))) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, model.ErrUnavailable) {
+				t.Fatalf("write after Close: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a write after Close is still waiting")
+		}
 	}
 }
