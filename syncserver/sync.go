@@ -296,11 +296,10 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 	res, err := c.srv.store.Push(c.ctx, c.sess.AccountID, p.Ops, c.srv.syncCfg.Quota)
 	m.pushLatency.Observe(time.Since(start).Seconds())
 	if qe := (*QuotaError)(nil); errors.As(err, &qe) {
-		return &closeErr{code: syncproto.CloseTooLarge, why: syncproto.CodeQuotaExceeded, msg: "the account's sync quota is used up: " + qe.Error() +
-			"; delete some records (old history entries, requests) to make room, or ask the server's operator for a larger quota"}
+		return quotaClose(": " + qe.Error() + "; delete some records (old history entries, requests) to make room, or ask the server's operator for a larger quota")
 	}
 	if errors.Is(err, ErrQuotaExceeded) {
-		return &closeErr{code: syncproto.CloseTooLarge, why: syncproto.CodeQuotaExceeded, msg: "the account's sync quota is used up"}
+		return quotaClose("")
 	}
 	if err != nil {
 		return fmt.Errorf("push %d ops: %w", len(p.Ops), err)
@@ -318,6 +317,12 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 		return c.write(&syncproto.Ack{OpIDs: res.Dup})
 	}
 	return nil
+}
+
+// quotaClose is the close of a push the account's quota refused, its
+// message "the account's sync quota is used up" then detail.
+func quotaClose(detail string) error {
+	return &closeErr{code: syncproto.CloseTooLarge, why: syncproto.CodeQuotaExceeded, msg: "the account's sync quota is used up" + detail}
 }
 
 // pushedPage returns the changes a push wrote, as storage returns them

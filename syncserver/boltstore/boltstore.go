@@ -90,15 +90,13 @@ func Open(path string) (*DB, error) {
 		lsn, err = recoverLog(tx, log)
 		return err
 	})
-	if err == nil {
-		log.reset()
-		log.prepare()
-	}
 	if err != nil {
 		log.close()
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	log.reset()
+	log.prepare()
 	return &DB{db: db, commits: newCommitter(db, log, lsn)}, nil
 }
 
