@@ -32,12 +32,13 @@ type writeTx struct {
 	scrub bool
 
 	// watched says early pushes are watched (see early.go); earlyOps
-	// are the ops appended to an outbox that was empty, to hand over
-	// before the commit (none past maxEarlyOps), and appended says an op
-	// was appended.
-	watched  bool
-	earlyOps []model.Op
-	appended bool
+	// are the ops this write appends, to hand over before the commit
+	// (none past maxEarlyOps), earlyBefore the ops pending before them
+	// (none past maxEarlyBefore), and appended says an op was appended.
+	watched     bool
+	earlyOps    []model.Op
+	earlyBefore []model.ID
+	appended    bool
 
 	keys      []app.RecordKey
 	seen      map[app.RecordKey]bool
@@ -186,7 +187,12 @@ func (w *writeTx) appendOp(op model.Op) error {
 	if w.outIDs.Get([]byte(op.OpID)) != nil {
 		return fmt.Errorf("op %s is already pending: %w", op.OpID, model.ErrConflict)
 	}
-	if w.watched && (w.earlyOps != nil || !w.appended && w.outboxEmpty()) {
+	if w.watched && !w.appended {
+		if w.earlyBefore, w.watched = w.pendingIDs(maxEarlyBefore); w.watched {
+			w.earlyOps = make([]model.Op, 0, 1)
+		}
+	}
+	if w.watched {
 		// A copy: the engine may still seal it after Apply returned
 		// and its caller reused the values.
 		c := model.Record{Kind: op.Kind, ID: op.ID, Fields: op.Fields}.Clone()
@@ -296,6 +302,20 @@ func (w *writeTx) materialisePrepared(kind model.Kind, id model.ID, conf model.F
 		r.Apply(f)
 	}
 	return w.setVisible(r, false)
+}
+
+// pendingIDs returns the ids of the pending ops, in no particular order,
+// when there are at most limit of them.
+func (w *writeTx) pendingIDs(limit int) ([]model.ID, bool) {
+	var ids []model.ID
+	c := w.outIDs.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if len(ids) == limit {
+			return nil, false
+		}
+		ids = append(ids, model.ID(k))
+	}
+	return ids, true
 }
 
 // outboxEmpty reports whether no op is pending.

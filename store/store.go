@@ -151,7 +151,7 @@ func (db *DB) update(ctx context.Context, what string, remote bool, fn func(w *w
 		scrub = w != nil && w.scrub
 		fnErr = err
 		if err == nil && w.earlyOps != nil {
-			early = &earlyBatch{ops: w.earlyOps}
+			early = &earlyBatch{ops: w.earlyOps, before: w.earlyBefore}
 			db.early.hand(early)
 		}
 		return err

@@ -21,9 +21,9 @@ type heldCommits struct {
 	reached chan []bool
 }
 
-func (h *heldCommits) WatchOutbox(fn func(ops []model.Op, committing func() bool)) (cancel func()) {
-	return h.DB.WatchOutbox(func(ops []model.Op, committing func() bool) {
-		fn(ops, committing)
+func (h *heldCommits) WatchOutbox(fn func(ops []model.Op, before []model.ID, committing func() bool)) (cancel func()) {
+	return h.DB.WatchOutbox(func(ops []model.Op, before []model.ID, committing func() bool) {
+		fn(ops, before, committing)
 		var got []bool
 		for _, until := range h.until {
 			deadline := time.Now().Add(5 * time.Second)

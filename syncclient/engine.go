@@ -47,17 +47,19 @@ type Store interface {
 }
 
 // EarlyStore is implemented by stores that hand the ops of a local write
-// made while nothing else is pending to the engine just before the write
-// commits (package store does: see its WatchOutbox). The engine sends
-// them while the commit's fsyncs run, and an edit reaches the other
-// devices one local commit sooner.
+// to the engine just before the write commits, with the ids of the ops
+// pending before them (package store does: see its WatchOutbox). When
+// every one of those is already on its way to the server, the engine
+// sends the new ops while the commit's fsyncs run, and an edit reaches
+// the other devices one local commit sooner.
 type EarlyStore interface {
-	WatchOutbox(fn func(ops []model.Op, committing func() bool)) (cancel func())
+	WatchOutbox(fn func(ops []model.Op, before []model.ID, committing func() bool)) (cancel func())
 }
 
 // earlyOps is one write's ops handed over before its commit.
 type earlyOps struct {
 	ops        []model.Op
+	before     []model.ID // pending before them
 	committing func() bool
 }
 
@@ -308,9 +310,9 @@ func (e *Engine) watchStore(ctx context.Context) (stop func()) {
 	e.refresh(ctx)
 	stopEarly := func() {}
 	if es, ok := e.cfg.Store.(EarlyStore); ok {
-		stopEarly = es.WatchOutbox(func(ops []model.Op, committing func() bool) {
+		stopEarly = es.WatchOutbox(func(ops []model.Op, before []model.ID, committing func() bool) {
 			select {
-			case e.early <- earlyOps{ops: ops, committing: committing}:
+			case e.early <- earlyOps{ops: ops, before: before, committing: committing}:
 			default: // pushed after the commit instead
 			}
 		})

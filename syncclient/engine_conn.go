@@ -534,14 +534,20 @@ func (c *conn) push(ctx context.Context) error {
 }
 
 // pushEarly sends the ops of a local write while it commits (see
-// EarlyStore), when the connection is ready to push and the write is
-// still committing: the store hands a write over only when no older op
-// is pending, so they are next in the outbox's order. Once the write is
-// done, the outbox holds them (or not: the commit failed), and push goes
-// by that.
+// EarlyStore), when the connection is ready to push, the write is still
+// committing, and every op pending before them is already on its way:
+// pushed on this connection (the server takes a connection's pushes in
+// order), or one that can never be pushed. They are then next in the
+// outbox's order. Once the write is done, the outbox holds them (or not:
+// the commit failed), and push goes by that.
 func (c *conn) pushEarly(ctx context.Context, b earlyOps) error {
 	if !c.caughtUp || c.e.pushLimit > 0 || len(c.deletions) > 0 || len(c.inflight)+len(b.ops) > maxInflight || !b.committing() {
 		return nil
+	}
+	for _, id := range b.before {
+		if !c.inflight[id] && c.stuck[id] == nil {
+			return nil
+		}
 	}
 	batch, _ := c.batch(b.ops, syncproto.MaxPushOps)
 	return c.send(ctx, batch)
