@@ -146,6 +146,9 @@ type Engine struct {
 	// queueBound is the bytes of read frames kept in memory while the
 	// store applies a page; frames beyond it wait in a spill file.
 	queueBound int
+	// echoHold bounds how long echoes of this device's pushes wait to
+	// be applied (see heldEchoes).
+	echoHold echoHold
 }
 
 var _ app.SyncEngine = (*Engine)(nil)
@@ -190,6 +193,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cfg: cfg, wsURL: ws.String(), hc: hc, sealer: vault.NewSealer(cfg.Key), log: cfg.Logger,
 		clock: cfg.Clock, back: backoff{min: BackoffMin, max: BackoffMax, rand: cfg.Rand},
 		wake: make(chan struct{}, 1), local: make(chan struct{}, 1), early: make(chan earlyOps, 4), queueBound: maxQueuedBytes,
+		echoHold: defaultEchoHold,
 	}
 	e.status.init(app.SyncStatus{State: app.SyncConnecting})
 	return e, nil

@@ -29,6 +29,9 @@ type conn struct {
 	welcomed bool
 	caughtUp bool
 	inflight map[model.ID]bool // pushed on this connection, not yet acked
+	// echoes holds echoes of this device's own ops not yet applied (see
+	// hold).
+	echoes heldEchoes
 	// stuck holds pending ops that can never be pushed (a value over the
 	// protocol's limits): they stay in the outbox, visible on this device,
 	// and the others go on without them.
@@ -74,7 +77,7 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 		return err
 	}
 	defer ws.CloseNow()
-	c := &conn{e: e, ws: ws, once: once, sum: sum, inflight: map[model.ID]bool{}, stuck: map[model.ID]error{}}
+	c := &conn{e: e, ws: ws, once: once, sum: sum, inflight: map[model.ID]bool{}, stuck: map[model.ID]error{}, echoes: heldEchoes{ids: map[model.ID]bool{}}}
 	cursor, err := e.cfg.Store.Cursor(ctx)
 	if err != nil {
 		return fmt.Errorf("read the cursor: %w", err)
@@ -89,6 +92,12 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 	go c.ping(ctx, dead)
 	err = c.loop(ctx, q, dead)
 	e.live.Store(false)
+	c.echoes.stop()
+	if ferr := c.flushEchoes(context.WithoutCancel(ctx)); ferr != nil {
+		// The cursor stays before them: the next connection pulls
+		// them again.
+		e.log.Warn("could not apply the echoes of this device's pushes", "err", ferr)
+	}
 	e.refresh(context.WithoutCancel(ctx)) // for commits its loop was told of too late
 	e.unacked = len(c.inflight)
 	if we := (*writeError)(nil); errors.As(err, &we) {
@@ -116,6 +125,10 @@ func (c *conn) loop(ctx context.Context, q *frameQueue, dead <-chan struct{}) er
 			}
 		case b := <-c.e.early:
 			if err := c.pushEarly(ctx, b); err != nil {
+				return err
+			}
+		case <-c.echoes.due:
+			if err := c.flushEchoes(ctx); err != nil {
 				return err
 			}
 		case <-q.ready:
@@ -466,16 +479,20 @@ func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
 }
 
 // changes applies one page, opened and prepared (nil when it has no
-// changes); the page's last seq becomes the cursor.
+// changes), or holds it when it only echoes this device's pushes (see
+// heldEchoes); the page's last seq becomes the cursor.
 func (c *conn) changes(ctx context.Context, f *syncproto.Changes, page app.ServerPage) error {
 	var opened []model.Change
 	if page != nil {
 		opened = page.Changes()
 	}
-	if len(opened) > 0 {
-		last := opened[len(opened)-1].Seq
-		if err := c.e.cfg.Store.ApplyServerPage(ctx, page, last); err != nil {
-			return fmt.Errorf("apply changes up to seq %d: %w", last, err)
+	switch {
+	case len(opened) == 0:
+	case c.holdable(opened):
+		c.hold(opened)
+	default:
+		if err := c.apply(ctx, page, opened); err != nil {
+			return err
 		}
 		for _, ch := range opened {
 			if ch.OpID != "" && c.inflight[ch.OpID] {
@@ -537,15 +554,16 @@ func (c *conn) push(ctx context.Context) error {
 // EarlyStore), when the connection is ready to push, the write is still
 // committing, and every op pending before them is already on its way:
 // pushed on this connection (the server takes a connection's pushes in
-// order), or one that can never be pushed. They are then next in the
-// outbox's order. Once the write is done, the outbox holds them (or not:
-// the commit failed), and push goes by that.
+// order), acknowledged with its echo held, or one that can never be
+// pushed. They are then next in the outbox's order. Once the write is
+// done, the outbox holds them (or not: the commit failed), and push goes
+// by that.
 func (c *conn) pushEarly(ctx context.Context, b earlyOps) error {
 	if !c.caughtUp || c.e.pushLimit > 0 || len(c.deletions) > 0 || len(c.inflight)+len(b.ops) > maxInflight || !b.committing() {
 		return nil
 	}
 	for _, id := range b.before {
-		if !c.inflight[id] && c.stuck[id] == nil {
+		if !c.inflight[id] && !c.echoes.ids[id] && c.stuck[id] == nil {
 			return nil
 		}
 	}
@@ -556,7 +574,7 @@ func (c *conn) pushEarly(ctx context.Context, b earlyOps) error {
 // pushNext pushes up to limit of the oldest pending ops not in flight and
 // returns how many it sent.
 func (c *conn) pushNext(ctx context.Context, limit int) (int, error) {
-	ops, err := c.e.cfg.Store.PendingOps(ctx, len(c.inflight)+len(c.stuck)+limit)
+	ops, err := c.e.cfg.Store.PendingOps(ctx, len(c.inflight)+len(c.echoes.ids)+len(c.stuck)+limit)
 	if err != nil {
 		return 0, fmt.Errorf("read the outbox: %w", err)
 	}
@@ -642,7 +660,7 @@ func (c *conn) batch(ops []model.Op, limit int) ([]model.Op, int) {
 	var out []model.Op
 	size := 0
 	for i, op := range ops {
-		if c.inflight[op.OpID] || c.stuck[op.OpID] != nil {
+		if c.inflight[op.OpID] || c.echoes.ids[op.OpID] || c.stuck[op.OpID] != nil {
 			continue
 		}
 		sealed, err := c.e.sealOp(op)
@@ -684,6 +702,9 @@ func (c *conn) settle(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read the cursor: %w", err)
 	}
+	// Ops whose echo is held are acknowledged, though still in the
+	// outbox until it is applied.
+	n = max(0, n-len(c.echoes.ids))
 	settled := c.caughtUp && len(c.inflight) == 0 && n <= len(c.stuck)
 	if settled && n > 0 {
 		return c.stuckStatus(n)
@@ -691,7 +712,7 @@ func (c *conn) settle(ctx context.Context) (bool, error) {
 	// Ops pushed early are in flight before their write commits to the
 	// outbox: they are pending all the same.
 	n = max(n, len(c.inflight))
-	inSync := settled && n == 0
+	inSync := settled && n == 0 && len(c.echoes.ids) == 0
 	now := c.e.clock.Now()
 	c.e.status.update(func(s *app.SyncStatus) {
 		moved := s.Cursor != cur

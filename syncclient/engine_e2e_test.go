@@ -84,6 +84,7 @@ type device struct {
 	acct  *servertest.Account
 	sess  app.Session
 	wrap  func(*store.DB) syncclient.Store
+	tune  func(*syncclient.Engine) // called on each engine made
 	db    *store.DB
 	sync  *app.Sync
 	relay *relay
@@ -140,10 +141,17 @@ func (d *device) open() {
 		es = d.wrap(db)
 	}
 	newEngine := func(s app.Session) (app.SyncEngine, error) {
-		return syncclient.NewEngine(syncclient.EngineConfig{
+		e, err := syncclient.NewEngine(syncclient.EngineConfig{
 			ServerURL: s.Account.ServerURL, CAFile: d.acct.CAFile, Proxy: "direct", Token: s.Token, Key: s.Key,
 			DeviceID: d.name, Store: es, Clock: quickClock{}, PingInterval: time.Second,
 		})
+		if err != nil {
+			return nil, err
+		}
+		if d.tune != nil {
+			d.tune(e)
+		}
+		return e, nil
 	}
 	d.db = db
 	if d.sync, err = app.NewSync(db, sessionOf{d.sess}, newEngine, nil); err != nil {
