@@ -41,6 +41,15 @@ type HistoryPruner interface {
 	PruneHistory(ctx context.Context, limit int) (int, error)
 }
 
+// Compactor is implemented by stores that give the room of deleted
+// records back when much of their file is free (package store does: see
+// its Compact). The App asks after deleting history entries.
+type Compactor interface {
+	// Compact compacts the file when it is worth it and reports whether
+	// it did.
+	Compact(ctx context.Context) (bool, error)
+}
+
 // App is the application core that the GUI and the CLI hold: one per open
 // profile. Its methods are safe for concurrent use. Errors wrap the model
 // vocabulary (model.ErrNotFound, model.ErrInvalid, model.ErrUnavailable,

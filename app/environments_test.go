@@ -7,6 +7,7 @@ import (
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
 )
 
 func TestEnvironments(t *testing.T) {
@@ -191,5 +192,60 @@ func TestClearHistory(t *testing.T) {
 	}
 	if n := must[int](t)(db.HistoryCount(ctx)); n != 0 {
 		t.Fatalf("%d entries after clear", n)
+	}
+}
+
+// compactCounter is a real store that counts the App's calls of Compact.
+type compactCounter struct {
+	*store.DB
+	calls int
+}
+
+func (c *compactCounter) Compact(ctx context.Context) (bool, error) {
+	c.calls++
+	return c.DB.Compact(ctx)
+}
+
+func TestDeletingHistoryAsksTheStoreToGiveItsRoomBack(t *testing.T) {
+	ctx := context.Background()
+	srv := echoServer(t)
+	db := &compactCounter{DB: openStore(t)}
+	a, err := app.New(db, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := a.Send(ctx, model.Request{URL: srv.URL + "/echo"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if db.calls != 0 {
+		t.Fatalf("Compact called %d times by sends within the history limit", db.calls)
+	}
+	if err := a.ClearHistory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if db.calls != 1 {
+		t.Fatalf("Compact called %d times by ClearHistory; want 1", db.calls)
+	}
+	// Pruning to a lower limit deletes entries too.
+	for range 3 {
+		if _, err := a.Send(ctx, model.Request{URL: srv.URL + "/echo"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := a.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.HistoryLimit = 1
+	if err := a.SaveSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(ctx, model.Request{URL: srv.URL + "/echo"}); err != nil {
+		t.Fatal(err)
+	}
+	if db.calls != 2 {
+		t.Fatalf("Compact called %d times after pruning; want 2", db.calls)
 	}
 }

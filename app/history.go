@@ -129,7 +129,21 @@ func (a *App) ClearHistory(ctx context.Context) error {
 		}
 	}
 	a.removeOrphanBodyFiles(ctx, started)
+	a.compact(ctx)
 	return nil
+}
+
+// compact asks the store to give back the room of deleted records, if it
+// can and it is worth it. A failure only leaves the file as large as it
+// was.
+func (a *App) compact(ctx context.Context) {
+	c, ok := a.store.(Compactor)
+	if !ok {
+		return
+	}
+	if _, err := c.Compact(ctx); err != nil {
+		a.log.Warn("could not compact the profile database", "err", err)
+	}
 }
 
 // pruneHistory deletes the oldest entries so at most limit remain, through
@@ -144,6 +158,7 @@ func (a *App) pruneHistory(ctx context.Context, limit int) error {
 			return err
 		}
 		a.removeOrphanBodyFiles(ctx, time.Now().Add(-orphanGrace))
+		a.compact(ctx)
 		return nil
 	}
 	// Page to the oldest entries and delete them.

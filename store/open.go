@@ -136,6 +136,14 @@ func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, err
 	default:
 		return nil, fmt.Errorf("cannot open the profile database %s (%s): %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, err)
 	}
+	if err := removeCompactLeftover(db.path); err != nil {
+		db.log.Warn("could not remove the copy an unfinished compaction left", "path", db.path, "err", err)
+	}
+	if nb, err := db.compact(context.Background(), b); err != nil {
+		db.log.Warn("could not compact the profile database", "path", db.path, "err", err)
+	} else if nb != nil {
+		b = nb
+	}
 	err = db.prepare(b)
 	if err == nil {
 		err = db.prepareSecrets(b, key, opts.NoSync)
