@@ -141,21 +141,27 @@ func TestCompactGivesBackTheRoomOfDeletedHistory(t *testing.T) {
 	want.check(t, db, "reopened")
 }
 
-func TestOpenCompactsAMostlyFreeFileAndRemovesAnUnfinishedCopy(t *testing.T) {
+// clearedProfile opens a profile in a new folder, holding the sample's
+// records and the room of deleted history entries, and returns it with
+// its file's path and size, and its contents.
+func clearedProfile(t *testing.T) (*store.DB, string, int64, contents) {
+	t.Helper()
 	testCompaction(t)
-	ctx := context.Background()
 	dir := t.TempDir()
 	db := openStore(t, dir)
-	must(t, db.Apply(ctx, sampleOps(t)...))
+	must(t, db.Apply(context.Background(), sampleOps(t)...))
 	deleteHistory(t, db, bigHistory(t, db, testHistory))
-	want := contentsOf(t, db)
-	must(t, db.Close())
 	path := filepath.Join(dir, store.FileName)
-	full := fileSize(t, path)
+	return db, path, fileSize(t, path), contentsOf(t, db)
+}
+
+func TestOpenCompactsAMostlyFreeFileAndRemovesAnUnfinishedCopy(t *testing.T) {
+	db, path, full, want := clearedProfile(t)
+	must(t, db.Close())
 	// A compaction that died half way left its copy.
 	must(t, os.WriteFile(path+".compact", []byte("half a copy"), 0o600))
 
-	db = openStore(t, dir)
+	db = openStore(t, filepath.Dir(path))
 	if small := fileSize(t, path); small > full/4 {
 		t.Errorf("the file is %d bytes after Open, %d before; want it compacted", small, full)
 	}
@@ -166,15 +172,8 @@ func TestOpenCompactsAMostlyFreeFileAndRemovesAnUnfinishedCopy(t *testing.T) {
 }
 
 func TestAFailedCompactionLeavesTheStoreAsItWas(t *testing.T) {
-	testCompaction(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	db := openStore(t, dir)
-	must(t, db.Apply(ctx, sampleOps(t)...))
-	deleteHistory(t, db, bigHistory(t, db, testHistory))
-	want := contentsOf(t, db)
-	path := filepath.Join(dir, store.FileName)
-	full := fileSize(t, path)
+	db, path, full, want := clearedProfile(t)
 	// Something the compaction cannot remove holds its copy's name.
 	must(t, os.MkdirAll(filepath.Join(path+".compact", "x"), 0o700))
 
@@ -235,66 +234,70 @@ func BenchmarkEditAfterClearingHistory(b *testing.B) {
 }
 
 func TestCompactWhileOthersReadAndWrite(t *testing.T) {
-	testCompaction(t)
 	ctx := context.Background()
-	db := openStore(t, t.TempDir())
+	db, _, _, _ := clearedProfile(t)
 	sample := sampleOps(t)
 	must(t, db.Apply(ctx, sample...))
-	deleteHistory(t, db, bigHistory(t, db, testHistory))
 
+	// Two readers and a writer run step until stop, once at least before
+	// the compaction starts.
 	stop := make(chan struct{})
 	errs := make(chan error, 3)
-	var written []model.Op
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
+	var started, done sync.WaitGroup
+	loop := func(step func() error) {
+		started.Add(1)
+		done.Go(func() {
+			first := true
 			for {
+				err := step()
+				if first {
+					started.Done()
+					first = false
+				}
 				select {
 				case <-stop:
-					errs <- nil
-					return
 				default:
-				}
-				for _, op := range sample {
-					if _, err := db.Get(ctx, op.Kind, op.ID); err != nil {
-						errs <- err
-						return
+					if err == nil {
+						continue
 					}
 				}
-			}
-		})
-	}
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				errs <- nil
-				return
-			default:
-			}
-			op := nameOp(model.NewID(), "written meanwhile")
-			if err := db.Apply(ctx, op); err != nil {
 				errs <- err
 				return
 			}
-			written = append(written, op)
+		})
+	}
+	read := func() error {
+		for _, op := range sample {
+			if _, err := db.Get(ctx, op.Kind, op.ID); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	var written []model.Op
+	loop(read)
+	loop(read)
+	loop(func() error {
+		op := nameOp(model.NewID(), "written meanwhile")
+		if err := db.Apply(ctx, op); err != nil {
+			return err
+		}
+		written = append(written, op)
+		return nil
 	})
+	started.Wait()
 	did, err := db.Compact(ctx)
 	close(stop)
-	wg.Wait()
+	done.Wait()
 	if err != nil || !did {
 		t.Fatalf("Compact = %v, %v", did, err)
 	}
 	for range 3 {
 		must(t, <-errs)
 	}
-	if len(written) == 0 {
-		t.Fatal("no write ran")
-	}
 	for _, op := range written {
 		if _, err := db.Get(ctx, op.Kind, op.ID); err != nil {
-			t.Fatalf("a record written during the compaction: %v", err)
+			t.Fatalf("a record written around the compaction: %v", err)
 		}
 	}
 }
