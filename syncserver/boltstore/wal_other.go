@@ -1,11 +1,11 @@
-//go:build !linux
+//go:build !linux && !darwin && !freebsd
 
 package boltstore
 
 import "os"
 
-// fdatasync flushes f's data; elsewhere than Linux, with its metadata.
+// fdatasync flushes f's data, with its metadata.
 func fdatasync(f *os.File) error { return f.Sync() }
 
-// freeSpace says nothing elsewhere than Linux.
+// freeSpace says nothing on these systems.
 func freeSpace(*os.File) (int64, bool) { return 0, false }
