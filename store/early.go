@@ -45,10 +45,9 @@ type outboxWatchers struct {
 // maxEarlyOps ops to an outbox of at most maxEarlyBefore, just before it
 // commits, with those ops and the ids of the ops pending before them (in
 // no particular order); committing reports whether the commit is still
-// under way. fn runs while
-// the store holds its write lock: it must return at once, must not call
-// the store and must not change ops or before (shared by every watcher).
-// cancel stops the calls.
+// under way. fn runs while the store holds its write lock: it must return
+// at once, must not call the store and must not change ops or before
+// (shared by every watcher). cancel stops the calls.
 func (db *DB) WatchOutbox(fn func(ops []model.Op, before []model.ID, committing func() bool)) (cancel func()) {
 	w := &db.early
 	w.mu.Lock()
