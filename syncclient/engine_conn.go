@@ -486,10 +486,12 @@ func (c *conn) changes(ctx context.Context, f *syncproto.Changes, page app.Serve
 	if page != nil {
 		opened = page.Changes()
 	}
+	full, held := len(c.inflight) >= maxInflight, false
 	switch {
 	case len(opened) == 0:
 	case c.holdable(opened):
 		c.hold(opened)
+		held = true
 	default:
 		if err := c.apply(ctx, page, opened); err != nil {
 			return err
@@ -506,6 +508,13 @@ func (c *conn) changes(ctx context.Context, f *syncproto.Changes, page app.Serve
 	if f.CaughtUp && !c.caughtUp {
 		c.caughtUp = true
 		return c.push(ctx)
+	}
+	if held && !full && c.e.pushLimit == 0 {
+		// Echoes only make room in flight, and there was room: every
+		// op not yet pushed came with a local commit, which pushes it
+		// (e.local). Reading the outbox again would only find the held
+		// ops and those in flight.
+		return nil
 	}
 	if len(c.inflight) < maxInflight {
 		return c.push(ctx)
