@@ -19,9 +19,10 @@ import (
 // to three times as long. So when at least compactMinFree bytes and half
 // the file are free, the store copies its live data into a new file
 // (courier.db.compact), makes it durable, and renames it over courier.db:
-// when Open finds such a file, and when the app asks (after clearing
-// history). The copy costs a read and a write of the live data, which is
-// then at most as large as what it frees.
+// when Open finds such a file, and when the app asks (after deleting
+// history). Reads and writes wait for the copy, which takes about a second
+// per 100 MiB of live data, so a file with more than compactMaxLive of it
+// is left as it is.
 //
 // Nothing is lost if it stops half way: until the rename the old file is
 // whole and in use, and a copy left by a process that died is removed by
@@ -30,9 +31,10 @@ import (
 // process can open it in between. Not on Windows, where an open file cannot
 // be renamed over.
 
-// compactMinFree is the free space from which a file is compacted (a
-// variable for the tests).
-var compactMinFree int64 = 32 << 20
+// compactMinFree is the free space from which a file is compacted, and
+// compactMaxLive the most live data a compaction copies (a pause of about
+// half a second). Variables for the tests.
+var compactMinFree, compactMaxLive int64 = 32 << 20, 64 << 20
 
 // compactTxSize bounds the bytes copied per transaction of a compaction.
 const compactTxSize = 64 << 20
@@ -41,7 +43,7 @@ const compactTxSize = 64 << 20
 const compactSuffix = ".compact"
 
 // Compact compacts the file if at least 32 MiB and half of it are free,
-// and reports whether it did. Reads and writes wait while it runs. On
+// and at most 64 MiB is in use, and reports whether it did. Reads and writes wait while it runs. On
 // failure the store goes on with the file it had, unchanged.
 func (db *DB) Compact(ctx context.Context) (bool, error) {
 	if err := ctx.Err(); err != nil {
@@ -77,7 +79,7 @@ func compactable(b *bbolt.DB) (int64, bool) {
 	if err := b.View(func(tx *bbolt.Tx) error { size = tx.Size(); return nil }); err != nil {
 		return free, false
 	}
-	return free, free >= compactMinFree && 2*free >= size
+	return free, free >= compactMinFree && 2*free >= size && size-free <= compactMaxLive
 }
 
 // compact copies b into a new file renamed over db.path when compactable

@@ -85,9 +85,9 @@ func (c contents) check(t *testing.T, db *store.DB, when string) {
 }
 
 // testCompaction makes the tests' files of 5 MiB of history worth
-// compacting, as 32 MiB are in use.
+// compacting, as 32 MiB are in use, up to 4 MiB live.
 func testCompaction(t *testing.T) {
-	t.Cleanup(store.SetCompactMinFree(1 << 20))
+	t.Cleanup(store.SetCompactLimits(1<<20, 4<<20))
 }
 
 // testHistory is the entries (of 256 KiB) the tests delete.
@@ -231,6 +231,19 @@ func BenchmarkEditAfterClearingHistory(b *testing.B) {
 	}
 	reportLatency(b, "free-pages-kept", lk)
 	reportLatency(b, "compacted", lc)
+}
+
+func TestCompactLeavesAFileWithMuchLiveDataAsItIs(t *testing.T) {
+	testCompaction(t)
+	ctx := context.Background()
+	db := openStore(t, t.TempDir())
+	bigHistory(t, db, 2*testHistory) // 10 MiB kept: more than 4
+	deleteHistory(t, db, bigHistory(t, db, 3*testHistory))
+	// More than half of the file is free, but the copy would hold up
+	// reads and writes too long.
+	if did, err := db.Compact(ctx); err != nil || did {
+		t.Fatalf("Compact = %v, %v; want nothing done", did, err)
+	}
 }
 
 func TestCompactWhileOthersReadAndWrite(t *testing.T) {
