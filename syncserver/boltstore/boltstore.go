@@ -133,11 +133,7 @@ func recoverLog(tx *bbolt.Tx, log *pushLog) (uint64, error) {
 // last checkpoint).
 func (d *DB) Close() error {
 	d.commits.close()
-	err := d.db.Close()
-	if d.commits.log != nil {
-		err = errors.Join(err, d.commits.log.close())
-	}
-	return err
+	return errors.Join(d.db.Close(), d.commits.log.close())
 }
 
 func (d *DB) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {

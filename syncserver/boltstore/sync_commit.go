@@ -58,7 +58,7 @@ const (
 // time (at most maxGather) to rejoin.
 type committer struct {
 	db    *bbolt.DB
-	log   *pushLog // nil: every group commits before it is answered
+	log   *pushLog
 	reqs  chan commitReq
 	reads chan readReq
 	quit  chan struct{}
@@ -237,10 +237,9 @@ func (c *committer) loop() {
 		case <-c.quit:
 			timer.Stop()
 			c.drain()
-			c.checkpoint() // what fails stays in the log, replayed at open
-			if c.tx != nil {
-				_ = c.tx.Rollback()
-			}
+			// What fails stays in the log, replayed at open; the
+			// transaction is closed either way.
+			_ = c.checkpoint()
 			return
 		}
 	}
@@ -326,7 +325,7 @@ func (c *committer) apply(group []commitReq) (int, error) {
 // persist makes the writes of group, applied in the open transaction,
 // durable: in the log when it can, else by a checkpoint.
 func (c *committer) persist(group []commitReq) error {
-	if c.log == nil || c.log.off >= maxLogBytes || c.failed != nil || !c.log.roomy() {
+	if c.log.off >= maxLogBytes || c.failed != nil || !c.log.roomy() {
 		return c.checkpoint()
 	}
 	recs := make([][]byte, len(group))
@@ -409,10 +408,7 @@ func (c *committer) checkpoint() error {
 			return c.checkpointFailed(err)
 		}
 	}
-	var err error
-	if c.log != nil {
-		err = c.tx.Bucket(bMeta).Put(kLogLSN, u64(c.lsn))
-	}
+	err := c.tx.Bucket(bMeta).Put(kLogLSN, u64(c.lsn))
 	if err == nil {
 		err = c.tx.Commit()
 	} else {
@@ -424,9 +420,7 @@ func (c *committer) checkpoint() error {
 	}
 	c.logged, c.due, c.failed = c.logged[:0], time.Time{}, nil
 	c.dirty.Store(false)
-	if c.log != nil {
-		c.log.reset()
-	}
+	c.log.reset()
 	return nil
 }
 
