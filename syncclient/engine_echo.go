@@ -92,14 +92,14 @@ func (c *conn) hold(opened []model.Change) {
 	h.due = h.timer.C
 }
 
-// apply applies page (opened: its changes), after the held echoes and
-// in the same transaction when there are any.
+// apply applies page (opened: its changes) after the held echoes, in one
+// transaction; with none of its own (nil, nil), the held echoes alone.
 func (c *conn) apply(ctx context.Context, page app.ServerPage, opened []model.Change) error {
 	if len(c.echoes.changes) > 0 {
-		all := append(c.echoes.take(), opened...)
+		opened = append(c.echoes.take(), opened...)
 		var err error
-		if page, err = c.e.cfg.Store.PrepareServerChanges(all); err != nil {
-			return fmt.Errorf("apply changes up to seq %d: %w", all[len(all)-1].Seq, err)
+		if page, err = c.e.cfg.Store.PrepareServerChanges(opened); err != nil {
+			return fmt.Errorf("apply changes up to seq %d: %w", opened[len(opened)-1].Seq, err)
 		}
 	}
 	last := opened[len(opened)-1].Seq
@@ -111,19 +111,10 @@ func (c *conn) apply(ctx context.Context, page app.ServerPage, opened []model.Ch
 
 // flushEchoes applies the held echoes, if any.
 func (c *conn) flushEchoes(ctx context.Context) error {
-	held := c.echoes.take()
-	if len(held) == 0 {
+	if len(c.echoes.changes) == 0 {
 		return nil
 	}
-	last := held[len(held)-1].Seq
-	page, err := c.e.cfg.Store.PrepareServerChanges(held)
-	if err == nil {
-		err = c.e.cfg.Store.ApplyServerPage(ctx, page, last)
-	}
-	if err != nil {
-		return fmt.Errorf("apply changes up to seq %d: %w", last, err)
-	}
-	return nil
+	return c.apply(ctx, nil, nil)
 }
 
 // take empties h and returns what it held.
