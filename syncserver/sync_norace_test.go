@@ -2,6 +2,6 @@
 
 package syncserver_test
 
-// raceScale shrinks the volume of the heaviest tests under the race
+// raceScale shrinks the volume of the heaviest test under the race
 // detector, which makes byte-crunching ten times slower.
 const raceScale = 1
