@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 )
@@ -132,6 +133,28 @@ func TestSecretValuesAreNeverStoredInPlainText(t *testing.T) {
 			page, err := other.PrepareServerChanges([]model.Change{echo(1, variableOp(id, marker, true))})
 			must(t, err)
 			must(t, db.ApplyServerPage(ctx, page, 1))
+		}, false, ""},
+		{"pages prepared ahead, joined into one transaction", func(t *testing.T, db *store.DB, id model.ID) {
+			must(t, db.SetSyncEnabled(ctx, true))
+			p1, err := db.PrepareServerChanges([]model.Change{echo(1, variableOp(id, "first", true))})
+			must(t, err)
+			p2, err := db.PrepareServerChanges([]model.Change{echo(2, variableOp(id, marker, true))})
+			must(t, err)
+			page, err := db.JoinServerPages([]app.ServerPage{p1, p2})
+			must(t, err)
+			must(t, db.ApplyServerPage(ctx, page, 2))
+		}, false, ""},
+		{"a page of another profile's store joined with one of this store", func(t *testing.T, db *store.DB, id model.ID) {
+			must(t, db.SetSyncEnabled(ctx, true))
+			other := mustOpenWithKey(t, t.TempDir(), newSecretKey(t))
+			defer other.Close()
+			p1, err := other.PrepareServerChanges([]model.Change{echo(1, variableOp(id, marker, true))})
+			must(t, err)
+			p2, err := db.PrepareServerChanges([]model.Change{echo(2, variableOp(model.NewID(), marker, true))})
+			must(t, err)
+			page, err := db.JoinServerPages([]app.ServerPage{p1, p2})
+			must(t, err)
+			must(t, db.ApplyServerPage(ctx, page, 2))
 		}, false, ""},
 		{"a server change under a pending op", func(t *testing.T, db *store.DB, id model.ID) {
 			must(t, db.SetSyncEnabled(ctx, true))

@@ -204,6 +204,32 @@ func (db *DB) preparePage(changes []model.Change) (*ServerPage, error) {
 	return p, nil
 }
 
+// JoinServerPages joins consecutive pages of the stream, each from
+// PrepareServerChanges, into one page that ApplyServerPage applies in one
+// transaction: a device catching up with many pages waiting pays one
+// commit for them all rather than one each. The pages keep their
+// prepared forms; pages prepared by another store are prepared again.
+func (db *DB) JoinServerPages(pages []app.ServerPage) (app.ServerPage, error) {
+	n, own := 0, true
+	for _, pg := range pages {
+		p, ok := pg.(*ServerPage)
+		own = own && ok && p.sec == db.sec
+		n += len(pg.Changes())
+	}
+	changes := make([]model.Change, 0, n)
+	for _, pg := range pages {
+		changes = append(changes, pg.Changes()...)
+	}
+	if !own {
+		return db.PrepareServerChanges(changes)
+	}
+	pre := make([]preparedChange, 0, n)
+	for _, pg := range pages {
+		pre = append(pre, pg.(*ServerPage).pre...)
+	}
+	return &ServerPage{sec: db.sec, changes: changes, pre: pre}, nil
+}
+
 // ApplyServerPage applies a page from PrepareServerChanges in one
 // transaction, as ApplyServerChanges does. A page prepared by another
 // store (or another implementation) is prepared again here.

@@ -56,6 +56,15 @@ type EarlyStore interface {
 	WatchOutbox(fn func(ops []model.Op, before []model.ID, committing func() bool)) (cancel func())
 }
 
+// PageJoiner is implemented by stores that can apply several prepared
+// pages in one transaction (package store does: see its
+// JoinServerPages). A connection whose reader is ahead of the store then
+// applies the pages waiting together, up to maxJoinChanges changes, and a
+// device catching up pays one commit for them instead of one each.
+type PageJoiner interface {
+	JoinServerPages(pages []app.ServerPage) (app.ServerPage, error)
+}
+
 // earlyOps is one write's ops handed over before its commit.
 type earlyOps struct {
 	ops        []model.Op

@@ -112,6 +112,7 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 }
 
 func (c *conn) loop(ctx context.Context, q *frameQueue, dead <-chan struct{}) error {
+	var err error
 	for {
 		select {
 		case <-ctx.Done():
@@ -138,6 +139,9 @@ func (c *conn) loop(ctx context.Context, q *frameQueue, dead <-chan struct{}) er
 			}
 			if in.err != nil {
 				return c.readError(in.err)
+			}
+			if in, err = c.joinWaiting(q, in); err != nil {
+				return err
 			}
 			if err := c.handle(ctx, in); err != nil {
 				return err
@@ -456,6 +460,50 @@ func (c *conn) handle(ctx context.Context, in inbound) error {
 		return nil
 	}
 	return fmt.Errorf("the server sent a %s frame: %w", in.frame.FrameType(), model.ErrInvalid)
+}
+
+// maxJoinChanges bounds the changes of the pages joinWaiting joins: on
+// this project's machines a first sync commits 4,000 changes at a time
+// about 15% faster than 1,000, and the frames are already in memory
+// (frameQueue keeps at most maxQueuedBytes of them).
+const maxJoinChanges = 4000
+
+// joinWaiting joins in, a page of changes opened ahead, with the pages
+// opened ahead that wait behind it in q, up to maxJoinChanges changes and
+// the first that catches up, when the store can apply them in one
+// transaction (PageJoiner). Other frames, pages not opened yet (read
+// back from the spill file) and pages that failed to open stay for their
+// turn.
+func (c *conn) joinWaiting(q *frameQueue, in inbound) (inbound, error) {
+	joiner, ok := c.e.cfg.Store.(PageJoiner)
+	f, isPage := in.frame.(*syncproto.Changes)
+	if !ok || !isPage || !c.welcomed || f.CaughtUp || in.pre == nil || in.pre.err != nil {
+		return in, nil
+	}
+	pages := []app.ServerPage{in.pre.page}
+	n, caughtUp := len(in.pre.page.Changes()), false
+	for n < maxJoinChanges && !caughtUp {
+		// A page opened ahead has changes; the empty page that says
+		// the stream caught up is not opened, so it stays.
+		next, ok := q.takeIf(func(next inbound) bool {
+			_, isPage := next.frame.(*syncproto.Changes)
+			return isPage && next.pre != nil && next.pre.err == nil && n+len(next.pre.page.Changes()) <= maxJoinChanges
+		})
+		if !ok {
+			break
+		}
+		caughtUp = next.frame.(*syncproto.Changes).CaughtUp
+		pages = append(pages, next.pre.page)
+		n += len(next.pre.page.Changes())
+	}
+	if len(pages) == 1 {
+		return in, nil
+	}
+	page, err := joiner.JoinServerPages(pages)
+	if err != nil {
+		return in, fmt.Errorf("join %d pages of changes: %w", len(pages), err)
+	}
+	return inbound{frame: &syncproto.Changes{CaughtUp: caughtUp}, pre: &openedPage{page: page}}, nil
 }
 
 func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
@@ -953,6 +1001,22 @@ func (q *frameQueue) take() (inbound, bool) {
 	if len(q.mem) > 0 || (len(q.spilled) > 0 && !q.promoting) || q.end != nil {
 		q.signal()
 	}
+	return in, true
+}
+
+// takeIf returns the oldest frame when it waits in memory and ok says
+// so; false leaves it where it is.
+func (q *frameQueue) takeIf(ok func(inbound) bool) (inbound, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.mem) == 0 || !ok(q.mem[0].in) {
+		return inbound{}, false
+	}
+	in := q.mem[0].in
+	q.memSize -= q.mem[0].size
+	q.mem[0] = queued{}
+	q.mem = q.mem[1:]
+	q.promoteLocked()
 	return in, true
 }
 

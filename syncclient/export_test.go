@@ -11,3 +11,7 @@ func SetQueueBound(e *Engine, n int) { e.queueBound = n }
 func SetEchoHold(e *Engine, quiet, max time.Duration) {
 	e.echoHold.quiet, e.echoHold.max = quiet, max
 }
+
+// MaxJoinChanges bounds the changes of the pages a connection applies in
+// one commit.
+const MaxJoinChanges = maxJoinChanges
