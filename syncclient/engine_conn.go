@@ -199,10 +199,19 @@ func handshakeError(status int) error {
 // main loop: coder/websocket answers pings only inside Read, so a reader
 // blocked behind a long apply would let the link be declared dead.
 func (c *conn) read(ctx context.Context, q *frameQueue) {
-	hint := minFrameBuf
+	var buf []byte
 	for {
-		typ, b, err := readFrame(ctx, c.ws, hint, &c.lastRead)
-		hint = min(max(minFrameBuf, len(b)+len(b)/8), maxFrameBuf)
+		typ, b, err := readFrame(ctx, c.ws, buf, &c.lastRead)
+		// Nothing keeps b past this turn (decoding copies the values, and
+		// a spilled frame is written out), so the next frame reuses it
+		// while frames stay about this size: a catch-up reads its pages
+		// without allocating (and zeroing) a buffer for each. After a
+		// small frame, a page's buffer is given back.
+		if cap(b) <= max(minFrameBuf, 4*len(b)) {
+			buf = b[:0]
+		} else {
+			buf = make([]byte, 0, min(max(minFrameBuf, len(b)+len(b)/8), maxFrameBuf))
+		}
 		var f syncproto.Frame
 		switch {
 		case err != nil:
@@ -229,25 +238,28 @@ func (c *conn) read(ctx context.Context, q *frameQueue) {
 	}
 }
 
-// A frame is read into a buffer of the size of the one before, within
-// these bounds: a small frame after a page of changes does not take a
-// page's room, and a larger one grows the buffer by doubling.
+// A frame is read into the buffer of the one before when it was about as
+// large, else into one of its size within these bounds: a small frame
+// after a page of changes does not keep a page's room, and a larger one
+// grows the buffer by doubling.
 const (
 	minFrameBuf = 4 << 10
 	maxFrameBuf = 2 << 20
 )
 
-// readFrame reads the next message of ws like websocket.Conn.Read, into a
-// buffer of hint bytes to start with (the size of the frame before, so a
-// page of changes usually takes one allocation, where Read starts at 512
-// bytes and doubles). The connection's read limit still applies. It sets
-// seen to the time whenever bytes arrive.
-func readFrame(ctx context.Context, ws *websocket.Conn, hint int, seen *atomic.Int64) (websocket.MessageType, []byte, error) {
+// readFrame reads the next message of ws like websocket.Conn.Read, into
+// buf (from its start; nil: a buffer of minFrameBuf), grown as needed,
+// where Read starts at 512 bytes and doubles. The connection's read limit
+// still applies. It sets seen to the time whenever bytes arrive.
+func readFrame(ctx context.Context, ws *websocket.Conn, buf []byte, seen *atomic.Int64) (websocket.MessageType, []byte, error) {
 	typ, r, err := ws.Reader(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
-	b := make([]byte, 0, hint)
+	b := buf[:0]
+	if b == nil {
+		b = make([]byte, 0, minFrameBuf)
+	}
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
