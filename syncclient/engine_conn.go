@@ -202,8 +202,9 @@ func (c *conn) read(ctx context.Context, q *frameQueue) {
 	var buf []byte
 	for {
 		typ, b, err := readFrame(ctx, c.ws, buf, &c.lastRead)
-		// Nothing keeps b past this turn (decoding copies the values, and
-		// a spilled frame is written out), so the next frame reuses it
+		// Nothing keeps b past this turn (the values are opened, into
+		// buffers of their own, before the next read; a spilled frame is
+		// written out), so the next frame reuses it
 		// while frames stay about this size: a catch-up reads its pages
 		// without allocating (and zeroing) a buffer for each. After a
 		// small frame, a page's buffer is given back.
@@ -224,8 +225,9 @@ func (c *conn) read(ctx context.Context, q *frameQueue) {
 		default:
 			// It waits in memory (only this reader adds, so it still
 			// fits): its values are opened now, while the store commits
-			// the pages before it, and the sealed copy is dropped.
-			if f, err = syncproto.DecodeServerFrame(b); err != nil {
+			// the pages before it, and the sealed ones, read in place in
+			// b, are dropped.
+			if f, err = syncproto.DecodeServerFrameInPlace(b); err != nil {
 				err = fmt.Errorf("the server sent a bad frame: %w", err)
 			} else {
 				err = q.put(c.preopen(inbound{frame: f}), len(b), b)

@@ -13,13 +13,14 @@ import (
 // of base64 characters; no duplicate field names. It builds the same
 // *Changes the strict decoder would, without validating it. ok is false
 // for anything else, and the caller must then use the strict decoder, so
-// which inputs are accepted and how they are judged does not change.
-func decodeChangesFast(b []byte) (f *Changes, ok bool) {
+// which inputs are accepted and how they are judged does not change. With
+// inPlace, the field values alias b instead of a copy.
+func decodeChangesFast(b []byte, inPlace bool) (f *Changes, ok bool) {
 	const head = `{"type":"changes","changes":[`
 	if len(b) > MaxFrameSize || !bytes.HasPrefix(b, []byte(head)) {
 		return nil, false
 	}
-	s := scanner{b: b, i: len(head)}
+	s := scanner{b: b, i: len(head), inPlace: inPlace}
 	changes := make([]model.Change, 0, bytes.Count(b, []byte(`{"seq":`)))
 	if !s.lit("]") {
 		for {
@@ -54,8 +55,9 @@ func decodeChangesFast(b []byte) (f *Changes, ok bool) {
 // false, without a promise about i, when the input is not in the fixed
 // form.
 type scanner struct {
-	b []byte
-	i int
+	b       []byte
+	i       int
+	inPlace bool // field values alias b
 }
 
 // lit consumes l if the input continues with it.
@@ -134,7 +136,7 @@ func (s *scanner) str() ([]byte, bool) {
 
 // fields consumes the fields object. Values must be strings of base64
 // characters; they are copied, one allocation per object, so the frame
-// buffer is not kept.
+// buffer is not kept (unless s.inPlace).
 func (s *scanner) fields() (model.Fields, bool) {
 	if !s.lit("{") {
 		return nil, false
@@ -149,7 +151,10 @@ func (s *scanner) fields() (model.Fields, bool) {
 		return fields, true
 	}
 	base := s.i
-	own := bytes.Clone(body)
+	own := body
+	if !s.inPlace {
+		own = bytes.Clone(body)
+	}
 	for {
 		name, ok := s.str()
 		if !ok || !s.lit(":") {

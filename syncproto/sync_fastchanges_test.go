@@ -1,6 +1,7 @@
 package syncproto
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -50,7 +51,7 @@ func TestDecodeChangesFastTakesServerFramesAndNothingOdd(t *testing.T) {
 		{"unknown key", strings.Replace(real, `"caught_up"`, `"head":1,"caught_up"`, 1), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, fast := decodeChangesFast([]byte(tc.in))
+			_, fast := decodeChangesFast([]byte(tc.in), false)
 			if fast != tc.fast {
 				t.Fatalf("fast path taken = %v, want %v", fast, tc.fast)
 			}
@@ -75,6 +76,23 @@ func checkSameAsStrict(t *testing.T, b []byte) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("DecodeServerFrame gives %#v, strict %#v", got, want)
+	}
+	// In place: the same frame; on the fast path, its values are b's own
+	// bytes.
+	own := bytes.Clone(b)
+	inPlace, inPlaceErr := DecodeServerFrameInPlace(own)
+	if (inPlaceErr == nil) != (gotErr == nil) || !reflect.DeepEqual(inPlace, got) {
+		t.Fatalf("DecodeServerFrameInPlace gives %#v, %v; DecodeServerFrame %#v, %v", inPlace, inPlaceErr, got, gotErr)
+	}
+	if _, fast := decodeChangesFast(b, false); fast && inPlaceErr == nil {
+		clear(own)
+		for _, c := range inPlace.(*Changes).Changes {
+			for name, v := range c.Fields {
+				if len(bytes.Trim(v, "\x00")) != 0 {
+					t.Fatalf("value %s of change %d does not alias the frame", name, c.Seq)
+				}
+			}
+		}
 	}
 }
 

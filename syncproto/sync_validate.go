@@ -63,7 +63,18 @@ func DecodeClientFrame(b []byte) (Frame, error) {
 // DecodeServerFrame parses and validates one frame the server sent: a
 // *Welcome, *Changes, *Ack or *ErrorFrame. Errors as DecodeClientFrame's.
 func DecodeServerFrame(b []byte) (Frame, error) {
-	if f, ok := decodeChangesFast(b); ok {
+	if f, ok := decodeChangesFast(b, false); ok {
+		return f, f.Validate()
+	}
+	return decodeServerStrict(b)
+}
+
+// DecodeServerFrameInPlace is DecodeServerFrame for a reader that is done
+// with a frame's values before it writes to b again (it opens them, for
+// one): the field values of a changes frame may alias b rather than a
+// copy of it.
+func DecodeServerFrameInPlace(b []byte) (Frame, error) {
+	if f, ok := decodeChangesFast(b, true); ok {
 		return f, f.Validate()
 	}
 	return decodeServerStrict(b)
