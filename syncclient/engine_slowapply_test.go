@@ -140,8 +140,10 @@ func TestEngineAppliesThePagesWaitingInOneCommit(t *testing.T) {
 			joined++
 		}
 	}
-	if total != n || joined == 0 || len(st.sizes) > 5 {
-		t.Errorf("commits of %v changes; want %d in all, in at most 5 commits, some joining pages", st.sizes, n)
+	// Typically [500 4000 4000 500]; half as many commits as pages
+	// leaves room for a loaded machine's slower reader.
+	if pages := n / f.pageSize; total != n || joined == 0 || len(st.sizes) > pages/2 {
+		t.Errorf("commits of %v changes; want %d in all, in at most %d commits, some joining pages", st.sizes, n, pages/2)
 	}
 	for i := range n {
 		if renames(i) {
