@@ -489,9 +489,9 @@ const maxJoinChanges = 4000
 // back from the spill file) and pages that failed to open stay for their
 // turn.
 func (c *conn) joinWaiting(q *frameQueue, in inbound) (inbound, error) {
-	joiner, ok := c.e.cfg.Store.(PageJoiner)
+	_, joins := c.e.cfg.Store.(PageJoiner)
 	f, isPage := in.frame.(*syncproto.Changes)
-	if !ok || !isPage || !c.welcomed || f.CaughtUp || in.pre == nil || in.pre.err != nil {
+	if !joins || !isPage || !c.welcomed || f.CaughtUp || in.pre == nil || in.pre.err != nil {
 		return in, nil
 	}
 	pages := []app.ServerPage{in.pre.page}
@@ -513,9 +513,9 @@ func (c *conn) joinWaiting(q *frameQueue, in inbound) (inbound, error) {
 	if len(pages) == 1 {
 		return in, nil
 	}
-	page, err := joiner.JoinServerPages(pages)
+	page, err := c.join(pages)
 	if err != nil {
-		return in, fmt.Errorf("join %d pages of changes: %w", len(pages), err)
+		return in, err
 	}
 	return inbound{frame: &syncproto.Changes{CaughtUp: caughtUp}, pre: &openedPage{page: page}}, nil
 }
@@ -552,10 +552,10 @@ func (c *conn) changes(ctx context.Context, f *syncproto.Changes, page app.Serve
 	switch {
 	case len(opened) == 0:
 	case c.holdable(opened):
-		c.hold(opened)
+		c.hold(page)
 		held = true
 	default:
-		if err := c.apply(ctx, page, opened); err != nil {
+		if err := c.apply(ctx, page); err != nil {
 			return err
 		}
 		for _, ch := range opened {

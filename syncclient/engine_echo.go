@@ -41,14 +41,15 @@ type echoHold struct {
 	ops, bytes int
 }
 
-// heldEchoes are the echo pages a connection holds, in seq order.
+// heldEchoes are the echo pages a connection holds, prepared, in seq
+// order.
 type heldEchoes struct {
-	changes []model.Change
-	ids     map[model.ID]bool // their op ids
-	bytes   int               // their values' size
-	first   time.Time         // when the first was held
-	timer   *time.Timer
-	due     <-chan time.Time // fires when they are to be applied; nil: none held
+	pages []app.ServerPage
+	ids   map[model.ID]bool // their op ids
+	bytes int               // their values' size
+	first time.Time         // when the first was held
+	timer *time.Timer
+	due   <-chan time.Time // fires when they are to be applied; nil: none held
 }
 
 // holdable says whether a page of opened changes can be held: a
@@ -68,16 +69,16 @@ func (c *conn) holdable(opened []model.Change) bool {
 	return size <= c.e.echoHold.bytes
 }
 
-// hold keeps the echo page opened for later (see heldEchoes): its ops
-// are acknowledged now.
-func (c *conn) hold(opened []model.Change) {
+// hold keeps the echo page for later (see heldEchoes): its ops are
+// acknowledged now.
+func (c *conn) hold(page app.ServerPage) {
 	h := &c.echoes
 	now := time.Now()
-	if len(h.changes) == 0 {
+	if len(h.pages) == 0 {
 		h.first = now
 	}
-	h.changes = append(h.changes, opened...)
-	for _, ch := range opened {
+	h.pages = append(h.pages, page)
+	for _, ch := range page.Changes() {
 		delete(c.inflight, ch.OpID)
 		h.ids[ch.OpID] = true
 		h.bytes += fieldsSize(ch.Fields)
@@ -92,35 +93,63 @@ func (c *conn) hold(opened []model.Change) {
 	h.due = h.timer.C
 }
 
-// apply applies page (opened: its changes) after the held echoes, in one
-// transaction; with none of its own (nil, nil), the held echoes alone.
-func (c *conn) apply(ctx context.Context, page app.ServerPage, opened []model.Change) error {
-	if len(c.echoes.changes) > 0 {
-		opened = append(c.echoes.take(), opened...)
+// apply applies page after the held echoes, in one transaction; with
+// none of its own (nil), the held echoes alone.
+func (c *conn) apply(ctx context.Context, page app.ServerPage) error {
+	if len(c.echoes.pages) > 0 {
+		pages := c.echoes.take()
+		if page != nil {
+			pages = append(pages, page)
+		}
 		var err error
-		if page, err = c.e.cfg.Store.PrepareServerChanges(opened); err != nil {
-			return fmt.Errorf("apply changes up to seq %d: %w", opened[len(opened)-1].Seq, err)
+		if page, err = c.join(pages); err != nil {
+			return err
 		}
 	}
-	last := opened[len(opened)-1].Seq
+	changes := page.Changes()
+	last := changes[len(changes)-1].Seq
 	if err := c.e.cfg.Store.ApplyServerPage(ctx, page, last); err != nil {
 		return fmt.Errorf("apply changes up to seq %d: %w", last, err)
 	}
 	return nil
 }
 
+// join makes one page of consecutive prepared pages: joined as they are
+// by a PageJoiner store, else prepared again together.
+func (c *conn) join(pages []app.ServerPage) (app.ServerPage, error) {
+	if len(pages) == 1 {
+		return pages[0], nil
+	}
+	if j, ok := c.e.cfg.Store.(PageJoiner); ok {
+		page, err := j.JoinServerPages(pages)
+		if err != nil {
+			return nil, fmt.Errorf("join %d pages of changes: %w", len(pages), err)
+		}
+		return page, nil
+	}
+	var changes []model.Change
+	for _, p := range pages {
+		changes = append(changes, p.Changes()...)
+	}
+	page, err := c.e.cfg.Store.PrepareServerChanges(changes)
+	if err != nil {
+		return nil, fmt.Errorf("apply changes up to seq %d: %w", changes[len(changes)-1].Seq, err)
+	}
+	return page, nil
+}
+
 // flushEchoes applies the held echoes, if any.
 func (c *conn) flushEchoes(ctx context.Context) error {
-	if len(c.echoes.changes) == 0 {
+	if len(c.echoes.pages) == 0 {
 		return nil
 	}
-	return c.apply(ctx, nil, nil)
+	return c.apply(ctx, nil)
 }
 
 // take empties h and returns what it held.
-func (h *heldEchoes) take() []model.Change {
-	held := h.changes
-	h.changes, h.bytes, h.due = nil, 0, nil
+func (h *heldEchoes) take() []app.ServerPage {
+	held := h.pages
+	h.pages, h.bytes, h.due = nil, 0, nil
 	clear(h.ids)
 	if h.timer != nil {
 		h.timer.Stop()
