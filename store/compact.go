@@ -43,8 +43,9 @@ const compactTxSize = 64 << 20
 const compactSuffix = ".compact"
 
 // Compact compacts the file if at least 32 MiB and half of it are free,
-// and at most 64 MiB is in use, and reports whether it did. Reads and writes wait while it runs. On
-// failure the store goes on with the file it had, unchanged.
+// and at most 64 MiB is in use, and reports whether it did. Reads and
+// writes wait while it runs. On failure the store goes on with the file
+// it had, unchanged.
 func (db *DB) Compact(ctx context.Context) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err

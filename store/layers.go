@@ -198,7 +198,7 @@ func (w *writeTx) appendOp(op model.Op) error {
 		c := model.Record{Kind: op.Kind, ID: op.ID, Fields: op.Fields}.Clone()
 		w.earlyOps = append(w.earlyOps, model.Op{OpID: op.OpID, Kind: op.Kind, ID: op.ID, Fields: c.Fields})
 		if len(w.earlyOps) > maxEarlyOps {
-			w.watched, w.earlyOps = false, nil
+			w.watched, w.earlyOps, w.earlyBefore = false, nil, nil
 		}
 	}
 	w.appended = true
