@@ -995,11 +995,7 @@ func (q *frameQueue) take() (inbound, bool) {
 	var in inbound
 	switch {
 	case len(q.mem) > 0:
-		in = q.mem[0].in
-		q.memSize -= q.mem[0].size
-		q.mem[0] = queued{}
-		q.mem = q.mem[1:]
-		q.promoteLocked()
+		in = q.popLocked()
 	case q.promoting:
 		return in, false // the promoter signals
 	case len(q.spilled) > 0 && q.prepare != nil:
@@ -1026,12 +1022,18 @@ func (q *frameQueue) takeIf(ok func(inbound) bool) (inbound, bool) {
 	if len(q.mem) == 0 || !ok(q.mem[0].in) {
 		return inbound{}, false
 	}
+	return q.popLocked(), true
+}
+
+// popLocked removes the oldest frame in memory (there is one) and
+// returns it; the room it leaves may bring a spilled frame back.
+func (q *frameQueue) popLocked() inbound {
 	in := q.mem[0].in
 	q.memSize -= q.mem[0].size
 	q.mem[0] = queued{}
 	q.mem = q.mem[1:]
 	q.promoteLocked()
-	return in, true
+	return in
 }
 
 // unspillLocked reads back the oldest spilled frame; the file is emptied
