@@ -25,9 +25,11 @@ import (
 type Store interface {
 	// Cursor returns the last server seq applied.
 	Cursor(ctx context.Context) (uint64, error)
-	// PrepareServerChanges checks one page of the stream (opened values)
-	// and does the part of applying it that needs no transaction. The
-	// engine calls it from its reader, while the page before commits.
+	// PrepareServerChanges checks one page of the stream (opened values:
+	// kinds, ids, field names, and that every value is JSON, which the
+	// engine does not check) and does the part of applying it that needs
+	// no transaction. The engine calls it from its reader, while the page
+	// before commits.
 	PrepareServerChanges(changes []model.Change) (app.ServerPage, error)
 	// ApplyServerPage applies a prepared page and moves the cursor, in
 	// one transaction; it drops the pending ops the page echoes.

@@ -29,8 +29,10 @@ func (e *Engine) sealOp(op model.Op) (model.Op, error) {
 
 // openChange returns c with every field value opened. A value that does
 // not open for its own kind, id and field (tampered, moved to another
-// record or field, sealed with another key) or is not JSON fails with
-// errOpen and model.ErrInvalid.
+// record or field, sealed with another key) fails with errOpen and
+// model.ErrInvalid. Whether an opened value is JSON is left to the store,
+// which checks every record of a page before it applies any (so a first
+// sync does not check each value twice).
 //
 // A first sync opens every value of the account, so this allocates once
 // per change: each sealed value is decoded from base64 into one buffer
@@ -55,9 +57,6 @@ func (e *Engine) openChange(c model.Change) (model.Change, error) {
 			// The opened value replaces the sealed one; the room past it
 			// holds the associated data until the next value is decoded.
 			b, err = e.sealer.OpenInPlace(string(c.Kind), string(c.ID), name, buf[start:])
-		}
-		if err == nil && !model.ValidJSON(b) {
-			err = fmt.Errorf("opened value is not JSON: %w", model.ErrInvalid)
 		}
 		if err != nil {
 			return model.Change{}, fmt.Errorf("change %d (%s %s field %s): %w: %w", c.Seq, c.Kind, c.ID, name, errOpen, err)

@@ -282,6 +282,34 @@ func TestEngineRejectsValuesThatDoNotOpen(t *testing.T) {
 	}
 }
 
+// A value that opens but is not JSON (sealed so by a faulty device of the
+// account) fails its page in the store: nothing of it is applied, and the
+// engine says which field of which change.
+func TestEngineRejectsAValueThatOpensToNonJSON(t *testing.T) {
+	ctx := context.Background()
+	key := vault.NewAccountKey()
+	f := newFakeSync(t)
+	f.add(sealed(t, key, reqOp(model.NewID(), "before")))
+	bad := reqOp(model.NewID(), "bad")
+	bad.Fields["name"] = json.RawMessage(`{"unclosed":`)
+	f.add(sealed(t, key, bad))
+	db := openStore(t)
+	e, _ := newEngine(t, f, db, key)
+	_, err := e.Once(ctx)
+	if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), `field "name" is not valid JSON`) || !strings.Contains(err.Error(), string(bad.ID)) {
+		t.Fatalf("Once err = %v, want the bad field named", err)
+	}
+	if cur, _ := db.Cursor(ctx); cur != 0 {
+		t.Errorf("cursor = %d, want 0: nothing of the page applied", cur)
+	}
+	if recs, _ := db.List(ctx, model.KindRequest); len(recs) != 0 {
+		t.Errorf("%d records applied from a page with a bad value", len(recs))
+	}
+	if st := e.Status(); st.State != app.SyncFailed || !strings.Contains(st.Why, "not valid JSON") {
+		t.Errorf("status = %+v, want the error state", st)
+	}
+}
+
 func TestEngineCloseCodes(t *testing.T) {
 	cases := []struct {
 		code      syncproto.CloseCode
