@@ -27,7 +27,6 @@ type syncConn struct {
 	sess   Session
 	token  []byte // hash of the bearer token, to re-check the session
 	device string
-	log    *slog.Logger
 
 	ctx    context.Context // ends when the connection is being closed
 	cancel context.CancelFunc
@@ -58,6 +57,13 @@ func (e *closeErr) Error() string { return e.msg }
 
 func closeWith(code syncproto.CloseCode, msg string) error { return &closeErr{code: code, msg: msg} }
 
+// logger is the server's logger with the connection's account and
+// session, made when the connection logs (rarely) rather than held by
+// each of the idle connections.
+func (c *syncConn) logger() *slog.Logger {
+	return c.srv.log.With("account", c.sess.AccountID, "session", c.sess.ID)
+}
+
 // handleSync serves syncproto.PathSync: it authenticates the handshake,
 // upgrades to a WebSocket and serves the connection until it closes.
 // Refusals are sent as an error frame and a close code, not an HTTP
@@ -77,7 +83,6 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	c := &syncConn{
 		srv: s, ws: ws, sess: sess, token: tokenHash(bearer(r)), ctx: ctx, cancel: cancel,
 		closed: make(chan struct{}), sendDone: make(chan struct{}),
-		log:    s.log.With("account", sess.AccountID, "session", sess.ID),
 		pushes: newTokenBucket(s.syncCfg.PushRate, s.now()),
 	}
 	switch {
@@ -582,7 +587,7 @@ func (c *syncConn) onPing() {
 	if now := c.srv.now(); err == nil && now.Sub(sess.LastSeenAt) >= touchEvery {
 		// A syncing device is a device in use: keep its "last seen" fresh.
 		if err := c.srv.store.TouchSession(c.ctx, sess.ID, now); err != nil && c.ctx.Err() == nil {
-			c.log.Warn("touch session failed", "err", err)
+			c.logger().Warn("touch session failed", "err", err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, interval)
@@ -594,7 +599,7 @@ func (c *syncConn) onPing() {
 	case err != nil:
 		c.missed++
 		if c.missed >= syncproto.MaxMissedPongs {
-			c.log.Info("sync connection dead", "missed_pongs", c.missed)
+			c.logger().Info("sync connection dead", "missed_pongs", c.missed)
 			c.abandon()
 			return
 		}
@@ -623,13 +628,13 @@ func (c *syncConn) fail(err error) {
 		code := syncproto.CloseCodeFor(err)
 		switch {
 		case code == syncproto.CloseInternal:
-			c.log.Error("sync connection failed", "err", err)
+			c.logger().Error("sync connection failed", "err", err)
 			c.terminate(code, "the server failed; try again later")
 			return
 		case code == syncproto.CloseGoingAway:
 			// err may name the database's address and user (storage
 			// down): log it, tell the client only to come back.
-			c.log.Warn("sync connection closed: server unavailable", "err", err)
+			c.logger().Warn("sync connection closed: server unavailable", "err", err)
 			c.terminate(code, "the server cannot do this now; try again later")
 			return
 		}
