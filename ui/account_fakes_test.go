@@ -3,10 +3,12 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -142,6 +144,8 @@ type fakeSyncer struct {
 	stops   int
 	syncNow int
 	setOn   []bool
+	// onSyncNow, when set, runs (on its own goroutine) after each SyncNow.
+	onSyncNow func()
 }
 
 func newFakeSyncer() *fakeSyncer {
@@ -184,7 +188,11 @@ func (f *fakeSyncer) Stop() {
 func (f *fakeSyncer) SyncNow() {
 	f.mu.Lock()
 	f.syncNow++
+	hook := f.onSyncNow
 	f.mu.Unlock()
+	if hook != nil {
+		go hook()
+	}
 }
 
 func (f *fakeSyncer) Status() app.SyncStatus {
@@ -226,6 +234,9 @@ type fakeJoiner struct {
 	local   bool
 	joins   []bool // keepLocal of each Join
 	removed int
+	// unpushed makes RemoveAccountData refuse as app's does while
+	// changes are pending.
+	unpushed bool
 }
 
 func (f *fakeJoiner) HoldsLocalWork(context.Context, string) (bool, error) { return f.local, nil }
@@ -239,9 +250,27 @@ func (f *fakeJoiner) Join(_ context.Context, _ string, keepLocal bool) (app.Join
 
 func (f *fakeJoiner) RemoveAccountData(context.Context) error {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.unpushed {
+		return fmt.Errorf("%w: 2 changes made here have not reached the server yet; sign in and sync to push them, then remove the data: %w", app.ErrUnpushed, model.ErrConflict)
+	}
 	f.removed++
-	f.mu.Unlock()
 	return nil
+}
+
+// overlayText returns the text shown on the window's overlays (dialogs),
+// its lines and spaces joined by single spaces.
+func (h *accountHarness) overlayText() string {
+	var b strings.Builder
+	for _, o := range h.mw.win.Canvas().Overlays().List() {
+		visit(o, func(obj fyne.CanvasObject) {
+			if t, ok := obj.(*canvas.Text); ok {
+				b.WriteString(t.Text)
+				b.WriteString(" ")
+			}
+		})
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
 }
 
 func (f *fakeJoiner) joined() []bool {

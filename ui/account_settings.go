@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
@@ -138,17 +140,29 @@ func (s *accountSettings) save() error {
 
 // signOutDialog asks whether to remove the account's data on sign-out.
 type signOutDialog struct {
-	remove *widget.Check
-	dlg    dialog.Dialog
+	remove  *widget.Check
+	pending *widget.Label // the changes not pushed yet; hidden when none
+	dlg     dialog.Dialog
 }
+
+// signOutPushWait is how long a sign-out that removes the account's data
+// lets sync push the changes still pending; past it the data stays.
+var signOutPushWait = 15 * time.Second
 
 // ShowSignOut asks to sign out, and whether to remove this account's
 // data from the device too.
 func (a *accountUI) ShowSignOut() *signOutDialog {
-	d := &signOutDialog{remove: widget.NewCheck("Also remove this account's data from this device", nil)}
+	d := &signOutDialog{remove: widget.NewCheck("Also remove this account's data from this device", nil), pending: widget.NewLabel("")}
 	text := widget.NewLabel("Signing out revokes this device's session. Your data stays on the server\n" +
 		"and on your other devices. Unless you remove it, it also stays here, readable offline.")
-	d.dlg = dialog.NewCustomConfirm("Sign out", "Sign out", "Cancel", container.NewVBox(text, d.remove), func(ok bool) {
+	if n := a.svc.opts.Syncer.Status().Pending; n > 0 {
+		d.pending.SetText(fmt.Sprintf("Not on the server yet: %s made here. Before removing anything, Courier\n"+
+			"tries to push what is pending; if it cannot, the data stays on this device.", countNoun(n, "change")))
+		d.pending.Importance = widget.WarningImportance
+	} else {
+		d.pending.Hide()
+	}
+	d.dlg = dialog.NewCustomConfirm("Sign out", "Sign out", "Cancel", container.NewVBox(text, d.pending, d.remove), func(ok bool) {
 		if ok {
 			a.signOut(d.remove.Checked)
 		}
@@ -159,28 +173,77 @@ func (a *accountUI) ShowSignOut() *signOutDialog {
 }
 
 // signOut stops sync, signs out, removes the data when asked, and shows
-// the status that follows.
+// the status that follows. Before a removal it lets sync push what is
+// pending; app.RemoveAccountData keeps the data when some of it is still
+// only here, and the person is told so.
 func (a *accountUI) signOut(remove bool) {
+	syncer := a.svc.opts.Syncer
 	a.bg.Go(func() func() {
 		ctx := context.Background()
-		a.svc.opts.Syncer.Stop()
-		res, err := a.svc.opts.Accounts.SignOut(ctx)
-		if err == nil && remove {
-			err = a.svc.opts.Profile.RemoveAccountData(ctx)
+		if remove {
+			pushPending(syncer, signOutPushWait)
 		}
-		serr := a.svc.opts.Syncer.Start(ctx)
+		syncer.Stop()
+		res, err := a.svc.opts.Accounts.SignOut(ctx)
+		var kept error
+		if err == nil && remove {
+			if err = a.svc.opts.Profile.RemoveAccountData(ctx); errors.Is(err, app.ErrUnpushed) {
+				kept, err = err, nil
+			}
+		}
+		serr := syncer.Start(ctx)
 		return func() {
 			switch {
 			case err != nil:
 				showError(a.win, "sign out", err)
 			case serr != nil:
 				showError(a.win, "show the sync status", serr)
+			case kept != nil:
+				why := strings.TrimPrefix(kept.Error(), app.ErrUnpushed.Error()+": ")
+				why = strings.TrimSuffix(why, ": "+model.ErrConflict.Error())
+				dialog.ShowInformation("Signed out; data kept", "You are signed out, but this account's data stays on this device:\n"+why+".", a.win)
 			case res.ServerErr != nil:
 				dialog.ShowInformation("Signed out", "This device forgot the session, but the server could not be told ("+
 					accountMessage(res.ServerErr)+"). Revoke it from another device's Devices list.", a.win)
 			}
 		}
 	})
+}
+
+// pushPending asks the running sync to push the changes still pending
+// and waits until none are left, sync stops trying (off, signed out, or
+// waiting for the person), or wait passes.
+func pushPending(s app.Syncer, wait time.Duration) {
+	changed := make(chan struct{}, 1)
+	cancel := s.Subscribe(func(app.SyncStatus) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	defer cancel()
+	s.SyncNow()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		switch st := s.Status(); {
+		case st.Pending == 0, st.State == app.SyncOff, st.State == app.SyncNotSignedIn, st.State == app.SyncActionNeeded:
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return
+		}
+	}
+}
+
+// countNoun is "1 change", "3 changes".
+func countNoun(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // ShowChangePassword asks for the current and a new password.

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -175,6 +176,61 @@ func TestSignOutAsksWhetherToRemoveTheData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Removing the data on sign-out first lets sync push what is pending;
+// what it cannot push keeps the data on the device, and the person is
+// told.
+func TestSignOutPushesPendingChangesBeforeRemovingTheData(t *testing.T) {
+	t.Run("sync pushes them", func(t *testing.T) {
+		h := newAccountHarness(t)
+		h.acc.account = app.Account{AccountID: "acc1", Username: "ada", SignedIn: true}
+		h.syncer.set(app.SyncStatus{State: app.SyncSyncing, Pending: 2})
+		h.syncer.onSyncNow = func() { h.syncer.set(app.SyncStatus{State: app.SyncInSync}) }
+		d := h.ui().ShowSignOut()
+		if !d.pending.Visible() || !strings.Contains(d.pending.Text, "2 changes") {
+			t.Fatalf("pending warning %q (visible %v), want the 2 changes", d.pending.Text, d.pending.Visible())
+		}
+		d.remove.SetChecked(true)
+		test.Tap(h.button("Sign out"))
+		h.loop.until(t, "signed out", func() bool { return h.acc.called("SignOut") == 1 })
+		h.loop.settle()
+		if h.syncer.count(&h.syncer.syncNow) != 1 || h.joiner.removed != 1 {
+			t.Fatalf("sync asked %d times, data removed %d times; want 1 and 1", h.syncer.count(&h.syncer.syncNow), h.joiner.removed)
+		}
+	})
+	t.Run("sync cannot push them", func(t *testing.T) {
+		old := signOutPushWait
+		signOutPushWait = 50 * time.Millisecond
+		defer func() { signOutPushWait = old }()
+		h := newAccountHarness(t)
+		h.acc.account = app.Account{AccountID: "acc1", Username: "ada", SignedIn: true}
+		h.syncer.set(app.SyncStatus{State: app.SyncOffline, Pending: 2})
+		h.joiner.unpushed = true
+		d := h.ui().ShowSignOut()
+		d.remove.SetChecked(true)
+		start := time.Now()
+		test.Tap(h.button("Sign out"))
+		h.loop.until(t, "signed out", func() bool { return h.acc.called("SignOut") == 1 })
+		h.loop.until(t, "the data-kept notice", func() bool { return strings.Contains(h.overlayText(), "Signed out; data kept") })
+		if waited := time.Since(start); waited < signOutPushWait {
+			t.Fatalf("signed out after %v, before the %v given to sync", waited, signOutPushWait)
+		}
+		if got := h.overlayText(); !strings.Contains(got, "2 changes made here have not reached the server") {
+			t.Fatalf("notice does not say why the data stayed: %q", got)
+		}
+		if h.joiner.removed != 0 {
+			t.Fatal("data removed though changes were pending")
+		}
+	})
+	t.Run("nothing pending", func(t *testing.T) {
+		h := newAccountHarness(t)
+		h.acc.account = app.Account{AccountID: "acc1", Username: "ada", SignedIn: true}
+		h.syncer.set(app.SyncStatus{State: app.SyncInSync})
+		if d := h.ui().ShowSignOut(); d.pending.Visible() {
+			t.Fatalf("pending warning shown with nothing pending: %q", d.pending.Text)
+		}
+	})
 }
 
 func TestSettingsSyncSwitch(t *testing.T) {
