@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
@@ -162,14 +163,29 @@ func runLogin(ctx context.Context, env *Env, args []string) error {
 
 func runLogout(ctx context.Context, env *Env, args []string) error {
 	var f serverFlags
-	fs := env.FlagSet("logout", "[flags]")
+	fs := env.FlagSet("logout", "[--remove-data] [flags]")
 	f.addCA(fs)
-	env.Details = "The session is revoked on the server and its secrets are removed from the\nkeyring. The data on this device stays.\n"
-	s, err := parseAndOpen(ctx, env, fs, args, f)
+	remove := fs.Bool("remove-data", false, "also remove this account's collections, environments, history and presets from this profile")
+	env.Details = "The session is revoked on the server and its secrets are removed from the\n" +
+		"keyring. The data on this device stays, unless --remove-data is given: then\n" +
+		"the changes made here that the server lacks are pushed first, and if some\n" +
+		"cannot be, the data stays and the command fails saying so.\n"
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	s, err := openSync(ctx, env, f)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	var pushErr error
+	if *remove {
+		pushErr = pushBeforeRemoval(ctx, s)
+	}
 	res, err := s.acc.SignOut(ctx)
 	if err != nil {
 		return err
@@ -178,7 +194,37 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 	if res.ServerErr != nil {
 		fmt.Fprintf(env.Stderr, "courier: warning: the server could not be told (%s); revoke this device from another one with 'courier devices --revoke ID'\n", Message(res.ServerErr))
 	}
+	if !*remove {
+		return nil
+	}
+	if err := app.RemoveAccountData(ctx, s.store); err != nil {
+		if errors.Is(err, app.ErrUnpushed) && pushErr != nil {
+			fmt.Fprintf(env.Stderr, "courier logout: pushing the changes made here failed: %s\n", Message(pushErr))
+		}
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "This account's data was removed from this profile.")
 	return nil
+}
+
+// logoutPushTimeout bounds the push of pending changes before
+// `courier logout --remove-data` removes the data.
+const logoutPushTimeout = 30 * time.Second
+
+// pushBeforeRemoval syncs once when changes made here are pending, so
+// that removing the account's data loses none of them; it returns why
+// the sync failed, if it did.
+func pushBeforeRemoval(ctx context.Context, s *syncSession) error {
+	if err := s.sync.Load(ctx); err != nil {
+		return err
+	}
+	if s.sync.Status().Pending == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, logoutPushTimeout)
+	defer cancel()
+	_, err := s.sync.Once(ctx)
+	return err
 }
 
 func runUsername(ctx context.Context, env *Env, args []string) error {

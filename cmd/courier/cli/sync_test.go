@@ -160,3 +160,45 @@ func TestSyncUsage(t *testing.T) {
 		t.Errorf("sync without an account: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// logout --remove-data pushes the changes made here first, and keeps the
+// data when it cannot.
+func TestLogoutRemoveDataLosesNoChange(t *testing.T) {
+	gokeyring.MockInit()
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	laptop, desktop := t.TempDir(), t.TempDir()
+	const pw = "correct horse battery"
+	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
+	c.ok(laptop, "", "confirm", srv.NextMail(t, "confirm").Links[0])
+	c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	putRequest(t, laptop, "synced")
+	c.ok(laptop, "", "sync")
+	putRequest(t, laptop, "not pushed yet")
+
+	out := c.ok(laptop, "", "logout", "--remove-data")
+	if !strings.Contains(out, "Signed out") || !strings.Contains(out, "data was removed") {
+		t.Fatalf("logout --remove-data said:\n%s", out)
+	}
+	if got := requestNames(t, laptop); len(got) != 0 {
+		t.Fatalf("requests left after the removal: %q", got)
+	}
+	c.ok(desktop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	c.ok(desktop, "", "sync")
+	if got := requestNames(t, desktop); len(got) != 2 {
+		t.Fatalf("the account holds %q, want both requests: the pending one was pushed before the removal", got)
+	}
+
+	c.ok(desktop, "", "sync", "off")
+	putRequest(t, desktop, "typed while sync is off")
+	r := c.run(desktop, "", "logout", "--remove-data")
+	if r.code == 0 || !strings.Contains(r.stdout, "Signed out") ||
+		!strings.Contains(r.stderr, "data was kept on this device: 1 change made here has not reached the server") ||
+		!strings.Contains(r.stderr, "sync is off") || strings.Contains(r.stderr, "conflict") {
+		t.Fatalf("logout --remove-data with sync off: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if got := requestNames(t, desktop); len(got) != 3 {
+		t.Fatalf("requests after a refused removal: %q, want all 3", got)
+	}
+	c.fails(desktop, "", "not signed in", "devices")
+}
