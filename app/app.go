@@ -106,15 +106,24 @@ const AccountsUnavailableMessage = "Accounts and sync need a Courier server. " +
 	"Everything else works offline without an account."
 
 // NeedsWelcome reports whether the first-launch welcome should be shown:
-// true until SkipWelcome (or a sign-in) is remembered. A settings read
-// error counts as "needs welcome" and is logged.
+// true until SkipWelcome (or a sign-in) is remembered, or the profile
+// remembers an account (signed in from the command line, say, which never
+// showed the prompt). A settings read error counts as "needs welcome" and
+// is logged.
 func (a *App) NeedsWelcome(ctx context.Context) bool {
 	s, err := a.Settings(ctx)
 	if err != nil {
 		a.log.Warn("read settings for welcome", "err", err)
 		return true
 	}
-	return !s.WelcomeDone
+	if s.WelcomeDone {
+		return false
+	}
+	var acct Account
+	if err := a.store.Setting(ctx, accountSettingKey, &acct); err == nil && acct.AccountID != "" {
+		return false
+	}
+	return true
 }
 
 // SkipWelcome remembers that the welcome was dismissed.

@@ -99,6 +99,19 @@ func TestWelcomeIsRemembered(t *testing.T) {
 	}
 }
 
+// A profile signed in from the command line never showed the prompt, and
+// must not offer to sign in when the app first opens it.
+func TestWelcomeIsNotShownToAProfileWithAnAccount(t *testing.T) {
+	ctx := context.Background()
+	a, db := newApp(t, app.Options{})
+	if err := db.SetSetting(ctx, "app.account", app.Account{AccountID: "acct-1", Username: "ann", SignedIn: true}); err != nil {
+		t.Fatal(err)
+	}
+	if a.NeedsWelcome(ctx) {
+		t.Fatal("welcome shown to a profile signed in to an account")
+	}
+}
+
 func TestProfileDir(t *testing.T) {
 	env := func(v string) func(string) string {
 		return func(k string) string {
