@@ -105,6 +105,25 @@ func classify(ctx context.Context, err error, timeout bool) *Error {
 	return newError(KindNetwork, err, "%s", oneLine(innermost(err)))
 }
 
+// ConnectError returns err, a failure to open a connection made outside
+// Send (the sync client's WebSocket dial), as an *Error with Send's
+// one-line sentence: DNS, dial, proxy, TLS and time-out failures. A TLS
+// sentence ends without TLSHint, which only the request editor offers.
+// Other errors come back as nil.
+func ConnectError(err error) *Error {
+	if e := classifyTLS(err); e != nil {
+		e.Msg = strings.TrimSuffix(e.Msg, TLSHint)
+		return e
+	}
+	if e := classifyNet(err); e != nil {
+		return e
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return newError(KindTimeout, err, "no answer before the time-out")
+	}
+	return nil
+}
+
 // TLSHint ends the message of a certificate that failed verification:
 // where the app turns verification off. Other front ends replace it with
 // their own way (courier send has -k).

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
 )
 
@@ -233,6 +234,9 @@ func transportError(ctx context.Context, host string, err error) error {
 	var nerr interface{ Timeout() bool }
 	if errors.As(err, &nerr) && nerr.Timeout() {
 		return fmt.Errorf("%s did not answer in time: %w: %w", host, model.ErrUnavailable, err)
+	}
+	if he := httprun.ConnectError(err); he != nil {
+		return he // "cannot connect to HOST: connection refused", and the like
 	}
 	return fmt.Errorf("cannot reach %s: %w: %w", host, model.ErrUnavailable, err)
 }

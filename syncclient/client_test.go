@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -456,4 +457,21 @@ func FuzzParseServerURL(f *testing.F) {
 			t.Fatalf("ParseServerURL(%q) accepted %q", s, u)
 		}
 	})
+}
+
+func TestACallToNoServerSaysSoInOneLine(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c, err := New("https://"+addr, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Prelogin(context.Background(), "ann")
+	if want := "prelogin: cannot connect to " + addr + ": connection refused"; !errors.Is(err, model.ErrUnavailable) || err.Error() != want {
+		t.Fatalf("Prelogin = %q, want ErrUnavailable saying %q", err, want)
+	}
 }

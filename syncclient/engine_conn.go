@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
 )
@@ -168,7 +169,7 @@ func (e *Engine) dial(ctx context.Context) (*websocket.Conn, error) {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, handshakeError(resp.StatusCode)
 		}
-		return nil, fmt.Errorf("connect to %s: %w", e.wsURL, err)
+		return nil, dialError(err)
 	}
 	if ws.Subprotocol() != syncproto.SyncSubprotocol {
 		ws.CloseNow()
@@ -176,6 +177,21 @@ func (e *Engine) dial(ctx context.Context) (*websocket.Conn, error) {
 	}
 	ws.SetReadLimit(syncproto.MaxFrameSize)
 	return ws, nil
+}
+
+// dialError says in one line why the WebSocket could not be opened (the
+// sentence courier send gives for the same failure), keeping err as the
+// cause; a certificate that does not verify adds where to trust the
+// server's CA.
+func dialError(err error) error {
+	he := httprun.ConnectError(err)
+	if he == nil {
+		return fmt.Errorf("connect to the server: %w", err)
+	}
+	if he.Kind == httprun.KindTLS {
+		he.Msg += " (a self-hosted server's CA goes in Settings, extra CA file, or courier's --ca)"
+	}
+	return he
 }
 
 func handshakeError(status int) error {
