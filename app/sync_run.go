@@ -37,6 +37,9 @@ type Sync struct {
 	subs    map[int]func(SyncStatus)
 	next    int
 	savedAt time.Time // LastSync as last written to the store
+	// lastSync is the latest LastSync known, stored or seen: an engine
+	// knows only the syncs it made itself.
+	lastSync time.Time
 }
 
 var _ Syncer = (*Sync)(nil)
@@ -233,8 +236,20 @@ func (s *Sync) Status() SyncStatus {
 	eng, st := s.engine, s.status
 	s.mu.Unlock()
 	if eng != nil {
-		return eng.Status()
+		return s.withLast(eng.Status())
 	}
+	return st
+}
+
+// withLast returns st with the latest LastSync known, and remembers st's
+// when it is later.
+func (s *Sync) withLast(st SyncStatus) SyncStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.LastSync.After(s.lastSync) {
+		s.lastSync = st.LastSync
+	}
+	st.LastSync = s.lastSync
 	return st
 }
 
@@ -286,6 +301,7 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 // forward passes an engine status on to the subscribers and keeps the
 // last sync time (at most once a minute).
 func (s *Sync) forward(st SyncStatus) {
+	st = s.withLast(st)
 	s.publishSubs(st)
 	s.saveLast(context.Background(), st.LastSync, false)
 }
@@ -306,6 +322,7 @@ func (s *Sync) saveLast(ctx context.Context, t time.Time, force bool) {
 
 // publish sets the idle status and tells the subscribers.
 func (s *Sync) publish(st SyncStatus) {
+	st = s.withLast(st)
 	s.mu.Lock()
 	s.status = st
 	s.mu.Unlock()

@@ -115,6 +115,9 @@ type fakeEngine struct {
 	running bool
 	runs    int
 	once    int
+	// fresh makes it report a status without a last sync, as an engine
+	// that has not synced yet does.
+	fresh bool
 }
 
 func (e *fakeEngine) Run(ctx context.Context) error {
@@ -136,6 +139,9 @@ func (e *fakeEngine) Once(context.Context) (app.SyncSummary, error) {
 }
 func (e *fakeEngine) SyncNow() {}
 func (e *fakeEngine) Status() app.SyncStatus {
+	if e.fresh {
+		return app.SyncStatus{State: app.SyncOffline}
+	}
 	return app.SyncStatus{State: app.SyncInSync, LastSync: time.Unix(1_800_000_000, 0)}
 }
 func (e *fakeEngine) Subscribe(func(app.SyncStatus)) func() { return func() {} }
@@ -207,5 +213,33 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting until %s", what)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// An engine knows only the syncs it made; the status still says when the
+// profile last synced (by the command line, or before a restart).
+func TestSyncStatusKeepsTheLastSyncOfEarlierRuns(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	if _, err := app.JoinAccount(ctx, db, "acct-1", false); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Unix(1_700_000_000, 0).UTC()
+	if err := db.SetSetting(ctx, "sync.last", before); err != nil {
+		t.Fatal(err)
+	}
+	sessions := &fakeSessions{sess: &app.Session{Account: app.Account{AccountID: "acct-1", SignedIn: true}}}
+	eng := &fakeEngine{fresh: true}
+	s, err := app.NewSync(db, sessions, func(app.Session) (app.SyncEngine, error) { return eng, nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	waitUntil(t, "the engine runs", eng.isRunning)
+	if st := s.Status(); st.State != app.SyncOffline || !st.LastSync.Equal(before) {
+		t.Fatalf("status while the engine runs = %+v, want offline with the last sync %v", st, before)
 	}
 }
