@@ -13,9 +13,12 @@ import (
 
 // statusReport is what `courier status` tells, also as JSON.
 type statusReport struct {
-	Account  string     `json:"account,omitempty"`
-	Email    string     `json:"email,omitempty"`
-	SignedIn bool       `json:"signed_in"`
+	Account  string `json:"account,omitempty"`
+	Email    string `json:"email,omitempty"`
+	SignedIn bool   `json:"signed_in"`
+	// Why says why a remembered account is not signed in here (its
+	// session is gone from this device's keyring, say).
+	Why      string     `json:"why,omitempty"`
 	Server   string     `json:"server,omitempty"`
 	Sync     string     `json:"sync"`
 	Pending  int        `json:"pending"`
@@ -67,6 +70,12 @@ func report(ctx context.Context, s *syncSession) (statusReport, error) {
 		return r, err
 	}
 	st := s.sync.Status()
+	if r.SignedIn && st.State == app.SyncNotSignedIn {
+		// The profile remembers a sign-in whose session this device cannot
+		// read any more (a keyring reset, or none reachable at sign-in).
+		r.SignedIn = false
+		r.Why = Message(errors.New(st.LastError))
+	}
 	r.Sync = st.String()
 	if st.State == app.SyncConnecting {
 		r.Sync = "on" // no engine runs in this process
@@ -86,6 +95,8 @@ func printReport(env *Env, r statusReport) {
 		fmt.Fprintln(w, "account:   none (courier signup, courier login)")
 	case r.SignedIn:
 		fmt.Fprintf(w, "account:   %s (%s), signed in\n", r.Account, r.Email)
+	case r.Why != "":
+		fmt.Fprintf(w, "account:   %s (%s), not signed in: %s\n", r.Account, r.Email, r.Why)
 	default:
 		fmt.Fprintf(w, "account:   %s (%s), signed out\n", r.Account, r.Email)
 	}

@@ -202,3 +202,26 @@ func TestLogoutRemoveDataLosesNoChange(t *testing.T) {
 	}
 	c.fails(desktop, "", "not signed in", "devices")
 }
+
+// A profile whose session is gone from the keyring (reset, or none was
+// reachable at sign-in) is reported as not signed in, and why.
+func TestStatusSaysWhenTheSessionIsGone(t *testing.T) {
+	gokeyring.MockInit()
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	dir := t.TempDir()
+	const pw = "correct horse battery"
+	c.ok(dir, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
+	c.ok(dir, "", "confirm", srv.NextMail(t, "confirm").Links[0])
+	c.ok(dir, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	if r := statusJSON(t, c, dir); !r.SignedIn || r.Why != "" {
+		t.Fatalf("status signed in = %+v", r)
+	}
+	gokeyring.MockInit() // a keyring emptied since
+	if r := statusJSON(t, c, dir); r.SignedIn || r.Sync != "not signed in" || !strings.Contains(r.Why, "no longer holds the session of ann") {
+		t.Fatalf("status without the session = %+v", r)
+	}
+	if out := c.ok(dir, "", "status"); !strings.Contains(out, "account:   ann (ann@example.com), not signed in: this device no longer holds the session of ann; sign in again\n") {
+		t.Fatalf("status said:\n%s", out)
+	}
+}
