@@ -136,6 +136,15 @@ func (s *accountServices) accountFor(core welcomeCore, win fyne.Window, bg *task
 
 // accountMessage tells an account error as a sentence: the app's words
 // without the trailing error-vocabulary word.
+// withoutKinds drops from msg the ": invalid input", ": unauthorized", ...
+// of the model's error kinds, which are for code, not people.
+func withoutKinds(msg string) string {
+	for _, e := range []error{model.ErrInvalid, model.ErrUnauthorized, model.ErrConflict, model.ErrNotFound, model.ErrUnavailable, model.ErrTooLarge} {
+		msg = strings.ReplaceAll(msg, ": "+e.Error(), "")
+	}
+	return msg
+}
+
 func accountMessage(err error) string {
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -145,10 +154,7 @@ func accountMessage(err error) string {
 			return "Too many attempts; try again in " + d.Round(1e9).String() + "."
 		}
 	}
-	msg := err.Error()
-	for _, e := range []error{model.ErrInvalid, model.ErrUnauthorized, model.ErrConflict, model.ErrNotFound, model.ErrUnavailable, model.ErrTooLarge} {
-		msg = strings.ReplaceAll(msg, ": "+e.Error(), "")
-	}
+	msg := withoutKinds(err.Error())
 	for _, p := range []string{"sign in: ", "sign up: ", "reset password: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}

@@ -302,12 +302,12 @@ func TestSyncIndicator(t *testing.T) {
 		})
 	}
 	t.Run("tapping it shows the details, and Sync now calls the syncer", func(t *testing.T) {
-		h.syncer.set(app.SyncStatus{State: app.SyncOffline, Pending: 2, RetryIn: 3e9, LastError: "dial tcp: connection refused"})
+		h.syncer.set(app.SyncStatus{State: app.SyncOffline, Pending: 2, RetryIn: 3e9, LastError: "sync: cannot connect to h:443: connection refused: unavailable"})
 		h.loop.settle()
 		test.Tap(ind.button)
 		d := ind.details
-		if d == nil || d.pending.Text != "2" || d.last.Text != "never" || !strings.Contains(d.failure.Text, "refused") {
-			t.Fatalf("details %+v", d)
+		if d == nil || d.pending.Text != "2" || d.last.Text != "never" || d.failure.Text != "sync: cannot connect to h:443: connection refused" {
+			t.Fatalf("details %+v (last error %q)", d, d.failure.Text)
 		}
 		test.Tap(d.syncNow)
 		if got := h.syncer.count(&h.syncer.syncNow); got != 1 {

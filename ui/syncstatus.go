@@ -120,7 +120,7 @@ func (d *syncDetails) show(st app.SyncStatus) {
 	d.state.SetText(st.String())
 	d.pending.SetText(fmt.Sprint(st.Pending))
 	d.last.SetText(lastSyncText(st.LastSync))
-	d.failure.SetText(st.LastError)
+	d.failure.SetText(withoutKinds(st.LastError))
 	if st.LastError == "" {
 		d.failure.SetText("none")
 	}
