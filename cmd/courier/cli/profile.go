@@ -78,7 +78,11 @@ func unsealedWarning(ctx context.Context, db *store.DB) string {
 	if err != nil || n == 0 {
 		return ""
 	}
-	return fmt.Sprintf("no system keyring is reachable, so the values of %d secret variables are stored unencrypted in %s; start a keyring (Secret Service, Keychain) to encrypt them.", n, db.Dir())
+	what, them := fmt.Sprintf("the values of %d secret variables are", n), "them"
+	if n == 1 {
+		what, them = "the value of 1 secret variable is", "it"
+	}
+	return fmt.Sprintf("no system keyring is reachable, so %s stored unencrypted in %s; start a keyring (Secret Service, Keychain) to encrypt %s.", what, db.Dir(), them)
 }
 
 // CopyProfileKey gives the profile in to, a copy of the profile in from

@@ -141,7 +141,7 @@ func TestWithoutAKeyringTheCLIWarnsThatSecretsAreUnencrypted(t *testing.T) {
 	}
 	putSecretVariable(t, dir, marker)
 	r := run(t, opts, "history")
-	if r.code != 0 || !strings.Contains(r.stderr, "stored unencrypted") {
+	if r.code != 0 || !strings.Contains(r.stderr, "the value of 1 secret variable is stored unencrypted") {
 		t.Fatalf("history without a keyring: exit %d, stderr %q; want success with a warning", r.code, r.stderr)
 	}
 	oneLine(t, r.stderr)
