@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -123,7 +124,7 @@ func syncWatch(ctx context.Context, env *Env, s *syncSession) error {
 	defer s.sync.Stop()
 	last := ""
 	show := func(st app.SyncStatus) {
-		if line := st.String(); line != last {
+		if line := watchLine(st); line != last {
 			last = line
 			fmt.Fprintln(env.Stdout, line)
 		}
@@ -143,6 +144,15 @@ func syncWatch(ctx context.Context, env *Env, s *syncSession) error {
 			show(st)
 		}
 	}
+}
+
+// watchLine is the line `courier sync --watch` prints for st: the
+// indicator's text, and while offline why.
+func watchLine(st app.SyncStatus) string {
+	if st.State == app.SyncOffline && st.LastError != "" {
+		return st.String() + ": " + Message(errors.New(st.LastError))
+	}
+	return st.String()
 }
 
 // joinAfterLogin attaches the profile to the account just signed in to,

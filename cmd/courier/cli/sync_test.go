@@ -9,6 +9,7 @@ import (
 
 	gokeyring "github.com/zalando/go-keyring"
 
+	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncserver/servertest"
@@ -223,5 +224,22 @@ func TestStatusSaysWhenTheSessionIsGone(t *testing.T) {
 	}
 	if out := c.ok(dir, "", "status"); !strings.Contains(out, "account:   ann (ann@example.com), not signed in: this device no longer holds the session of ann; sign in again\n") {
 		t.Fatalf("status said:\n%s", out)
+	}
+}
+
+func TestSyncWatchSaysWhyItIsOffline(t *testing.T) {
+	cases := []struct {
+		st   app.SyncStatus
+		want string
+	}{
+		{app.SyncStatus{State: app.SyncOffline, RetryIn: 2e9, LastError: "sync: cannot connect to h:443: connection refused: unavailable"},
+			"offline (retry in 2s): sync: cannot connect to h:443: connection refused"},
+		{app.SyncStatus{State: app.SyncOffline, RetryIn: 2e9}, "offline (retry in 2s)"},
+		{app.SyncStatus{State: app.SyncInSync, LastError: "an old failure"}, "IN SYNC"},
+	}
+	for _, c := range cases {
+		if got := watchLine(c.st); got != c.want {
+			t.Errorf("watchLine(%+v) = %q, want %q", c.st, got, c.want)
+		}
 	}
 }
