@@ -183,7 +183,9 @@ func (s *Sync) Start(ctx context.Context) error {
 	go func() {
 		defer close(done)
 		if err := eng.Run(runCtx); err != nil && runCtx.Err() == nil {
-			s.log.Warn("sync stopped", "err", err)
+			// Run ends with an error only when sync needs the person (sign
+			// in again, confirm the email, upgrade), which the status says.
+			s.log.Info("sync stopped", "err", err)
 		}
 	}()
 	s.mu.Lock()
