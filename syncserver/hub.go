@@ -10,11 +10,11 @@ import (
 	"github.com/courierapp/courier/syncproto"
 )
 
-// hub knows, per account with open connections, the latest head and who
-// is waiting for it to move. It holds no payloads: a poke only replaces
-// the head and wakes the waiters, and each connection's sender loop pulls
-// what it has not sent from storage. So a slow client lags behind without
-// growing the server's memory.
+// hub knows, per account with open connections, the latest head. It
+// holds no payloads: a poke only replaces the head and kicks the
+// account's connections, and each connection's sender pulls what it has
+// not sent from storage. So a slow client lags behind without growing the
+// server's memory.
 //
 // The hub also keeps the connections themselves, to close them when
 // their session is revoked or the server shuts down.
@@ -26,12 +26,10 @@ type hub struct {
 	conns    sync.WaitGroup
 }
 
-// accountHub is one account's state. wake is closed and replaced on every
-// poke that moves head.
+// accountHub is one account's state.
 type accountHub struct {
 	head    uint64
 	pokedAt time.Time
-	wake    chan struct{}
 	conns   map[*syncConn]struct{}
 	// page is the last live page a connection read (see sharePage), for
 	// the account's other connections at the same cursor.
@@ -65,7 +63,7 @@ func (h *hub) join(c *syncConn) error {
 	}
 	a := h.accounts[c.sess.AccountID]
 	if a == nil {
-		a = &accountHub{wake: make(chan struct{}), conns: map[*syncConn]struct{}{}}
+		a = &accountHub{conns: map[*syncConn]struct{}{}}
 		h.accounts[c.sess.AccountID] = a
 	}
 	if len(a.conns) >= h.maxConns {
@@ -95,8 +93,9 @@ func (h *hub) leave(c *syncConn) {
 }
 
 // poke records that the account's head is at least head (committed at
-// at) and wakes its waiters when that moves it. Pokes of accounts without
-// connections are dropped: a connection reads the head when it opens.
+// at) and kicks its connections when that moves it. Pokes of accounts
+// without connections are dropped: a connection reads the head when it
+// opens.
 func (h *hub) poke(accountID string, head uint64, at time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -105,8 +104,9 @@ func (h *hub) poke(accountID string, head uint64, at time.Time) {
 		return
 	}
 	a.head, a.pokedAt = head, at
-	close(a.wake)
-	a.wake = make(chan struct{})
+	for c := range a.conns {
+		c.kick() // takes only c's sender lock, never the hub's
+	}
 }
 
 // sharePage offers the page of changes after `after` that a connection
@@ -173,16 +173,16 @@ func (h *hub) takePage(accountID string, after uint64) []model.Change {
 	return p.changes
 }
 
-// watch returns the account's head, when it moved there, and a channel
-// closed when it next moves.
-func (h *hub) watch(accountID string) (head uint64, at time.Time, wake <-chan struct{}) {
+// head returns the account's head and when it moved there; ok is false
+// once the account has no connection.
+func (h *hub) head(accountID string) (head uint64, at time.Time, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.accounts[accountID]
-	if a == nil { // the connection has left; nothing will wake it
-		return 0, time.Time{}, nil
+	if a == nil {
+		return 0, time.Time{}, false
 	}
-	return a.head, a.pokedAt, a.wake
+	return a.head, a.pokedAt, true
 }
 
 // revoke closes with 4401 the account's connections whose session

@@ -18,9 +18,11 @@ import (
 	"github.com/courierapp/courier/syncproto"
 )
 
-// syncConn is one open sync connection. Two goroutines serve it: the
-// handler's, which reads and applies the client's frames, and the sender
-// loop, which streams the account's changes. Pings run on a timer.
+// syncConn is one open sync connection. The handler's goroutine reads
+// and applies the client's frames; a sender streams the account's
+// changes, on a goroutine that runs only while the account's head is past
+// what the connection sent (see kick), so an idle connection holds one
+// goroutine. Pings run on a timer.
 type syncConn struct {
 	srv    *Server
 	ws     *websocket.Conn
@@ -33,7 +35,6 @@ type syncConn struct {
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed once the close handshake is over
-	sendDone  chan struct{}
 	ping      *time.Timer
 	missed    int // pongs missed in a row; touched by the timer only
 	pushes    tokenBucket
@@ -43,6 +44,17 @@ type syncConn struct {
 	// fresh says the device said hello with cursor 0: it holds none of
 	// the account's records yet.
 	fresh bool
+
+	// The sender (see kick and send).
+	sendMu   sync.Mutex
+	sendOpen bool // the stream started and the connection is not closing
+	sending  bool // a sender runs (or one failed: none starts again)
+	again    bool // the head moved while it ran
+	senders  sync.WaitGroup
+	// sent is the seq streamed up to, and caughtUp whether the client was
+	// told it caught up with it; only the running sender touches them.
+	sent     uint64
+	caughtUp bool
 }
 
 // closeErr is an error the connection ends with, and the code it sends.
@@ -82,7 +94,7 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &syncConn{
 		srv: s, ws: ws, sess: sess, token: tokenHash(bearer(r)), ctx: ctx, cancel: cancel,
-		closed: make(chan struct{}), sendDone: make(chan struct{}),
+		closed: make(chan struct{}),
 		pushes: newTokenBucket(s.syncCfg.PushRate, s.now()),
 	}
 	switch {
@@ -169,12 +181,19 @@ func (c *syncConn) serve() {
 		sent = 0
 	}
 	c.backlog, c.fresh = head, hello.Cursor == 0
-	go c.sendLoop(sent)
+	c.sent = sent
+	c.sendMu.Lock()
+	c.sendOpen = true
+	c.sendMu.Unlock()
+	c.kick()
 	c.ping = time.AfterFunc(time.Hour, c.onPing)
 	c.ping.Reset(c.srv.syncCfg.PingInterval) // armed once c.ping is set
 	defer c.ping.Stop()
 	c.fail(c.readLoop())
-	<-c.sendDone
+	c.sendMu.Lock()
+	c.sendOpen = false
+	c.sendMu.Unlock()
+	c.senders.Wait()
 }
 
 // readHello reads the first frame, which must be a hello, within
@@ -409,38 +428,59 @@ func (w *bytesBuffer) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
-// sendLoop streams the account's changes after sent: it waits for the
-// head to move past what it sent, pulls the changes from storage in pages
-// that end on a seq boundary, and writes them.
-func (c *syncConn) sendLoop(sent uint64) {
-	defer close(c.sendDone)
-	needCaughtUp := true
-	for {
-		head, at, wake := c.srv.hub.watch(c.sess.AccountID)
-		if wake == nil {
-			return
+// kick has the connection stream what the account's head moved past: it
+// starts a sender unless one runs, which then looks again before it
+// stops. The hub kicks every connection of an account when a push moves
+// its head; serve kicks once when the stream starts.
+func (c *syncConn) kick() {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	switch {
+	case !c.sendOpen:
+	case c.sending:
+		c.again = true
+	default:
+		c.sending = true
+		c.senders.Add(1)
+		go c.send()
+	}
+}
+
+// send streams the account's changes after c.sent: it pulls them from
+// storage in pages that end on a seq boundary and writes them, until it
+// reaches the head and no kick came meanwhile. A failure closes the
+// connection and leaves c.sending set, so no other sender starts.
+func (c *syncConn) send() {
+	defer c.senders.Done()
+	for c.ctx.Err() == nil {
+		head, at, ok := c.srv.hub.head(c.sess.AccountID)
+		if !ok {
+			return // the connection left the hub: it is closing
 		}
-		if sent < head {
-			n, caughtUp, err := c.sendPage(sent, head, at)
+		if c.sent < head {
+			n, caughtUp, err := c.sendPage(c.sent, head, at)
 			if err != nil {
 				c.fail(err)
 				return
 			}
-			sent, needCaughtUp = n, !caughtUp
+			c.sent, c.caughtUp = n, caughtUp
 			continue
 		}
-		if needCaughtUp {
+		if !c.caughtUp {
 			if err := c.writeRaw([]byte(`{"type":"changes","changes":[],"caught_up":true}`)); err != nil {
 				c.fail(err)
 				return
 			}
-			needCaughtUp = false
+			c.caughtUp = true
 		}
-		select {
-		case <-wake:
-		case <-c.ctx.Done():
+		c.sendMu.Lock()
+		if !c.again {
+			c.sending = false
+			c.sendMu.Unlock()
 			return
 		}
+		c.again = false
+		c.sendMu.Unlock()
 	}
 }
 

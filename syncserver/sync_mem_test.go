@@ -155,7 +155,7 @@ func BenchmarkSyncIdleConnMemory(b *testing.B) {
 	for _, mode := range []string{"courier", "relay"} {
 		b.Run(mode, func(b *testing.B) {
 			for range b.N {
-				heap, rss := idleConnMemory(b, mode, n)
+				heap, rss, _ := idleConnMemory(b, mode, n)
 				b.ReportMetric(heap/n/1024, "heap-KB/conn")
 				b.ReportMetric(rss/n/1024, "rss-KB/conn")
 			}
@@ -163,7 +163,25 @@ func BenchmarkSyncIdleConnMemory(b *testing.B) {
 	}
 }
 
-func idleConnMemory(b *testing.B, mode string, n int) (heap, rss float64) {
+// TestIdleSyncConnectionHoldsOneGoroutine checks, in a server process of
+// its own, that a connection past hello and caught up holds one goroutine
+// (the handler's, reading): its sender runs only while there is something
+// to send.
+func TestIdleSyncConnectionHoldsOneGoroutine(t *testing.T) {
+	const n = 40
+	_, _, goroutines := idleConnMemory(t, "courier", n)
+	if goroutines > n+n/4 {
+		t.Fatalf("%d idle connections added %v goroutines, want about one each", n, goroutines)
+	}
+	if goroutines < n {
+		t.Fatalf("%d idle connections added only %v goroutines: the count proves nothing", n, goroutines)
+	}
+}
+
+// idleConnMemory opens n idle connections to a server of mode ("courier"
+// or "relay") in a child process and returns how much its live heap, RSS
+// and goroutine count grew.
+func idleConnMemory(b testing.TB, mode string, n int) (heap, rss, goroutines float64) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), memHelperEnv+"="+mode)
 	stdin, _ := cmd.StdinPipe()
@@ -180,32 +198,32 @@ func idleConnMemory(b *testing.B, mode string, n int) (heap, rss float64) {
 	if _, err := fmt.Sscanf(lines.Text(), "ready %s %s %s", &addr, &token, &ca); err != nil {
 		b.Fatalf("helper did not start: %q: %v", lines.Text(), err)
 	}
-	mem := func() (float64, float64) {
+	mem := func() (float64, float64, float64) {
 		fmt.Fprintln(stdin, "mem")
 		var h, r, g float64
 		if !lines.Scan() {
 			b.Fatal("helper died")
 		}
 		fmt.Sscanf(lines.Text(), "mem %g %g %g", &h, &r, &g)
-		return h, r
+		return h, r, g
 	}
 	e := &syncEnv{t: b, pool: servertest.CAPool(b, ca), wsURL: "wss://" + addr + syncproto.PathSync}
 	if token == "-" {
 		token = ""
 	}
 	openIdle(b, e, token, mode == "courier", 10) // warm up pools and code paths
-	h0, r0 := mem()
+	h0, r0, g0 := mem()
 	conns := openIdle(b, e, token, mode == "courier", n)
-	h1, r1 := mem()
+	h1, r1, g1 := mem()
 	for _, c := range conns {
 		c.CloseNow()
 	}
-	return h1 - h0, r1 - r0
+	return h1 - h0, r1 - r0, g1 - g0
 }
 
 // openIdle opens n connections (8 at a time); with hello set, each says
 // hello and reads until caught up. A reader per connection answers pings.
-func openIdle(b *testing.B, e *syncEnv, token string, hello bool, n int) []*websocket.Conn {
+func openIdle(b testing.TB, e *syncEnv, token string, hello bool, n int) []*websocket.Conn {
 	conns := make([]*websocket.Conn, n)
 	var wg sync.WaitGroup
 	next := make(chan int)
