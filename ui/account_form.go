@@ -49,7 +49,30 @@ func newAccountForm(win fyne.Window, bg *tasks, title, submitLabel string, items
 	body := container.NewVBox(f.form, f.errLine, f.progress, buttons)
 	f.dlg = dialog.NewCustomWithoutButtons(title, body, win)
 	f.dlg.Resize(fyne.NewSize(560, body.MinSize().Height+80))
+	for _, it := range items {
+		f.submitOnEnter(it.Widget)
+	}
 	return f
+}
+
+// submitOnEnter makes Enter in the one-line entries in o submit the form,
+// as the submit button does (unless it is disabled, or the entry already
+// does something of its own on Enter).
+func (f *accountForm) submitOnEnter(o fyne.CanvasObject) {
+	switch w := o.(type) {
+	case *widget.Entry:
+		if !w.MultiLine && w.OnSubmitted == nil {
+			w.OnSubmitted = func(string) {
+				if !f.submit.Disabled() && f.submit.OnTapped != nil {
+					f.submit.OnTapped()
+				}
+			}
+		}
+	case *fyne.Container:
+		for _, c := range w.Objects {
+			f.submitOnEnter(c)
+		}
+	}
 }
 
 // fit resizes the dialog to its content (after rows appeared).

@@ -48,6 +48,31 @@ func TestSignUpFormValidation(t *testing.T) {
 	}
 }
 
+// Enter in any one-line field of an account form submits it, as the
+// primary button does.
+func TestAccountFormsSubmitOnEnter(t *testing.T) {
+	h := newAccountHarness(t)
+	a := h.ui()
+	a.ShowSignUp()
+	f := a.signUp
+	test.Type(f.email, "ada@example.com")
+	test.Type(f.username, "ada")
+	test.Type(f.password, "correct horse")
+	test.Type(f.again, "correct horse")
+	f.again.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.loop.until(t, "Enter signs up", func() bool { return h.acc.called("SignUp") == 1 })
+
+	a.ShowSignUp()
+	f = a.signUp
+	f.setBusy(true) // a step is running: Enter must not start another
+	test.Type(f.email, "x")
+	f.email.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.loop.settle()
+	if n := h.acc.called("SignUp"); n != 1 {
+		t.Fatalf("SignUp called %d times; Enter submitted a busy form", n)
+	}
+}
+
 func TestSignUpShowsTheRecoveryKeyBehindAGate(t *testing.T) {
 	h := newAccountHarness(t)
 	a := h.ui()
