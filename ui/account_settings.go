@@ -178,6 +178,13 @@ func (a *accountUI) ShowSignOut() *signOutDialog {
 // only here, and the person is told so.
 func (a *accountUI) signOut(remove bool) {
 	syncer := a.svc.opts.Syncer
+	var pushing dialog.Dialog
+	if n := syncer.Status().Pending; remove && n > 0 {
+		bar := widget.NewProgressBarInfinite()
+		pushing = dialog.NewCustomWithoutButtons("Signing out", container.NewVBox(
+			widget.NewLabel(fmt.Sprintf("Pushing %s made here before removing this account's data…", countNoun(n, "change"))), bar), a.win)
+		pushing.Show()
+	}
 	a.bg.Go(func() func() {
 		ctx := context.Background()
 		if remove {
@@ -193,6 +200,9 @@ func (a *accountUI) signOut(remove bool) {
 		}
 		serr := syncer.Start(ctx)
 		return func() {
+			if pushing != nil {
+				pushing.Hide()
+			}
 			switch {
 			case err != nil:
 				showError(a.win, "sign out", err)

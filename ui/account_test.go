@@ -236,6 +236,9 @@ func TestSignOutPushesPendingChangesBeforeRemovingTheData(t *testing.T) {
 		d.remove.SetChecked(true)
 		start := time.Now()
 		test.Tap(h.button("Sign out"))
+		if got := h.overlayText(); !strings.Contains(got, "Pushing 2 changes made here") {
+			t.Fatalf("no progress shown while the changes are pushed: %q", got)
+		}
 		h.loop.until(t, "signed out", func() bool { return h.acc.called("SignOut") == 1 })
 		h.loop.until(t, "the data-kept notice", func() bool { return strings.Contains(h.overlayText(), "Signed out; data kept") })
 		if waited := time.Since(start); waited < signOutPushWait {
@@ -246,6 +249,9 @@ func TestSignOutPushesPendingChangesBeforeRemovingTheData(t *testing.T) {
 		}
 		if h.joiner.removed != 0 {
 			t.Fatal("data removed though changes were pending")
+		}
+		if strings.Contains(h.overlayText(), "Pushing") {
+			t.Fatal("the progress stays on screen after the sign-out")
 		}
 	})
 	t.Run("nothing pending", func(t *testing.T) {
