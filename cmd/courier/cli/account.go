@@ -212,12 +212,17 @@ func warnMemorySecrets(env *Env, acc *app.Accounts) {
 // opens the accounts of the profile: the start of every account command
 // that takes no other input.
 func parseAndOpen(ctx context.Context, env *Env, fs *flag.FlagSet, args []string, f serverFlags) (*accountSession, error) {
-	pos, err := env.Parse(fs, args)
-	if err != nil {
-		return nil, err
-	}
-	if err := noArgs(pos); err != nil {
+	if err := parseNoArgs(env, fs, args); err != nil {
 		return nil, err
 	}
 	return openAccounts(ctx, env, f)
+}
+
+// parseNoArgs parses a command's flags and refuses positional arguments.
+func parseNoArgs(env *Env, fs *flag.FlagSet, args []string) error {
+	pos, err := env.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	return noArgs(pos)
 }

@@ -170,11 +170,7 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 		"keyring. The data on this device stays, unless --remove-data is given: then\n" +
 		"the changes made here that the server lacks are pushed first, and if some\n" +
 		"cannot be, the data stays and the command fails saying so.\n"
-	pos, err := env.Parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
+	if err := parseNoArgs(env, fs, args); err != nil {
 		return err
 	}
 	s, err := openSync(ctx, env, f)

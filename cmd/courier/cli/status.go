@@ -31,11 +31,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("status", "[--json] [flags]")
 	f.addCA(fs)
 	asJSON := fs.Bool("json", false, "print the status as one JSON object")
-	pos, err := env.Parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
+	if err := parseNoArgs(env, fs, args); err != nil {
 		return err
 	}
 	s, err := openSync(ctx, env, f)

@@ -119,15 +119,22 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 	}
 }
 
+// signedIn creates the account user on c's server (email user@example.com,
+// password pw), confirms it and signs profile dir in to it.
+func signedIn(t *testing.T, c accountCLI, dir, user, pw string) {
+	t.Helper()
+	c.ok(dir, pw+"\n", "signup", "--email", user+"@example.com", "--username", user, "--password-stdin")
+	c.ok(dir, "", "confirm", c.srv.NextMail(t, "confirm").Links[0])
+	c.ok(dir, pw+"\n", "login", "--username", user, "--password-stdin")
+}
+
 func TestSyncWatchPrintsStatusUntilInterrupted(t *testing.T) {
 	gokeyring.MockInit()
 	srv := startSyncServer(t)
 	c := accountCLI{t: t, srv: srv}
 	dir := t.TempDir()
 	const pw = "correct horse battery"
-	c.ok(dir, pw+"\n", "signup", "--email", "bob@example.com", "--username", "bob", "--password-stdin")
-	c.ok(dir, "", "confirm", srv.NextMail(t, "confirm").Links[0])
-	c.ok(dir, pw+"\n", "login", "--username", "bob", "--password-stdin")
+	signedIn(t, c, dir, "bob", pw)
 
 	var out, errb servertest.Buffer
 	env := map[string]string{"COURIER_SERVER": srv.URL, "COURIER_CA": srv.CAFile}
@@ -170,9 +177,7 @@ func TestLogoutRemoveDataLosesNoChange(t *testing.T) {
 	c := accountCLI{t: t, srv: srv}
 	laptop, desktop := t.TempDir(), t.TempDir()
 	const pw = "correct horse battery"
-	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
-	c.ok(laptop, "", "confirm", srv.NextMail(t, "confirm").Links[0])
-	c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	signedIn(t, c, laptop, "ann", pw)
 	putRequest(t, laptop, "synced")
 	c.ok(laptop, "", "sync")
 	putRequest(t, laptop, "not pushed yet")
@@ -212,9 +217,7 @@ func TestStatusSaysWhenTheSessionIsGone(t *testing.T) {
 	c := accountCLI{t: t, srv: srv}
 	dir := t.TempDir()
 	const pw = "correct horse battery"
-	c.ok(dir, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
-	c.ok(dir, "", "confirm", srv.NextMail(t, "confirm").Links[0])
-	c.ok(dir, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	signedIn(t, c, dir, "ann", pw)
 	if r := statusJSON(t, c, dir); !r.SignedIn || r.Why != "" {
 		t.Fatalf("status signed in = %+v", r)
 	}
