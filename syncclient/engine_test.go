@@ -269,16 +269,24 @@ func TestEngineRejectsValuesThatDoNotOpen(t *testing.T) {
 			if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "does not open") {
 				t.Fatalf("Once err = %v, want a value that does not open", err)
 			}
-			if cur, _ := db.Cursor(ctx); cur != 0 {
-				t.Errorf("cursor = %d, want 0: nothing of the page applied", cur)
-			}
-			if recs, _ := db.List(ctx, model.KindRequest); len(recs) != 0 {
-				t.Errorf("%d records applied from a page with a bad value", len(recs))
-			}
-			if st := e.Status(); st.State != app.SyncFailed || !strings.Contains(st.Why, "does not open") {
-				t.Errorf("status = %+v, want the error state", st)
-			}
+			assertPageRefused(t, db, e, "does not open")
 		})
+	}
+}
+
+// assertPageRefused checks that nothing of a page with a bad value was
+// applied to db and that e's status is the error, saying why.
+func assertPageRefused(t *testing.T, db *store.DB, e *syncclient.Engine, why string) {
+	t.Helper()
+	ctx := context.Background()
+	if cur, _ := db.Cursor(ctx); cur != 0 {
+		t.Errorf("cursor = %d, want 0: nothing of the page applied", cur)
+	}
+	if recs, _ := db.List(ctx, model.KindRequest); len(recs) != 0 {
+		t.Errorf("%d records applied from a page with a bad value", len(recs))
+	}
+	if st := e.Status(); st.State != app.SyncFailed || !strings.Contains(st.Why, why) {
+		t.Errorf("status = %+v, want the error state saying %q", st, why)
 	}
 }
 
@@ -299,15 +307,7 @@ func TestEngineRejectsAValueThatOpensToNonJSON(t *testing.T) {
 	if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), `field "name" is not valid JSON`) || !strings.Contains(err.Error(), string(bad.ID)) {
 		t.Fatalf("Once err = %v, want the bad field named", err)
 	}
-	if cur, _ := db.Cursor(ctx); cur != 0 {
-		t.Errorf("cursor = %d, want 0: nothing of the page applied", cur)
-	}
-	if recs, _ := db.List(ctx, model.KindRequest); len(recs) != 0 {
-		t.Errorf("%d records applied from a page with a bad value", len(recs))
-	}
-	if st := e.Status(); st.State != app.SyncFailed || !strings.Contains(st.Why, "not valid JSON") {
-		t.Errorf("status = %+v, want the error state", st)
-	}
+	assertPageRefused(t, db, e, "not valid JSON")
 }
 
 func TestEngineCloseCodes(t *testing.T) {

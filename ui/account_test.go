@@ -48,17 +48,23 @@ func TestSignUpFormValidation(t *testing.T) {
 	}
 }
 
-// Enter in any one-line field of an account form submits it, as the
-// primary button does.
-func TestAccountFormsSubmitOnEnter(t *testing.T) {
-	h := newAccountHarness(t)
-	a := h.ui()
+// showFilledSignUp opens the sign-up form and fills it in validly.
+func showFilledSignUp(a *accountUI) *signUpForm {
 	a.ShowSignUp()
 	f := a.signUp
 	test.Type(f.email, "ada@example.com")
 	test.Type(f.username, "ada")
 	test.Type(f.password, "correct horse")
 	test.Type(f.again, "correct horse")
+	return f
+}
+
+// Enter in any one-line field of an account form submits it, as the
+// primary button does.
+func TestAccountFormsSubmitOnEnter(t *testing.T) {
+	h := newAccountHarness(t)
+	a := h.ui()
+	f := showFilledSignUp(a)
 	f.again.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	h.loop.until(t, "Enter signs up", func() bool { return h.acc.called("SignUp") == 1 })
 
@@ -76,12 +82,7 @@ func TestAccountFormsSubmitOnEnter(t *testing.T) {
 func TestSignUpShowsTheRecoveryKeyBehindAGate(t *testing.T) {
 	h := newAccountHarness(t)
 	a := h.ui()
-	a.ShowSignUp()
-	f := a.signUp
-	test.Type(f.email, "ada@example.com")
-	test.Type(f.username, "ada")
-	test.Type(f.password, "correct horse")
-	test.Type(f.again, "correct horse")
+	f := showFilledSignUp(a)
 	test.Tap(f.submit)
 	h.loop.until(t, "the recovery key shows", func() bool { return a.gate != nil })
 	if got := h.acc.signUps[0]; got.ServerURL != "https://127.0.0.1:8443" || got.Username != "ada" {
