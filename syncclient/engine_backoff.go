@@ -3,6 +3,7 @@ package syncclient
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/courierapp/courier/app"
@@ -105,7 +106,11 @@ func (e *Engine) limitPushes() bool {
 func (e *Engine) judgeClose(ce *closedError) verdict {
 	switch ce.code {
 	case syncproto.CloseUnauthorized:
-		return verdict{state: app.SyncActionNeeded, why: "sign in again", err: fmt.Errorf("sync: sign in again: %w", ce)}
+		err := fmt.Errorf("sync: sign in again: %w", ce)
+		if strings.Contains(ce.msg, "sign in again") { // the server's words say it already
+			err = fmt.Errorf("sync: %w", ce)
+		}
+		return verdict{state: app.SyncActionNeeded, why: "sign in again", err: err}
 	case syncproto.CloseEmailUnconfirmed:
 		return verdict{state: app.SyncActionNeeded, why: "confirm email", err: fmt.Errorf("sync: confirm the account's email first: %w", ce)}
 	case syncproto.CloseUnsupportedVersion:

@@ -640,3 +640,16 @@ func TestDeviceIDFitsHello(t *testing.T) {
 		}
 	}
 }
+
+// A refusal whose words already ask to sign in again is not told twice.
+func TestEngineSaysSignInAgainOnce(t *testing.T) {
+	for _, msg := range []string{"the session was revoked; sign in again", "no such session"} {
+		f := newFakeSync(t)
+		f.refuse = func(int) (syncproto.CloseCode, string) { return syncproto.CloseUnauthorized, msg }
+		e, _ := newEngine(t, f, openStore(t), vault.NewAccountKey())
+		err := e.Run(context.Background())
+		if !errors.Is(err, model.ErrUnauthorized) || strings.Count(err.Error(), "sign in again") != 1 || !strings.Contains(err.Error(), msg) {
+			t.Errorf("server said %q; Run = %v, want it to ask once to sign in again", msg, err)
+		}
+	}
+}
