@@ -180,7 +180,12 @@ func (m *Main) exit(prefix string, err error) int {
 			return code
 		}
 	}
-	fmt.Fprintf(m.Stderr, "%s: %s\n", prefix, Message(err))
+	msg := Message(err)
+	// "courier sync: sync: cannot connect ..." says "sync" once.
+	if _, cmd, ok := strings.Cut(prefix, " "); ok {
+		msg = strings.TrimPrefix(msg, cmd+": ")
+	}
+	fmt.Fprintf(m.Stderr, "%s: %s\n", prefix, msg)
 	if code == ExitUsage && ee != nil && ee.Usage {
 		fmt.Fprintf(m.Stderr, "Run '%s --help' for usage.\n", prefix)
 	}

@@ -164,7 +164,7 @@ func TestSyncUsage(t *testing.T) {
 		}
 	}
 	r := run(t, runOpts{}, "sync", "--profile", t.TempDir())
-	if r.code != ExitFailure || !strings.Contains(r.stderr, "not signed in") {
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "courier sync: not signed in") {
 		t.Errorf("sync without an account: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
