@@ -338,7 +338,7 @@ func TestSyncIndicator(t *testing.T) {
 		h.loop.settle()
 		test.Tap(ind.button)
 		d := ind.details
-		if d == nil || d.pending.Text != "2" || d.last.Text != "never" || d.failure.Text != "sync: cannot connect to h:443: connection refused" {
+		if d == nil || d.pending.Text != "2" || d.last.Text != "never" || d.failure.Text != "cannot connect to h:443: connection refused" {
 			t.Fatalf("details %+v (last error %q)", d, d.failure.Text)
 		}
 		test.Tap(d.syncNow)

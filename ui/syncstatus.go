@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -120,7 +121,7 @@ func (d *syncDetails) show(st app.SyncStatus) {
 	d.state.SetText(st.String())
 	d.pending.SetText(fmt.Sprint(st.Pending))
 	d.last.SetText(lastSyncText(st.LastSync))
-	d.failure.SetText(withoutKinds(st.LastError))
+	d.failure.SetText(strings.TrimPrefix(withoutKinds(st.LastError), "sync: ")) // this is the Sync dialog
 	if st.LastError == "" {
 		d.failure.SetText("none")
 	}
