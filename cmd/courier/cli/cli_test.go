@@ -614,6 +614,9 @@ func TestMessage(t *testing.T) {
 		{fmt.Errorf("header %q: bad: %w", "x", model.ErrInvalid), `header "x": bad`},
 		{fmt.Errorf("a: %w: %w", model.ErrUnavailable, errors.New("b")), "a: b"},
 		{errors.New("line one\nline two"), "line one"},
+		{fmt.Errorf("sign up: %w", errors.Join(fmt.Errorf("email must be name@domain: %w", model.ErrInvalid), fmt.Errorf("username is short: %w", model.ErrInvalid))),
+			"sign up: email must be name@domain; username is short"},
+		{fmt.Errorf("sign up: %w", errors.Join(fmt.Errorf("email must be name@domain: %w", model.ErrInvalid))), "sign up: email must be name@domain"},
 	}
 	for _, tt := range tests {
 		if got := Message(tt.err); got != tt.want {

@@ -218,9 +218,32 @@ func Exitf(code int, format string, args ...any) error {
 
 // Message returns err as one line for a person: the model vocabulary
 // words that wrapping leaves in the middle of messages are dropped, and so
-// is anything after the first line.
+// is anything after the first line, unless err joins several errors (the
+// problems of a form), which are all kept, separated by "; ".
 func Message(err error) string {
-	msg := err.Error()
+	lines := strings.Split(err.Error(), "\n")
+	if !joined(err) {
+		lines = lines[:1] // the rest is detail: a server's page, say
+	}
+	out := lines[:0]
+	for _, l := range lines {
+		if l = plainLine(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// joined reports whether err holds several errors joined by errors.Join
+// (each problem of a form, say), one per line of its message.
+func joined(err error) bool {
+	var j interface{ Unwrap() []error }
+	return errors.As(err, &j) && strings.Contains(j.(error).Error(), "\n")
+}
+
+// plainLine drops from one line of a message the error kinds meant for
+// code (": invalid input", ...) and the profile errors' own suffixes.
+func plainLine(msg string) string {
 	for _, s := range []error{model.ErrNotFound, model.ErrInvalid, model.ErrConflict, model.ErrUnavailable, model.ErrUnauthorized, model.ErrTooLarge} {
 		msg = strings.ReplaceAll(msg, ": "+s.Error()+":", ":")
 		msg = strings.TrimSuffix(msg, ": "+s.Error())
@@ -229,7 +252,6 @@ func Message(err error) string {
 		msg = strings.TrimSuffix(msg, ": "+s.Error())
 		msg = strings.TrimSuffix(msg, ": "+strings.TrimSuffix(s.Error(), ": "+model.ErrUnavailable.Error()))
 	}
-	msg, _, _ = strings.Cut(msg, "\n")
 	return strings.TrimSpace(msg)
 }
 
