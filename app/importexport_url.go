@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
 )
 
@@ -50,6 +51,9 @@ func (a *App) ImportURL(ctx context.Context, rawURL string, opts ImportOptions) 
 		var bad *badSchemeError
 		if errors.As(err, &bad) {
 			return ImportSummary{}, bad
+		}
+		if he := httprun.ConnectError(err); he != nil { // "cannot connect to HOST: ...", and the like
+			return ImportSummary{}, fmt.Errorf("fetch %s: %w", u.Redacted(), he)
 		}
 		return ImportSummary{}, fmt.Errorf("fetch %s: %w: %w", u.Redacted(), model.ErrUnavailable, err)
 	}

@@ -62,6 +62,10 @@ func TestImportURLFetchesALinkAsJSON(t *testing.T) {
 
 func TestImportURLRefusesWhatItMustNotFetch(t *testing.T) {
 	srv := linkServer(t, genImportCollection(1))
+	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
+	defer untrusted.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
 	tests := []struct {
 		name, url string
 		opts      app.ImportOptions
@@ -74,6 +78,8 @@ func TestImportURLRefusesWhatItMustNotFetch(t *testing.T) {
 		{"not a URL", "petstore.json", app.ImportOptions{}, model.ErrInvalid, "not a URL"},
 		{"an unknown link", srv.URL + "/c/nope", app.ImportOptions{}, model.ErrNotFound, "404"},
 		{"more than the cap", srv.URL + "/big", app.ImportOptions{MaxSize: 1 << 20}, model.ErrTooLarge, "larger than"},
+		{"a server of an unknown CA", untrusted.URL + "/c/tok", app.ImportOptions{}, model.ErrUnavailable, ": TLS: certificate signed by unknown authority"},
+		{"nothing listening", closed.URL + "/c/tok", app.ImportOptions{}, model.ErrUnavailable, ": cannot connect to " + strings.TrimPrefix(closed.URL, "http://") + ": connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
