@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -59,7 +58,7 @@ func New(serverURL string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	roots, err := rootPool(opts.CAFile)
+	roots, err := httprun.RootPool(opts.CAFile)
 	if err != nil {
 		return nil, err
 	}
@@ -105,25 +104,6 @@ func ParseServerURL(s string) (*url.URL, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
-}
-
-// rootPool returns the system roots plus the certificates of caFile.
-func rootPool(caFile string) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if caFile == "" {
-		return pool, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("read CA file %s: %w: %w", caFile, model.ErrInvalid, err)
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA file %s holds no PEM certificate: %w", caFile, model.ErrInvalid)
-	}
-	return pool, nil
 }
 
 // WithToken returns a client that sends token as `Authorization: Bearer`

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/vault"
@@ -213,7 +214,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 // wsHTTPClient is the HTTP/1.1 client the WebSocket handshake goes
 // through: system roots plus caFile, and the proxy.
 func wsHTTPClient(caFile, proxy string) (*http.Client, error) {
-	roots, err := rootPool(caFile)
+	roots, err := httprun.RootPool(caFile)
 	if err != nil {
 		return nil, err
 	}
