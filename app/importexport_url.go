@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -43,7 +45,11 @@ func (a *App) ImportURL(ctx context.Context, rawURL string, opts ImportOptions) 
 		return ImportSummary{}, fmt.Errorf("fetch %s: %w: %w", u.Redacted(), model.ErrInvalid, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := importClient().Do(req)
+	roots, err := a.linkRoots(ctx, u)
+	if err != nil {
+		return ImportSummary{}, fmt.Errorf("fetch %s: %w", u.Redacted(), err)
+	}
+	resp, err := importClient(roots).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ImportSummary{}, fmt.Errorf("fetch %s: %w", u.Redacted(), ctx.Err())
@@ -72,6 +78,40 @@ func (a *App) ImportURL(ctx context.Context, rawURL string, opts ImportOptions) 
 		return ImportSummary{}, fmt.Errorf("fetch %s: %w", u.Redacted(), err)
 	}
 	return s, nil
+}
+
+// linkRoots returns the roots to trust for u: for a link of the
+// remembered account's server, when a CA file was given at sign-in (a
+// self-hosted or dev server), the system's roots plus that CA; else nil,
+// the system's alone. The extra CA is trusted for its server only.
+func (a *App) linkRoots(ctx context.Context, u *url.URL) (*x509.CertPool, error) {
+	var acct Account
+	if err := a.store.Setting(ctx, accountSettingKey, &acct); err != nil || acct.CAFile == "" {
+		// No account, or one without a CA of its own (an unreadable
+		// setting too: the fetch then says whether the system trusts it).
+		return nil, nil
+	}
+	if srv, err := url.Parse(acct.ServerURL); err != nil || !sameServer(srv, u) {
+		return nil, nil
+	}
+	return httprun.RootPool(acct.CAFile)
+}
+
+// sameServer reports whether a and b name the same https server: the same
+// port, and the same host or two names of loopback (a dev server's links
+// say localhost where its clients say 127.0.0.1).
+func sameServer(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		return "443"
+	}
+	if port(a) != port(b) {
+		return false
+	}
+	ha, hb := a.Hostname(), b.Hostname()
+	return strings.EqualFold(ha, hb) || (isLoopback(ha) && isLoopback(hb))
 }
 
 func statusErr(code int) error {
@@ -132,11 +172,14 @@ func isLoopback(host string) bool {
 }
 
 // importClient returns the client ImportURL fetches with: the
-// environment's proxy, a bound on the wait for headers, and redirects
-// checked like the URL itself.
-func importClient() *http.Client {
+// environment's proxy, a bound on the wait for headers, redirects checked
+// like the URL itself, and roots (nil: the system's) to trust.
+func importClient(roots *x509.CertPool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = importURLTimeout
+	if roots != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	return &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {

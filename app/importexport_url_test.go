@@ -2,10 +2,13 @@ package app_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,6 +21,13 @@ import (
 // /away a redirect to a plain-http host that is not loopback.
 func linkServer(t *testing.T, collection []byte) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(linkMux(collection))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// linkMux is the handler of linkServer.
+func linkMux(collection []byte) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/c/{token}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("token") != "tok" {
@@ -39,9 +49,41 @@ func linkServer(t *testing.T, collection []byte) *httptest.Server {
 	mux.HandleFunc("/away", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://example.invalid/c/tok", http.StatusFound)
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return mux
+}
+
+// A link of the account's own server is fetched trusting the CA file given
+// at sign-in (a self-hosted or dev server's); another server's is not.
+func TestImportURLTrustsTheAccountServersCA(t *testing.T) {
+	srv := httptest.NewTLSServer(linkMux(genImportCollection(2)))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, server string
+		ok           bool
+	}{
+		{"the account's server", srv.URL, true},
+		{"the same server named localhost", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1), true},
+		{"another server", "https://127.0.0.1:1", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, db := newApp(t, app.Options{})
+			if err := db.SetSetting(context.Background(), "app.account", app.Account{ServerURL: tt.server, CAFile: caFile}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := a.ImportURL(context.Background(), srv.URL+"/c/tok", app.ImportOptions{})
+			if tt.ok && err != nil {
+				t.Fatalf("import from the account's server: %v", err)
+			}
+			if !tt.ok && (!errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "unknown authority")) {
+				t.Fatalf("import trusting another server's CA: err = %v, want an untrusted certificate", err)
+			}
+		})
+	}
 }
 
 func TestImportURLFetchesALinkAsJSON(t *testing.T) {
