@@ -42,7 +42,7 @@ func (mw *MainWindow) addImportExport() {
 	}
 	open := func() { newImporter(core, mw.win, &mw.bg).ShowDialog() }
 	mw.keys.AddShortcut(shortcutImport, func(fyne.Shortcut) { open() })
-	mw.win.Canvas().AddShortcut(shortcutImport, mw.keys.TypedShortcut)
+	mw.win.Canvas().AddShortcut(shortcutImport, mw.TypedShortcut)
 	mw.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { newImporter(core, mw.win, &mw.bg).ImportDropped(uris) })
 	if bar, ok := mw.top.content.(*fyne.Container); ok && len(bar.Objects) > 0 {
 		btn := widget.NewButtonWithIcon("Import", theme.UploadIcon(), open)

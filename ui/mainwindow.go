@@ -212,13 +212,19 @@ func (mw *MainWindow) addShortcuts() {
 	mw.keys.AddShortcut(shortcutCloseTab, func(fyne.Shortcut) { mw.onCloseTabShortcut() })
 	mw.keys.AddShortcut(shortcutNewTab, func(fyne.Shortcut) { mw.NewTab(model.Request{Method: "GET"}) })
 	for _, s := range []fyne.Shortcut{shortcutSend, shortcutSendPad, shortcutSave, shortcutCloseTab, shortcutNewTab} {
-		mw.win.Canvas().AddShortcut(s, mw.keys.TypedShortcut)
+		mw.win.Canvas().AddShortcut(s, mw.TypedShortcut)
 	}
 }
 
 // TypedShortcut runs one of the window's shortcuts (focused fields pass
-// theirs here).
-func (mw *MainWindow) TypedShortcut(s fyne.Shortcut) { mw.keys.TypedShortcut(s) }
+// theirs here), unless a dialog or menu is open: Ctrl+Enter in the
+// welcome prompt or a form must not send the request behind it.
+func (mw *MainWindow) TypedShortcut(s fyne.Shortcut) {
+	if mw.win.Canvas().Overlays().Top() != nil {
+		return
+	}
+	mw.keys.TypedShortcut(s)
+}
 
 func (mw *MainWindow) onSendShortcut() {
 	if t := mw.current(); t != nil {

@@ -33,6 +33,27 @@ func TestSkipAtTheWelcomePromptIsRemembered(t *testing.T) {
 	}
 }
 
+// While a dialog (here the welcome prompt) is open, the window's shortcuts
+// do nothing: Ctrl+Enter must not send the request behind it.
+func TestShortcutsWaitWhileADialogIsOpen(t *testing.T) {
+	srv := newRecorder(t)
+	h := newHarness(t)
+	tab := h.tab()
+	test.Type(tab.editor.url, srv.URL+"/things")
+	h.mw.ShowWelcomeIfNeeded()
+	if !h.mw.welcome.Visible() {
+		t.Fatal("no welcome prompt to test with")
+	}
+	h.mw.TypedShortcut(shortcutSend)
+	h.loop.settle()
+	if n := len(srv.requests()); n != 0 || responded(tab) {
+		t.Fatalf("Ctrl+Enter behind the welcome prompt sent %d requests", n)
+	}
+	test.Tap(h.mw.welcome.skip)
+	h.mw.TypedShortcut(shortcutSend)
+	h.loop.until(t, "the request is sent once the prompt is gone", func() bool { return responded(tab) })
+}
+
 func TestCtrlEnterInTheURLFieldSendsAndShowsTheStatusAndAHistoryRow(t *testing.T) {
 	srv := newRecorder(t)
 	tests := []struct {
@@ -119,6 +140,7 @@ func TestCtrlSSavesANewRequestIntoTheChosenCollectionThenInPlace(t *testing.T) {
 	if dest.Parent == "" {
 		t.Fatalf("no destination Shop API / Orders in %+v", h.mw.collections.data.destinations())
 	}
+	tapOverlayButton(t, h.mw.win, "Cancel") // and save as its Save would:
 	tab.SaveTo(dest.Collection, dest.Parent, "List orders")
 	h.loop.until(t, "the request shows in the tree", func() bool { _, ok := h.findNode("List orders"); return ok })
 	h.loop.until(t, "the tab is clean", func() bool { return tab.item.Text == "List orders" })
