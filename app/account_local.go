@@ -35,6 +35,26 @@ func HoldsLocalWork(ctx context.Context, st Store, accountID string) (bool, erro
 	return holdsRecords(ctx, st)
 }
 
+// HoldsOtherAccountData reports whether the profile's records are those
+// of another account than accountID (it synced with one, and was signed
+// out of it without removing its data): signing in to accountID would
+// merge them into it, unless the person keeps them aside. The CLI asks
+// for an explicit choice then, since they are not work made on this
+// device.
+func HoldsOtherAccountData(ctx context.Context, st Store, accountID string) (bool, error) {
+	if _, ok := st.(SyncStore); !ok {
+		return false, nil
+	}
+	var prev string
+	if err := st.Setting(ctx, syncAccountSetting, &prev); err != nil && !isNotFound(err) {
+		return false, fmt.Errorf("read the synced account: %w", err)
+	}
+	if prev == "" || prev == accountID {
+		return false, nil
+	}
+	return holdsRecords(ctx, st)
+}
+
 // holdsRecords reports whether st has any visible record.
 func holdsRecords(ctx context.Context, st Store) (bool, error) {
 	for _, k := range model.Kinds {

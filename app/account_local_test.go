@@ -21,6 +21,35 @@ func addLocalRequest(t *testing.T, db *store.DB) {
 	}
 }
 
+func TestHoldsOtherAccountData(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		joinAs string // "" for a profile never joined
+		setup  func(t *testing.T, db *store.DB)
+		want   bool
+	}{
+		{"work never synced is not", "", addLocalRequest, false},
+		{"this account's data is not", "acct-1", pushLocalRequest, false},
+		{"another account's data is", "acct-2", pushLocalRequest, true},
+		{"another account's empty profile is not", "acct-2", func(*testing.T, *store.DB) {}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db := openStore(t)
+			if c.joinAs != "" {
+				if _, err := app.JoinAccount(ctx, db, c.joinAs, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.setup(t, db)
+			if got, err := app.HoldsOtherAccountData(ctx, db, "acct-1"); err != nil || got != c.want {
+				t.Fatalf("HoldsOtherAccountData = %v, %v; want %v", got, err, c.want)
+			}
+		})
+	}
+}
+
 func TestHoldsLocalWork(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
