@@ -128,7 +128,9 @@ func runLogin(ctx context.Context, env *Env, args []string) error {
 	f.add(fs, true)
 	email := fs.String("email", "", "sign in with the account's email `ADDRESS`")
 	user := fs.String("username", "", "sign in with the account's user `NAME`")
-	keepLocal := fs.Bool("keep-local", false, "keep this profile's local data aside in a new profile folder instead of merging it into the account")
+	var join joinChoice
+	fs.BoolVar(&join.keepLocal, "keep-local", false, "keep this profile's local data aside in a new profile folder instead of merging it into the account")
+	fs.BoolVar(&join.merge, "merge", false, "merge into the account the data another account left in this profile (work never synced merges without it)")
 	oidc := addOIDCFlags(fs, true)
 	pos, err := env.Parse(fs, args)
 	if err != nil {
@@ -137,8 +139,11 @@ func runLogin(ctx context.Context, env *Env, args []string) error {
 	if err := noArgs(pos); err != nil {
 		return err
 	}
+	if join.keepLocal && join.merge {
+		return Usagef("--keep-local and --merge exclude each other")
+	}
 	if oidc.provider != "" {
-		return runOIDCLogin(ctx, env, f, oidc, *keepLocal)
+		return runOIDCLogin(ctx, env, f, oidc, join)
 	}
 	if (*email == "") == (*user == "") {
 		return Usagef("login needs exactly one of --email and --username")
@@ -158,7 +163,7 @@ func runLogin(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "Signed in as %s (%s) on %s.\n", a.Username, a.Email, a.ServerURL)
 	warnMemorySecrets(env, s.acc)
-	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, *keepLocal)
+	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, join)
 }
 
 func runLogout(ctx context.Context, env *Env, args []string) error {

@@ -76,7 +76,7 @@ func (m *Main) openBrowser(ctx context.Context, u string) error {
 }
 
 // runOIDCLogin is `courier login --oidc PROVIDER`.
-func runOIDCLogin(ctx context.Context, env *Env, f serverFlags, o *oidcFlags, keepLocal bool) error {
+func runOIDCLogin(ctx context.Context, env *Env, f serverFlags, o *oidcFlags, join joinChoice) error {
 	s, err := openAccounts(ctx, env, f)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func runOIDCLogin(ctx context.Context, env *Env, f serverFlags, o *oidcFlags, ke
 	}
 	fmt.Fprintf(env.Stdout, "Signed in as %s (%s) on %s.\n", a.Username, a.Email, a.ServerURL)
 	warnMemorySecrets(env, s.acc)
-	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, keepLocal)
+	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, join)
 }
 
 // runOIDCSignup is `courier signup --oidc PROVIDER --username U`.
@@ -147,5 +147,5 @@ func runOIDCSignup(ctx context.Context, env *Env, f serverFlags, o *oidcFlags, u
 	fmt.Fprintln(env.Stdout, "Keep it somewhere safe, away from this computer. On a new device, 'courier login --oidc")
 	fmt.Fprintln(env.Stdout, "PROVIDER' asks for the encryption passphrase; the recovery key opens the data without it.")
 	warnMemorySecrets(env, s.acc)
-	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, false)
+	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, joinChoice{})
 }

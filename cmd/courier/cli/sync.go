@@ -155,14 +155,34 @@ func watchLine(st app.SyncStatus) string {
 	return st.String()
 }
 
+// joinChoice is what a sign-in does with data of the profile that is not
+// the account's: merge it (the default for work never synced) or keep it
+// aside. Another account's data merges only when asked (merge).
+type joinChoice struct {
+	keepLocal, merge bool
+}
+
 // joinAfterLogin attaches the profile to the account just signed in to,
-// merging local work (or keeping it aside), and says what it did.
-// A store that cannot sync (a test's fake) is left alone.
-func joinAfterLogin(ctx context.Context, w io.Writer, st app.Store, accountID string, keepLocal bool) error {
+// merging local work (or keeping it aside), and says what it did. When the
+// profile holds another account's data and the person chose nothing, it
+// attaches nothing and says how to choose: that data must not end up in
+// this account unasked. A store that cannot sync (a test's fake) is left
+// alone.
+func joinAfterLogin(ctx context.Context, w io.Writer, st app.Store, accountID string, choice joinChoice) error {
 	if _, ok := st.(app.SyncStore); !ok {
 		return nil
 	}
-	res, err := app.JoinAccount(ctx, st, accountID, keepLocal)
+	if !choice.keepLocal && !choice.merge {
+		other, err := app.HoldsOtherAccountData(ctx, st, accountID)
+		if err != nil {
+			return err
+		}
+		if other {
+			return Exitf(ExitFailure, "signed in, but this profile holds the data of another account, and nothing was merged: "+
+				"sign in again with --keep-local to keep that data aside in a new profile folder, or with --merge to merge it into this account")
+		}
+	}
+	res, err := app.JoinAccount(ctx, st, accountID, choice.keepLocal)
 	if err != nil {
 		return err
 	}

@@ -246,3 +246,52 @@ func TestSyncWatchSaysWhyItIsOffline(t *testing.T) {
 		}
 	}
 }
+
+// Signing in to another account on a profile that holds the data of the
+// account signed out of merges nothing unasked: --keep-local keeps it
+// aside, --merge merges it.
+func TestLoginDoesNotMergeAnotherAccountsDataUnasked(t *testing.T) {
+	gokeyring.MockInit()
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	dir, other := t.TempDir(), t.TempDir()
+	const pw = "correct horse battery"
+	signedIn(t, c, dir, "ann", pw)
+	putRequest(t, dir, "ann's request")
+	c.ok(dir, "", "sync")
+	c.ok(dir, "", "logout")
+	signedIn(t, c, other, "bob", pw) // bob's account, from elsewhere
+
+	r := c.run(dir, pw+"\n", "login", "--username", "bob", "--password-stdin")
+	if r.code == 0 || !strings.Contains(r.stderr, "holds the data of another account") || !strings.Contains(r.stderr, "--keep-local") {
+		t.Fatalf("login as bob over ann's data: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if st := statusJSON(t, c, dir); st.Pending != 0 || !strings.Contains(st.Sync, "merge or keep aside") {
+		t.Fatalf("status after the refused join = %+v, want nothing queued and the choice asked for", st)
+	}
+	c.fails(dir, "", "exclude each other", "login", "--username", "bob", "--keep-local", "--merge")
+
+	out := c.ok(dir, pw+"\n", "login", "--username", "bob", "--password-stdin", "--keep-local")
+	_, kept, ok := strings.Cut(out, "courier --profile ")
+	if !ok {
+		t.Fatalf("login --keep-local said:\n%s", out)
+	}
+	if got := requestNames(t, strings.TrimSpace(kept)); len(got) != 1 || got[0] != "ann's request" {
+		t.Errorf("kept aside: %q, want ann's request", got)
+	}
+	c.ok(dir, "", "sync")
+	c.ok(other, "", "sync")
+	if got := requestNames(t, other); len(got) != 0 {
+		t.Errorf("bob's account got %q from ann's data", got)
+	}
+
+	// With --merge, another such profile merges into bob.
+	third := t.TempDir()
+	signedIn(t, c, third, "cat", pw)
+	putRequest(t, third, "cat's request")
+	c.ok(third, "", "sync")
+	c.ok(third, "", "logout")
+	if out := c.ok(third, pw+"\n", "login", "--username", "bob", "--password-stdin", "--merge"); !strings.Contains(out, "1 local item will be merged") {
+		t.Fatalf("login --merge said:\n%s", out)
+	}
+}
