@@ -36,9 +36,11 @@ var _ AccountService = (*app.Accounts)(nil)
 
 // ProfileJoiner attaches the profile to an account at sign-in and removes
 // an account's data at sign-out (the wiring implements it with
-// app.HoldsLocalWork, app.JoinAccount and app.RemoveAccountData).
+// app.HoldsLocalWork, app.HoldsOtherAccountData, app.JoinAccount and
+// app.RemoveAccountData).
 type ProfileJoiner interface {
 	HoldsLocalWork(ctx context.Context, accountID string) (bool, error)
+	HoldsOtherAccountData(ctx context.Context, accountID string) (bool, error)
 	Join(ctx context.Context, accountID string, keepLocal bool) (app.JoinResult, error)
 	RemoveAccountData(ctx context.Context) error
 }

@@ -237,9 +237,15 @@ type fakeJoiner struct {
 	// unpushed makes RemoveAccountData refuse as app's does while
 	// changes are pending.
 	unpushed bool
+	// other says the local work is another account's data.
+	other bool
 }
 
 func (f *fakeJoiner) HoldsLocalWork(context.Context, string) (bool, error) { return f.local, nil }
+
+func (f *fakeJoiner) HoldsOtherAccountData(context.Context, string) (bool, error) {
+	return f.local && f.other, nil
+}
 
 func (f *fakeJoiner) Join(_ context.Context, _ string, keepLocal bool) (app.JoinResult, error) {
 	f.mu.Lock()

@@ -174,6 +174,23 @@ func TestSignIn(t *testing.T) {
 			t.Fatal("Keep aside merged the local work")
 		}
 	})
+	t.Run("another account's data is kept aside unless merging is chosen", func(t *testing.T) {
+		h := newAccountHarness(t)
+		h.joiner.local, h.joiner.other = true, true
+		a := h.ui()
+		a.ShowSignIn("ada")
+		test.Type(a.signIn.password, "correct horse")
+		test.Tap(a.signIn.submit)
+		h.loop.until(t, "the choice shows", func() bool { return a.joinChoice != nil })
+		if a.joinChoice.Selected != joinKeep || !strings.Contains(h.overlayText(), "the data of another account") {
+			t.Fatalf("default choice %q, text %q; want Keep aside, naming another account's data", a.joinChoice.Selected, h.overlayText())
+		}
+		test.Tap(h.button("Continue"))
+		h.loop.until(t, "the profile joins", func() bool { return len(h.joiner.joined()) == 1 })
+		if got := h.joiner.joined(); !got[0] {
+			t.Fatal("the default merged another account's data")
+		}
+	})
 }
 
 func TestSignOutAsksWhetherToRemoveTheData(t *testing.T) {

@@ -145,6 +145,10 @@ func (a *accountUI) afterSignIn(acc app.Account) {
 			return func() { showError(a.win, "remember the sign-in", err) }
 		}
 		local, err := a.svc.opts.Profile.HoldsLocalWork(ctx, acc.AccountID)
+		var other bool
+		if err == nil && local {
+			other, err = a.svc.opts.Profile.HoldsOtherAccountData(ctx, acc.AccountID)
+		}
 		return func() {
 			if err != nil {
 				showError(a.win, "read this profile's data", err)
@@ -154,19 +158,27 @@ func (a *accountUI) afterSignIn(acc app.Account) {
 				a.join(acc, false)
 				return
 			}
-			a.askJoin(acc)
+			a.askJoin(acc, other)
 		}
 	})
 }
 
-// askJoin asks whether to merge the local work into the account (the
-// default) or keep it aside.
-func (a *accountUI) askJoin(acc app.Account) {
+// askJoin asks whether to merge the local work into the account or keep
+// it aside. Work made before signing in merges by default; the data of
+// another account (signed out of without removing it) stays apart by
+// default, so it does not reach this account unasked.
+func (a *accountUI) askJoin(acc app.Account, other bool) {
 	msg := widget.NewLabel("This profile holds requests, collections or history made before you signed in.\n" +
 		"Merge them into " + acc.Username + "'s account (they sync to your other devices),\n" +
 		"or keep them aside in a separate profile folder, untouched.")
 	choice := widget.NewRadioGroup([]string{joinMerge, joinKeep}, nil)
 	choice.SetSelected(joinMerge)
+	if other {
+		msg.SetText("This profile holds the data of another account you signed out of.\n" +
+			"Keep it aside in a separate profile folder, untouched, or merge it\n" +
+			"into " + acc.Username + "'s account (it then syncs to that account's devices).")
+		choice.SetSelected(joinKeep)
+	}
 	choice.Required = true
 	d := dialog.NewCustomConfirm("Your local work", "Continue", "Decide later", container.NewVBox(msg, choice), func(ok bool) {
 		if ok {

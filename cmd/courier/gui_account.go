@@ -156,6 +156,10 @@ func (p profileJoin) HoldsLocalWork(ctx context.Context, accountID string) (bool
 	return app.HoldsLocalWork(ctx, p.st, accountID)
 }
 
+func (p profileJoin) HoldsOtherAccountData(ctx context.Context, accountID string) (bool, error) {
+	return app.HoldsOtherAccountData(ctx, p.st, accountID)
+}
+
 func (p profileJoin) Join(ctx context.Context, accountID string, keepLocal bool) (app.JoinResult, error) {
 	res, err := app.JoinAccount(ctx, p.st, accountID, keepLocal)
 	if err == nil && res.KeptAside != "" {
