@@ -21,18 +21,24 @@ func addLocalRequest(t *testing.T, db *store.DB) {
 	}
 }
 
-func TestHoldsOtherAccountData(t *testing.T) {
+// HoldsLocalWork says when a sign-in must ask about the profile's records;
+// HoldsOtherAccountData, when those are another account's data.
+func TestHoldsLocalWorkAndOtherAccountData(t *testing.T) {
 	ctx := context.Background()
+	none := func(*testing.T, *store.DB) {}
 	cases := []struct {
-		name   string
-		joinAs string // "" for a profile never joined
-		setup  func(t *testing.T, db *store.DB)
-		want   bool
+		name             string
+		joinAs           string // "" for a profile never joined
+		setup            func(t *testing.T, db *store.DB)
+		local, otherData bool
 	}{
-		{"work never synced is not", "", addLocalRequest, false},
-		{"this account's data is not", "acct-1", pushLocalRequest, false},
-		{"another account's data is", "acct-2", pushLocalRequest, true},
-		{"another account's empty profile is not", "acct-2", func(*testing.T, *store.DB) {}, false},
+		{"an empty profile", "", none, false, false},
+		{"work never synced", "", addLocalRequest, true, false},
+		{"a profile attached to this account", "acct-1", none, false, false},
+		{"this account's data", "acct-1", pushLocalRequest, false, false},
+		{"another account's pending work", "acct-2", addLocalRequest, true, true},
+		{"another account's data", "acct-2", pushLocalRequest, true, true},
+		{"another account's empty profile", "acct-2", none, false, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -43,38 +49,11 @@ func TestHoldsOtherAccountData(t *testing.T) {
 				}
 			}
 			c.setup(t, db)
-			if got, err := app.HoldsOtherAccountData(ctx, db, "acct-1"); err != nil || got != c.want {
-				t.Fatalf("HoldsOtherAccountData = %v, %v; want %v", got, err, c.want)
+			if got, err := app.HoldsLocalWork(ctx, db, "acct-1"); err != nil || got != c.local {
+				t.Errorf("HoldsLocalWork = %v, %v; want %v", got, err, c.local)
 			}
-		})
-	}
-}
-
-func TestHoldsLocalWork(t *testing.T) {
-	ctx := context.Background()
-	cases := []struct {
-		name   string
-		setup  func(t *testing.T, db *store.DB)
-		joinAs string // "" for a profile never joined
-		want   bool
-	}{
-		{"an empty profile does not ask", func(*testing.T, *store.DB) {}, "", false},
-		{"a profile with records of its own asks", addLocalRequest, "", true},
-		{"a profile attached to this account does not ask", func(*testing.T, *store.DB) {}, "acct-1", false},
-		{"a profile attached to another account with records asks", addLocalRequest, "acct-2", true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			db := openStore(t)
-			if c.joinAs != "" {
-				if _, err := app.JoinAccount(ctx, db, c.joinAs, false); err != nil {
-					t.Fatal(err)
-				}
-			}
-			c.setup(t, db)
-			got, err := app.HoldsLocalWork(ctx, db, "acct-1")
-			if err != nil || got != c.want {
-				t.Fatalf("HoldsLocalWork = %v, %v; want %v", got, err, c.want)
+			if got, err := app.HoldsOtherAccountData(ctx, db, "acct-1"); err != nil || got != c.otherData {
+				t.Errorf("HoldsOtherAccountData = %v, %v; want %v", got, err, c.otherData)
 			}
 		})
 	}
