@@ -62,9 +62,7 @@ func statusJSON(t *testing.T, c accountCLI, dir string) statusReport {
 }
 
 func TestSyncCommandsEndToEnd(t *testing.T) {
-	gokeyring.MockInit()
-	srv := startSyncServer(t)
-	c := accountCLI{t: t, srv: srv}
+	c := newSyncCLI(t)
 	laptop, desktop := t.TempDir(), t.TempDir()
 	const pw = "correct horse battery"
 
@@ -72,7 +70,7 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("status before an account:\n%s", out)
 	}
 	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
-	c.ok(laptop, "", "confirm", srv.NextMail(t, "confirm").Links[0])
+	c.ok(laptop, "", "confirm", c.srv.NextMail(t, "confirm").Links[0])
 
 	putRequest(t, laptop, "made on the laptop before signing in")
 	if out := c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin"); !strings.Contains(out, "1 local item will be merged") {
@@ -114,9 +112,17 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("laptop sync said %q", out)
 	}
 	r := statusJSON(t, c, laptop)
-	if r.Pending != 0 || r.Cursor != 2 || r.LastSync == nil || r.Server != srv.URL {
+	if r.Pending != 0 || r.Cursor != 2 || r.LastSync == nil || r.Server != c.srv.URL {
 		t.Errorf("final status = %+v", r)
 	}
+}
+
+// newSyncCLI starts a sync server and an in-process OS keyring (emptied)
+// for the CLI tests of sync.
+func newSyncCLI(t *testing.T) accountCLI {
+	t.Helper()
+	gokeyring.MockInit()
+	return accountCLI{t: t, srv: startSyncServer(t)}
 }
 
 // signedIn creates the account user on c's server (email user@example.com,
@@ -129,15 +135,13 @@ func signedIn(t *testing.T, c accountCLI, dir, user, pw string) {
 }
 
 func TestSyncWatchPrintsStatusUntilInterrupted(t *testing.T) {
-	gokeyring.MockInit()
-	srv := startSyncServer(t)
-	c := accountCLI{t: t, srv: srv}
+	c := newSyncCLI(t)
 	dir := t.TempDir()
 	const pw = "correct horse battery"
 	signedIn(t, c, dir, "bob", pw)
 
 	var out, errb servertest.Buffer
-	env := map[string]string{"COURIER_SERVER": srv.URL, "COURIER_CA": srv.CAFile}
+	env := map[string]string{"COURIER_SERVER": c.srv.URL, "COURIER_CA": c.srv.CAFile}
 	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -172,9 +176,7 @@ func TestSyncUsage(t *testing.T) {
 // logout --remove-data pushes the changes made here first, and keeps the
 // data when it cannot.
 func TestLogoutRemoveDataLosesNoChange(t *testing.T) {
-	gokeyring.MockInit()
-	srv := startSyncServer(t)
-	c := accountCLI{t: t, srv: srv}
+	c := newSyncCLI(t)
 	laptop, desktop := t.TempDir(), t.TempDir()
 	const pw = "correct horse battery"
 	signedIn(t, c, laptop, "ann", pw)
@@ -212,9 +214,7 @@ func TestLogoutRemoveDataLosesNoChange(t *testing.T) {
 // A profile whose session is gone from the keyring (reset, or none was
 // reachable at sign-in) is reported as not signed in, and why.
 func TestStatusSaysWhenTheSessionIsGone(t *testing.T) {
-	gokeyring.MockInit()
-	srv := startSyncServer(t)
-	c := accountCLI{t: t, srv: srv}
+	c := newSyncCLI(t)
 	dir := t.TempDir()
 	const pw = "correct horse battery"
 	signedIn(t, c, dir, "ann", pw)
@@ -251,9 +251,7 @@ func TestSyncWatchSaysWhyItIsOffline(t *testing.T) {
 // account signed out of merges nothing unasked: --keep-local keeps it
 // aside, --merge merges it.
 func TestLoginDoesNotMergeAnotherAccountsDataUnasked(t *testing.T) {
-	gokeyring.MockInit()
-	srv := startSyncServer(t)
-	c := accountCLI{t: t, srv: srv}
+	c := newSyncCLI(t)
 	dir, other := t.TempDir(), t.TempDir()
 	const pw = "correct horse battery"
 	signedIn(t, c, dir, "ann", pw)
