@@ -351,11 +351,11 @@ func TestSyncIndicator(t *testing.T) {
 		})
 	}
 	t.Run("tapping it shows the details, and Sync now calls the syncer", func(t *testing.T) {
-		h.syncer.set(app.SyncStatus{State: app.SyncOffline, Pending: 2, RetryIn: 3e9, LastError: "sync: cannot connect to h:443: connection refused: unavailable"})
+		h.syncer.set(app.SyncStatus{State: app.SyncOffline, Pending: 2, RetryIn: 3e9, LastError: "this device no longer holds the account key; sign in again: unauthorized"})
 		h.loop.settle()
 		test.Tap(ind.button)
 		d := ind.details
-		if d == nil || d.pending.Text != "2" || d.last.Text != "never" || d.failure.Text != "cannot connect to h:443: connection refused" {
+		if d == nil || d.pending.Text != "2" || d.last.Text != "never" || d.failure.Text != "this device no longer holds the account key; sign in again" {
 			t.Fatalf("details %+v (last error %q)", d, d.failure.Text)
 		}
 		test.Tap(d.syncNow)

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -121,7 +120,7 @@ func (d *syncDetails) show(st app.SyncStatus) {
 	d.state.SetText(st.String())
 	d.pending.SetText(fmt.Sprint(st.Pending))
 	d.last.SetText(lastSyncText(st.LastSync))
-	d.failure.SetText(strings.TrimPrefix(withoutKinds(st.LastError), "sync: ")) // this is the Sync dialog
+	d.failure.SetText(withoutKinds(st.LastError))
 	if st.LastError == "" {
 		d.failure.SetText("none")
 	}

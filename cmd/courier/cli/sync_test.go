@@ -235,8 +235,8 @@ func TestSyncWatchSaysWhyItIsOffline(t *testing.T) {
 		st   app.SyncStatus
 		want string
 	}{
-		{app.SyncStatus{State: app.SyncOffline, RetryIn: 2e9, LastError: "sync: cannot connect to h:443: connection refused: unavailable"},
-			"offline (retry in 2s): sync: cannot connect to h:443: connection refused"},
+		{app.SyncStatus{State: app.SyncOffline, RetryIn: 2e9, LastError: "read changes after 3: disk I/O error: unavailable"},
+			"offline (retry in 2s): read changes after 3: disk I/O error"},
 		{app.SyncStatus{State: app.SyncOffline, RetryIn: 2e9}, "offline (retry in 2s)"},
 		{app.SyncStatus{State: app.SyncInSync, LastError: "an old failure"}, "IN SYNC"},
 	}
