@@ -191,6 +191,10 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 	return req, nil
 }
 
+// trustCAHint ends the messages of a server certificate that does not
+// verify, in the app (the forms' and Settings' extra CA file) and the CLI.
+const trustCAHint = "(for a self-hosted server, give its CA as the extra CA file, or with courier's --ca)"
+
 // transportError explains why a call did not get an answer. It wraps
 // ctx's error when the caller gave up, else model.ErrUnavailable.
 func transportError(ctx context.Context, host string, err error) error {
@@ -208,8 +212,8 @@ func transportError(ctx context.Context, host string, err error) error {
 		cerr x509.CertificateInvalidError
 	)
 	if errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr) {
-		return fmt.Errorf("the certificate of %s is not trusted (for a self-hosted server, pass its CA file with --ca): %w: %w",
-			host, model.ErrUnavailable, err)
+		return fmt.Errorf("the certificate of %s is not trusted %s: %w: %w",
+			host, trustCAHint, model.ErrUnavailable, err)
 	}
 	var nerr interface{ Timeout() bool }
 	if errors.As(err, &nerr) && nerr.Timeout() {

@@ -189,7 +189,7 @@ func dialError(err error) error {
 		return fmt.Errorf("connect to the server: %w", err)
 	}
 	if he.Kind == httprun.KindTLS {
-		he.Msg += " (a self-hosted server's CA goes in Settings, extra CA file, or courier's --ca)"
+		he.Msg += " " + trustCAHint
 	}
 	return he
 }
