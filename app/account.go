@@ -85,7 +85,15 @@ type Account struct {
 	SessionID string `json:"session_id,omitempty"`
 	// SignedIn is true from a sign-in until sign-out, reset or deletion.
 	SignedIn bool `json:"signed_in"`
+	// SessionEnded is when the server refused this device's session (it
+	// was signed out from another device, by a password change, or it
+	// expired); zero while the session is good. A sign-in clears it.
+	SessionEnded time.Time `json:"session_ended,omitzero"`
 }
+
+// ErrSessionEnded says a remembered sign-in whose session the server
+// refused; it wraps model.ErrUnauthorized.
+var ErrSessionEnded = fmt.Errorf("the server ended this device's session (it was signed out from another device or by a password change, or it expired); sign in again: %w", model.ErrUnauthorized)
 
 // Session is what the sync engine needs to run: the account, its token
 // and the key that seals its fields.
@@ -247,6 +255,9 @@ func (x *Accounts) signedIn(ctx context.Context) (Account, string, error) {
 	if !a.SignedIn || a.AccountID == "" {
 		return Account{}, "", fmt.Errorf("not signed in: %w", model.ErrUnauthorized)
 	}
+	if !a.SessionEnded.IsZero() {
+		return a, "", ErrSessionEnded
+	}
 	tok, err := x.secrets.Get(ctx, tokenKey(a.AccountID))
 	if isNotFound(err) {
 		return a, "", fmt.Errorf("this device no longer holds the session of %s; sign in again: %w", a.Username, model.ErrUnauthorized)
@@ -269,13 +280,66 @@ func (x *Accounts) accountKey(ctx context.Context, accountID string) (vault.Acco
 // forget deletes a's secrets and remembers it signed out. Missing secrets
 // are not an error.
 func (x *Accounts) forget(ctx context.Context, a Account) error {
-	for _, k := range []string{tokenKey(a.AccountID), keyKey(a.AccountID)} {
+	if err := x.deleteSecrets(ctx, a.AccountID); err != nil {
+		return err
+	}
+	a.SignedIn, a.SessionID, a.SessionEnded = false, "", time.Time{}
+	return x.remember(ctx, a)
+}
+
+func (x *Accounts) deleteSecrets(ctx context.Context, accountID string) error {
+	for _, k := range []string{tokenKey(accountID), keyKey(accountID)} {
 		if err := x.secrets.Delete(ctx, k); err != nil && !isNotFound(err) {
 			return fmt.Errorf("delete the device's secrets: %w", err)
 		}
 	}
-	a.SignedIn, a.SessionID = false, ""
+	return nil
+}
+
+// drop deletes the secrets of a, whose ended session a sign-in to another
+// account replaced, best effort (logged).
+func (x *Accounts) drop(ctx context.Context, a Account) {
+	if err := x.deleteSecrets(ctx, a.AccountID); err != nil {
+		x.log.Warn("forget the replaced account's secrets", "account", a.AccountID, "err", err)
+	}
+}
+
+// SessionEnded remembers that the server refused the session s (a token
+// revoked or expired), so the profile says "sign in again" from now on
+// without asking the server. It does nothing when the profile signed in
+// again since s, or out.
+func (x *Accounts) SessionEnded(ctx context.Context, s Session) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.sessionEnded(ctx, s.Account)
+}
+
+// sessionEnded is SessionEnded without taking the lock.
+func (x *Accounts) sessionEnded(ctx context.Context, s Account) error {
+	a, err := x.Current(ctx)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !a.SignedIn || a.AccountID != s.AccountID || a.SessionID != s.SessionID || !a.SessionEnded.IsZero() {
+		return nil
+	}
+	a.SessionEnded = time.Now().UTC()
+	x.log.Info("the server ended this device's session", "account", a.AccountID)
 	return x.remember(ctx, a)
+}
+
+// refused remembers a's session as ended when err is the server's
+// refusal of its token, and returns err.
+func (x *Accounts) refused(ctx context.Context, a Account, err error) error {
+	if isAPICode(err, syncproto.CodeUnauthorized) {
+		if merr := x.sessionEnded(ctx, a); merr != nil {
+			x.log.Warn("remember the ended session", "err", merr)
+		}
+	}
+	return err
 }
 
 // Session returns what the sync engine needs: the signed-in account, its

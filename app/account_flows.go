@@ -155,7 +155,9 @@ func (x *Accounts) SignIn(ctx context.Context, in SignInInput) (Account, error) 
 	if err != nil && !isNotFound(err) {
 		return Account{}, err
 	}
-	if prev.SignedIn && (prev.ServerURL != server || !sameIdentity(prev, in.Identifier)) {
+	// A session the server ended does not hold the profile: signing in to
+	// another account replaces it.
+	if prev.SignedIn && prev.SessionEnded.IsZero() && (prev.ServerURL != server || !sameIdentity(prev, in.Identifier)) {
 		return Account{}, fmt.Errorf("signed in as %s on %s; sign out first: %w", prev.Username, prev.ServerURL, model.ErrConflict)
 	}
 	api, err := x.api(server, "")
@@ -175,7 +177,10 @@ func (x *Accounts) SignIn(ctx context.Context, in SignInInput) (Account, error) 
 		x.revoke(ctx, server, resp.Token)
 		return Account{}, err
 	}
-	if prev.SignedIn && prev.AccountID == a.AccountID && prev.SessionID != a.SessionID {
+	switch {
+	case prev.SignedIn && prev.AccountID != a.AccountID:
+		x.drop(ctx, prev)
+	case prev.SignedIn && prev.SessionID != a.SessionID && prev.SessionEnded.IsZero():
 		x.revokeSession(ctx, server, resp.Token, prev.SessionID)
 	}
 	return a, x.remember(ctx, a)

@@ -172,6 +172,8 @@ func (x *Accounts) session(ctx context.Context) (Session, error) {
 
 // Devices lists the sessions of the signed-in account, oldest first.
 func (x *Accounts) Devices(ctx context.Context) ([]Device, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	a, tok, err := x.signedIn(ctx)
 	if err != nil {
 		return nil, err
@@ -182,7 +184,7 @@ func (x *Accounts) Devices(ctx context.Context) ([]Device, error) {
 	}
 	ss, err := api.Sessions(ctx)
 	if err != nil {
-		return nil, err
+		return nil, x.refused(ctx, a, err)
 	}
 	out := make([]Device, len(ss))
 	for i, s := range ss {
@@ -211,7 +213,7 @@ func (x *Accounts) RevokeDevice(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return api.RevokeSession(ctx, id)
+	return x.refused(ctx, a, api.RevokeSession(ctx, id))
 }
 
 // DeleteAccount deletes the signed-in account on the server, with its

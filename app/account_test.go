@@ -416,6 +416,76 @@ func TestDevicesListAndRevoke(t *testing.T) {
 	}
 }
 
+func TestASessionTheServerEndedSaysSignInAgainUntilASignIn(t *testing.T) {
+	srv := newAcctServer()
+	e := newAcctEnv(t, srv)
+	other := newAcctEnv(t, srv)
+	e.signUp(t)
+	e.signIn(t, acctUser, acctPass)
+	b := other.signIn(t, acctUser, acctPass)
+	ctx := context.Background()
+	stale := Account{AccountID: b.AccountID, SessionID: "an older session", SignedIn: true}
+	if err := other.acc.SessionEnded(ctx, Session{Account: stale}); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ := other.acc.Current(ctx); !cur.SessionEnded.IsZero() {
+		t.Fatal("the refusal of an older session ended the current one")
+	}
+	if err := e.acc.RevokeDevice(ctx, b.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	calls := srv.called("sessions")
+	if _, err := other.acc.Devices(ctx); !errors.Is(err, model.ErrUnauthorized) {
+		t.Fatalf("devices with a revoked session: %v", err)
+	}
+	cur, _ := other.acc.Current(ctx)
+	if !cur.SignedIn || cur.SessionEnded.IsZero() {
+		t.Fatalf("after the refusal the profile remembers %+v, want the sign-in with its end", cur)
+	}
+	for name, call := range map[string]func() error{
+		"Session": func() error { _, err := other.acc.Session(ctx); return err },
+		"Devices": func() error { _, err := other.acc.Devices(ctx); return err },
+	} {
+		if err := call(); !errors.Is(err, ErrSessionEnded) || !errors.Is(err, model.ErrUnauthorized) {
+			t.Errorf("%s after the end = %v, want ErrSessionEnded", name, err)
+		}
+	}
+	if n := srv.called("sessions"); n != calls+1 {
+		t.Errorf("%d calls to the server after the end was known, want none", n-calls-1)
+	}
+	again := other.signIn(t, acctUser, acctPass)
+	if cur, _ := other.acc.Current(ctx); !cur.SessionEnded.IsZero() || cur.SessionID != again.SessionID {
+		t.Fatalf("signing in again left %+v", cur)
+	}
+	if _, err := other.acc.Devices(ctx); err != nil {
+		t.Fatalf("devices after signing in again: %v", err)
+	}
+}
+
+func TestSignInToAnotherAccountReplacesASessionTheServerEnded(t *testing.T) {
+	srv := newAcctServer()
+	e := newAcctEnv(t, srv)
+	e.signUp(t)
+	first := e.signIn(t, acctUser, acctPass)
+	ctx := context.Background()
+	if _, err := e.acc.SignUp(ctx, SignUpInput{ServerURL: acctURL, Email: "bob@example.com", Username: "bob", Password: acctPass}); err != nil {
+		t.Fatal(err)
+	}
+	srv.confirm("bob@example.com")
+	if err := e.acc.SessionEnded(ctx, Session{Account: first}); err != nil {
+		t.Fatal(err)
+	}
+	bob := e.signIn(t, "bob", acctPass)
+	for _, k := range e.secrets.keys() {
+		if strings.Contains(k, first.AccountID) {
+			t.Errorf("the replaced account's secret %s stayed", k)
+		}
+	}
+	if s, err := e.acc.Session(ctx); err != nil || s.Account.AccountID != bob.AccountID {
+		t.Fatalf("Session after the sign-in = %+v, %v; want bob's", s.Account, err)
+	}
+}
+
 func TestDeleteAccountChecksThePasswordAndForgets(t *testing.T) {
 	srv := newAcctServer()
 	e := newAcctEnv(t, srv)

@@ -196,6 +196,14 @@ func (l *Links) linkAPI(ctx context.Context) (LinkAPI, Account, error) {
 	return la, a, nil
 }
 
+// refused remembers a's session as ended when err is the server's
+// refusal of its token, and returns err.
+func (l *Links) refused(ctx context.Context, a Account, err error) error {
+	l.acc.mu.Lock()
+	defer l.acc.mu.Unlock()
+	return l.acc.refused(ctx, a, err)
+}
+
 // expiry turns a time to live into an expiry time (nil for none).
 func (l *Links) expiry(ttl time.Duration) *time.Time {
 	if ttl <= 0 {
@@ -208,13 +216,13 @@ func (l *Links) expiry(ttl time.Duration) *time.Time {
 // Create publishes d; ttl > 0 makes the link expire after it. The public
 // URL is remembered on this device.
 func (l *Links) Create(ctx context.Context, d LinkDraft, ttl time.Duration) (Link, error) {
-	api, _, err := l.linkAPI(ctx)
+	api, a, err := l.linkAPI(ctx)
 	if err != nil {
 		return Link{}, err
 	}
 	info, err := api.CreateLink(ctx, syncproto.CreateLinkRequest{Collection: d.JSON, Source: string(d.Collection), ExpiresAt: l.expiry(ttl)})
 	if err != nil {
-		return Link{}, fmt.Errorf("publish %q: %w", d.Name, err)
+		return Link{}, fmt.Errorf("publish %q: %w", d.Name, l.refused(ctx, a, err))
 	}
 	err = l.remember(ctx, func(m map[string]knownLink) { m[info.ID] = knownLink{URL: info.URL, Collection: d.Collection} })
 	if err != nil {
@@ -250,13 +258,13 @@ func (l *Links) SetExpiry(ctx context.Context, id string, ttl time.Duration) (Li
 }
 
 func (l *Links) update(ctx context.Context, id string, r syncproto.UpdateLinkRequest) (Link, error) {
-	api, _, err := l.linkAPI(ctx)
+	api, a, err := l.linkAPI(ctx)
 	if err != nil {
 		return Link{}, err
 	}
 	info, err := api.UpdateLink(ctx, id, r)
 	if err != nil {
-		return Link{}, fmt.Errorf("update link %s: %w", id, err)
+		return Link{}, fmt.Errorf("update link %s: %w", id, l.refused(ctx, a, err))
 	}
 	known, err := l.known(ctx)
 	if err != nil {
@@ -267,12 +275,12 @@ func (l *Links) update(ctx context.Context, id string, r syncproto.UpdateLinkReq
 
 // Revoke deletes link id: its URL answers 404 from then on.
 func (l *Links) Revoke(ctx context.Context, id string) error {
-	api, _, err := l.linkAPI(ctx)
+	api, a, err := l.linkAPI(ctx)
 	if err != nil {
 		return err
 	}
 	if err := api.RevokeLink(ctx, id); err != nil {
-		return fmt.Errorf("revoke link %s: %w", id, err)
+		return fmt.Errorf("revoke link %s: %w", id, l.refused(ctx, a, err))
 	}
 	return l.remember(ctx, func(m map[string]knownLink) { delete(m, id) })
 }
@@ -280,13 +288,13 @@ func (l *Links) Revoke(ctx context.Context, id string) error {
 // List returns the account's links, oldest first, with the URLs this
 // device knows.
 func (l *Links) List(ctx context.Context) ([]Link, error) {
-	api, _, err := l.linkAPI(ctx)
+	api, a, err := l.linkAPI(ctx)
 	if err != nil {
 		return nil, err
 	}
 	infos, err := api.Links(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
+		return nil, fmt.Errorf("list links: %w", l.refused(ctx, a, err))
 	}
 	known, err := l.known(ctx)
 	if err != nil {

@@ -32,6 +32,10 @@ const (
 	SyncFailed SyncState = "error"
 )
 
+// WhySignInAgain is the Why of SyncActionNeeded when the server refused
+// the session's token (revoked or expired).
+const WhySignInAgain = "sign in again"
+
 // SyncStatus is a snapshot of the sync engine, for the indicator and
 // `courier status`.
 type SyncStatus struct {

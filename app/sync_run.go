@@ -19,6 +19,12 @@ type SyncSessions interface {
 	Session(ctx context.Context) (Session, error)
 }
 
+// sessionEnder is implemented by SyncSessions that remember a session the
+// server refused (*Accounts does).
+type sessionEnder interface {
+	SessionEnded(ctx context.Context, s Session) error
+}
+
 // Sync runs the sync use cases of one profile and implements Syncer: it
 // starts the engine of the signed-in session, keeps the on/off switch,
 // and forwards the engine's status. Its methods are safe for concurrent
@@ -115,12 +121,15 @@ func (s *Sync) idleStatus(ctx context.Context) (SyncStatus, *Session, error) {
 		return st, nil, fmt.Errorf("read the sync status: %w", err)
 	}
 	sess, err := s.sessions.Session(ctx)
-	if err != nil {
-		if !errors.Is(err, model.ErrUnauthorized) && !isNotFound(err) {
-			return st, nil, err
-		}
+	switch {
+	case errors.Is(err, ErrSessionEnded):
+		st.State, st.Why, st.LastError = SyncActionNeeded, WhySignInAgain, err.Error()
+		return st, nil, nil
+	case errors.Is(err, model.ErrUnauthorized) || isNotFound(err):
 		st.State, st.LastError = SyncNotSignedIn, err.Error()
 		return st, nil, nil
+	case err != nil:
+		return st, nil, err
 	}
 	on, err := s.Enabled(ctx)
 	if err != nil {
@@ -186,6 +195,7 @@ func (s *Sync) Start(ctx context.Context) error {
 			// Run ends with an error only when sync needs the person (sign
 			// in again, confirm the email, upgrade), which the status says.
 			s.log.Info("sync stopped", "err", err)
+			s.ended(context.WithoutCancel(runCtx), *sess, eng.Status())
 		}
 	}()
 	s.mu.Lock()
@@ -284,6 +294,8 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 		return SyncSummary{}, fmt.Errorf("sync: %s: %w", strings.TrimSuffix(st.LastError, ": "+model.ErrUnauthorized.Error()), model.ErrUnauthorized)
 	case st.State == SyncOff:
 		return SyncSummary{}, fmt.Errorf("sync is off on this profile; turn it on first: %w", model.ErrConflict)
+	case st.State == SyncActionNeeded && st.Why == WhySignInAgain:
+		return SyncSummary{}, fmt.Errorf("sync: %w", ErrSessionEnded)
 	case sess == nil:
 		return SyncSummary{}, fmt.Errorf("sync: %s: %w", st.Why, model.ErrConflict)
 	}
@@ -295,9 +307,24 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 	sum, err := eng.Once(ctx)
 	unsub()
 	last := eng.Status()
+	if err != nil {
+		s.ended(ctx, *sess, last)
+	}
 	s.publish(last)
 	s.saveLast(ctx, last.LastSync, true)
 	return sum, err
+}
+
+// ended remembers sess as ended when the engine stopped because the
+// server refused its token, so the profile says so until a sign-in.
+func (s *Sync) ended(ctx context.Context, sess Session, st SyncStatus) {
+	e, ok := s.sessions.(sessionEnder)
+	if !ok || st.State != SyncActionNeeded || st.Why != WhySignInAgain {
+		return
+	}
+	if err := e.SessionEnded(ctx, sess); err != nil {
+		s.log.Warn("remember the ended session", "err", err)
+	}
 }
 
 // forward passes an engine status on to the subscribers and keeps the

@@ -243,3 +243,88 @@ func TestSyncStatusKeepsTheLastSyncOfEarlierRuns(t *testing.T) {
 		t.Fatalf("status while the engine runs = %+v, want offline with the last sync %v", st, before)
 	}
 }
+
+// endingSessions remembers the sessions the server ended, as Accounts
+// does: from then on Session says so.
+type endingSessions struct {
+	mu    sync.Mutex
+	sess  app.Session
+	ended int
+}
+
+func (f *endingSessions) Session(context.Context) (app.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ended > 0 {
+		return app.Session{}, app.ErrSessionEnded
+	}
+	return f.sess, nil
+}
+
+func (f *endingSessions) SessionEnded(_ context.Context, s app.Session) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s.Account.SessionID == f.sess.Account.SessionID {
+		f.ended++
+	}
+	return nil
+}
+
+func (f *endingSessions) endedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ended
+}
+
+// refusedEngine is an engine whose token the server refuses (4401).
+type refusedEngine struct{ fakeEngine }
+
+var errRefused = fmt.Errorf("sync: sign in again: %w", model.ErrUnauthorized)
+
+func (e *refusedEngine) Run(context.Context) error { return errRefused }
+func (e *refusedEngine) Once(context.Context) (app.SyncSummary, error) {
+	return app.SyncSummary{}, errRefused
+}
+func (e *refusedEngine) Status() app.SyncStatus {
+	return app.SyncStatus{State: app.SyncActionNeeded, Why: app.WhySignInAgain, LastError: errRefused.Error()}
+}
+
+func TestSyncRemembersASessionTheServerRefused(t *testing.T) {
+	for _, how := range []string{"once", "in the background"} {
+		t.Run(how, func(t *testing.T) {
+			ctx := context.Background()
+			db := openStore(t)
+			if _, err := app.JoinAccount(ctx, db, "acct-1", false); err != nil {
+				t.Fatal(err)
+			}
+			sessions := &endingSessions{sess: app.Session{Account: app.Account{AccountID: "acct-1", SessionID: "s1", SignedIn: true}}}
+			s, err := app.NewSync(db, sessions, func(app.Session) (app.SyncEngine, error) { return &refusedEngine{}, nil }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if how == "once" {
+				if _, err := s.Once(ctx); !errors.Is(err, model.ErrUnauthorized) {
+					t.Fatalf("Once = %v, want the refusal", err)
+				}
+			} else {
+				if err := s.Start(ctx); err != nil {
+					t.Fatal(err)
+				}
+				waitUntil(t, "the refusal is remembered", func() bool { return sessions.endedCount() > 0 })
+				s.Stop()
+			}
+			if n := sessions.endedCount(); n != 1 {
+				t.Fatalf("the session was ended %d times, want once", n)
+			}
+			if err := s.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if st := s.Status(); st.State != app.SyncActionNeeded || st.Why != app.WhySignInAgain || st.LastError == "" {
+				t.Errorf("status after the refusal = %+v, want action needed: sign in again, with why", st)
+			}
+			if _, err := s.Once(ctx); !errors.Is(err, app.ErrSessionEnded) {
+				t.Errorf("Once after the refusal = %v, want ErrSessionEnded without connecting", err)
+			}
+		})
+	}
+}

@@ -110,7 +110,7 @@ func (e *Engine) judgeClose(ce *closedError) verdict {
 		if strings.Contains(ce.msg, "sign in again") { // the server's words say it already
 			err = fmt.Errorf("sync: %w", ce)
 		}
-		return verdict{state: app.SyncActionNeeded, why: "sign in again", err: err}
+		return verdict{state: app.SyncActionNeeded, why: app.WhySignInAgain, err: err}
 	case syncproto.CloseEmailUnconfirmed:
 		return verdict{state: app.SyncActionNeeded, why: "confirm email", err: fmt.Errorf("sync: confirm the account's email first: %w", ce)}
 	case syncproto.CloseUnsupportedVersion:

@@ -118,14 +118,15 @@ func (s *accountServices) signedIn() bool {
 }
 
 // account returns the remembered account, and whether it is signed in on
-// this device: remembered so, and sync found its session (a session kept
-// in memory for one run only is gone after a restart).
+// this device: remembered so, the server has not ended its session, and
+// sync found it (a session kept in memory for one run only is gone after
+// a restart).
 func (s *accountServices) account(ctx context.Context) (app.Account, bool) {
 	a, err := s.opts.Accounts.Current(ctx)
 	if err != nil {
 		return app.Account{}, false
 	}
-	return a, a.SignedIn && s.opts.Syncer.Status().State != app.SyncNotSignedIn
+	return a, a.SignedIn && a.SessionEnded.IsZero() && s.opts.Syncer.Status().State != app.SyncNotSignedIn
 }
 
 // accountFor returns the account UI of win, made on first use.

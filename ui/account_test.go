@@ -322,6 +322,22 @@ func TestASessionLostAtRestartCountsAsSignedOut(t *testing.T) {
 	}
 }
 
+func TestASessionTheServerEndedAsksToSignInAgain(t *testing.T) {
+	h := newAccountHarness(t)
+	h.acc.account = app.Account{AccountID: "acc1", Username: "ada", SignedIn: true, SessionEnded: time.Now()}
+	h.syncer.set(app.SyncStatus{State: app.SyncActionNeeded, Why: app.WhySignInAgain, LastError: app.ErrSessionEnded.Error()})
+	h.loop.settle()
+	if items := h.mw.top.accountMenuItems(); len(items) == 0 || items[0].Label != "Sign in…" {
+		t.Fatalf("menu starts with %q, want Sign in…", items[0].Label)
+	}
+	h.mw.top.indicator.onTapped()
+	test.Tap(h.button("Sign in…"))
+	a := h.ui()
+	if a.signIn == nil || a.signIn.ident.Text != "ada" {
+		t.Fatal("the sync details' Sign in… did not open the sign-in form for the profile's account")
+	}
+}
+
 func TestSyncIndicator(t *testing.T) {
 	cases := []struct {
 		status app.SyncStatus

@@ -105,7 +105,7 @@ func (i *syncIndicator) onTapped() {
 		widget.NewFormItem("Last sync", d.last), widget.NewFormItem("Last error", d.failure),
 	)
 	buttons := container.NewHBox(d.syncNow)
-	if i.status.State == app.SyncNotSignedIn && i.OnSignIn != nil {
+	if needsSignIn(i.status) && i.OnSignIn != nil {
 		buttons.Add(widget.NewButton("Sign in…", func() { d.dlg.Hide(); i.OnSignIn() }))
 	}
 	d.dlg = dialog.NewCustom("Sync", "Close", container.NewVBox(form, buttons), i.win)
@@ -130,6 +130,11 @@ func (d *syncDetails) show(st app.SyncStatus) {
 	default:
 		d.syncNow.Enable()
 	}
+}
+
+// needsSignIn reports whether st asks the person to sign in (again).
+func needsSignIn(st app.SyncStatus) bool {
+	return st.State == app.SyncNotSignedIn || (st.State == app.SyncActionNeeded && st.Why == app.WhySignInAgain)
 }
 
 func lastSyncText(t time.Time) string {

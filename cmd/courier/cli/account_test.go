@@ -146,6 +146,11 @@ func TestAccountCommandsEndToEnd(t *testing.T) {
 	c.fails(laptop, "not it\n"+pw2+"\n", "current password is wrong", "password", "change", "--password-stdin")
 	c.ok(laptop, pw1+"\n"+pw2+"\n", "password", "change", "--password-stdin")
 	c.fails(desktop, "", "sign in again", "devices")
+	// The device remembers the refusal: status says so without a sync.
+	if out := c.ok(desktop, "", "status"); !strings.Contains(out, "not signed in: the server ended this device's session") ||
+		!strings.Contains(out, "sync:      action needed: sign in again") {
+		t.Fatalf("status after the server ended the session:\n%s", out)
+	}
 	c.ok(laptop, "", "devices")
 
 	c.ok(desktop, "", "password", "forgot", "--email", email)

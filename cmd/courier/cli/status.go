@@ -17,7 +17,7 @@ type statusReport struct {
 	Email    string `json:"email,omitempty"`
 	SignedIn bool   `json:"signed_in"`
 	// Why says why a remembered account is not signed in here (its
-	// session is gone from this device's keyring, say).
+	// session is gone from this device's keyring, or the server ended it).
 	Why      string     `json:"why,omitempty"`
 	Server   string     `json:"server,omitempty"`
 	Sync     string     `json:"sync"`
@@ -66,7 +66,11 @@ func report(ctx context.Context, s *syncSession) (statusReport, error) {
 		return r, err
 	}
 	st := s.sync.Status()
-	if r.SignedIn && st.State == app.SyncNotSignedIn {
+	switch {
+	case r.SignedIn && !a.SessionEnded.IsZero():
+		r.SignedIn = false
+		r.Why = Message(app.ErrSessionEnded)
+	case r.SignedIn && st.State == app.SyncNotSignedIn:
 		// The profile remembers a sign-in whose session this device cannot
 		// read any more (a keyring reset, or none reachable at sign-in).
 		r.SignedIn = false

@@ -230,6 +230,38 @@ func TestStatusSaysWhenTheSessionIsGone(t *testing.T) {
 	}
 }
 
+// A session revoked from another device is refused at the next sync; the
+// profile remembers it, so status and sync say "sign in again" without
+// asking the server, until a sign-in.
+func TestSyncRemembersASessionRevokedFromAnotherDevice(t *testing.T) {
+	c := newSyncCLI(t)
+	laptop, desktop := t.TempDir(), t.TempDir()
+	const pw = "correct horse battery"
+	signedIn(t, c, laptop, "ann", pw)
+	c.ok(desktop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	var other string
+	for _, line := range strings.Split(strings.TrimSpace(c.ok(laptop, "", "devices")), "\n")[1:] {
+		if !strings.Contains(line, "(this device)") {
+			other = strings.Fields(line)[0]
+		}
+	}
+	c.ok(laptop, "", "devices", "--revoke", other)
+	if r := statusJSON(t, c, desktop); !r.SignedIn {
+		t.Fatalf("status before the device learnt of the revocation = %+v", r)
+	}
+	c.fails(desktop, "", "sign in again", "sync")
+	r := statusJSON(t, c, desktop)
+	if r.SignedIn || r.Sync != "action needed: sign in again" || !strings.Contains(r.Why, "the server ended this device's session") {
+		t.Fatalf("status after the refusal = %+v", r)
+	}
+	c.fails(desktop, "", "the server ended this device's session", "sync")
+	c.ok(desktop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	c.ok(desktop, "", "sync")
+	if r := statusJSON(t, c, desktop); !r.SignedIn || r.Why != "" || r.Sync != "on" {
+		t.Fatalf("status after signing in again = %+v", r)
+	}
+}
+
 func TestSyncWatchSaysWhyItIsOffline(t *testing.T) {
 	cases := []struct {
 		st   app.SyncStatus
