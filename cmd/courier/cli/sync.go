@@ -52,7 +52,7 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 	var f serverFlags
 	fs := env.FlagSet("sync", "[on|off] [--watch] [flags]")
 	f.addCA(fs)
-	watch := fs.Bool("watch", false, "stay connected and print each status change until Ctrl+C")
+	watch := fs.Bool("watch", false, "stay connected and print each status change (and each cursor move) until Ctrl+C")
 	env.Details = "Without arguments: connect, pull until caught up, push every local change,\n" +
 		"wait until the server acknowledged them all, print a summary and exit.\n" +
 		"'courier sync off' pauses sync on this profile (local edits keep queuing);\n" +
@@ -147,10 +147,14 @@ func syncWatch(ctx context.Context, env *Env, s *syncSession) error {
 }
 
 // watchLine is the line `courier sync --watch` prints for st: the
-// indicator's text, and while offline why.
+// indicator's text, while offline why, and while in sync the cursor (so
+// each batch of changes pulled shows).
 func watchLine(st app.SyncStatus) string {
-	if st.State == app.SyncOffline && st.LastError != "" {
+	switch {
+	case st.State == app.SyncOffline && st.LastError != "":
 		return st.String() + ": " + Message(errors.New(st.LastError))
+	case st.State == app.SyncInSync:
+		return fmt.Sprintf("%s (cursor %d)", st, st.Cursor)
 	}
 	return st.String()
 }

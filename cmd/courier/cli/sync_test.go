@@ -154,6 +154,16 @@ func TestSyncWatchPrintsStatusUntilInterrupted(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	other := t.TempDir() // another device pushes a request: the watch shows it arrive
+	c.ok(other, pw+"\n", "login", "--username", "bob", "--password-stdin")
+	putRequest(t, other, "from the other device")
+	c.ok(other, "", "sync")
+	for !strings.Contains(out.String(), "IN SYNC (cursor 1)\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the change pulled printed no line within 10 s; stdout %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	cancel() // Ctrl+C
 	if c := <-code; c != ExitOK {
 		t.Errorf("exit %d after Ctrl+C, stderr %q", c, errb.String())
@@ -270,7 +280,7 @@ func TestSyncWatchSaysWhyItIsOffline(t *testing.T) {
 		{app.SyncStatus{State: app.SyncOffline, RetryIn: 2e9, LastError: "read changes after 3: disk I/O error: unavailable"},
 			"offline (retry in 2s): read changes after 3: disk I/O error"},
 		{app.SyncStatus{State: app.SyncOffline, RetryIn: 2e9}, "offline (retry in 2s)"},
-		{app.SyncStatus{State: app.SyncInSync, LastError: "an old failure"}, "IN SYNC"},
+		{app.SyncStatus{State: app.SyncInSync, Cursor: 12, LastError: "an old failure"}, "IN SYNC (cursor 12)"},
 	}
 	for _, c := range cases {
 		if got := watchLine(c.st); got != c.want {
