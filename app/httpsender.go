@@ -2,7 +2,11 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
@@ -14,13 +18,36 @@ import (
 type httpSender struct {
 	mu     sync.Mutex
 	cfg    SenderConfig
+	ca     fileStamp // of cfg.CAFile when the runner was made
 	runner *httprun.Runner
+}
+
+// fileStamp tells a file's versions apart: a CA file replaced while the
+// app runs is read again.
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+func stampOf(path string) fileStamp {
+	if path == "" {
+		return fileStamp{}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{size: -1}
+	}
+	return fileStamp{size: fi.Size(), mod: fi.ModTime()}
 }
 
 func newHTTPSender() Sender { return &httpSender{} }
 
 func (s *httpSender) Send(ctx context.Context, cfg SenderConfig, req model.Request, scope Scope) (*Exchange, error) {
-	res, err := s.runnerFor(cfg).Send(ctx, req, httprun.Scope(scope))
+	r, err := s.runnerFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Send(ctx, req, httprun.Scope(scope))
 	if err != nil {
 		return nil, err
 	}
@@ -30,22 +57,33 @@ func (s *httpSender) Send(ctx context.Context, cfg SenderConfig, req model.Reque
 	}, nil
 }
 
-func (s *httpSender) runnerFor(cfg SenderConfig) *httprun.Runner {
+// runnerFor returns the Runner of cfg, made anew when cfg changed. A CA
+// file that cannot be read fails (wrapping model.ErrInvalid): nothing is
+// sent.
+func (s *httpSender) runnerFor(cfg SenderConfig) (*httprun.Runner, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.runner != nil && s.cfg == cfg {
-		return s.runner
+	stamp := stampOf(cfg.CAFile)
+	if s.runner != nil && s.cfg == cfg && s.ca == stamp {
+		return s.runner, nil
+	}
+	var roots *x509.CertPool
+	if cfg.CAFile != "" {
+		var err error
+		if roots, err = httprun.RootPool(cfg.CAFile); err != nil {
+			return nil, fmt.Errorf("the CA certificates to trust: %w", err)
+		}
 	}
 	if s.runner != nil {
 		s.runner.Close()
 	}
-	s.cfg = cfg
+	s.cfg, s.ca = cfg, stamp
 	s.runner = httprun.New(httprun.Options{
 		Timeout: cfg.Timeout, InsecureSkipVerify: cfg.InsecureSkipVerify, FollowRedirects: cfg.FollowRedirects,
 		MaxRedirects: cfg.MaxRedirects, Proxy: cfg.Proxy, BodyDir: cfg.BodyDir,
-		MaxMemoryBody: cfg.MaxMemoryBody, CookieJar: cfg.CookieJar,
+		MaxMemoryBody: cfg.MaxMemoryBody, CookieJar: cfg.CookieJar, RootCAs: roots,
 	})
-	return s.runner
+	return s.runner, nil
 }
 
 func unresolvedVars(req model.Request, scope Scope) []string {

@@ -31,6 +31,8 @@ type SenderConfig struct {
 	FollowRedirects    bool
 	MaxRedirects       int
 	Proxy              string
+	// CAFile holds CA certificates trusted beside the system's; "": none.
+	CAFile string
 	// BodyDir receives bodies larger than MaxMemoryBody.
 	BodyDir       string
 	MaxMemoryBody int64
@@ -72,6 +74,8 @@ type SendOptions struct {
 	// SkipVerify turns TLS verification off for this send, whatever
 	// Settings.VerifyTLS says.
 	SkipVerify bool
+	// CAFile, when not empty, replaces Settings.CAFile for this send.
+	CAFile string
 }
 
 // Prepared is a request ready to send, for the UI to show before sending.
@@ -198,6 +202,9 @@ func (a *App) SendWith(ctx context.Context, req model.Request, opts SendOptions)
 	if opts.SkipVerify {
 		settings.VerifyTLS = false
 	}
+	if opts.CAFile != "" {
+		settings.CAFile = opts.CAFile
+	}
 	sentAt := a.now()
 	ex, sendErr := a.sender.Send(ctx, a.senderConfig(settings), p.Request, p.Scope)
 	if sendErr != nil {
@@ -246,7 +253,7 @@ func (a *App) keepBodyFile(path string, id model.ID) string {
 func (a *App) senderConfig(s Settings) SenderConfig {
 	return SenderConfig{
 		Timeout: s.Timeout, InsecureSkipVerify: !s.VerifyTLS, FollowRedirects: s.FollowRedirects,
-		MaxRedirects: s.MaxRedirects, Proxy: s.Proxy, BodyDir: a.ResponsesDir(),
+		MaxRedirects: s.MaxRedirects, Proxy: s.Proxy, CAFile: s.CAFile, BodyDir: a.ResponsesDir(),
 		MaxMemoryBody: a.opts.MaxMemoryBody, CookieJar: a.jar,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -224,6 +225,43 @@ func TestSendTransportErrorIsSavedWithTheError(t *testing.T) {
 	e := must[model.HistoryEntry](t)(a.HistoryEntry(ctx, hs[0].ID))
 	if e.Response != nil || e.Request.ResolvedURL != "http://"+addr+"/" {
 		t.Fatalf("entry of a failed send: response %v resolved %q", e.Response, e.Request.ResolvedURL)
+	}
+}
+
+func TestSendTrustsTheCAOfTheSettings(t *testing.T) {
+	ctx := context.Background()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "internal") }))
+	t.Cleanup(srv.Close)
+	a, _ := newApp(t, app.Options{})
+	req := model.Request{URL: srv.URL + "/"}
+	if _, err := a.Send(ctx, req); err == nil {
+		t.Fatal("a server of an unknown CA was trusted")
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := must[app.Settings](t)(a.Settings(ctx))
+	s.CAFile = ca
+	if err := a.SaveSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Send(ctx, req)
+	if err != nil || string(res.Body) != "internal" {
+		t.Fatalf("Send with the CA trusted = %v, %v", res, err)
+	}
+	if err := os.WriteFile(ca, []byte("a certificate no more"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(ctx, req); !errors.Is(err, model.ErrInvalid) {
+		t.Fatalf("Send after the CA file changed = %v, want it read again (and refused)", err)
+	}
+	before := len(must[[]model.HistorySummary](t)(a.History(ctx, app.HistoryQuery{})))
+	if _, err := a.SendWith(ctx, req, app.SendOptions{CAFile: filepath.Join(t.TempDir(), "missing.pem")}); !errors.Is(err, model.ErrInvalid) {
+		t.Fatalf("Send with a missing CA file = %v, want ErrInvalid", err)
+	}
+	if n := len(must[[]model.HistorySummary](t)(a.History(ctx, app.HistoryQuery{}))); n != before {
+		t.Errorf("a send refused for its CA file went to the history (%d entries, want %d)", n, before)
 	}
 }
 

@@ -39,6 +39,9 @@ type Settings struct {
 	MaxRedirects    int  `json:"max_redirects"`
 	// Proxy is an http(s) proxy URL; empty uses the environment's.
 	Proxy string `json:"proxy"`
+	// CAFile is a PEM file of CA certificates that requests trust beside
+	// the system's (an internal CA); empty for none.
+	CAFile string `json:"ca_file,omitempty"`
 	// HistoryLimit is how many history entries are kept: 1..model.MaxHistoryLimit.
 	HistoryLimit int `json:"history_limit"`
 	// Theme is ThemeSystem, ThemeLight or ThemeDark.

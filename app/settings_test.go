@@ -44,7 +44,7 @@ func TestSettingsDefaultsAndValidation(t *testing.T) {
 		{"a proxy without a host is refused", func(s *app.Settings) { s.Proxy = "http://" }, true},
 		{"every field round-trips", func(s *app.Settings) {
 			*s = app.Settings{Timeout: time.Second, VerifyTLS: false, FollowRedirects: false, MaxRedirects: 3,
-				Proxy: "http://proxy:8080", HistoryLimit: 5, Theme: app.ThemeLight, WelcomeDone: true}
+				Proxy: "http://proxy:8080", CAFile: "/etc/ssl/internal-ca.pem", HistoryLimit: 5, Theme: app.ThemeLight, WelcomeDone: true}
 		}, false},
 	}
 	for _, tt := range tests {

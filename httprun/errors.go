@@ -125,9 +125,9 @@ func ConnectError(err error) *Error {
 }
 
 // TLSHint ends the message of a certificate that failed verification:
-// where the app turns verification off. Other front ends replace it with
-// their own way (courier send has -k).
-const TLSHint = " (turn off verification in Settings to accept it)"
+// where the app trusts a CA or turns verification off. Other front ends
+// replace it with their own way (courier send has --ca and -k).
+const TLSHint = " (trust its CA certificates in Settings, or turn verification off there)"
 
 func classifyTLS(err error) *Error {
 	var unknown x509.UnknownAuthorityError

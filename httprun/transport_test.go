@@ -403,7 +403,7 @@ func TestTLS(t *testing.T) {
 	req := model.Request{URL: srv.URL}
 	t.Run("verification on rejects an unknown authority", func(t *testing.T) {
 		e := sendErr(t, Options{}, req)
-		want := "TLS: certificate signed by unknown authority (turn off verification in Settings to accept it)"
+		want := "TLS: certificate signed by unknown authority (trust its CA certificates in Settings, or turn verification off there)"
 		if e.Kind != KindTLS || e.Error() != want {
 			t.Fatalf("error %s %q", e.Kind, e)
 		}

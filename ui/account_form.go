@@ -148,36 +148,47 @@ func (f *accountForm) setBusy(on bool) {
 	f.submit.Enable()
 }
 
-// serverFields are the server URL and extra CA file of the forms.
-type serverFields struct {
-	url    *widget.Entry
-	ca     *widget.Entry
+// pemFileField is an entry for a PEM file of CA certificates, with a
+// Browse… button.
+type pemFileField struct {
+	*widget.Entry
 	browse *widget.Button
 	row    fyne.CanvasObject
 }
 
-func newServerFields(win fyne.Window, server, ca string) *serverFields {
-	s := &serverFields{url: widget.NewEntry(), ca: widget.NewEntry()}
-	s.url.SetText(server)
-	s.url.SetPlaceHolder("https://courier.example.com")
-	s.ca.SetText(ca)
-	s.ca.SetPlaceHolder("optional: a PEM file for a self-hosted server")
-	s.browse = widget.NewButton("Browse…", func() {
+func newPEMFileField(win fyne.Window, path, placeholder string) *pemFileField {
+	f := &pemFileField{Entry: widget.NewEntry()}
+	f.SetText(path)
+	f.SetPlaceHolder(placeholder)
+	f.browse = widget.NewButton("Browse…", func() {
 		d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 			if err == nil && r != nil {
-				s.ca.SetText(r.URI().Path())
+				f.SetText(r.URI().Path())
 				_ = r.Close()
 			}
 		}, win)
 		d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".crt", ".cer"}))
 		d.Show()
 	})
-	s.row = container.NewBorder(nil, nil, nil, s.browse, s.ca)
+	f.row = container.NewBorder(nil, nil, nil, f.browse, f.Entry)
+	return f
+}
+
+// serverFields are the server URL and extra CA file of the forms.
+type serverFields struct {
+	url *widget.Entry
+	ca  *pemFileField
+}
+
+func newServerFields(win fyne.Window, server, ca string) *serverFields {
+	s := &serverFields{url: widget.NewEntry(), ca: newPEMFileField(win, ca, "optional: a PEM file for a self-hosted server")}
+	s.url.SetText(server)
+	s.url.SetPlaceHolder("https://courier.example.com")
 	return s
 }
 
 func (s *serverFields) items() []*widget.FormItem {
-	return []*widget.FormItem{widget.NewFormItem("Server", s.url), widget.NewFormItem("Extra CA file", s.row)}
+	return []*widget.FormItem{widget.NewFormItem("Server", s.url), widget.NewFormItem("Extra CA file", s.ca.row)}
 }
 
 // values returns the server URL and CA file, or why they are not usable.

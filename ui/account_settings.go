@@ -95,7 +95,7 @@ func (s *accountSettings) showAccount(acc app.Account, signedIn bool) {
 	s.server.ca.SetText(acc.CAFile)
 	s.server.url.Disable()
 	s.server.ca.Disable()
-	s.server.browse.Disable()
+	s.server.ca.browse.Disable()
 	s.actions.Add(widget.NewButton("Devices…", func() { s.close(); s.a.ShowDevices() }))
 	s.actions.Add(widget.NewButton("Change password…", func() { s.close(); s.a.ShowChangePassword() }))
 	s.actions.Add(widget.NewButton("Sign out…", func() { s.close(); s.a.ShowSignOut() }))

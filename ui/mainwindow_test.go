@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -270,7 +272,7 @@ func TestSettingsApplyTheThemeAtOnceAndAreStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newSettingsForm(s)
+	f := newSettingsForm(h.mw.win, s)
 	f.theme.SetSelected("Dark")
 	f.timeout.SetText("12.5")
 	h.mw.saveSettings(f)
@@ -284,10 +286,27 @@ func TestSettingsApplyTheThemeAtOnceAndAreStored(t *testing.T) {
 }
 
 func TestSettingsRejectABadNumberWithASentence(t *testing.T) {
-	f := newSettingsForm(app.DefaultSettings())
+	f := newSettingsForm(test.NewWindow(nil), app.DefaultSettings())
 	f.historyLimit.SetText("lots")
 	if _, err := f.Settings(); err == nil || !strings.Contains(err.Error(), "history limit") {
 		t.Errorf("Settings() error = %v, want one naming the history limit", err)
+	}
+}
+
+func TestSettingsCheckTheCAFileBeforeSaving(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newSettingsForm(test.NewWindow(nil), app.DefaultSettings())
+	f.caFile.SetText(bad)
+	if _, err := f.Settings(); err == nil || !strings.Contains(err.Error(), "CA certificates") || !strings.Contains(err.Error(), bad) {
+		t.Errorf("Settings() with a file of no certificate = %v, want a sentence naming it", err)
+	}
+	f.caFile.SetText("  ")
+	if s, err := f.Settings(); err != nil || s.CAFile != "" {
+		t.Errorf("Settings() without a CA file = %+v, %v", s, err)
 	}
 }
 

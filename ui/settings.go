@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
 )
 
@@ -25,12 +26,13 @@ var themeLabels = []struct{ label, name string }{
 	{"System default", app.ThemeSystem}, {"Light", app.ThemeLight}, {"Dark", app.ThemeDark},
 }
 
-// settingsForm edits app.Settings: request timeout, TLS verification,
-// redirects, proxy, history limit and theme.
+// settingsForm edits app.Settings: request timeout, TLS verification and
+// CA certificates, redirects, proxy, history limit and theme.
 type settingsForm struct {
 	base         app.Settings
 	timeout      *widget.Entry
 	verifyTLS    *widget.Check
+	caFile       *pemFileField
 	redirects    *widget.Check
 	maxRedirects *widget.Entry
 	proxy        *widget.Entry
@@ -38,8 +40,9 @@ type settingsForm struct {
 	theme        *widget.Select
 }
 
-func newSettingsForm(s app.Settings) *settingsForm {
+func newSettingsForm(win fyne.Window, s app.Settings) *settingsForm {
 	f := &settingsForm{base: s, timeout: widget.NewEntry(), maxRedirects: widget.NewEntry(), proxy: widget.NewEntry(), historyLimit: widget.NewEntry()}
+	f.caFile = newPEMFileField(win, s.CAFile, "optional: a PEM file of an internal CA, trusted beside the system's")
 	f.timeout.SetText(strconv.FormatFloat(s.Timeout.Seconds(), 'f', -1, 64))
 	f.verifyTLS = widget.NewCheck("Verify server certificates", nil)
 	f.verifyTLS.SetChecked(s.VerifyTLS)
@@ -66,6 +69,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 	return []*widget.FormItem{
 		widget.NewFormItem("Request timeout (s)", f.timeout),
 		widget.NewFormItem("TLS", f.verifyTLS),
+		widget.NewFormItem("CA certificates", f.caFile.row),
 		widget.NewFormItem("Redirects", f.redirects),
 		widget.NewFormItem("Max redirects", f.maxRedirects),
 		widget.NewFormItem("Proxy", f.proxy),
@@ -91,6 +95,11 @@ func (f *settingsForm) Settings() (app.Settings, error) {
 	}
 	s.VerifyTLS, s.FollowRedirects = f.verifyTLS.Checked, f.redirects.Checked
 	s.Proxy = strings.TrimSpace(f.proxy.Text)
+	if s.CAFile = strings.TrimSpace(f.caFile.Text); s.CAFile != "" {
+		if _, err := httprun.RootPool(s.CAFile); err != nil {
+			return s, fmt.Errorf("the CA certificates: %w", err)
+		}
+	}
 	for _, t := range themeLabels {
 		if t.label == f.theme.Selected {
 			s.Theme = t.name
@@ -108,7 +117,7 @@ func (mw *MainWindow) showSettings() {
 				showError(mw.win, "read the settings", err)
 				return
 			}
-			f := newSettingsForm(s)
+			f := newSettingsForm(mw.win, s)
 			items := f.items()
 			acct := mw.newAccountSettings() // account_settings.go; nil without accounts
 			if acct != nil {

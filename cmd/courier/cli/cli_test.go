@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -199,6 +200,29 @@ func TestSendFlags(t *testing.T) {
 	}
 }
 
+func TestSendTrustsTheCAGivenWithCA(t *testing.T) {
+	tlsSrv := server(t, true)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, runOpts{}, "send", "--profile", filepath.Join(dir, "p"), "--ca", ca, tlsSrv.URL+"/echo")
+	if r.code != 0 || !strings.Contains(r.stdout, `"path":"/echo"`) {
+		t.Fatalf("send --ca: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{notPEM, filepath.Join(dir, "missing.pem")} {
+		r := run(t, runOpts{}, "send", "--profile", filepath.Join(dir, "p"), "--ca", file, tlsSrv.URL+"/echo")
+		if r.code != 2 || !strings.Contains(r.stderr, "--ca: ") || !strings.Contains(r.stderr, file) {
+			t.Errorf("send --ca %s: exit %d, stderr %q; want 2 naming the file", file, r.code, r.stderr)
+		}
+	}
+}
+
 func TestSendErrors(t *testing.T) {
 	srv := server(t, false)
 	tlsSrv := server(t, true)
@@ -216,7 +240,7 @@ func TestSendErrors(t *testing.T) {
 		{"unknown scheme", []string{"gopher://example.com/"}, 2, `unsupported scheme "gopher"`},
 		{"unreachable host", []string{"http://127.0.0.1:1/"}, 1, "cannot connect to 127.0.0.1:1"},
 		{"unknown host", []string{"http://no-such-host.invalid/"}, 1, "no-such-host.invalid"},
-		{"TLS error names the fix", []string{tlsSrv.URL + "/echo"}, 1, "TLS: certificate signed by unknown authority (send with -k to accept it)"},
+		{"TLS error names the fix", []string{tlsSrv.URL + "/echo"}, 1, "TLS: certificate signed by unknown authority (trust its CA with --ca FILE, or send with -k to skip verification)"},
 		{"time-out", []string{"--timeout", "100ms", srv.URL + "/hang"}, 1, "time-out"},
 		{"unresolved variables are listed", []string{srv.URL + "/{{path}}?k={{key}}"}, 2, "{{key}}, {{path}}"},
 		{"a missing body file", []string{"-d", "@/no/such/file", srv.URL}, 2, "cannot read the body file"},

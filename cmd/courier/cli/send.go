@@ -25,6 +25,7 @@ type sendFlags struct {
 	include         bool
 	timeout         time.Duration
 	insecure        bool
+	caFile          string
 	allowUnresolved bool
 }
 
@@ -47,6 +48,7 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&f.include, "i", false, "print the response headers too")
 	fs.DurationVar(&f.timeout, "timeout", 0, "give up after `DURATION`, like 10s or 2m (default: the profile's setting, 30s)")
 	fs.BoolVar(&f.insecure, "k", false, "do not verify the server's TLS certificate")
+	fs.StringVar(&f.caFile, "ca", "", "also trust the CA certificates in PEM `FILE` (default: the profile's setting)")
 	fs.BoolVar(&f.allowUnresolved, "allow-unresolved", false, "send {{variables}} that nothing defines as they are written")
 	env.Details = sendDetails
 	pos, err := env.Parse(fs, args)
@@ -55,6 +57,11 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	}
 	if len(pos) != 1 {
 		return Usagef("want one URL, got %d arguments", len(pos))
+	}
+	if f.caFile != "" {
+		if _, err := httprun.RootPool(f.caFile); err != nil {
+			return Usagef("--ca: %s", Message(err))
+		}
 	}
 	if f.timeout < 0 {
 		return Usagef("--timeout %v is negative", f.timeout)
@@ -161,7 +168,7 @@ func readData(env *Env, v string) (string, error) {
 }
 
 func sendAndPrint(ctx context.Context, env *Env, core *app.App, req model.Request, f sendFlags) error {
-	opts := app.SendOptions{AllowUnresolved: f.allowUnresolved, Timeout: f.timeout, SkipVerify: f.insecure}
+	opts := app.SendOptions{AllowUnresolved: f.allowUnresolved, Timeout: f.timeout, SkipVerify: f.insecure, CAFile: f.caFile}
 	if f.env != "" {
 		e, err := core.EnvironmentByName(ctx, f.env)
 		if err != nil {
@@ -225,7 +232,7 @@ func cliTLSHint(err error) error {
 	if !errors.As(err, &he) || he.Kind != httprun.KindTLS || !strings.HasSuffix(err.Error(), httprun.TLSHint) {
 		return err
 	}
-	return &hintedError{msg: strings.TrimSuffix(err.Error(), httprun.TLSHint) + " (send with -k to accept it)", err: err}
+	return &hintedError{msg: strings.TrimSuffix(err.Error(), httprun.TLSHint) + " (trust its CA with --ca FILE, or send with -k to skip verification)", err: err}
 }
 
 // hintedError is err with another message.
