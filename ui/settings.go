@@ -42,7 +42,7 @@ type settingsForm struct {
 
 func newSettingsForm(win fyne.Window, s app.Settings) *settingsForm {
 	f := &settingsForm{base: s, timeout: widget.NewEntry(), maxRedirects: widget.NewEntry(), proxy: widget.NewEntry(), historyLimit: widget.NewEntry()}
-	f.caFile = newPEMFileField(win, s.CAFile, "optional: a PEM file of an internal CA, trusted beside the system's")
+	f.caFile = newPEMFileField(win, s.CAFile, "optional: a PEM file of an internal CA")
 	f.timeout.SetText(strconv.FormatFloat(s.Timeout.Seconds(), 'f', -1, 64))
 	f.verifyTLS = widget.NewCheck("Verify server certificates", nil)
 	f.verifyTLS.SetChecked(s.VerifyTLS)
