@@ -27,6 +27,8 @@ type ImportOptions struct {
 	// MaxSize caps the bytes read; 0 means postman.DefaultMaxSize for
 	// Import and DefaultMaxImportURLSize for ImportURL.
 	MaxSize int64
+	// CAFile, when not empty, replaces Settings.CAFile for ImportURL.
+	CAFile string
 }
 
 // Imported names one collection or environment that an import created.

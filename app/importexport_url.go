@@ -45,7 +45,7 @@ func (a *App) ImportURL(ctx context.Context, rawURL string, opts ImportOptions) 
 		return ImportSummary{}, fmt.Errorf("fetch %s: %w: %w", u.Redacted(), model.ErrInvalid, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	roots, err := a.linkRoots(ctx, u)
+	roots, err := a.linkRoots(ctx, u, opts.CAFile)
 	if err != nil {
 		return ImportSummary{}, fmt.Errorf("fetch %s: %w", u.Redacted(), err)
 	}
@@ -80,21 +80,29 @@ func (a *App) ImportURL(ctx context.Context, rawURL string, opts ImportOptions) 
 	return s, nil
 }
 
-// linkRoots returns the roots to trust for u: for a link of the
-// remembered account's server, when a CA file was given at sign-in (a
-// self-hosted or dev server), the system's roots plus that CA; else nil,
-// the system's alone. The extra CA is trusted for its server only.
-func (a *App) linkRoots(ctx context.Context, u *url.URL) (*x509.CertPool, error) {
+// linkRoots returns the roots to trust for u: the system's, plus the CA
+// certificates that requests trust (caFile, else Settings.CAFile), plus
+// for a link of the remembered account's server the CA file given at
+// sign-in (a self-hosted or dev server; trusted for its server only). Nil
+// when there is none of those: the system's alone.
+func (a *App) linkRoots(ctx context.Context, u *url.URL, caFile string) (*x509.CertPool, error) {
+	if caFile == "" {
+		// An unreadable setting counts as none: the fetch then says
+		// whether the system trusts the server.
+		if s, err := a.Settings(ctx); err == nil {
+			caFile = s.CAFile
+		}
+	}
 	var acct Account
-	if err := a.store.Setting(ctx, accountSettingKey, &acct); err != nil || acct.CAFile == "" {
-		// No account, or one without a CA of its own (an unreadable
-		// setting too: the fetch then says whether the system trusts it).
+	if err := a.store.Setting(ctx, accountSettingKey, &acct); err == nil && acct.CAFile != "" {
+		if srv, err := url.Parse(acct.ServerURL); err != nil || !sameServer(srv, u) {
+			acct.CAFile = ""
+		}
+	}
+	if caFile == "" && acct.CAFile == "" {
 		return nil, nil
 	}
-	if srv, err := url.Parse(acct.ServerURL); err != nil || !sameServer(srv, u) {
-		return nil, nil
-	}
-	return httprun.RootPool(acct.CAFile)
+	return httprun.RootPool(caFile, acct.CAFile)
 }
 
 // sameServer reports whether a and b name the same https server: the same

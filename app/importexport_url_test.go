@@ -86,6 +86,41 @@ func TestImportURLTrustsTheAccountServersCA(t *testing.T) {
 	}
 }
 
+// The CA certificates that requests trust (Settings, or the import's own
+// CAFile) serve links too: a profile never signed in can open a link of a
+// server with a private CA.
+func TestImportURLTrustsTheCAOfTheSettings(t *testing.T) {
+	srv := httptest.NewTLSServer(linkMux(genImportCollection(2)))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, db := newApp(t, app.Options{})
+	if _, err := a.ImportURL(ctx, srv.URL+"/c/tok", app.ImportOptions{CAFile: caFile}); err != nil {
+		t.Fatalf("import with the CA given: %v", err)
+	}
+	s, err := a.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CAFile = caFile
+	if err := a.SaveSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ImportURL(ctx, srv.URL+"/c/tok", app.ImportOptions{}); err != nil {
+		t.Fatalf("import with the CA of the settings: %v", err)
+	}
+	if c := counts(t, db); c[model.KindCollection] != 2 {
+		t.Fatalf("%d collections, want 2", c[model.KindCollection])
+	}
+	_, err = a.ImportURL(ctx, srv.URL+"/c/tok", app.ImportOptions{CAFile: filepath.Join(t.TempDir(), "missing.pem")})
+	if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "missing.pem") {
+		t.Fatalf("import with a missing CA file: %v, want it named", err)
+	}
+}
+
 func TestImportURLFetchesALinkAsJSON(t *testing.T) {
 	srv := linkServer(t, genImportCollection(10))
 	a, _ := newApp(t, app.Options{})

@@ -9,22 +9,24 @@ import (
 )
 
 // RootPool returns the system's root certificates plus those of the PEM
-// file caFile (none when caFile is ""): what a client of a self-hosted
-// server with its own CA trusts. Errors wrap model.ErrInvalid.
-func RootPool(caFile string) (*x509.CertPool, error) {
+// files caFiles ("" entries skipped): what a client of a self-hosted server
+// with its own CA trusts. Errors wrap model.ErrInvalid.
+func RootPool(caFiles ...string) (*x509.CertPool, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
-	if caFile == "" {
-		return pool, nil
-	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("read CA file %s: %w: %w", caFile, model.ErrInvalid, err)
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA file %s holds no PEM certificate: %w", caFile, model.ErrInvalid)
+	for _, caFile := range caFiles {
+		if caFile == "" {
+			continue
+		}
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA file %s: %w: %w", caFile, model.ErrInvalid, err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate: %w", caFile, model.ErrInvalid)
+		}
 	}
 	return pool, nil
 }

@@ -8,16 +8,22 @@ import (
 	"strings"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/httprun"
 )
 
 const importDetails = `The kind of file is detected: a Postman collection (v1, v2.0, v2.1), an
 environment, a globals file, a Postman data dump, or a cURL command (stored
-as a request in a new collection "cURL import"). A URL is fetched over https
-(plain http only from localhost); a collection link of a Courier server
-(https://HOST/c/TOKEN) works too. Everything is stored at once, or nothing:
-a file with a problem is an error that names the place (a JSON path such as
-item[3].request.url, or a line and column) and leaves the profile as it was.
-A global variable whose name a global already has gets the imported value.
+as a request in a new collection "cURL import"). Everything is stored at
+once, or nothing: a file with a problem is an error that names the place (a
+JSON path such as item[3].request.url, or a line and column) and leaves the
+profile as it was. A global variable whose name a global already has gets
+the imported value.
+
+A URL is fetched over https (plain http only from localhost); a collection
+link of a Courier server (https://HOST/c/TOKEN) works too. The server's
+certificate is checked against the system's roots, the CA certificates of
+the profile's settings (or --ca), and for the account's own server the CA
+given at sign-in.
 
 Examples:
   courier import Petstore.postman_collection.json
@@ -27,6 +33,7 @@ Examples:
 
 func runImport(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("import", "[flags] PATH|URL|-")
+	caFile := fs.String("ca", "", "for a URL, also trust the CA certificates in PEM `FILE` (default: the profile's setting)")
 	env.Details = importDetails
 	pos, err := env.Parse(fs, args)
 	if err != nil {
@@ -36,12 +43,17 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return Usagef("want one file, URL or - (stdin), got %d arguments", len(pos))
 	}
 	src := pos[0]
+	if *caFile != "" {
+		if _, err := httprun.RootPool(*caFile); err != nil {
+			return Usagef("--ca: %s", Message(err))
+		}
+	}
 	core, _, closeFn, err := env.OpenApp(ctx)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	s, err := importFrom(ctx, env, core, src)
+	s, err := importFrom(ctx, env, core, src, *caFile)
 	if err != nil {
 		return err
 	}
@@ -52,7 +64,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 }
 
 // importFrom imports src: "-" for stdin, an http(s) URL, or a file.
-func importFrom(ctx context.Context, env *Env, core *app.App, src string) (app.ImportSummary, error) {
+func importFrom(ctx context.Context, env *Env, core *app.App, src, caFile string) (app.ImportSummary, error) {
 	switch {
 	case src == "-":
 		s, err := core.Import(ctx, env.Stdin, app.ImportOptions{})
@@ -61,7 +73,7 @@ func importFrom(ctx context.Context, env *Env, core *app.App, src string) (app.I
 		}
 		return s, nil
 	case strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://"):
-		return core.ImportURL(ctx, src, app.ImportOptions{})
+		return core.ImportURL(ctx, src, app.ImportOptions{CAFile: caFile})
 	}
 	f, err := os.Open(src)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -133,6 +134,17 @@ func TestImportFetchesAURL(t *testing.T) {
 	r := run(t, runOpts{}, "--profile", t.TempDir(), "import", srv.URL+"/c/tok")
 	if r.code != ExitOK || !strings.HasPrefix(r.stdout, `imported collection "Remote"`) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+
+	// A server with a private CA: refused, unless --ca names it.
+	tlsSrv := httptest.NewTLSServer(srv.Config.Handler)
+	defer tlsSrv.Close()
+	ca := writeTemp(t, "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})))
+	if r := run(t, runOpts{}, "--profile", t.TempDir(), "import", tlsSrv.URL+"/c/tok"); r.code == ExitOK || !strings.Contains(r.stderr, "unknown authority") {
+		t.Fatalf("import from a private CA without --ca: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := run(t, runOpts{}, "--profile", t.TempDir(), "import", "--ca", ca, tlsSrv.URL+"/c/tok"); r.code != ExitOK {
+		t.Fatalf("import --ca: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
