@@ -156,6 +156,15 @@ func (s *Server) config(ln net.Listener, st *boltstore.DB) syncserver.Config {
 	return cfg
 }
 
+// Stop shuts the server down gracefully, for its clients to find it gone;
+// Restart starts it again.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stop()
+	s.stop = func() {}
+}
+
 // Restart shuts the server down gracefully (every sync connection gets
 // close code 1001) and starts it again on the same address and data. It
 // fails t (a subtest may call it) when the server does not start again;

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
 )
 
@@ -18,12 +19,16 @@ type statusReport struct {
 	SignedIn bool   `json:"signed_in"`
 	// Why says why a remembered account is not signed in here (its
 	// session is gone from this device's keyring, or the server ended it).
-	Why      string     `json:"why,omitempty"`
-	Server   string     `json:"server,omitempty"`
-	Sync     string     `json:"sync"`
-	Pending  int        `json:"pending"`
-	Cursor   uint64     `json:"cursor"`
-	LastSync *time.Time `json:"last_sync"`
+	Why    string `json:"why,omitempty"`
+	Server string `json:"server,omitempty"`
+	// ServerError says why the server could not be asked whether the
+	// session is still good (unreachable, say); "" when it answered or
+	// was not asked (--offline, or not signed in).
+	ServerError string     `json:"server_error,omitempty"`
+	Sync        string     `json:"sync"`
+	Pending     int        `json:"pending"`
+	Cursor      uint64     `json:"cursor"`
+	LastSync    *time.Time `json:"last_sync"`
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
@@ -31,6 +36,8 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("status", "[--json] [flags]")
 	f.addCA(fs)
 	asJSON := fs.Bool("json", false, "print the status as one JSON object")
+	offline := fs.Bool("offline", false, "do not ask the server whether this device's session is still good")
+	env.Details = statusDetails
 	if err := parseNoArgs(env, fs, args); err != nil {
 		return err
 	}
@@ -39,7 +46,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.close()
-	r, err := report(ctx, s)
+	r, err := report(ctx, s, !*offline)
 	if err != nil {
 		return err
 	}
@@ -55,11 +62,26 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-func report(ctx context.Context, s *syncSession) (statusReport, error) {
+const statusDetails = `Signed in, it asks the server (for up to 5 s) whether this device's
+session is still good, as sync would: a session revoked from another
+device, or ended by a password change, shows as not signed in. When the
+server cannot be reached, the server line says why and the rest is what
+this device knows. --offline asks nothing.`
+
+// statusCheckTimeout bounds the question status asks the server.
+const statusCheckTimeout = 5 * time.Second
+
+func report(ctx context.Context, s *syncSession, check bool) (statusReport, error) {
 	var r statusReport
 	a, err := s.acc.Current(ctx)
 	if err != nil && !errors.Is(err, model.ErrNotFound) {
 		return r, err
+	}
+	if check && a.SignedIn && a.SessionEnded.IsZero() {
+		r.ServerError = checkSession(ctx, s)
+		if a, err = s.acc.Current(ctx); err != nil { // the check may have ended the session
+			return r, err
+		}
 	}
 	r.Account, r.Email, r.SignedIn, r.Server = a.Username, a.Email, a.SignedIn, a.ServerURL
 	if err := s.sync.Load(ctx); err != nil {
@@ -88,6 +110,23 @@ func report(ctx context.Context, s *syncSession) (statusReport, error) {
 	return r, nil
 }
 
+// checkSession asks the server for the account's devices, which it
+// answers only to a good session; a refusal is remembered (Accounts ends
+// the session). It returns why the server could not be asked, or "".
+func checkSession(ctx context.Context, s *syncSession) string {
+	ctx, cancel := context.WithTimeout(ctx, statusCheckTimeout)
+	defer cancel()
+	_, err := s.acc.Devices(ctx)
+	if err == nil || errors.Is(err, model.ErrUnauthorized) {
+		return ""
+	}
+	var he *httprun.Error // "cannot connect to HOST: ...", without the call's name
+	if errors.As(err, &he) {
+		return he.Msg
+	}
+	return Message(err)
+}
+
 func printReport(env *Env, r statusReport) {
 	w := env.Stdout
 	switch {
@@ -100,7 +139,10 @@ func printReport(env *Env, r statusReport) {
 	default:
 		fmt.Fprintf(w, "account:   %s (%s), signed out\n", r.Account, r.Email)
 	}
-	if r.Server != "" {
+	switch {
+	case r.Server != "" && r.ServerError != "":
+		fmt.Fprintf(w, "server:    %s (not reached: %s)\n", r.Server, r.ServerError)
+	case r.Server != "":
 		fmt.Fprintf(w, "server:    %s\n", r.Server)
 	}
 	fmt.Fprintf(w, "sync:      %s\n", r.Sync)

@@ -52,10 +52,10 @@ func requestNames(t *testing.T, dir string) []string {
 	return names
 }
 
-func statusJSON(t *testing.T, c accountCLI, dir string) statusReport {
+func statusJSON(t *testing.T, c accountCLI, dir string, flags ...string) statusReport {
 	t.Helper()
 	var r statusReport
-	if err := json.Unmarshal([]byte(c.ok(dir, "", "status", "--json")), &r); err != nil {
+	if err := json.Unmarshal([]byte(c.ok(dir, "", append([]string{"status", "--json"}, flags...)...)), &r); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -240,9 +240,9 @@ func TestStatusSaysWhenTheSessionIsGone(t *testing.T) {
 	}
 }
 
-// A session revoked from another device is refused at the next sync; the
-// profile remembers it, so status and sync say "sign in again" without
-// asking the server, until a sign-in.
+// A session revoked from another device is refused at the next sync (or
+// status check); the profile remembers it, so status and sync say "sign in
+// again" without asking the server, until a sign-in.
 func TestSyncRemembersASessionRevokedFromAnotherDevice(t *testing.T) {
 	c := newSyncCLI(t)
 	laptop, desktop := t.TempDir(), t.TempDir()
@@ -256,20 +256,45 @@ func TestSyncRemembersASessionRevokedFromAnotherDevice(t *testing.T) {
 		}
 	}
 	c.ok(laptop, "", "devices", "--revoke", other)
-	if r := statusJSON(t, c, desktop); !r.SignedIn {
-		t.Fatalf("status before the device learnt of the revocation = %+v", r)
+	if r := statusJSON(t, c, desktop, "--offline"); !r.SignedIn {
+		t.Fatalf("status --offline before the device learnt of the revocation = %+v", r)
 	}
 	c.fails(desktop, "", "sign in again", "sync")
-	r := statusJSON(t, c, desktop)
+	r := statusJSON(t, c, desktop, "--offline")
 	if r.SignedIn || r.Sync != "action needed: sign in again" || !strings.Contains(r.Why, "the server ended this device's session") {
 		t.Fatalf("status after the refusal = %+v", r)
 	}
 	c.fails(desktop, "", "the server ended this device's session", "sync")
 	c.ok(desktop, pw+"\n", "login", "--username", "ann", "--password-stdin")
 	c.ok(desktop, "", "sync")
-	if r := statusJSON(t, c, desktop); !r.SignedIn || r.Why != "" || r.Sync != "on" {
+	if r := statusJSON(t, c, desktop); !r.SignedIn || r.Why != "" || r.Sync != "on" || r.ServerError != "" {
 		t.Fatalf("status after signing in again = %+v", r)
 	}
+
+	// Status asks the server: a revocation shows without a sync.
+	c.ok(laptop, "", "devices", "--revoke", sessionOf(t, c, desktop))
+	if r := statusJSON(t, c, desktop); r.SignedIn || !strings.Contains(r.Why, "the server ended this device's session") {
+		t.Fatalf("status after a second revocation = %+v", r)
+	}
+	// A server that cannot be reached is named, and the rest is what the
+	// device knows.
+	c.srv.Stop()
+	out := c.ok(laptop, "", "status")
+	if !strings.Contains(out, "account:   ann (ann@example.com), signed in") || !strings.Contains(out, " (not reached: cannot connect to ") {
+		t.Fatalf("status with the server down:\n%s", out)
+	}
+}
+
+// sessionOf returns the session id of profile dir, from its devices list.
+func sessionOf(t *testing.T, c accountCLI, dir string) string {
+	t.Helper()
+	for _, line := range strings.Split(c.ok(dir, "", "devices"), "\n") {
+		if strings.Contains(line, "(this device)") {
+			return strings.Fields(line)[0]
+		}
+	}
+	t.Fatalf("no device of %s in its list", dir)
+	return ""
 }
 
 func TestSyncWatchSaysWhyItIsOffline(t *testing.T) {
