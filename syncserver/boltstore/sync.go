@@ -55,7 +55,7 @@ func head(tx *bbolt.Tx, accountID string) uint64 {
 // Head implements syncserver.SyncStorage.
 func (d *DB) Head(ctx context.Context, accountID string) (uint64, error) {
 	var h uint64
-	err := d.syncView(ctx, func(tx *bbolt.Tx) error {
+	err := d.syncView(ctx, accountID, func(tx *bbolt.Tx) error {
 		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
 			return fmt.Errorf("head of account %s: %w", accountID, model.ErrNotFound)
 		}
@@ -79,7 +79,7 @@ func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op, quota s
 		var err error
 		res, err = push(tx, accountID, ops, quota)
 		return err
-	}, encodePush(accountID, ops))
+	}, encodePush(accountID, ops), accountID)
 	return res, err
 }
 
@@ -134,7 +134,7 @@ func push(tx *bbolt.Tx, accountID string, ops []model.Op, quota syncserver.Quota
 // SyncUsage implements syncserver.SyncStorage.
 func (d *DB) SyncUsage(ctx context.Context, accountID string) (syncserver.Usage, error) {
 	var u syncserver.Usage
-	err := d.syncView(ctx, func(tx *bbolt.Tx) error {
+	err := d.syncView(ctx, accountID, func(tx *bbolt.Tx) error {
 		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
 			return fmt.Errorf("usage of account %s: %w", accountID, model.ErrNotFound)
 		}
@@ -333,7 +333,7 @@ func migrateAccount(acct *bbolt.Bucket) error {
 // later op has overwritten (possibly none: the change is then only an ack).
 func (d *DB) Changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error) {
 	out := []model.Change{}
-	err := d.syncView(ctx, func(tx *bbolt.Tx) error {
+	err := d.syncView(ctx, accountID, func(tx *bbolt.Tx) error {
 		if tx.Bucket(bAccounts).Get([]byte(accountID)) == nil {
 			return fmt.Errorf("changes of account %s: %w", accountID, model.ErrNotFound)
 		}

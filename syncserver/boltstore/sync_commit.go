@@ -81,6 +81,10 @@ type committer struct {
 
 	// dirty is set while logged pushes wait for a checkpoint.
 	dirty atomic.Bool
+	// dirtyAccts are the accounts of those pushes: the reads of the
+	// others' sync data need not wait for the loop (see syncView).
+	dirtyMu    sync.Mutex
+	dirtyAccts map[string]struct{}
 
 	groups, writes atomic.Int64 // for CommitStats
 }
@@ -98,8 +102,10 @@ type commitReq struct {
 	fn func(*bbolt.Tx) error
 	// rec is the write's log record (see encodePush): it is answered
 	// once logged. Without one, it is answered once committed.
-	rec  []byte
-	done chan error
+	rec []byte
+	// account is the account whose sync data rec changes.
+	account string
+	done    chan error
 }
 
 // readReq is a read of the sync data for the committer to run in the
@@ -116,7 +122,8 @@ type readResult struct {
 }
 
 func newCommitter(db *bbolt.DB, log *pushLog, lsn uint64) *committer {
-	c := &committer{db: db, log: log, lsn: lsn, reqs: make(chan commitReq, maxGroup), reads: make(chan readReq, 64), quit: make(chan struct{}), stopped: make(chan struct{}), maxDirty: maxDirty}
+	c := &committer{db: db, log: log, lsn: lsn, reqs: make(chan commitReq, maxGroup), reads: make(chan readReq, 64), quit: make(chan struct{}), stopped: make(chan struct{}), maxDirty: maxDirty,
+		dirtyAccts: map[string]struct{}{}}
 	c.wg.Add(1)
 	go c.loop()
 	return c
@@ -134,16 +141,17 @@ func (c *committer) close() {
 // transaction's, ctx's before fn was queued, or model.ErrUnavailable when
 // the store is closed.
 func (d *DB) commit(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
-	return d.commitRec(ctx, fn, nil)
+	return d.commitRec(ctx, fn, nil, "")
 }
 
 // commitRec is commit for a write whose log record is rec (nil: none),
-// which it may replay in its place (see committer).
-func (d *DB) commitRec(ctx context.Context, fn func(tx *bbolt.Tx) error, rec []byte) error {
+// which it may replay in its place (see committer), and which changes the
+// sync data of account.
+func (d *DB) commitRec(ctx context.Context, fn func(tx *bbolt.Tx) error, rec []byte, account string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := commitReq{fn: fn, rec: rec, done: make(chan error, 1)}
+	r := commitReq{fn: fn, rec: rec, account: account, done: make(chan error, 1)}
 	select {
 	case d.commits.reqs <- r:
 	case <-d.commits.quit:
@@ -350,6 +358,11 @@ func (c *committer) persist(group []commitReq) error {
 		c.logged = append(c.logged, logged{lsn: first + uint64(i), off: off, n: len(r)})
 		off += logHeader + int64(len(r))
 	}
+	c.dirtyMu.Lock()
+	for _, r := range group {
+		c.dirtyAccts[r.account] = struct{}{}
+	}
+	c.dirtyMu.Unlock()
 	c.dirty.Store(true)
 	if c.due.IsZero() {
 		c.due = time.Now().Add(c.maxDirty)
@@ -420,6 +433,9 @@ func (c *committer) checkpoint() error {
 	}
 	c.logged, c.due, c.failed = c.logged[:0], time.Time{}, nil
 	c.dirty.Store(false)
+	c.dirtyMu.Lock()
+	clear(c.dirtyAccts)
+	c.dirtyMu.Unlock()
 	c.log.reset()
 	return nil
 }
@@ -463,15 +479,21 @@ more:
 	}
 }
 
-// syncView runs fn in a transaction that holds every acknowledged push:
-// the committer's open one while pushes wait for a checkpoint, else a
-// read transaction.
-func (d *DB) syncView(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+// syncView runs fn, a read of account's sync data, in a transaction that
+// holds every acknowledged push to it: the committer's open one while
+// pushes to the account wait for a checkpoint, else a read transaction,
+// which runs beside the committer (so a device far behind reading page
+// after page delays no one else's acknowledgements).
+//
+// An account is marked before its pushes are acknowledged and unmarked
+// after they are committed to the file, so a reader that learnt of a
+// push (its head, a poke) finds it either way.
+func (d *DB) syncView(ctx context.Context, account string, fn func(tx *bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	c := d.commits
-	if c.dirty.Load() {
+	if c.dirty.Load() && c.isDirty(account) {
 		r := readReq{fn: fn, done: make(chan readResult, 1)}
 		select {
 		case c.reads <- r:
@@ -489,6 +511,14 @@ func (d *DB) syncView(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 		}
 	}
 	return d.db.View(fn)
+}
+
+// isDirty reports whether pushes to account wait for a checkpoint.
+func (c *committer) isDirty(account string) bool {
+	c.dirtyMu.Lock()
+	defer c.dirtyMu.Unlock()
+	_, ok := c.dirtyAccts[account]
+	return ok
 }
 
 // CommitStats reports how many groups have run since Open (counted as

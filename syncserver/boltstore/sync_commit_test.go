@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncserver"
 )
 
 func openTestDB(t *testing.T) *DB {
@@ -186,5 +188,73 @@ func TestWritesAfterCloseAreAnswered(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("a write after Close is still waiting")
 		}
+	}
+}
+
+// A read of an account without pushes waiting for a checkpoint runs
+// beside the committer, even while it is busy; a read of one with such
+// pushes waits for the committer, whose open transaction holds them.
+func TestReadsWaitForTheCommitterOnlyForTheAccountsItHolds(t *testing.T) {
+	d := openTestDB(t)
+	HoldCheckpoints(d)
+	ctx := context.Background()
+	for _, acct := range []string{"a", "b"} {
+		if err := d.commit(ctx, func(tx *bbolt.Tx) error { return tx.Bucket(bAccounts).Put([]byte(acct), []byte(`{}`)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	op := func(id string) []model.Op {
+		return []model.Op{{OpID: model.ID("op-" + id), Kind: model.KindRequest, ID: model.ID(id), Fields: model.Fields{"name": json.RawMessage(`"x"`)}}}
+	}
+	if _, err := d.Push(ctx, "b", op("b1"), syncserver.Quota{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.commit(ctx, putKey("checkpoint")); err != nil { // commits b's push to the file
+		t.Fatal(err)
+	}
+	if _, err := d.Push(ctx, "a", op("a1"), syncserver.Quota{}); err != nil {
+		t.Fatal(err)
+	}
+	if !Logged(d) {
+		t.Fatal("a's push was checkpointed; the test needs it in the log")
+	}
+	started, release, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() { held <- d.commit(ctx, blocking(started, release, putKey("held"))) }()
+	<-started
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock() // before the store closes, should the test fail
+
+	read := func(acct string) <-chan []model.Change {
+		out := make(chan []model.Change, 1)
+		go func() {
+			chs, err := d.Changes(ctx, acct, 0, 10, 1<<20)
+			if err != nil {
+				t.Errorf("changes of %s: %v", acct, err)
+			}
+			out <- chs
+		}()
+		return out
+	}
+	ofA, ofB := read("a"), read("b")
+	select {
+	case chs := <-ofB:
+		if len(chs) != 1 || chs[0].ID != "b1" {
+			t.Errorf("b's changes = %+v", chs)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read of b waited for the busy committer")
+	}
+	select {
+	case <-ofA:
+		t.Fatal("the read of a ran outside the transaction that holds its push")
+	case <-time.After(50 * time.Millisecond):
+	}
+	unblock()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if chs := <-ofA; len(chs) != 1 || chs[0].ID != "a1" {
+		t.Errorf("a's changes = %+v, want its acknowledged push", chs)
 	}
 }

@@ -9,7 +9,10 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -176,5 +179,75 @@ func BenchmarkChangesPage(b *testing.B) {
 			}
 			b.ReportMetric(float64(changes)/b.Elapsed().Seconds(), "changes/s")
 		})
+	}
+}
+
+// BenchmarkPushBesideACatchUp measures the acknowledgement of pushes to
+// one account (and the read of them by its other device) while a device
+// of another account, far behind, reads its changes page after page (a
+// first sync) without pause; its baseline, alone, the same pushes with no
+// catch-up. Those reads run beside the committer: were they queued on it,
+// each push would wait for them.
+func BenchmarkPushBesideACatchUp(b *testing.B) {
+	for _, catchUp := range []bool{false, true} {
+		name := "alone"
+		if catchUp {
+			name = "beside-catch-up"
+		}
+		b.Run(name, func(b *testing.B) { benchPushBeside(b, catchUp) })
+	}
+}
+
+func benchPushBeside(b *testing.B, catchUp bool) {
+	d, big := seedSync(b, 20_000)
+	ctx := context.Background()
+	if err := d.commit(ctx, func(tx *bbolt.Tx) error { return tx.Bucket(bAccounts).Put([]byte("small"), []byte(`{}`)) }); err != nil {
+		b.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	var pages atomic.Int64
+	go func() {
+		defer close(done)
+		var after uint64
+		for catchUp {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			chs, err := d.Changes(ctx, big, after, 256, 1<<20)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			pages.Add(1)
+			if len(chs) == 0 {
+				after = 0
+				continue
+			}
+			after = chs[len(chs)-1].Seq
+		}
+	}()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		op := []model.Op{{OpID: model.ID(fmt.Sprintf("s%d", i)), Kind: model.KindRequest, ID: model.ID(fmt.Sprintf("q%d", i%50)), Fields: model.Fields{"name": json.RawMessage(`"x"`)}}}
+		start := time.Now()
+		if _, err := d.Push(ctx, "small", op, syncserver.Quota{}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.Changes(ctx, "small", uint64(i), 10, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	close(stop)
+	<-done
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	if catchUp {
+		b.ReportMetric(float64(pages.Load())/b.Elapsed().Seconds(), "catch-up-pages/s")
 	}
 }
