@@ -35,6 +35,10 @@ type Sync struct {
 	newEngine NewSyncEngine
 	log       *slog.Logger
 
+	// saveMu makes the writes of the last sync time one at a time, so
+	// savedAt tells what was written.
+	saveMu sync.Mutex
+
 	mu      sync.Mutex
 	active  bool // Start was called and Stop was not: run when possible
 	engine  SyncEngine
@@ -303,7 +307,9 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 	if err != nil {
 		return SyncSummary{}, fmt.Errorf("sync: %w", err)
 	}
-	unsub := eng.Subscribe(s.forward)
+	// The last sync time is saved below, once: a save from a subscriber
+	// could come after the caller closed the store.
+	unsub := eng.Subscribe(func(st SyncStatus) { s.publishSubs(s.withLast(st)) })
 	sum, err := eng.Once(ctx)
 	unsub()
 	last := eng.Status()
@@ -336,17 +342,21 @@ func (s *Sync) forward(st SyncStatus) {
 }
 
 func (s *Sync) saveLast(ctx context.Context, t time.Time, force bool) {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	due := !t.IsZero() && t.After(s.savedAt) && (force || t.Sub(s.savedAt) >= time.Minute)
-	if due {
-		s.savedAt = t
-	}
 	s.mu.Unlock()
-	if due {
-		if err := s.store.SetSetting(ctx, syncLastSetting, t); err != nil {
-			s.log.Warn("keep the last sync time", "err", err)
-		}
+	if !due {
+		return
 	}
+	if err := s.store.SetSetting(ctx, syncLastSetting, t); err != nil {
+		s.log.Warn("keep the last sync time", "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.savedAt = t
+	s.mu.Unlock()
 }
 
 // publish sets the idle status and tells the subscribers.

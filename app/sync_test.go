@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -326,5 +328,98 @@ func TestSyncRemembersASessionTheServerRefused(t *testing.T) {
 				t.Errorf("Once after the refusal = %v, want ErrSessionEnded without connecting", err)
 			}
 		})
+	}
+}
+
+// publishingEngine syncs once and tells its subscribers so from another
+// goroutine, as the real engine does, giving them until Once returns to
+// begin saving the last sync time (see slowLastSync).
+type publishingEngine struct {
+	fakeEngine
+	mu       sync.Mutex
+	subs     []func(app.SyncStatus)
+	wg       sync.WaitGroup
+	began    <-chan struct{}
+	returned atomic.Bool
+}
+
+func (e *publishingEngine) Subscribe(fn func(app.SyncStatus)) func() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.subs = append(e.subs, fn)
+	return func() {}
+}
+
+func (e *publishingEngine) Once(context.Context) (app.SyncSummary, error) {
+	e.mu.Lock()
+	subs := slices.Clone(e.subs)
+	e.mu.Unlock()
+	for _, fn := range subs {
+		e.wg.Add(1)
+		go func() { defer e.wg.Done(); fn(e.Status()) }()
+	}
+	select {
+	case <-e.began:
+	case <-time.After(200 * time.Millisecond): // no subscriber saves
+	}
+	e.returned.Store(true)
+	return app.SyncSummary{}, nil
+}
+
+// slowLastSync is a store whose saves of the last sync time made while
+// the engine's Once runs (by a subscriber) wait for release.
+type slowLastSync struct {
+	*store.DB
+	eng     *publishingEngine
+	began   chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *slowLastSync) SetSetting(ctx context.Context, key string, v any) error {
+	if key == "sync.last" && !s.eng.returned.Load() {
+		s.once.Do(func() { close(s.began) })
+		<-s.release
+	}
+	return s.DB.SetSetting(ctx, key, v)
+}
+
+// The time of a sync made by Once is in the profile when Once returns,
+// whatever the engine's subscribers do afterwards: the command that ran
+// it closes the store then.
+func TestSyncOnceKeepsTheLastSyncTime(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, dir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.JoinAccount(ctx, db, "acct-1", false); err != nil {
+		t.Fatal(err)
+	}
+	began := make(chan struct{})
+	eng := &publishingEngine{began: began}
+	st := &slowLastSync{DB: db, eng: eng, began: began, release: make(chan struct{})}
+	sessions := &fakeSessions{sess: &app.Session{Account: app.Account{AccountID: "acct-1", SignedIn: true}}}
+	s, err := app.NewSync(st, sessions, func(app.Session) (app.SyncEngine, error) { return eng, nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(st.release) // a subscriber's save, if one began, now finds the store closed
+	eng.wg.Wait()
+	db, err = store.Open(ctx, dir, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var last time.Time
+	if err := db.Setting(ctx, "sync.last", &last); err != nil || !last.Equal(eng.Status().LastSync) {
+		t.Fatalf("last sync kept = %v, %v; want %v", last, err, eng.Status().LastSync)
 	}
 }
