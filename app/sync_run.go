@@ -313,8 +313,11 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 	sum, err := eng.Once(ctx)
 	unsub()
 	last := eng.Status()
-	if err != nil {
-		s.ended(ctx, *sess, last)
+	if err != nil && s.ended(ctx, *sess, last) {
+		// The person's words for it, as the next sync will say; the
+		// server's are in the log.
+		s.log.Info("sync refused", "err", err)
+		err = fmt.Errorf("sync: %w", ErrSessionEnded)
 	}
 	s.publish(last)
 	s.saveLast(ctx, last.LastSync, true)
@@ -322,15 +325,18 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 }
 
 // ended remembers sess as ended when the engine stopped because the
-// server refused its token, so the profile says so until a sign-in.
-func (s *Sync) ended(ctx context.Context, sess Session, st SyncStatus) {
-	e, ok := s.sessions.(sessionEnder)
-	if !ok || st.State != SyncActionNeeded || st.Why != WhySignInAgain {
-		return
+// server refused its token, so the profile says so until a sign-in. It
+// reports whether the server had refused it.
+func (s *Sync) ended(ctx context.Context, sess Session, st SyncStatus) bool {
+	if st.State != SyncActionNeeded || st.Why != WhySignInAgain {
+		return false
 	}
-	if err := e.SessionEnded(ctx, sess); err != nil {
-		s.log.Warn("remember the ended session", "err", err)
+	if e, ok := s.sessions.(sessionEnder); ok {
+		if err := e.SessionEnded(ctx, sess); err != nil {
+			s.log.Warn("remember the ended session", "err", err)
+		}
 	}
+	return true
 }
 
 // forward passes an engine status on to the subscribers and keeps the

@@ -305,8 +305,8 @@ func TestSyncRemembersASessionTheServerRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			if how == "once" {
-				if _, err := s.Once(ctx); !errors.Is(err, model.ErrUnauthorized) {
-					t.Fatalf("Once = %v, want the refusal", err)
+				if _, err := s.Once(ctx); !errors.Is(err, app.ErrSessionEnded) {
+					t.Fatalf("Once = %v, want the refusal, in the person's words", err)
 				}
 			} else {
 				if err := s.Start(ctx); err != nil {
