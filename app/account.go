@@ -331,8 +331,18 @@ func (x *Accounts) sessionEnded(ctx context.Context, s Account) error {
 	return x.remember(ctx, a)
 }
 
+// refusedLocking is refused for a caller that does not hold the lock.
+func (x *Accounts) refusedLocking(ctx context.Context, a Account, err error) error {
+	if !isAPICode(err, syncproto.CodeUnauthorized) {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.refused(ctx, a, err)
+}
+
 // refused remembers a's session as ended when err is the server's
-// refusal of its token, and returns err.
+// refusal of its token, and returns err. The caller holds the lock.
 func (x *Accounts) refused(ctx context.Context, a Account, err error) error {
 	if isAPICode(err, syncproto.CodeUnauthorized) {
 		if merr := x.sessionEnded(ctx, a); merr != nil {

@@ -199,9 +199,7 @@ func (l *Links) linkAPI(ctx context.Context) (LinkAPI, Account, error) {
 // refused remembers a's session as ended when err is the server's
 // refusal of its token, and returns err.
 func (l *Links) refused(ctx context.Context, a Account, err error) error {
-	l.acc.mu.Lock()
-	defer l.acc.mu.Unlock()
-	return l.acc.refused(ctx, a, err)
+	return l.acc.refusedLocking(ctx, a, err)
 }
 
 // expiry turns a time to live into an expiry time (nil for none).

@@ -132,7 +132,7 @@ func (x *Accounts) OIDCIdentities(ctx context.Context) ([]syncproto.OIDCIdentity
 	if errors.Is(err, model.ErrNotFound) {
 		return []syncproto.OIDCIdentity{}, nil
 	}
-	return list, x.refused(ctx, a, err)
+	return list, x.refusedLocking(ctx, a, err)
 }
 
 func (x *Accounts) authorize(ctx context.Context, in OIDCInput, linkToken string) (OIDCResult, error) {
