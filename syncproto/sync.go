@@ -30,7 +30,10 @@ import (
 // before is not applied again; its op_id is sent in an ack frame instead.
 // A welcome head below the hello cursor means the server's stream does not
 // contain the client's (a restored backup): the server then streams from
-// seq 1 and the client rebuilds its confirmed state from it.
+// seq 1 and the client rebuilds its confirmed state from it. A server put
+// back from a backup copy says so also to a device whose cursor the copy
+// does not hold though its head has passed it since (the copy's seqs
+// resume past a gap; a cursor in the gap is another stream's).
 //
 // Field values travel sealed (DESIGN.md section 5): each value in fields
 // is a JSON string holding the standard base64 of the sealed bytes (see
@@ -105,7 +108,10 @@ type Hello struct {
 // Welcome answers hello.
 type Welcome struct {
 	AccountID string `json:"account_id"`
-	// Head is the account's last assigned seq when the connection opened.
+	// Head is the account's last assigned seq when the connection opened;
+	// below the hello's cursor when that cursor counts in a stream the
+	// server does not hold (it was put back from a backup), which tells
+	// the client to start over.
 	Head uint64 `json:"head"`
 }
 

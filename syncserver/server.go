@@ -21,6 +21,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	store   Storage
+	cursors Storage // the storage itself (s.store wraps it): a CursorChecker, maybe
 	now     func() time.Time
 	metrics *metrics
 	handler http.Handler
@@ -81,6 +82,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.hub = newHub(s.syncCfg.MaxConnsPerAccount)
 	s.syncMetrics = newSyncMetrics(s.metrics.reg)
 	s.store = revokingStore{Storage: cfg.Storage, hub: s.hub}
+	s.cursors = cfg.Storage
 	if s.preloginKey, err = cfg.Storage.LoadOrCreateSecret(ctx, "prelogin-salt", 32); err != nil {
 		return nil, fmt.Errorf("load server secret: %w", err)
 	}

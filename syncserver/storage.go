@@ -31,6 +31,14 @@ type Storage interface {
 	Close() error
 }
 
+// CursorChecker is implemented by storages whose file may be a backup
+// copy put back in place (boltstore): ForeignCursor reports whether a
+// device's cursor counts in a stream the storage does not hold (the one
+// that went on past the copy), so the device must start over.
+type CursorChecker interface {
+	ForeignCursor(ctx context.Context, accountID string, cursor uint64) (bool, error)
+}
+
 // Stats are counts for metrics.
 type Stats struct {
 	Accounts int

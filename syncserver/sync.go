@@ -172,13 +172,21 @@ func (c *syncConn) serve() {
 		return
 	}
 	c.srv.hub.poke(c.sess.AccountID, head, time.Time{})
-	if err := c.write(&syncproto.Welcome{AccountID: c.sess.AccountID, Head: head}); err != nil {
+	foreign, err := c.foreignCursor(hello.Cursor, head)
+	if err != nil {
 		c.fail(err)
 		return
 	}
+	welcome := syncproto.Welcome{AccountID: c.sess.AccountID, Head: head}
 	sent := hello.Cursor
-	if sent > head { // the client's stream is not ours (a restored backup): start over
+	if foreign { // the client's stream is not ours (a restored backup): start over
 		sent = 0
+		// A head below its cursor tells the client so.
+		welcome.Head = min(head, hello.Cursor-1)
+	}
+	if err := c.write(&welcome); err != nil {
+		c.fail(err)
+		return
 	}
 	c.backlog, c.fresh = head, hello.Cursor == 0
 	c.sent = sent
@@ -194,6 +202,20 @@ func (c *syncConn) serve() {
 	c.sendOpen = false
 	c.sendMu.Unlock()
 	c.senders.Wait()
+}
+
+// foreignCursor reports whether cursor counts in a stream that is not the
+// account's: one past its head, or one a restored backup copy does not
+// hold (see CursorChecker).
+func (c *syncConn) foreignCursor(cursor, head uint64) (bool, error) {
+	if cursor > head {
+		return true, nil
+	}
+	cc, ok := c.srv.cursors.(CursorChecker)
+	if !ok || cursor == 0 {
+		return false, nil
+	}
+	return cc.ForeignCursor(c.ctx, c.sess.AccountID, cursor)
 }
 
 // readHello reads the first frame, which must be a hello, within

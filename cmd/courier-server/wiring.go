@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/boltstore"
 )
 
 // Main turns flags into a running server. Tests set the exported fields
@@ -50,6 +51,12 @@ type Main struct {
 	// OIDC lists the sign-in providers (--oidc, repeatable, or
 	// COURIER_OIDC with entries separated by ';').
 	OIDC []syncserver.OIDCProvider
+	// BackupDir receives hot backups of the bbolt file (--backup-dir);
+	// BackupEvery (a Go duration) and BackupKeep (a count) are their
+	// interval and how many are kept; empty means 24h and 7.
+	BackupDir   string
+	BackupEvery string
+	BackupKeep  string
 
 	// For tests: a Mailer replaces the dev mailbox or SMTP; SMTPTLS is the
 	// TLS config the SMTP mailer uses (trust for a test server); Now is
@@ -61,8 +68,9 @@ type Main struct {
 	// Stderr receives the logs and --help; nil means os.Stderr.
 	Stderr io.Writer
 
-	store  syncserver.Storage
-	server *syncserver.Server
+	store   syncserver.Storage
+	server  *syncserver.Server
+	backups *backups
 }
 
 // NewMain returns a Main with nothing set.
@@ -91,6 +99,9 @@ func (m *Main) flagSpecs() []flagSpec {
 		{"session-idle", "COURIER_SESSION_IDLE", "how long a signed-in device may stay unused before it must sign in again, e.g. 720h (default 4320h, 180 days)", &m.SessionIdle, nil},
 		{"quota-records", "COURIER_QUOTA_RECORDS", "most live `records` an account may sync (deleted ones do not count); a push past it is refused with 4413 (default 1000000)", &m.QuotaRecords, nil},
 		{"quota-bytes", "COURIER_QUOTA_BYTES", "most bytes of sealed values an account may sync, a `size` such as 500MiB or 4GiB (default 4GiB)", &m.QuotaBytes, nil},
+		{"backup-dir", "COURIER_BACKUP_DIR", "`dir`ectory for hot backups of the bbolt database: a consistent copy written there every --backup-every while the server runs (default: none; with --db, back up PostgreSQL instead)", &m.BackupDir, nil},
+		{"backup-every", "COURIER_BACKUP_EVERY", "`interval` of the backups, e.g. 6h (default 24h)", &m.BackupEvery, nil},
+		{"backup-keep", "COURIER_BACKUP_KEEP", "how many backup `copies` to keep, the newest (default 7)", &m.BackupKeep, nil},
 		{"trusted-proxies", "COURIER_TRUSTED_PROXIES", "comma-separated `addresses` and CIDR prefixes of the load balancers in front of the server; the client address (for rate limits and logs) is then read from their X-Forwarded-For (default: none trusted)", &m.TrustedProxies, nil},
 	}
 }
@@ -200,6 +211,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	backups, err := m.backupConfig()
+	if err != nil {
+		return err
+	}
 	cert, err := m.certificate()
 	if err != nil {
 		return err
@@ -212,6 +227,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			m.Close()
 		}
 	}()
+	if backups != nil {
+		backups.db, backups.log = m.store.(*boltstore.DB), log
+		m.backups = backups
+	}
 	ln, err := net.Listen("tcp", m.BindAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.BindAddr, err)
@@ -333,7 +352,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.server == nil {
 		return errors.New("run before open")
 	}
-	return m.server.Run(ctx)
+	if m.backups == nil {
+		return m.server.Run(ctx)
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); m.backups.run(bctx) }()
+	err := m.server.Run(ctx)
+	cancel()
+	<-done
+	return err
 }
 
 // Addr is the bound address, "" before Open.

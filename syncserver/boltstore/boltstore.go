@@ -35,7 +35,8 @@ var (
 	bIdentities      = []byte("oidc_identity")    // provider 0x00 subject -> identityRec JSON
 	bAcctIdentities  = []byte("account_oidc")     // account id 0x00 provider 0x00 subject -> nil
 	bMeta            = []byte("meta")             // the file's own settings (see migrate)
-	allBuckets       = [][]byte{bAccounts, bEmails, bUsernames, bSessions, bTokens, bAccountSessions, bCodes, bCodeHashes, bSecrets, bSync, bHeads, bIdentities, bAcctIdentities, bMeta}
+	bGaps            = []byte("sync_gaps")        // account id -> the seq gaps of backup copies (see backup.go)
+	allBuckets       = [][]byte{bAccounts, bEmails, bUsernames, bSessions, bTokens, bAccountSessions, bCodes, bCodeHashes, bSecrets, bSync, bHeads, bIdentities, bAcctIdentities, bMeta, bGaps}
 )
 
 // DB is the bbolt backend. It is safe for concurrent use.
