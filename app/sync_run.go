@@ -252,14 +252,19 @@ func (s *Sync) Status() SyncStatus {
 	eng, st := s.engine, s.status
 	s.mu.Unlock()
 	if eng != nil {
-		return s.withLast(eng.Status())
+		return s.shown(eng.Status())
 	}
 	return st
 }
 
-// withLast returns st with the latest LastSync known, and remembers st's
-// when it is later.
-func (s *Sync) withLast(st SyncStatus) SyncStatus {
+// shown returns st as the app shows it: with the latest LastSync known
+// (it remembers st's when it is later), and a session the server refused
+// told in the person's words rather than the close frame's (which the log
+// keeps).
+func (s *Sync) shown(st SyncStatus) SyncStatus {
+	if st.State == SyncActionNeeded && st.Why == WhySignInAgain {
+		st.LastError = ErrSessionEnded.Error()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st.LastSync.After(s.lastSync) {
@@ -309,7 +314,7 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 	}
 	// The last sync time is saved below, once: a save from a subscriber
 	// could come after the caller closed the store.
-	unsub := eng.Subscribe(func(st SyncStatus) { s.publishSubs(s.withLast(st)) })
+	unsub := eng.Subscribe(func(st SyncStatus) { s.publishSubs(s.shown(st)) })
 	sum, err := eng.Once(ctx)
 	unsub()
 	last := eng.Status()
@@ -342,7 +347,7 @@ func (s *Sync) ended(ctx context.Context, sess Session, st SyncStatus) bool {
 // forward passes an engine status on to the subscribers and keeps the
 // last sync time (at most once a minute).
 func (s *Sync) forward(st SyncStatus) {
-	st = s.withLast(st)
+	st = s.shown(st)
 	s.publishSubs(st)
 	s.saveLast(context.Background(), st.LastSync, false)
 }
@@ -367,7 +372,7 @@ func (s *Sync) saveLast(ctx context.Context, t time.Time, force bool) {
 
 // publish sets the idle status and tells the subscribers.
 func (s *Sync) publish(st SyncStatus) {
-	st = s.withLast(st)
+	st = s.shown(st)
 	s.mu.Lock()
 	s.status = st
 	s.mu.Unlock()

@@ -313,6 +313,9 @@ func TestSyncRemembersASessionTheServerRefused(t *testing.T) {
 					t.Fatal(err)
 				}
 				waitUntil(t, "the refusal is remembered", func() bool { return sessions.endedCount() > 0 })
+				if st := s.Status(); st.LastError != app.ErrSessionEnded.Error() {
+					t.Errorf("last error shown = %q, want the person's words", st.LastError)
+				}
 				s.Stop()
 			}
 			if n := sessions.endedCount(); n != 1 {
@@ -321,7 +324,7 @@ func TestSyncRemembersASessionTheServerRefused(t *testing.T) {
 			if err := s.Load(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if st := s.Status(); st.State != app.SyncActionNeeded || st.Why != app.WhySignInAgain || st.LastError == "" {
+			if st := s.Status(); st.State != app.SyncActionNeeded || st.Why != app.WhySignInAgain || st.LastError != app.ErrSessionEnded.Error() {
 				t.Errorf("status after the refusal = %+v, want action needed: sign in again, with why", st)
 			}
 			if _, err := s.Once(ctx); !errors.Is(err, app.ErrSessionEnded) {
