@@ -20,7 +20,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	m := cli.NewMain()
 	m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(os.Getenv("COURIER_LOG"))}))
-	m.RunGUI = guiRunner(m.Logger)
+	m.RunGUI = guiRunner(m.Logger, m.SetStatusSource)
 	m.ShowStartError = func(msg string) error {
 		signal.Reset(os.Interrupt, syscall.SIGTERM) // as the main window does
 		return ui.ShowStartError(msg)

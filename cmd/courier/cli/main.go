@@ -82,6 +82,17 @@ type Main struct {
 	// OpenBrowser opens a sign-in page (login --oidc); nil uses the
 	// system's opener (xdg-open, open, rundll32).
 	OpenBrowser func(ctx context.Context, url string) error
+
+	// live is the window's account and sync status, for courier status
+	// run beside it (see SetStatusSource).
+	live liveStatus
+}
+
+// SetStatusSource gives the window's account and live sync status to
+// courier status run beside it (through the profile's socket); the
+// window calls it once its sync is wired. fn is called per request.
+func (m *Main) SetStatusSource(fn func(context.Context) (app.Account, app.SyncStatus, error)) {
+	m.live.fn.Store(&fn)
 }
 
 // NewMain returns a Main over the process's streams and environment.

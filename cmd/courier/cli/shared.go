@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/courierapp/courier/app"
@@ -28,8 +29,9 @@ import (
 // Env.OpenApp) reach its store through it. Only the calls of app.Store
 // cross, one at a time, as lines of JSON; the command does everything
 // else itself (its files, relative to its own folder; HTTP; its output),
-// and the window sees the command's writes at once. The commands that
-// sync or change the account (sync, login, link, ...) still need the
+// and the window sees the command's writes at once. Status asks the
+// window for its account and live sync status ("status"). The commands
+// that sync or change the account (sync, login, link, ...) still need the
 // window closed, since the window's sync owns those.
 //
 // The socket is the owner's only (mode 0600), and a command must also
@@ -42,6 +44,37 @@ import (
 
 // socketName is the socket's file in the profile's folder.
 const socketName = "courier.sock"
+
+// liveStatus holds the window's status source, set once its sync is
+// wired (nil until then).
+type liveStatus struct {
+	fn atomic.Pointer[func(context.Context) (app.Account, app.SyncStatus, error)]
+}
+
+// windowStatus is the answer to a "status" call: the window's account
+// (zero when the profile has none) and its sync status as the window
+// shows it.
+type windowStatus struct {
+	Account app.Account    `json:"account"`
+	Sync    app.SyncStatus `json:"sync"`
+}
+
+// status answers a "status" call.
+func (l *liveStatus) status(ctx context.Context) storeReply {
+	fn := l.fn.Load()
+	if fn == nil {
+		return storeReply{Error: "the Courier window tells no status (its store cannot sync)", Kind: "not_found"}
+	}
+	a, st, err := (*fn)(ctx)
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		return storeReply{Error: err.Error(), Kind: "unavailable"}
+	}
+	b, err := json.Marshal(windowStatus{Account: a, Sync: st})
+	if err != nil {
+		return storeReply{Error: err.Error()}
+	}
+	return storeReply{Result: b}
+}
 
 // storeCall is one call of app.Store: Method and the arguments it takes.
 type storeCall struct {
@@ -97,7 +130,7 @@ var errorKinds = map[string]error{
 // the store of the profile in dir sealed with key (nil: none), until the
 // returned stop. Without a socket (a folder path too long for one, say)
 // those commands say the profile is in use, as before.
-func serveProfile(dir string, st app.Store, key []byte, log *slog.Logger) (stop func()) {
+func serveProfile(dir string, st app.Store, key []byte, live *liveStatus, log *slog.Logger) (stop func()) {
 	path := filepath.Join(dir, socketName)
 	_ = os.Remove(path) // left by a window that crashed: this one holds the profile now
 	ln, err := net.Listen("unix", path)
@@ -116,7 +149,7 @@ func serveProfile(dir string, st app.Store, key []byte, log *slog.Logger) (stop 
 			if err != nil {
 				return
 			}
-			wg.Go(func() { serveStoreConn(ctx, c, st, key) })
+			wg.Go(func() { serveStoreConn(ctx, c, st, key, live) })
 		}
 	})
 	return func() {
@@ -128,7 +161,7 @@ func serveProfile(dir string, st app.Store, key []byte, log *slog.Logger) (stop 
 
 // serveStoreConn answers the calls of one command until it hangs up or
 // ctx ends, once it proved it can read key.
-func serveStoreConn(ctx context.Context, c net.Conn, st app.Store, key []byte) {
+func serveStoreConn(ctx context.Context, c net.Conn, st app.Store, key []byte, live *liveStatus) {
 	defer c.Close()
 	defer context.AfterFunc(ctx, func() { _ = c.Close() })()
 	dec := json.NewDecoder(bufio.NewReader(c))
@@ -153,7 +186,13 @@ func serveStoreConn(ctx context.Context, c net.Conn, st app.Store, key []byte) {
 		if err := dec.Decode(&call); err != nil {
 			return
 		}
-		if err := enc.Encode(callStore(ctx, st, call)); err != nil {
+		reply := storeReply{}
+		if call.Method == "status" && live != nil {
+			reply = live.status(ctx)
+		} else {
+			reply = callStore(ctx, st, call)
+		}
+		if err := enc.Encode(reply); err != nil {
 			return
 		}
 	}

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
@@ -88,6 +90,32 @@ func TestDataCommandsWorkBesideTheWindow(t *testing.T) {
 			t.Errorf("%v beside the window: exit %d, %q; want it to say the window has the profile", args, r.code, r.stderr)
 		}
 		oneLine(t, r.stderr)
+	}
+}
+
+// TestStatusBesideTheWindowIsTheWindows: courier status on a profile the
+// window has open tells the window's account and live sync.
+func TestStatusBesideTheWindowIsTheWindows(t *testing.T) {
+	dir := t.TempDir()
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	keyring := runOpts{main: func(m *Main) { m.ProfileSecrets = kr.secrets }}
+	last := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
+	openWindow(t, dir, keyring.main, func(m *Main) {
+		m.SetStatusSource(func(context.Context) (app.Account, app.SyncStatus, error) {
+			a := app.Account{ServerURL: "https://sync.example.com", AccountID: "acc1", Username: "ann", Email: "ann@example.com", SignedIn: true}
+			return a, app.SyncStatus{State: app.SyncInSync, Cursor: 42, Pending: 0, LastSync: last}, nil
+		})
+	})
+	r := run(t, keyring, "status", "--json", "--profile", dir)
+	var got statusReport
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("status --json beside the window: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if !got.Window || got.Account != "ann" || !got.SignedIn || got.Sync != "IN SYNC" || got.Cursor != 42 || got.LastSync == nil || !got.LastSync.Equal(last) {
+		t.Fatalf("status beside the window = %+v", got)
+	}
+	if r := run(t, keyring, "status", "--profile", dir); r.code != 0 || !strings.Contains(r.stdout, "sync:      IN SYNC (in the Courier window)") {
+		t.Fatalf("status beside the window: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 }
 

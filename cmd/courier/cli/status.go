@@ -10,6 +10,7 @@ import (
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
 )
 
 // statusReport is what `courier status` tells, also as JSON.
@@ -29,6 +30,9 @@ type statusReport struct {
 	Pending     int        `json:"pending"`
 	Cursor      uint64     `json:"cursor"`
 	LastSync    *time.Time `json:"last_sync"`
+	// Window is true when the status came from the Courier window that
+	// has the profile open: its live sync.
+	Window bool `json:"window,omitempty"`
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
@@ -41,14 +45,26 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	if err := parseNoArgs(env, fs, args); err != nil {
 		return err
 	}
+	var r statusReport
 	s, err := openSync(ctx, env, f)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrProfileLocked):
+		// The window has the profile: ask it, when it listens.
+		wr, werr := windowReport(ctx, env)
+		if errors.Is(werr, errNoWindow) || errors.Is(werr, model.ErrNotFound) {
+			return err // the window's words: it has the profile
+		}
+		if werr != nil {
+			return werr
+		}
+		r = wr
+	case err != nil:
 		return err
-	}
-	defer s.close()
-	r, err := report(ctx, s, !*offline)
-	if err != nil {
-		return err
+	default:
+		defer s.close()
+		if r, err = report(ctx, s, !*offline); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		b, err := json.MarshalIndent(r, "", "  ")
@@ -66,7 +82,10 @@ const statusDetails = `Signed in, it asks the server (for up to 5 s) whether thi
 session is still good, as sync would: a session revoked from another
 device, or ended by a password change, shows as not signed in. When the
 server cannot be reached, the server line says why and the rest is what
-this device knows. --offline asks nothing.`
+this device knows. --offline asks nothing.
+
+While the Courier window has the profile open, status asks the window
+instead, and shows its live sync.`
 
 // statusCheckTimeout bounds the question status asks the server.
 const statusCheckTimeout = 5 * time.Second
@@ -83,11 +102,44 @@ func report(ctx context.Context, s *syncSession, check bool) (statusReport, erro
 			return r, err
 		}
 	}
-	r.Account, r.Email, r.SignedIn, r.Server = a.Username, a.Email, a.SignedIn, a.ServerURL
 	if err := s.sync.Load(ctx); err != nil {
 		return r, err
 	}
 	st := s.sync.Status()
+	if st.State == app.SyncConnecting {
+		st.State = "on" // no engine runs in this process
+	}
+	fill(&r, a, st)
+	return r, nil
+}
+
+// windowReport asks the Courier window that has the profile open for its
+// account and live sync status. It fails with errNoWindow when no window
+// listens.
+func windowReport(ctx context.Context, env *Env) (statusReport, error) {
+	dir, err := app.ProfileDirFrom(env.profile, env.Getenv)
+	if err != nil {
+		return statusReport{}, err
+	}
+	rs, err := dialProfile(ctx, dir, func(ctx context.Context) ([]byte, error) {
+		return env.profileSecrets(dir).Get(ctx, storeKeyName)
+	})
+	if err != nil {
+		return statusReport{}, err
+	}
+	defer rs.Close()
+	var ws windowStatus
+	if err := rs.call(ctx, storeCall{Method: "status"}, &ws); err != nil {
+		return statusReport{}, fmt.Errorf("ask the Courier window for its status: %w", err)
+	}
+	r := statusReport{Window: true}
+	fill(&r, ws.Account, ws.Sync)
+	return r, nil
+}
+
+// fill sets r from the remembered account a and the sync status st.
+func fill(r *statusReport, a app.Account, st app.SyncStatus) {
+	r.Account, r.Email, r.SignedIn, r.Server = a.Username, a.Email, a.SignedIn, a.ServerURL
 	switch {
 	case r.SignedIn && !a.SessionEnded.IsZero():
 		r.SignedIn = false
@@ -99,15 +151,11 @@ func report(ctx context.Context, s *syncSession, check bool) (statusReport, erro
 		r.Why = Message(errors.New(st.LastError))
 	}
 	r.Sync = st.String()
-	if st.State == app.SyncConnecting {
-		r.Sync = "on" // no engine runs in this process
-	}
 	r.Pending, r.Cursor = st.Pending, st.Cursor
 	if !st.LastSync.IsZero() {
 		t := st.LastSync.UTC()
 		r.LastSync = &t
 	}
-	return r, nil
 }
 
 // checkSession asks the server for the account's devices, which it
@@ -145,7 +193,11 @@ func printReport(env *Env, r statusReport) {
 	case r.Server != "":
 		fmt.Fprintf(w, "server:    %s\n", r.Server)
 	}
-	fmt.Fprintf(w, "sync:      %s\n", r.Sync)
+	if r.Window {
+		fmt.Fprintf(w, "sync:      %s (in the Courier window)\n", r.Sync)
+	} else {
+		fmt.Fprintf(w, "sync:      %s\n", r.Sync)
+	}
 	fmt.Fprintf(w, "pending:   %d %s\n", r.Pending, plural(r.Pending, "change"))
 	fmt.Fprintf(w, "cursor:    %d\n", r.Cursor)
 	last := "never"
