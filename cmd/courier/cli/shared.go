@@ -30,7 +30,8 @@ import (
 // cross, one at a time, as lines of JSON; the command does everything
 // else itself (its files, relative to its own folder; HTTP; its output),
 // and the window sees the command's writes at once. Status asks the
-// window for its account and live sync status ("status"). The commands
+// window for its account and live sync status ("status"); sync --watch
+// follows it. The commands
 // that sync or change the account (sync, login, link, ...) still need the
 // window closed, since the window's sync owns those.
 //

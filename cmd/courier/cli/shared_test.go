@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 // openWindow runs the desktop window on the profile in dir, as `courier`
@@ -116,6 +118,51 @@ func TestStatusBesideTheWindowIsTheWindows(t *testing.T) {
 	}
 	if r := run(t, keyring, "status", "--profile", dir); r.code != 0 || !strings.Contains(r.stdout, "sync:      IN SYNC (in the Courier window)") {
 		t.Fatalf("status beside the window: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestSyncWatchBesideTheWindowFollowsTheWindowsSync: courier sync --watch
+// on a profile the window has open prints the window's sync status as it
+// changes, until interrupted.
+func TestSyncWatchBesideTheWindowFollowsTheWindowsSync(t *testing.T) {
+	dir := t.TempDir()
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	var mu sync.Mutex
+	st := app.SyncStatus{State: app.SyncInSync, Cursor: 42}
+	openWindow(t, dir, func(m *Main) { m.ProfileSecrets = kr.secrets }, func(m *Main) {
+		m.SetStatusSource(func(context.Context) (app.Account, app.SyncStatus, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return app.Account{Username: "ann", SignedIn: true}, st, nil
+		})
+	})
+	var out, errb servertest.Buffer
+	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, ProfileSecrets: kr.secrets}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- m.Run(ctx, []string{"sync", "--watch", "--profile", dir}) }()
+	waitOut := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q within 10 s; stdout %q, stderr %q", want, out.String(), errb.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitOut("IN SYNC (cursor 42)\n")
+	mu.Lock()
+	st = app.SyncStatus{State: app.SyncInSync, Cursor: 43}
+	mu.Unlock()
+	waitOut("IN SYNC (cursor 43)\n")
+	cancel() // Ctrl+C
+	if c := <-code; c != ExitOK {
+		t.Errorf("exit %d after Ctrl+C, stderr %q", c, errb.String())
+	}
+	if !strings.Contains(errb.String(), "the Courier window has the profile open") {
+		t.Errorf("stderr %q does not say whose sync it shows", errb.String())
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncclient"
 )
 
@@ -56,7 +58,8 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 	env.Details = "Without arguments: connect, pull until caught up, push every local change,\n" +
 		"wait until the server acknowledged them all, print a summary and exit.\n" +
 		"'courier sync off' pauses sync on this profile (local edits keep queuing);\n" +
-		"'courier sync on' resumes it.\n"
+		"'courier sync on' resumes it. While the Courier window has the profile\n" +
+		"open, --watch follows the window's sync.\n"
 	pos, err := env.Parse(fs, args)
 	if err != nil {
 		return err
@@ -68,6 +71,14 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 		return Usagef("--watch does not go with %s", pos[0])
 	}
 	s, err := openSync(ctx, env, f)
+	if *watch && errors.Is(err, store.ErrProfileLocked) {
+		// The window has the profile: watch its sync, when it listens.
+		werr := watchWindow(ctx, env)
+		if errors.Is(werr, errNoWindow) || errors.Is(werr, model.ErrNotFound) {
+			return err // the window's words: it has the profile
+		}
+		return werr
+	}
 	if err != nil {
 		return err
 	}
@@ -142,6 +153,54 @@ func syncWatch(ctx context.Context, env *Env, s *syncSession) error {
 			return nil
 		case st := <-lines:
 			show(st)
+		}
+	}
+}
+
+// windowPoll is how often sync --watch asks the window for its status.
+const windowPoll = 500 * time.Millisecond
+
+// watchWindow prints the sync status of the Courier window that has the
+// profile open each time it changes, until ctx ends (Ctrl+C) or the window
+// closes. It fails with errNoWindow when no window listens, and with an
+// error wrapping model.ErrNotFound when the window tells no status.
+func watchWindow(ctx context.Context, env *Env) error {
+	dir, err := app.ProfileDirFrom(env.profile, env.Getenv)
+	if err != nil {
+		return err
+	}
+	rs, err := dialProfile(ctx, dir, func(ctx context.Context) ([]byte, error) {
+		return env.profileSecrets(dir).Get(ctx, storeKeyName)
+	})
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	t := time.NewTicker(windowPoll)
+	defer t.Stop()
+	last := ""
+	for first := true; ; first = false {
+		var ws windowStatus
+		if err := rs.call(ctx, storeCall{Method: "status"}, &ws); err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case first:
+				return err
+			}
+			return Exitf(ExitFailure, "the Courier window closed")
+		}
+		if line := watchLine(ws.Sync); line != last {
+			if first {
+				fmt.Fprintln(env.Stderr, "courier: the Courier window has the profile open; its sync:")
+			}
+			last = line
+			fmt.Fprintln(env.Stdout, line)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
 		}
 	}
 }
