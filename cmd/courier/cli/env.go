@@ -185,9 +185,7 @@ func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func
 	}
 	p, err := e.OpenProfile(ctx, dir)
 	if through && errors.Is(err, store.ErrProfileLocked) {
-		rs, derr := dialProfile(ctx, dir, func(ctx context.Context) ([]byte, error) {
-			return e.profileSecrets(dir).Get(ctx, storeKeyName)
-		})
+		rs, derr := e.dialWindow(ctx)
 		switch {
 		case derr == nil:
 			p, err = &Profile{Store: rs, Close: rs.Close}, nil

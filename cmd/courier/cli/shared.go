@@ -286,6 +286,18 @@ func windowListening(dir string) bool {
 // it open.
 var errNoWindow = errors.New("no Courier window has the profile open")
 
+// dialWindow connects to the window that has the command's profile open,
+// proving it can read the profile's key (see dialProfile).
+func (e *Env) dialWindow(ctx context.Context) (*remoteStore, error) {
+	dir, err := app.ProfileDirFrom(e.profile, e.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return dialProfile(ctx, dir, func(ctx context.Context) ([]byte, error) {
+		return e.profileSecrets(dir).Get(ctx, storeKeyName)
+	})
+}
+
 // dialProfile connects to the window that owns the profile in dir,
 // answering its challenge with the key that key reads (from the OS
 // keyring) when the profile has one. It fails with errNoWindow when no

@@ -117,13 +117,7 @@ func report(ctx context.Context, s *syncSession, check bool) (statusReport, erro
 // account and live sync status. It fails with errNoWindow when no window
 // listens.
 func windowReport(ctx context.Context, env *Env) (statusReport, error) {
-	dir, err := app.ProfileDirFrom(env.profile, env.Getenv)
-	if err != nil {
-		return statusReport{}, err
-	}
-	rs, err := dialProfile(ctx, dir, func(ctx context.Context) ([]byte, error) {
-		return env.profileSecrets(dir).Get(ctx, storeKeyName)
-	})
+	rs, err := env.dialWindow(ctx)
 	if err != nil {
 		return statusReport{}, err
 	}

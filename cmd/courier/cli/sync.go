@@ -165,13 +165,7 @@ const windowPoll = 500 * time.Millisecond
 // closes. It fails with errNoWindow when no window listens, and with an
 // error wrapping model.ErrNotFound when the window tells no status.
 func watchWindow(ctx context.Context, env *Env) error {
-	dir, err := app.ProfileDirFrom(env.profile, env.Getenv)
-	if err != nil {
-		return err
-	}
-	rs, err := dialProfile(ctx, dir, func(ctx context.Context) ([]byte, error) {
-		return env.profileSecrets(dir).Get(ctx, storeKeyName)
-	})
+	rs, err := env.dialWindow(ctx)
 	if err != nil {
 		return err
 	}
