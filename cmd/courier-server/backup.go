@@ -153,3 +153,38 @@ func backupTime(name string) (time.Time, bool) {
 	t, err := time.Parse(backupTimeLayout, s)
 	return t, err == nil
 }
+
+// restoreMarker is a storage that can ready restored data (both backends).
+type restoreMarker interface {
+	MarkRestored(ctx context.Context) (int, error)
+}
+
+// RunMarkRestored runs --mark-restored: it opens the storage, moves every
+// account's stream past a gap (devices that synced past the backup then
+// start over), and closes it.
+func (m *Main) RunMarkRestored(ctx context.Context) (err error) {
+	log, err := m.logger()
+	if err != nil {
+		return err
+	}
+	m.applyDefaults()
+	st, err := m.openStore(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	mr, ok := st.(restoreMarker)
+	if !ok {
+		return errors.New("--mark-restored: this storage cannot be marked")
+	}
+	n, err := mr.MarkRestored(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("restored data marked: devices that synced past it will start over", "accounts", n)
+	return nil
+}

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/boltstore"
 	"github.com/courierapp/courier/syncserver/servertest"
 )
@@ -117,5 +120,47 @@ func TestBackupsResumeFromTheNewestCopy(t *testing.T) {
 		if got := len(b.copies()); got != map[bool]int{false: 1, true: 2}[tc.fresh] {
 			t.Errorf("newest copy %v old: %d copies after a start, want a new one: %v", tc.age, got, tc.fresh)
 		}
+	}
+}
+
+// --mark-restored readies the data put back from a plain copy, and
+// serves nothing.
+func TestMarkRestoredFlagMovesTheStreams(t *testing.T) {
+	dir := t.TempDir()
+	db, err := boltstore.Open(filepath.Join(dir, "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	acct := syncserver.Account{ID: "acct-1", Username: "ann", Email: "ann@example.com", EmailConfirmed: true, CreatedAt: time.Now(),
+		Secrets: syncserver.AccountSecrets{KDFSalt: make([]byte, 16), KDFParams: syncproto.DefaultKDFParams, AuthHash: make([]byte, 32), WrappedAccountKey: make([]byte, 72), RecoveryWrappedKey: make([]byte, 72)}}
+	if err := db.CreateAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	op := []model.Op{{OpID: "op-1", Kind: model.KindRequest, ID: "r1", Fields: model.Fields{"name": []byte(`"x"`)}}}
+	if _, err := db.Push(ctx, acct.ID, op, syncserver.Quota{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &servertest.Buffer{}
+	m := &Main{Stderr: logs}
+	if err := m.ParseFlags([]string{"--mark-restored", "--data", dir}, func(string) string { return "" }); err != nil || !m.MarkRestored {
+		t.Fatalf("ParseFlags: %v, mark %v", err, m.MarkRestored)
+	}
+	if err := m.RunMarkRestored(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "restored data marked") || !strings.Contains(logs.String(), "accounts=1") {
+		t.Errorf("logs: %s", logs.String())
+	}
+	db, err = boltstore.Open(filepath.Join(dir, "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if foreign, err := db.ForeignCursor(ctx, acct.ID, 2); err != nil || !foreign {
+		t.Fatalf("a cursor past the restored head is foreign = %v, %v; want true", foreign, err)
 	}
 }

@@ -22,6 +22,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "courier-server:", err)
 		os.Exit(2)
 	}
+	if m.MarkRestored {
+		if err := m.RunMarkRestored(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "courier-server:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := m.Open(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "courier-server:", err)
 		os.Exit(1)

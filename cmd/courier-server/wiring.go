@@ -57,6 +57,9 @@ type Main struct {
 	BackupDir   string
 	BackupEvery string
 	BackupKeep  string
+	// MarkRestored (--mark-restored) readies data put back from a backup
+	// and exits instead of serving (see RunMarkRestored).
+	MarkRestored bool
 
 	// For tests: a Mailer replaces the dev mailbox or SMTP; SMTPTLS is the
 	// TLS config the SMTP mailer uses (trust for a test server); Now is
@@ -102,6 +105,7 @@ func (m *Main) flagSpecs() []flagSpec {
 		{"backup-dir", "COURIER_BACKUP_DIR", "`dir`ectory for hot backups of the bbolt database: a consistent copy written there every --backup-every while the server runs (default: none; with --db, back up PostgreSQL instead)", &m.BackupDir, nil},
 		{"backup-every", "COURIER_BACKUP_EVERY", "`interval` of the backups, e.g. 6h (default 24h)", &m.BackupEvery, nil},
 		{"backup-keep", "COURIER_BACKUP_KEEP", "how many backup `copies` to keep, the newest (default 7)", &m.BackupKeep, nil},
+		{"mark-restored", "COURIER_MARK_RESTORED", "after putting back a backup of the data (a pg_dump, or a plain copy of the bbolt file): ready it so that devices which synced past the backup start over and push again what it lacks, then exit; run once, with every server stopped (the copies of --backup-dir need not)", nil, &m.MarkRestored},
 		{"trusted-proxies", "COURIER_TRUSTED_PROXIES", "comma-separated `addresses` and CIDR prefixes of the load balancers in front of the server; the client address (for rate limits and logs) is then read from their X-Forwarded-For (default: none trusted)", &m.TrustedProxies, nil},
 	}
 }

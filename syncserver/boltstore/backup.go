@@ -105,53 +105,16 @@ func (d *DB) BackupFile(ctx context.Context, path string) (int64, error) {
 const copyGap = 1 << 40
 
 // markCopy readies the backup copy at path to be put back in place of
-// the server's file, whose streams went on past it meanwhile: devices
-// that applied those later seqs must start over (rebuild from the stream
-// and push again what the copy lacks), while devices whose cursor the
-// copy holds go on. So each account's head moves ahead by copyGap and the
-// gap it leaves is recorded: a cursor inside a gap counts in a stream
-// this file does not hold (DB.ForeignCursor), and the seqs the copy
-// assigns after its restore, past the gap, never repeat the lost ones
-// that such a cursor counts. The copy also gets a log id of its own, so
-// the push log of the server it replaces replays nothing into it.
+// the server's file (see markGaps); the copy also gets a log id of its
+// own, so the push log of the server it replaces replays nothing into it.
 func markCopy(path string) error {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, FreelistType: bbolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return fmt.Errorf("open the copy: %w", err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		heads, gaps := tx.Bucket(bHeads), tx.Bucket(bGaps)
-		if gaps == nil { // a file older than the bucket
-			var err error
-			if gaps, err = tx.CreateBucket(bGaps); err != nil {
-				return err
-			}
-		}
-		type moved struct {
-			acct []byte
-			head uint64
-		}
-		var all []moved
-		err := heads.ForEach(func(k, v []byte) error {
-			if len(v) == 8 {
-				all = append(all, moved{bytes.Clone(k), binary.BigEndian.Uint64(v)})
-			}
-			return nil
-		})
-		if err != nil {
+		if _, err := markGaps(tx); err != nil {
 			return err
-		}
-		for _, m := range all {
-			if m.head > math.MaxUint64-copyGap {
-				return fmt.Errorf("account %s: head %d leaves no room for a gap", m.acct, m.head)
-			}
-			if err := heads.Put(m.acct, u64(m.head+copyGap)); err != nil {
-				return err
-			}
-			list := append(bytes.Clone(gaps.Get(m.acct)), append(u64(m.head), u64(m.head+copyGap)...)...)
-			if err := gaps.Put(m.acct, list); err != nil {
-				return err
-			}
 		}
 		return tx.Bucket(bMeta).Delete(kLogID) // a new one at open
 	})
@@ -159,6 +122,69 @@ func markCopy(path string) error {
 		err = cerr
 	}
 	return err
+}
+
+// MarkRestored readies a file put back from a backup that was not made
+// by BackupFile (a plain copy), as BackupFile readies its copies (see
+// markGaps), and returns how many accounts' streams it moved. Run it once
+// after the restore, before devices connect.
+func (d *DB) MarkRestored(ctx context.Context) (int, error) {
+	var n int
+	err := d.commit(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		n, err = markGaps(tx)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark the restored data: %w", err)
+	}
+	return n, nil
+}
+
+// markGaps readies the data in tx to be put back in place of a server
+// whose streams went on past it meanwhile: devices that applied those
+// later seqs must start over (rebuild from the stream and push again what
+// the data lacks), while devices whose cursor it holds go on. So each
+// account's head moves ahead by copyGap and the gap it leaves is recorded:
+// a cursor inside a gap counts in a stream this file does not hold
+// (DB.ForeignCursor), and the seqs assigned after the restore, past the
+// gap, never repeat the lost ones that such a cursor counts. It returns
+// how many accounts it moved.
+func markGaps(tx *bbolt.Tx) (int, error) {
+	heads, gaps := tx.Bucket(bHeads), tx.Bucket(bGaps)
+	if gaps == nil { // a file older than the bucket
+		var err error
+		if gaps, err = tx.CreateBucket(bGaps); err != nil {
+			return 0, err
+		}
+	}
+	type moved struct {
+		acct []byte
+		head uint64
+	}
+	var all []moved
+	err := heads.ForEach(func(k, v []byte) error {
+		if len(v) == 8 {
+			all = append(all, moved{bytes.Clone(k), binary.BigEndian.Uint64(v)})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range all {
+		if m.head > math.MaxInt64-copyGap { // seqs stay within int64 on every backend
+			return 0, fmt.Errorf("account %s: head %d leaves no room for a gap", m.acct, m.head)
+		}
+		if err := heads.Put(m.acct, u64(m.head+copyGap)); err != nil {
+			return 0, err
+		}
+		list := append(bytes.Clone(gaps.Get(m.acct)), append(u64(m.head), u64(m.head+copyGap)...)...)
+		if err := gaps.Put(m.acct, list); err != nil {
+			return 0, err
+		}
+	}
+	return len(all), nil
 }
 
 // ForeignCursor reports whether a device's cursor counts in a stream this

@@ -105,3 +105,48 @@ func TestBackupToAFolderThatIsNotThereFailsAndLeavesNothing(t *testing.T) {
 		t.Fatalf("the folder appeared: %v", err)
 	}
 }
+
+// A file put back from a plain copy is marked once after the restore, as
+// BackupFile marks its copies.
+func TestMarkRestoredMovesTheStreamsPastAGap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "server.db")
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.commit(ctx, func(tx *bbolt.Tx) error { return tx.Bucket(bAccounts).Put([]byte("a"), []byte(`{}`)) }); err != nil {
+		t.Fatal(err)
+	}
+	op := func(id string) []model.Op {
+		return []model.Op{{OpID: model.ID("op-" + id), Kind: model.KindRequest, ID: model.ID(id), Fields: model.Fields{"name": json.RawMessage(`"x"`)}}}
+	}
+	for _, id := range []string{"r1", "r2"} {
+		if _, err := d.Push(ctx, "a", op(id), syncserver.Quota{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := d.MarkRestored(ctx); err != nil || n != 1 {
+		t.Fatalf("MarkRestored = %d, %v; want 1 account", n, err)
+	}
+	if res, err := d.Push(ctx, "a", op("r3"), syncserver.Quota{}); err != nil || res.Head != 3+copyGap {
+		t.Fatalf("push after the mark = %+v, %v; want seq %d", res, err, 3+copyGap)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for cursor, want := range map[uint64]bool{2: false, 3: true, 2 + copyGap: true, 3 + copyGap: false} {
+		if got, err := d.ForeignCursor(ctx, "a", cursor); err != nil || got != want {
+			t.Errorf("ForeignCursor(%d) = %v, %v; want %v", cursor, got, err, want)
+		}
+	}
+	chs, err := d.Changes(ctx, "a", 2, 10, 1<<20)
+	if err != nil || len(chs) != 1 || chs[0].ID != "r3" {
+		t.Fatalf("changes after 2 = %+v, %v; want r3 past the gap", chs, err)
+	}
+}
