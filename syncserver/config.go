@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/courierapp/courier/model"
 )
 
@@ -34,6 +36,9 @@ type Config struct {
 	Mailer Mailer
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Collectors are more Prometheus metrics for /metrics (those of the
+	// command that runs the server: its backups, say).
+	Collectors []prometheus.Collector
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Limits are the rate limits; the zero value means DefaultLimits().

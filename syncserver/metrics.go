@@ -20,7 +20,7 @@ type metrics struct {
 	throttled *prometheus.CounterVec
 }
 
-func newMetrics(store Storage) *metrics {
+func newMetrics(store Storage, extra []prometheus.Collector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -53,6 +53,7 @@ func newMetrics(store Storage) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "courier_sessions", Help: "Live sessions."}, stat(func(s Stats) int { return s.Sessions })),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.reg.MustRegister(extra...)
 	return m
 }
 

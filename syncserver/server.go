@@ -67,7 +67,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, store: cfg.Storage, now: cfg.Now,
-		metrics:  newMetrics(cfg.Storage),
+		metrics:  newMetrics(cfg.Storage, cfg.Collectors),
 		sem:      make(chan struct{}, cfg.MaxConcurrent),
 		mailq:    make(chan mailJob, cfg.MailQueue),
 		stopMail: make(chan struct{}),

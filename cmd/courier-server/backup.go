@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/courierapp/courier/syncserver/boltstore"
 )
 
@@ -36,6 +38,33 @@ type backups struct {
 	keep  int
 	log   *slog.Logger
 	now   func() time.Time
+
+	// For /metrics: when the last copy was written (Unix seconds, 0 for
+	// none since start), its size, and the failures since start.
+	lastOK   prometheus.Gauge
+	lastSize prometheus.Gauge
+	failures prometheus.Counter
+}
+
+// newBackups returns the backups into dir every 24h, 7 kept, with their
+// metrics; db and log are set once the store is open.
+func newBackups(dir string, now func() time.Time) *backups {
+	return &backups{dir: dir, every: defaultBackupEvery, keep: defaultBackupKeep, now: now,
+		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "courier_backup_last_success_timestamp_seconds", Help: "When the last backup (--backup-dir) was written, as a Unix time; 0 before the first since start.",
+		}),
+		lastSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "courier_backup_last_size_bytes", Help: "Size of the last backup written.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "courier_backup_failures_total", Help: "Backups that failed since start.",
+		}),
+	}
+}
+
+// collectors are the metrics of the backups.
+func (b *backups) collectors() []prometheus.Collector {
+	return []prometheus.Collector{b.lastOK, b.lastSize, b.failures}
 }
 
 // backupConfig reads --backup-dir, --backup-every and --backup-keep; nil
@@ -50,7 +79,7 @@ func (m *Main) backupConfig() (*backups, error) {
 	if m.DB != "" {
 		return nil, errors.New("--backup-dir backs up the bbolt file; with --db, back up PostgreSQL instead (pg_dump, or the provider's backups)")
 	}
-	b := &backups{dir: m.BackupDir, every: defaultBackupEvery, keep: defaultBackupKeep, now: m.now}
+	b := newBackups(m.BackupDir, m.now)
 	if m.BackupEvery != "" {
 		d, err := time.ParseDuration(m.BackupEvery)
 		if err != nil || d < time.Second {
@@ -91,6 +120,7 @@ func (b *backups) run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			b.failures.Inc()
 			b.log.Error("backup failed; the next try comes later", "dir", b.dir, "err", err)
 			wait = min(b.every, backupRetry)
 		}
@@ -106,6 +136,8 @@ func (b *backups) once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.lastOK.Set(float64(b.now().Unix()))
+	b.lastSize.Set(float64(n))
 	b.log.Info("backup written", "file", path, "bytes", n, "took", b.now().Sub(start).Round(time.Millisecond))
 	names := b.copies()
 	for _, name := range names[:max(len(names)-b.keep, 0)] {

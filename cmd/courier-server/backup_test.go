@@ -45,6 +45,17 @@ func TestBackupsAreWrittenWhileTheServerRunsAndPruned(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	resp, err := trusting(t, filepath.Join(dir, syncserver.DevCAFile)).Get("https://" + m.Addr() + syncproto.PathMetrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"courier_backup_last_success_timestamp_seconds 1.", "courier_backup_failures_total 0", "courier_backup_last_size_bytes "} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	cancel() // the server stops, and its backups with it
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -113,7 +124,8 @@ func TestBackupsResumeFromTheNewestCopy(t *testing.T) {
 		if err := os.WriteFile(old, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		b := &backups{db: db, dir: dir, every: 24 * time.Hour, keep: 7, log: slog.New(slog.DiscardHandler), now: func() time.Time { return now }}
+		b := newBackups(dir, func() time.Time { return now })
+		b.db, b.log = db, slog.New(slog.DiscardHandler)
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		b.run(ctx)
 		cancel()

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/boltstore"
 )
@@ -247,12 +249,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		ln.Close()
 		return err
 	}
+	var extra []prometheus.Collector
+	if m.backups != nil {
+		extra = m.backups.collectors()
+	}
 	m.server, err = syncserver.New(ctx, syncserver.Config{
 		Listener: ln, Addr: m.BindAddr, PublicURL: m.PublicURL,
 		TLS:     &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		Storage: m.store, Mailer: mailer, Logger: log, Now: m.Now, Limits: m.Limits,
 		OIDC: m.OIDC, TrustedProxies: proxies, SessionIdle: idle,
-		Sync: syncserver.SyncConfig{Quota: quota},
+		Sync: syncserver.SyncConfig{Quota: quota}, Collectors: extra,
 	})
 	if err != nil {
 		ln.Close()
