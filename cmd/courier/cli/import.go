@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,6 +55,10 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	defer closeFn()
 	s, err := importFrom(ctx, env, core, src, *caFile)
+	var he *httprun.Error
+	if errors.As(err, &he) && he.Kind == httprun.KindTLS && *caFile == "" {
+		return &hintedError{msg: err.Error() + " (trust its CA with --ca FILE)", err: err}
+	}
 	if err != nil {
 		return err
 	}

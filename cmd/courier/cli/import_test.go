@@ -140,7 +140,7 @@ func TestImportFetchesAURL(t *testing.T) {
 	tlsSrv := httptest.NewTLSServer(srv.Config.Handler)
 	defer tlsSrv.Close()
 	ca := writeTemp(t, "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})))
-	if r := run(t, runOpts{}, "--profile", t.TempDir(), "import", tlsSrv.URL+"/c/tok"); r.code == ExitOK || !strings.Contains(r.stderr, "unknown authority") {
+	if r := run(t, runOpts{}, "--profile", t.TempDir(), "import", tlsSrv.URL+"/c/tok"); r.code == ExitOK || !strings.Contains(r.stderr, "unknown authority (trust its CA with --ca FILE)") {
 		t.Fatalf("import from a private CA without --ca: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if r := run(t, runOpts{}, "--profile", t.TempDir(), "import", "--ca", ca, tlsSrv.URL+"/c/tok"); r.code != ExitOK {
