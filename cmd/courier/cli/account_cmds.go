@@ -174,7 +174,9 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 	env.Details = "The session is revoked on the server and its secrets are removed from the\n" +
 		"keyring. The data on this device stays, unless --remove-data is given: then\n" +
 		"the changes made here that the server lacks are pushed first, and if some\n" +
-		"cannot be, the data stays and the command fails saying so.\n"
+		"cannot be, the data stays and the command fails saying so. Signed out\n" +
+		"already, --remove-data still removes the account's data (when nothing made\n" +
+		"here waits for the server).\n"
 	if err := parseNoArgs(env, fs, args); err != nil {
 		return err
 	}
@@ -188,12 +190,16 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 		pushErr = pushBeforeRemoval(ctx, s)
 	}
 	res, err := s.acc.SignOut(ctx)
-	if err != nil {
+	switch {
+	case err != nil && *remove && signedOut(ctx, s):
+		fmt.Fprintln(env.Stdout, "Signed out already on this device.")
+	case err != nil:
 		return err
-	}
-	fmt.Fprintln(env.Stdout, "Signed out on this device.")
-	if res.ServerErr != nil {
-		fmt.Fprintf(env.Stderr, "courier: warning: the server could not be told (%s); revoke this device from another one with 'courier devices --revoke ID'\n", Message(res.ServerErr))
+	default:
+		fmt.Fprintln(env.Stdout, "Signed out on this device.")
+		if res.ServerErr != nil {
+			fmt.Fprintf(env.Stderr, "courier: warning: the server could not be told (%s); revoke this device from another one with 'courier devices --revoke ID'\n", Message(res.ServerErr))
+		}
 	}
 	if !*remove {
 		return nil
@@ -206,6 +212,13 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, "This account's data was removed from this profile.")
 	return nil
+}
+
+// signedOut reports whether the profile remembers an account it signed
+// out of (its data may still be here).
+func signedOut(ctx context.Context, s *syncSession) bool {
+	a, err := s.acc.Current(ctx)
+	return err == nil && !a.SignedIn
 }
 
 // logoutPushTimeout bounds the push of pending changes before

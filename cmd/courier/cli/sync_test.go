@@ -219,6 +219,26 @@ func TestLogoutRemoveDataLosesNoChange(t *testing.T) {
 		t.Fatalf("requests after a refused removal: %q, want all 3", got)
 	}
 	c.fails(desktop, "", "not signed in", "devices")
+	// Signed out already, the change is still refused removal.
+	r = c.run(desktop, "", "logout", "--remove-data")
+	if r.code == 0 || !strings.Contains(r.stdout, "Signed out already") || !strings.Contains(r.stderr, "1 change made here has not reached the server") {
+		t.Fatalf("logout --remove-data once signed out, a change pending: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+
+	// A plain logout keeps the data; --remove-data then removes it.
+	other := t.TempDir()
+	c.ok(other, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	c.ok(other, "", "sync")
+	c.ok(other, "", "logout")
+	if got := requestNames(t, other); len(got) != 2 {
+		t.Fatalf("requests after a plain logout: %q, want the account's 2", got)
+	}
+	if out := c.ok(other, "", "logout", "--remove-data"); !strings.Contains(out, "Signed out already") || !strings.Contains(out, "data was removed") {
+		t.Fatalf("logout --remove-data once signed out said:\n%s", out)
+	}
+	if got := requestNames(t, other); len(got) != 0 {
+		t.Fatalf("requests left after the removal: %q", got)
+	}
 }
 
 // A profile whose session is gone from the keyring (reset, or none was
