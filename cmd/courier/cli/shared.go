@@ -31,9 +31,9 @@ import (
 // else itself (its files, relative to its own folder; HTTP; its output),
 // and the window sees the command's writes at once. Status asks the
 // window for its account and live sync status ("status"); sync --watch
-// follows it. The commands
-// that sync or change the account (sync, login, link, ...) still need the
-// window closed, since the window's sync owns those.
+// follows it. The commands that sync or change the account (sync, login,
+// link, ...) still need the window closed, since the window's sync owns
+// those.
 //
 // The socket is the owner's only (mode 0600), and a command must also
 // prove that it can read the profile's key from the OS keyring, as the
@@ -187,7 +187,7 @@ func serveStoreConn(ctx context.Context, c net.Conn, st app.Store, key []byte, l
 		if err := dec.Decode(&call); err != nil {
 			return
 		}
-		reply := storeReply{}
+		var reply storeReply
 		if call.Method == "status" && live != nil {
 			reply = live.status(ctx)
 		} else {
