@@ -172,8 +172,6 @@ func (x *Accounts) session(ctx context.Context) (Session, error) {
 
 // Devices lists the sessions of the signed-in account, oldest first.
 func (x *Accounts) Devices(ctx context.Context) ([]Device, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	a, tok, err := x.signedIn(ctx)
 	if err != nil {
 		return nil, err
@@ -184,7 +182,7 @@ func (x *Accounts) Devices(ctx context.Context) ([]Device, error) {
 	}
 	ss, err := api.Sessions(ctx)
 	if err != nil {
-		return nil, x.refused(ctx, a, err)
+		return nil, x.refusedLocking(ctx, a, err)
 	}
 	out := make([]Device, len(ss))
 	for i, s := range ss {

@@ -196,12 +196,6 @@ func (l *Links) linkAPI(ctx context.Context) (LinkAPI, Account, error) {
 	return la, a, nil
 }
 
-// refused remembers a's session as ended when err is the server's
-// refusal of its token, and returns err.
-func (l *Links) refused(ctx context.Context, a Account, err error) error {
-	return l.acc.refusedLocking(ctx, a, err)
-}
-
 // expiry turns a time to live into an expiry time (nil for none).
 func (l *Links) expiry(ttl time.Duration) *time.Time {
 	if ttl <= 0 {
@@ -220,7 +214,7 @@ func (l *Links) Create(ctx context.Context, d LinkDraft, ttl time.Duration) (Lin
 	}
 	info, err := api.CreateLink(ctx, syncproto.CreateLinkRequest{Collection: d.JSON, Source: string(d.Collection), ExpiresAt: l.expiry(ttl)})
 	if err != nil {
-		return Link{}, fmt.Errorf("publish %q: %w", d.Name, l.refused(ctx, a, err))
+		return Link{}, fmt.Errorf("publish %q: %w", d.Name, l.acc.refusedLocking(ctx, a, err))
 	}
 	err = l.remember(ctx, func(m map[string]knownLink) { m[info.ID] = knownLink{URL: info.URL, Collection: d.Collection} })
 	if err != nil {
@@ -262,7 +256,7 @@ func (l *Links) update(ctx context.Context, id string, r syncproto.UpdateLinkReq
 	}
 	info, err := api.UpdateLink(ctx, id, r)
 	if err != nil {
-		return Link{}, fmt.Errorf("update link %s: %w", id, l.refused(ctx, a, err))
+		return Link{}, fmt.Errorf("update link %s: %w", id, l.acc.refusedLocking(ctx, a, err))
 	}
 	known, err := l.known(ctx)
 	if err != nil {
@@ -278,7 +272,7 @@ func (l *Links) Revoke(ctx context.Context, id string) error {
 		return err
 	}
 	if err := api.RevokeLink(ctx, id); err != nil {
-		return fmt.Errorf("revoke link %s: %w", id, l.refused(ctx, a, err))
+		return fmt.Errorf("revoke link %s: %w", id, l.acc.refusedLocking(ctx, a, err))
 	}
 	return l.remember(ctx, func(m map[string]knownLink) { delete(m, id) })
 }
@@ -292,7 +286,7 @@ func (l *Links) List(ctx context.Context) ([]Link, error) {
 	}
 	infos, err := api.Links(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list links: %w", l.refused(ctx, a, err))
+		return nil, fmt.Errorf("list links: %w", l.acc.refusedLocking(ctx, a, err))
 	}
 	known, err := l.known(ctx)
 	if err != nil {
