@@ -106,10 +106,10 @@ func report(ctx context.Context, s *syncSession, check bool) (statusReport, erro
 		return r, err
 	}
 	st := s.sync.Status()
-	if st.State == app.SyncConnecting {
-		st.State = "on" // no engine runs in this process
-	}
 	fill(&r, a, st)
+	if st.State == app.SyncConnecting {
+		r.Sync = "on" // no engine runs in this process
+	}
 	return r, nil
 }
 
