@@ -170,14 +170,7 @@ func TestAccountCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("username email: %q", m.Text)
 	}
 
-	devices := c.ok(laptop, "", "devices")
-	var other string
-	for _, line := range strings.Split(strings.TrimSpace(devices), "\n")[1:] {
-		if !strings.Contains(line, "(this device)") {
-			other = strings.Fields(line)[0]
-		}
-	}
-	c.ok(laptop, "", "devices", "--revoke", other)
+	c.ok(laptop, "", "devices", "--revoke", sessionOf(t, c, desktop))
 	c.fails(desktop, "", "sign in again", "devices")
 	c.fails(laptop, "", "no device", "devices", "--revoke", "nonexistent")
 

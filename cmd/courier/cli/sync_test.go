@@ -269,13 +269,7 @@ func TestSyncRemembersASessionRevokedFromAnotherDevice(t *testing.T) {
 	const pw = "correct horse battery"
 	signedIn(t, c, laptop, "ann", pw)
 	c.ok(desktop, pw+"\n", "login", "--username", "ann", "--password-stdin")
-	var other string
-	for _, line := range strings.Split(strings.TrimSpace(c.ok(laptop, "", "devices")), "\n")[1:] {
-		if !strings.Contains(line, "(this device)") {
-			other = strings.Fields(line)[0]
-		}
-	}
-	c.ok(laptop, "", "devices", "--revoke", other)
+	c.ok(laptop, "", "devices", "--revoke", sessionOf(t, c, desktop))
 	if r := statusJSON(t, c, desktop, "--offline"); !r.SignedIn {
 		t.Fatalf("status --offline before the device learnt of the revocation = %+v", r)
 	}
