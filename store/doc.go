@@ -23,7 +23,9 @@
 // ApplyServerChanges(changes, pageEndSeq), which also drops the ops the page
 // echoes; call AckOps for the server's duplicate acks. A page repeated or
 // older than the cursor is ignored. Subscribe to learn of local writes
-// (Remote false) worth pushing.
+// (Remote false) worth pushing. When the server's stream ends before the
+// cursor (it was restored from a backup), Rebase starts over: the stream
+// is pulled again from seq 1 and only what the server lost is pushed.
 //
 // # Secret values
 //

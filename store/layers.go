@@ -234,6 +234,9 @@ func (w *writeTx) removeOp(opID model.ID) (model.Op, bool, error) {
 	if err != nil {
 		return model.Op{}, false, fmt.Errorf("outbox op %d: %w", seq, err)
 	}
+	if err := w.dropRebaseEntry(recKey(op.Kind, op.ID), sk); err != nil {
+		return model.Op{}, false, err
+	}
 	for _, del := range []struct {
 		b *bbolt.Bucket
 		k []byte

@@ -84,19 +84,11 @@ func (w *writeTx) clearBuckets(names ...[]byte) error {
 // foldOutbox merges every pending op into confirmed, in order, and empties
 // the outbox.
 func (w *writeTx) foldOutbox() error {
-	var ops []model.Op
-	c := w.out.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		op, err := w.sec.decodeOp(v)
-		if err != nil {
-			return fmt.Errorf("outbox op %x: %w", k, err)
-		}
-		ops = append(ops, op)
+	ops, err := w.takeOutbox()
+	if err != nil {
+		return err
 	}
 	for _, op := range ops {
-		if _, _, err := w.removeOp(op.OpID); err != nil {
-			return err
-		}
 		if err := w.mergeConfirmed(op.Kind, op.ID, op.Fields); err != nil {
 			return err
 		}
@@ -250,6 +242,7 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 		// With nothing pending (a new device's first sync, a device that
 		// only receives), no change can be the echo of an op here.
 		pending := !w.outboxEmpty()
+		rebasing := pending && w.tx.Bucket(bucketRebase) != nil
 		for i, c := range p.changes {
 			if c.Seq <= old {
 				continue
@@ -257,15 +250,23 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 			if err := page.merge(w, i); err != nil {
 				return err
 			}
-			if c.OpID == "" || !pending {
+			if !pending {
 				continue
 			}
-			op, ok, err := w.removeOp(c.OpID)
-			if err != nil {
-				return err
+			if c.OpID != "" {
+				op, ok, err := w.removeOp(c.OpID)
+				if err != nil {
+					return err
+				}
+				if ok {
+					page.mark(op.Kind, op.ID)
+					continue
+				}
 			}
-			if ok {
-				page.mark(op.Kind, op.ID)
+			if rebasing {
+				if err := w.rebaseChange(c); err != nil {
+					return err
+				}
 			}
 		}
 		if cursor > old {
@@ -460,6 +461,9 @@ func (db *DB) DiscardLocal(ctx context.Context) error {
 			w.touch(kind, id)
 		}
 		if err := w.clearBuckets(bucketConfirmed, bucketVisible, bucketOutbox, bucketOutboxIDs, bucketOutboxRec, bucketHistory, bucketHistorySearch); err != nil {
+			return err
+		}
+		if err := w.dropRebase(); err != nil {
 			return err
 		}
 		if err := w.meta.Put(metaHistoryCount, u64(0)); err != nil {

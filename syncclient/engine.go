@@ -372,30 +372,30 @@ func (e *Engine) refresh(ctx context.Context) {
 }
 
 // Rebaser is implemented by stores that can start over from a server
-// whose stream no longer holds theirs (package store does): detaching
-// folds the outbox into confirmed and resets the cursor, and queuing
-// every visible record merges them into the account again.
+// whose stream no longer holds theirs (package store does; see its
+// Rebase): the confirmed layer becomes pending ops queued before the
+// others and the cursor goes back to 0; while the stream is pulled again,
+// each such op loses the fields the server holds alike or wrote after the
+// restore, so only what the restore lost is pushed again.
 type Rebaser interface {
-	SetSyncEnabled(ctx context.Context, on bool) error
-	QueueAllLocal(ctx context.Context) (int, error)
+	Rebase(ctx context.Context, cursor uint64) (int, error)
 }
 
 // rebase handles a welcome whose head is below the cursor: the server was
 // restored from a backup and streams from seq 1. The confirmed layer is
-// rebuilt from that stream and every visible record is queued once, so
-// what the server lost is pushed again and nothing on this device is
-// dropped. Errors wrap model.ErrInvalid when the store cannot do it.
+// rebuilt from that stream and what the server lost is pushed again, so
+// nothing on this device is dropped and no edit made on another device
+// since the restore is undone. Errors wrap model.ErrInvalid when the store
+// cannot do it.
 func (e *Engine) rebase(ctx context.Context, head, cursor uint64) error {
 	r, ok := e.cfg.Store.(Rebaser)
 	if !ok {
 		return fmt.Errorf("the server's account stream ends at %d, before this device's cursor %d (was the server restored from a backup?): %w", head, cursor, model.ErrInvalid)
 	}
-	e.log.Warn("server stream behind the cursor; merging this device's records again", "head", head, "cursor", cursor)
-	if err := r.SetSyncEnabled(ctx, false); err != nil {
+	n, err := r.Rebase(ctx, cursor)
+	if err != nil {
 		return fmt.Errorf("start over from the server's stream: %w", err)
 	}
-	if _, err := r.QueueAllLocal(ctx); err != nil {
-		return fmt.Errorf("start over from the server's stream: %w", err)
-	}
+	e.log.Warn("server stream behind the cursor; pulling it again and pushing what it lost", "head", head, "cursor", cursor, "records", n)
 	return nil
 }

@@ -2,9 +2,11 @@ package syncclient_test
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/courierapp/courier/model"
@@ -43,18 +45,7 @@ func TestDevicesConvergeAfterTheServerIsPutBackFromABackup(t *testing.T) {
 	waitFor(t, "a in sync at 5", func() bool { return a.inSync() && a.sync.Status().Cursor == 5 })
 	a.sync.Stop()
 
-	srv.Stop() // the machine is lost: only the copy is left
-	if err := os.Remove(filepath.Join(srv.Dir, "server.db.log")); err != nil {
-		t.Fatal(err)
-	}
-	copyBytes, err := os.ReadFile(backup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(srv.Dir, "server.db"), copyBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv.Restart(t)
+	putBack(t, srv, backup)
 
 	// b, whose cursor the copy holds, pushes two edits first.
 	b.apply(reqOp("b1", "b1"))
@@ -84,5 +75,103 @@ func TestDevicesConvergeAfterTheServerIsPutBackFromABackup(t *testing.T) {
 	})
 	if sa, sb := a.state(), b.state(); !maps.Equal(sa, sb) {
 		t.Fatalf("the devices differ after the restore:\na %v\nb %v", sa, sb)
+	}
+}
+
+// putBack stops srv as if its machine were lost and starts it again on
+// the backup copy alone.
+func putBack(t *testing.T, srv *servertest.Server, backup string) {
+	t.Helper()
+	srv.Stop()
+	if err := os.Remove(filepath.Join(srv.Dir, "server.db.log")); err != nil {
+		t.Fatal(err)
+	}
+	copyBytes, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(srv.Dir, "server.db"), copyBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(t)
+}
+
+// A device that was away while the server was put back from a backup,
+// and while another device edited since, starts over without undoing
+// those edits: it pushes again only what the backup lacks (an edit and a
+// record made after it), not the records and fields the server holds.
+func TestStartingOverAfterARestoreKeepsTheEditsMadeSince(t *testing.T) {
+	ctx := context.Background()
+	srv := servertest.Start(t, servertest.Options{})
+	acct := srv.NewAccount(t, "ann")
+	a, b := newDevice(t, acct, "a"), newDevice(t, acct, "b")
+	for _, d := range []*device{a, b} {
+		if err := d.sync.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"r1", "r2", "r3"} {
+		a.apply(reqOp(model.ID(name), name))
+	}
+	waitFor(t, "both in sync at 3", func() bool {
+		return a.inSync() && b.inSync() && a.sync.Status().Cursor == 3 && b.sync.Status().Cursor == 3
+	})
+	backup := filepath.Join(t.TempDir(), "server.db")
+	if _, err := srv.Storage().BackupFile(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	field := func(id model.ID, name, value string) model.Op {
+		return model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: id, Fields: model.Fields{name: json.RawMessage(strconv.Quote(value))}}
+	}
+
+	// After the backup, a edits r1's url and makes r4; the server loses both.
+	b.sync.Stop()
+	a.apply(field("r1", "url", "https://lost.example"))
+	a.apply(reqOp("r4", "r4"))
+	waitFor(t, "a in sync at 5", func() bool { return a.inSync() && a.sync.Status().Cursor == 5 })
+	a.sync.Stop()
+	putBack(t, srv, backup)
+
+	// b comes back first and renames r1 and r2.
+	if err := b.sync.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.apply(field("r1", "name", "b's r1"))
+	b.apply(field("r2", "name", "b's r2"))
+	waitFor(t, "b in sync after the restore", b.inSync)
+	before := b.sync.Status().Cursor // the head: b is in sync
+
+	if err := a.sync.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a to start over and both to agree", func() bool {
+		return a.inSync() && b.inSync() && a.sync.Status().Cursor == b.sync.Status().Cursor && a.sync.Status().Cursor > before
+	})
+	sa, sb := a.state(), b.state()
+	if !maps.Equal(sa, sb) {
+		t.Fatalf("the devices differ after a started over:\na %v\nb %v", sa, sb)
+	}
+	get := func(id model.ID, name string) string {
+		r, err := a.db.Get(ctx, model.KindRequest, id)
+		if err != nil {
+			return "<" + err.Error() + ">"
+		}
+		var v string
+		_ = json.Unmarshal(r.Fields[name], &v)
+		return v
+	}
+	for _, c := range []struct{ id, field, want string }{
+		{"r1", "name", "b's r1"},              // b's edit since the restore
+		{"r1", "url", "https://lost.example"}, // a's edit the restore lost
+		{"r2", "name", "b's r2"},              // b's edit since the restore
+		{"r3", "name", "r3"},
+		{"r4", "name", "r4"}, // a's record the restore lost
+	} {
+		if got := get(model.ID(c.id), c.field); got != c.want {
+			t.Errorf("%s.%s = %q; want %q", c.id, c.field, got, c.want)
+		}
+	}
+	if after := a.sync.Status().Cursor; after-before != 2 {
+		t.Errorf("a pushed %d ops when it started over; want 2 (r1's url and r4)", after-before)
 	}
 }
