@@ -89,6 +89,10 @@ type SyncSummary struct {
 	Pushed int
 	// Cursor is the last server seq applied at the end.
 	Cursor uint64
+	// StartedOver says the server's stream ended before this device's
+	// cursor (it was restored from a backup): the device pulled it again
+	// from the start and pushed what the server had lost.
+	StartedOver bool
 }
 
 // SyncEngine is one account's sync connection loop (syncclient.Engine

@@ -548,6 +548,7 @@ func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
 		if err := c.e.rebase(ctx, w.Head, cursor); err != nil {
 			return err
 		}
+		c.sum.StartedOver = true
 	}
 	c.welcomed = true
 	c.e.live.Store(true)

@@ -588,6 +588,9 @@ func TestEngineStartsOverFromAServerRestoredFromABackup(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Once: %v", err)
 	}
+	if !sum.StartedOver {
+		t.Error("the summary does not say the device started over")
+	}
 	if sum.Pushed != 4 {
 		t.Errorf("pushed %d, want 4: the 3 records the server lost and the pending op, not the 2 it holds", sum.Pushed)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -45,7 +44,7 @@ func TestDevicesConvergeAfterTheServerIsPutBackFromABackup(t *testing.T) {
 	waitFor(t, "a in sync at 5", func() bool { return a.inSync() && a.sync.Status().Cursor == 5 })
 	a.sync.Stop()
 
-	putBack(t, srv, backup)
+	srv.PutBack(t, backup)
 
 	// b, whose cursor the copy holds, pushes two edits first.
 	b.apply(reqOp("b1", "b1"))
@@ -76,24 +75,6 @@ func TestDevicesConvergeAfterTheServerIsPutBackFromABackup(t *testing.T) {
 	if sa, sb := a.state(), b.state(); !maps.Equal(sa, sb) {
 		t.Fatalf("the devices differ after the restore:\na %v\nb %v", sa, sb)
 	}
-}
-
-// putBack stops srv as if its machine were lost and starts it again on
-// the backup copy alone.
-func putBack(t *testing.T, srv *servertest.Server, backup string) {
-	t.Helper()
-	srv.Stop()
-	if err := os.Remove(filepath.Join(srv.Dir, "server.db.log")); err != nil {
-		t.Fatal(err)
-	}
-	copyBytes, err := os.ReadFile(backup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(srv.Dir, "server.db"), copyBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv.Restart(t)
 }
 
 // A device that was away while the server was put back from a backup,
@@ -130,7 +111,7 @@ func TestStartingOverAfterARestoreKeepsTheEditsMadeSince(t *testing.T) {
 	a.apply(reqOp("r4", "r4"))
 	waitFor(t, "a in sync at 5", func() bool { return a.inSync() && a.sync.Status().Cursor == 5 })
 	a.sync.Stop()
-	putBack(t, srv, backup)
+	srv.PutBack(t, backup)
 
 	// b comes back first and renames r1 and r2.
 	if err := b.sync.Start(ctx); err != nil {

@@ -3,8 +3,11 @@ package servertest
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -179,6 +182,25 @@ func (s *Server) Restart(t testing.TB) {
 		t.Fatalf("listen again on %s: %v", s.Addr, err)
 	}
 	s.run(t, ln)
+}
+
+// PutBack stops the server as if its machine were lost and starts it
+// again on the data of backup alone (a copy from boltstore.BackupFile):
+// the push log beside the database goes, as on a new machine.
+func (s *Server) PutBack(t testing.TB, backup string) {
+	t.Helper()
+	s.Stop()
+	if err := os.Remove(filepath.Join(s.Dir, "server.db.log")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "server.db"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Restart(t)
 }
 
 // Storage returns the bbolt store the server runs on now (a restart opens

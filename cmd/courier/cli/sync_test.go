@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -372,5 +373,36 @@ func TestLoginDoesNotMergeAnotherAccountsDataUnasked(t *testing.T) {
 	c.ok(third, "", "logout")
 	if out := c.ok(third, pw+"\n", "login", "--username", "bob", "--password-stdin", "--merge"); !strings.Contains(out, "1 local item will be merged") {
 		t.Fatalf("login --merge said:\n%s", out)
+	}
+}
+
+// After the server is put back from a backup, `courier sync` says that
+// the device started over, and pushes back only what the copy lacks.
+func TestSyncSaysWhenTheServerLostChanges(t *testing.T) {
+	c := newSyncCLI(t)
+	laptop := t.TempDir()
+	signedIn(t, c, laptop, "ann", "correct horse battery")
+	putRequest(t, laptop, "kept")
+	c.ok(laptop, "", "sync")
+	backup := filepath.Join(t.TempDir(), "server.db")
+	if _, err := c.srv.Storage().BackupFile(context.Background(), backup); err != nil {
+		t.Fatal(err)
+	}
+	putRequest(t, laptop, "lost")
+	c.ok(laptop, "", "sync")
+	c.srv.PutBack(t, backup)
+
+	out := c.ok(laptop, "", "sync")
+	if !strings.Contains(out, "pushed 1 change;") || !strings.Contains(out, "restored from a backup") {
+		t.Fatalf("sync after the restore said:\n%s", out)
+	}
+	if out := c.ok(laptop, "", "sync"); strings.Contains(out, "restored") {
+		t.Errorf("the next sync said again:\n%s", out)
+	}
+	desktop := t.TempDir()
+	c.ok(desktop, "correct horse battery\n", "login", "--username", "ann", "--password-stdin")
+	c.ok(desktop, "", "sync")
+	if got := requestNames(t, desktop); len(got) != 2 {
+		t.Errorf("a new device got %q; want both requests", got)
 	}
 }
