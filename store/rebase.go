@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/courierapp/courier/model"
 )
@@ -20,14 +23,48 @@ import (
 // the server moves its head past every seq it may have lost, see
 // syncserver.CursorChecker), since such a value is an edit made since
 // and newer than this device's. What is left once caught up is what the
-// restore lost, and it is pushed. Ops that were pending stay as they were,
-// after the rebase ops, so the user's own edits win as they always do.
+// restore lost, and it is pushed. A record this device had confirmed
+// deleted, which the stream shows live as of before the restore, lost
+// its deletion there: the deletion is queued again, unless the record is
+// written since. Ops that were pending stay as they were, after the
+// rebase ops, so the user's own edits win as they always do.
 
-// bucketRebase maps "kind/id" to the outbox sequence of the record's
-// rebase op (8 bytes BE) and the cursor the device had when it started
-// over (8 bytes BE). It exists only while rebase ops are pending; a file
-// written by a Courier that knows none of this never has it.
+// bucketRebase maps "kind/id" to a rebaseEntry. It exists only while a
+// start-over is under way; a file written by a Courier that knows none of
+// this never has it.
 var bucketRebase = []byte("rebase")
+
+// metaRebaseBound (in bucketMeta) holds the cursor the device had when it
+// started over, while bucketRebase exists.
+var metaRebaseBound = []byte("rebase_bound")
+
+// rebaseEntry is the start-over state of one record: a record confirmed
+// live has a rebase op (at outbox sequence seq) carrying the fields the
+// server may have lost; a record confirmed deleted (deletion) may need
+// its deletion pushed again, once the server shows it live as of before
+// the restore (seq 0 until then, then that op's).
+type rebaseEntry struct {
+	seq      uint64
+	deletion bool
+}
+
+func (e rebaseEntry) encode() []byte {
+	b := u64(e.seq)
+	if e.deletion {
+		b = append(b, 1)
+	}
+	return b
+}
+
+func decodeRebaseEntry(b []byte) (rebaseEntry, bool) {
+	switch {
+	case len(b) == 8:
+		return rebaseEntry{seq: binary.BigEndian.Uint64(b)}, true
+	case len(b) == 9 && b[8] == 1:
+		return rebaseEntry{seq: binary.BigEndian.Uint64(b), deletion: true}, true
+	}
+	return rebaseEntry{}, false
+}
 
 // Rebase starts over from a server whose stream no longer holds this
 // device's cursor (see the comment above): in one transaction, every
@@ -36,8 +73,10 @@ var bucketRebase = []byte("rebase")
 // layer is emptied and the cursor goes back to 0, and sync is on. What
 // the user sees does not change. cursor is the device's cursor before, the
 // bound ApplyServerChanges tells a value written since the restore by.
-// Rebase ops of an earlier start-over become ordinary pending ops. It
-// returns how many rebase ops it queued.
+// A record confirmed deleted gets its deletion pushed again if the stream
+// shows it live with nothing written since the restore. Rebase ops of an
+// earlier start-over become ordinary pending ops. It returns how many
+// rebase ops it queued.
 func (db *DB) Rebase(ctx context.Context, cursor uint64) (int, error) {
 	n := 0
 	err := db.update(ctx, "start over from the server's stream", false, func(w *writeTx) error {
@@ -49,7 +88,7 @@ func (db *DB) Rebase(ctx context.Context, cursor uint64) (int, error) {
 		if err != nil {
 			return err
 		}
-		ops, err := w.confirmedOps(ctx)
+		ops, deleted, err := w.confirmedOps(ctx)
 		if err != nil {
 			return err
 		}
@@ -64,8 +103,16 @@ func (db *DB) Rebase(ctx context.Context, cursor uint64) (int, error) {
 			if err := w.appendOp(op); err != nil {
 				return err
 			}
-			entry := append(bytes.Clone(w.outIDs.Get([]byte(op.OpID))), u64(cursor)...)
-			if err := rb.Put(recKey(op.Kind, op.ID), entry); err != nil {
+			seq, err := getU64(w.outIDs.Get([]byte(op.OpID)))
+			if err != nil {
+				return err
+			}
+			if err := rb.Put(recKey(op.Kind, op.ID), rebaseEntry{seq: seq}.encode()); err != nil {
+				return err
+			}
+		}
+		for _, rk := range deleted {
+			if err := rb.Put(rk, rebaseEntry{deletion: true}.encode()); err != nil {
 				return err
 			}
 		}
@@ -80,6 +127,9 @@ func (db *DB) Rebase(ctx context.Context, cursor uint64) (int, error) {
 			}
 		}
 		if err := w.meta.Put(metaCursor, u64(0)); err != nil {
+			return err
+		}
+		if err := w.meta.Put(metaRebaseBound, u64(cursor)); err != nil {
 			return err
 		}
 		w.keys = nil // nothing visible changed
@@ -112,50 +162,55 @@ func (w *writeTx) takeOutbox() ([]model.Op, error) {
 }
 
 // confirmedOps returns an op carrying the confirmed fields of every
-// confirmed record that is not deleted.
-func (w *writeTx) confirmedOps(ctx context.Context) ([]model.Op, error) {
-	var ops []model.Op
+// confirmed record that is not deleted, and the keys of those that are.
+func (w *writeTx) confirmedOps(ctx context.Context) ([]model.Op, [][]byte, error) {
+	var (
+		ops     []model.Op
+		deleted [][]byte
+	)
 	c := w.conf.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(ops)%4096 == 4095 {
+		if (len(ops)+len(deleted))%4096 == 4095 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		kind, id, err := parseRecKey(k)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f, err := w.sec.decodeRecord(k, v)
 		if err != nil {
-			return nil, fmt.Errorf("confirmed record %s: %w", k, err)
+			return nil, nil, fmt.Errorf("confirmed record %s: %w", k, err)
 		}
-		if len(f) == 0 || (model.Record{Fields: f}).Deleted() {
-			continue
+		switch {
+		case (model.Record{Fields: f}).Deleted():
+			deleted = append(deleted, bytes.Clone(k))
+		case len(f) > 0:
+			ops = append(ops, model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f})
 		}
-		ops = append(ops, model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f})
 	}
-	return ops, nil
+	return ops, deleted, nil
 }
 
 // rebaseChange narrows the rebase op of change c's record, if it has
 // one, by what c says the server holds (see the comment above). An op
 // left without a field is dropped; so is the op of a record the server
 // deleted. The caller re-materialises the record.
-func (w *writeTx) rebaseChange(c model.Change) error {
-	rb := w.tx.Bucket(bucketRebase)
-	if rb == nil {
-		return nil
-	}
+func (w *writeTx) rebaseChange(rb *bbolt.Bucket, bound uint64, c model.Change) error {
 	rk := recKey(c.Kind, c.ID)
-	entry := rb.Get(rk)
-	if entry == nil {
+	b := rb.Get(rk)
+	if b == nil {
 		return nil
 	}
-	if len(entry) != 16 { // damaged: its op, if any, is pushed as it is
+	e, ok := decodeRebaseEntry(b)
+	switch {
+	case !ok: // damaged: its op, if any, is pushed as it is
 		return rb.Delete(rk)
+	case e.deletion:
+		return w.rebaseDeletion(rb, rk, e, bound, c)
 	}
-	sk, bound := bytes.Clone(entry[:8]), binary.BigEndian.Uint64(entry[8:])
+	sk := u64(e.seq)
 	v := w.out.Get(sk)
 	if v == nil { // its op went (an older Courier acknowledged it)
 		return rb.Delete(rk)
@@ -185,6 +240,76 @@ func (w *writeTx) rebaseChange(c model.Change) error {
 	return w.out.Put(sk, w.sec.encodeOp(op, &w.sealed))
 }
 
+// rebaseDeletion handles change c of a record this device had confirmed
+// deleted (entry e): the server showing it live as of before the restore
+// lost the deletion, which is queued again; the server deleting it, or
+// writing it since the restore, settles it (an edit made since wins).
+func (w *writeTx) rebaseDeletion(rb *bbolt.Bucket, rk []byte, e rebaseEntry, bound uint64, c model.Change) error {
+	switch {
+	case len(c.Fields) == 0:
+		return nil
+	case c.Seq > bound || (model.Record{Fields: c.Fields}).Deleted():
+		if e.seq != 0 {
+			if v := w.out.Get(u64(e.seq)); v != nil {
+				op, err := w.sec.decodeOp(v)
+				if err != nil {
+					return fmt.Errorf("outbox op %d: %w", e.seq, err)
+				}
+				if _, _, err := w.removeOp(op.OpID); err != nil {
+					return err
+				}
+			}
+		}
+		return rb.Delete(rk)
+	case e.seq != 0:
+		return nil // queued already
+	}
+	op := model.Op{OpID: model.NewID(), Kind: c.Kind, ID: c.ID, Fields: model.Fields{model.FieldDeleted: json.RawMessage(`true`)}}
+	if err := w.appendOp(op); err != nil {
+		return err
+	}
+	seq, err := getU64(w.outIDs.Get([]byte(op.OpID)))
+	if err != nil {
+		return err
+	}
+	e.seq = seq
+	return rb.Put(rk, e.encode())
+}
+
+// rebaseBound returns the bucket of a start-over under way and the cursor
+// the device had before it, or nil (with none under way, or a bound that
+// does not read, which ends it).
+func (w *writeTx) rebaseBound() (*bbolt.Bucket, uint64, error) {
+	rb := w.tx.Bucket(bucketRebase)
+	if rb == nil {
+		return nil, 0, nil
+	}
+	bound, err := getU64(w.meta.Get(metaRebaseBound))
+	if err != nil { // damaged: the rebase ops are pushed as they are
+		return nil, 0, w.dropRebase()
+	}
+	return rb, bound, nil
+}
+
+// settleDeletions forgets the deleted records whose deletion was not
+// queued again, once the stream passed the bound: every later seq was
+// assigned after the restore, so none can show them live as of before.
+func settleDeletions(rb *bbolt.Bucket) error {
+	var keys [][]byte
+	c := rb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if e, ok := decodeRebaseEntry(v); ok && e.deletion && e.seq == 0 {
+			keys = append(keys, bytes.Clone(k))
+		}
+	}
+	for _, k := range keys {
+		if err := rb.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // dropRebaseEntry deletes the rebase entry of record rk when it names the
 // op at outbox sequence sk.
 func (w *writeTx) dropRebaseEntry(rk, sk []byte) error {
@@ -192,7 +317,7 @@ func (w *writeTx) dropRebaseEntry(rk, sk []byte) error {
 	if rb == nil {
 		return nil
 	}
-	if e := rb.Get(rk); len(e) >= 8 && bytes.Equal(e[:8], sk) {
+	if e, ok := decodeRebaseEntry(rb.Get(rk)); ok && bytes.Equal(u64(e.seq), sk) {
 		return rb.Delete(rk)
 	}
 	return nil
@@ -203,6 +328,9 @@ func (w *writeTx) dropRebaseEntry(rk, sk []byte) error {
 func (w *writeTx) dropRebase() error {
 	if w.tx.Bucket(bucketRebase) == nil {
 		return nil
+	}
+	if err := w.meta.Delete(metaRebaseBound); err != nil {
+		return err
 	}
 	return w.tx.DeleteBucket(bucketRebase)
 }

@@ -53,32 +53,48 @@ func visibleState(t *testing.T, db *store.DB) map[model.ID]string {
 	return out
 }
 
-// A device whose cursor (10) the restored server lost starts over: of
+func deletion(seq uint64, id model.ID) model.Change {
+	return model.Change{Seq: seq, Kind: model.KindRequest, ID: id, Fields: model.Fields{model.FieldDeleted: json.RawMessage(`true`)}}
+}
+
+// A device whose cursor (12) the restored server lost starts over: of
 // what it had confirmed, only what the server lacks is pushed again. A
 // field the server holds alike, or wrote after the restore (past the
-// cursor), is left to the server; the ops that were pending stay whole,
-// after the rebase ops, and what the user sees never changes.
+// cursor), is left to the server; a deletion the server lost is pushed
+// again unless the record was written since; the ops that were pending
+// stay whole, after the rebase ops; what the user sees never changes.
 func TestRebasePushesOnlyWhatTheRestoredServerLost(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t, t.TempDir())
 	must(t, db.SetSyncEnabled(ctx, true))
-	same, lostEdit, edited, lost, gone := model.NewID(), model.NewID(), model.NewID(), model.NewID(), model.NewID()
-	must(t, db.ApplyServerChanges(ctx, []model.Change{
+	var (
+		same, lostEdit, edited, lost, gone = model.NewID(), model.NewID(), model.NewID(), model.NewID(), model.NewID()
+		delLost, delSince, delBoth         = model.NewID(), model.NewID(), model.NewID()
+	)
+	backup := []model.Change{ // seqs 1 to 8: what the backup holds
 		change(1, same, map[string]string{"name": "same", "url": "https://a"}),
 		change(2, lostEdit, map[string]string{"name": "old", "url": "https://b"}),
 		change(3, edited, map[string]string{"name": "before", "url": "https://c"}),
 		change(4, gone, map[string]string{"name": "gone"}),
-		change(8, lostEdit, map[string]string{"name": "lost edit"}), // after the backup
-		change(9, lost, map[string]string{"name": "lost"}),          // after the backup
-	}, 10))
+		change(5, delLost, map[string]string{"name": "deleted, lost"}),
+		change(6, delSince, map[string]string{"name": "deleted, edited since"}),
+		change(7, delBoth, map[string]string{"name": "deleted on both"}),
+		deletion(8, delBoth),
+	}
+	must(t, db.ApplyServerChanges(ctx, append(backup,
+		change(9, lostEdit, map[string]string{"name": "lost edit"}), // the restore lost 9 to 12
+		change(10, lost, map[string]string{"name": "lost"}),
+		deletion(11, delLost),
+		deletion(12, delSince),
+	), 12))
 	mine := nameOp(edited, "mine, pending")
 	must(t, db.Apply(ctx, mine))
 	before := visibleState(t, db)
 
-	n, err := db.Rebase(ctx, 10)
+	n, err := db.Rebase(ctx, 12)
 	must(t, err)
 	if n != 5 {
-		t.Errorf("Rebase queued %d ops; want one per confirmed record, 5", n)
+		t.Errorf("Rebase queued %d ops; want one per live confirmed record, 5", n)
 	}
 	if c, err := db.Cursor(ctx); err != nil || c != 0 {
 		t.Fatalf("cursor after Rebase = %d, %v; want 0", c, err)
@@ -90,24 +106,44 @@ func TestRebasePushesOnlyWhatTheRestoredServerLost(t *testing.T) {
 		t.Fatalf("pending after Rebase = %v; want the 5 rebase ops, then the pending op", ids)
 	}
 
-	// The restored server streams its state: the backup held seqs up to
-	// 4; another device then wrote edited's url and deleted gone, at
-	// seqs past the gap the restore left.
+	// The restored server streams its state (to a device at cursor 0 it
+	// leaves deletions out): the backup's seqs; then, past the gap the
+	// restore left, another device's url of edited, deletion of gone and
+	// edit of delSince.
 	const gap = 1 << 40
-	must(t, db.ApplyServerChanges(ctx, []model.Change{
+	stream := []model.Change{
 		change(1, same, map[string]string{"name": "same", "url": "https://a"}),
 		change(2, lostEdit, map[string]string{"name": "old", "url": "https://b"}),
 		change(3, edited, map[string]string{"name": "before"}),
 		change(4, gone, map[string]string{"name": "gone"}),
+		change(5, delLost, map[string]string{"name": "deleted, lost"}),
+		change(6, delSince, map[string]string{"name": "deleted, edited since"}),
 		change(gap+5, edited, map[string]string{"url": "https://c2"}),
-		{Seq: gap + 6, Kind: model.KindRequest, ID: gone, Fields: model.Fields{model.FieldDeleted: json.RawMessage(`true`)}},
-	}, gap+6))
+		deletion(gap+6, gone),
+		change(gap+7, delSince, map[string]string{"name": "edited since"}),
+	}
+	must(t, db.ApplyServerChanges(ctx, stream[:6], 6))
+	for _, id := range []model.ID{delLost, delSince} {
+		got := pendingByRecord(t, db)[id]
+		if len(got) != 1 {
+			t.Errorf("pending of a record whose deletion the restore lost = %v; want its deletion", got)
+			continue
+		}
+		if _, del := got[0][model.FieldDeleted]; len(got[0]) != 1 || !del {
+			t.Errorf("pending of a record whose deletion the restore lost = %v; want its deletion", got)
+		}
+		if _, err := db.Get(ctx, model.KindRequest, id); err == nil {
+			t.Errorf("record %s, deleted on this device, is visible", id)
+		}
+	}
+	must(t, db.ApplyServerChanges(ctx, stream[6:], gap+7))
 
 	got := pendingByRecord(t, db)
 	want := map[model.ID][]map[string]string{
 		lostEdit: {{"name": "lost edit"}},     // the restore lost it
 		lost:     {{"name": "lost"}},          // the whole record
 		edited:   {{"name": "mine, pending"}}, // the pending op alone
+		delLost:  {{model.FieldDeleted: ""}},  // its deletion again
 	}
 	if len(got) != len(want) {
 		t.Errorf("pending records = %v; want %v", got, want)
@@ -117,19 +153,23 @@ func TestRebasePushesOnlyWhatTheRestoredServerLost(t *testing.T) {
 			t.Errorf("pending ops of %s = %v; want %v", id, got[id], ops)
 		}
 	}
-	if got := nameOf(t, db, lostEdit); got != "lost edit" {
-		t.Errorf("lostEdit's name = %q; want the device's, lost edit", got)
-	}
-	if got := nameOf(t, db, edited); got != "mine, pending" {
-		t.Errorf("edited's name = %q; want the pending edit", got)
+	for id, name := range map[model.ID]string{lostEdit: "lost edit", edited: "mine, pending", delSince: "edited since"} {
+		if got := nameOf(t, db, id); got != name {
+			t.Errorf("name of %s = %q; want %q", id, got, name)
+		}
 	}
 	r, err := db.Get(ctx, model.KindRequest, edited)
 	must(t, err)
 	if string(r.Fields["url"]) != `"https://c2"` {
 		t.Errorf("edited's url = %s; want the server's edit since the restore", r.Fields["url"])
 	}
-	if _, err := db.Get(ctx, model.KindRequest, gone); err == nil {
-		t.Error("a record deleted since the restore is still visible")
+	for _, id := range []model.ID{gone, delLost, delBoth} {
+		if _, err := db.Get(ctx, model.KindRequest, id); err == nil {
+			t.Errorf("deleted record %s is visible", id)
+		}
+	}
+	if n := db.RebaseEntries(); n != 3 {
+		t.Errorf("%d records still starting over; want the 3 pending rebase ops (delBoth settled once past the bound)", n)
 	}
 
 	// The pushes are echoed: nothing pending, nothing left of the rebase.
@@ -137,15 +177,21 @@ func TestRebasePushesOnlyWhatTheRestoredServerLost(t *testing.T) {
 	ops, err := db.PendingOps(ctx, 0)
 	must(t, err)
 	for i, op := range ops {
-		echo = append(echo, model.Change{Seq: gap + 7 + uint64(i), Kind: op.Kind, ID: op.ID, Fields: op.Fields, OpID: op.OpID})
+		echo = append(echo, model.Change{Seq: gap + 8 + uint64(i), Kind: op.Kind, ID: op.ID, Fields: op.Fields, OpID: op.OpID})
 	}
-	must(t, db.ApplyServerChanges(ctx, echo, gap+6+uint64(len(echo))))
+	must(t, db.ApplyServerChanges(ctx, echo, gap+7+uint64(len(echo))))
 	if ids := pendingIDs(t, db); len(ids) != 0 {
 		t.Errorf("pending after the echoes = %v", ids)
 	}
+	if n := db.RebaseEntries(); n != 0 {
+		t.Errorf("%d records still starting over after the echoes", n)
+	}
+	if _, err := db.Get(ctx, model.KindRequest, delLost); err == nil {
+		t.Error("delLost is visible after its deletion's echo")
+	}
 	// A later change to a record that had a rebase op is an ordinary one.
 	must(t, db.Apply(ctx, nameOp(same, "local")))
-	must(t, db.ApplyServerChanges(ctx, []model.Change{change(gap+20, same, map[string]string{"url": "https://z"})}, gap+20))
+	must(t, db.ApplyServerChanges(ctx, []model.Change{change(gap+30, same, map[string]string{"url": "https://z"})}, gap+30))
 	if got := pendingByRecord(t, db)[same]; len(got) != 1 || got[0]["name"] != "local" {
 		t.Errorf("pending of same = %v; want the local edit, untouched", got)
 	}

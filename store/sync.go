@@ -242,7 +242,10 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 		// With nothing pending (a new device's first sync, a device that
 		// only receives), no change can be the echo of an op here.
 		pending := !w.outboxEmpty()
-		rebasing := pending && w.tx.Bucket(bucketRebase) != nil
+		rb, bound, err := w.rebaseBound()
+		if err != nil {
+			return err
+		}
 		for i, c := range p.changes {
 			if c.Seq <= old {
 				continue
@@ -250,10 +253,7 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 			if err := page.merge(w, i); err != nil {
 				return err
 			}
-			if !pending {
-				continue
-			}
-			if c.OpID != "" {
+			if pending && c.OpID != "" {
 				op, ok, err := w.removeOp(c.OpID)
 				if err != nil {
 					return err
@@ -263,10 +263,15 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 					continue
 				}
 			}
-			if rebasing {
-				if err := w.rebaseChange(c); err != nil {
+			if rb != nil {
+				if err := w.rebaseChange(rb, bound, c); err != nil {
 					return err
 				}
+			}
+		}
+		if rb != nil && old <= bound && cursor > bound {
+			if err := settleDeletions(rb); err != nil {
+				return err
 			}
 		}
 		if cursor > old {

@@ -3,6 +3,7 @@ package syncclient_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"path/filepath"
 	"strconv"
@@ -79,8 +80,9 @@ func TestDevicesConvergeAfterTheServerIsPutBackFromABackup(t *testing.T) {
 
 // A device that was away while the server was put back from a backup,
 // and while another device edited since, starts over without undoing
-// those edits: it pushes again only what the backup lacks (an edit and a
-// record made after it), not the records and fields the server holds.
+// those edits: it pushes again only what the backup lacks (an edit, a
+// record and a deletion made after it), not the records and fields the
+// server holds.
 func TestStartingOverAfterARestoreKeepsTheEditsMadeSince(t *testing.T) {
 	ctx := context.Background()
 	srv := servertest.Start(t, servertest.Options{})
@@ -105,11 +107,13 @@ func TestStartingOverAfterARestoreKeepsTheEditsMadeSince(t *testing.T) {
 		return model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: id, Fields: model.Fields{name: json.RawMessage(strconv.Quote(value))}}
 	}
 
-	// After the backup, a edits r1's url and makes r4; the server loses both.
+	// After the backup, a edits r1's url, makes r4 and deletes r3; the
+	// server loses all three.
 	b.sync.Stop()
 	a.apply(field("r1", "url", "https://lost.example"))
 	a.apply(reqOp("r4", "r4"))
-	waitFor(t, "a in sync at 5", func() bool { return a.inSync() && a.sync.Status().Cursor == 5 })
+	a.apply(model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: "r3", Fields: model.Fields{model.FieldDeleted: json.RawMessage(`true`)}})
+	waitFor(t, "a in sync at 6", func() bool { return a.inSync() && a.sync.Status().Cursor == 6 })
 	a.sync.Stop()
 	srv.PutBack(t, backup)
 
@@ -145,14 +149,16 @@ func TestStartingOverAfterARestoreKeepsTheEditsMadeSince(t *testing.T) {
 		{"r1", "name", "b's r1"},              // b's edit since the restore
 		{"r1", "url", "https://lost.example"}, // a's edit the restore lost
 		{"r2", "name", "b's r2"},              // b's edit since the restore
-		{"r3", "name", "r3"},
-		{"r4", "name", "r4"}, // a's record the restore lost
+		{"r4", "name", "r4"},                  // a's record the restore lost
 	} {
 		if got := get(model.ID(c.id), c.field); got != c.want {
 			t.Errorf("%s.%s = %q; want %q", c.id, c.field, got, c.want)
 		}
 	}
-	if after := a.sync.Status().Cursor; after-before != 2 {
-		t.Errorf("a pushed %d ops when it started over; want 2 (r1's url and r4)", after-before)
+	if _, err := a.db.Get(ctx, model.KindRequest, "r3"); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("r3, deleted after the backup: Get = %v; want it deleted again", err)
+	}
+	if after := a.sync.Status().Cursor; after-before != 3 {
+		t.Errorf("a pushed %d ops when it started over; want 3 (r1's url, r4 and r3's deletion)", after-before)
 	}
 }
