@@ -197,26 +197,61 @@ func TestRebasePushesOnlyWhatTheRestoredServerLost(t *testing.T) {
 	}
 }
 
-// Discarding local data mid-rebase leaves no rebase entry behind: the
-// outbox then counts from 1 again, and an entry naming a new op of the
-// same record would narrow it.
-func TestDiscardLocalForgetsTheRebase(t *testing.T) {
-	ctx := context.Background()
-	db := openStore(t, t.TempDir())
-	must(t, db.SetSyncEnabled(ctx, true))
-	id := model.NewID()
-	must(t, db.ApplyServerChanges(ctx, []model.Change{change(5, id, map[string]string{"name": "a"})}, 5))
-	_, err := db.Rebase(ctx, 5)
-	must(t, err)
-	must(t, db.DiscardLocal(ctx))
-	must(t, db.ApplyServerChanges(ctx, []model.Change{change(1, id, map[string]string{"name": "a"})}, 1))
-	must(t, db.Apply(ctx, nameOp(id, "b")))
-	// Past the old cursor: a rebase op would lose its name here.
-	must(t, db.ApplyServerChanges(ctx, []model.Change{change(100, id, map[string]string{"name": "c"})}, 100))
-	if got := nameOf(t, db, id); got != "b" {
-		t.Errorf("name = %q; want the pending edit, b", got)
-	}
-	if got := pendingIDs(t, db); len(got) != 1 {
-		t.Errorf("pending = %v; want the one edit", got)
+// Detaching the profile (sync off) or discarding its local data during a
+// start-over leaves nothing of it behind: the outbox then counts from 1
+// again, and an entry naming a new op of the same record would narrow it;
+// a deleted record's entry would queue its deletion.
+func TestARebaseEndsWithTheProfilesAccount(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(ctx context.Context, db *store.DB) error
+	}{
+		{"discard local", func(ctx context.Context, db *store.DB) error {
+			if err := db.DiscardLocal(ctx); err != nil {
+				return err
+			}
+			return db.SetSyncEnabled(ctx, true)
+		}},
+		{"sync off, then merged again", func(ctx context.Context, db *store.DB) error {
+			if err := db.SetSyncEnabled(ctx, false); err != nil {
+				return err
+			}
+			_, err := db.QueueAllLocal(ctx)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openStore(t, t.TempDir())
+			must(t, db.SetSyncEnabled(ctx, true))
+			id, del := model.NewID(), model.NewID()
+			must(t, db.ApplyServerChanges(ctx, []model.Change{
+				change(3, id, map[string]string{"name": "a"}),
+				change(4, del, map[string]string{"name": "deleted"}),
+				deletion(5, del),
+			}, 5))
+			_, err := db.Rebase(ctx, 5)
+			must(t, err)
+			must(t, tc.end(ctx, db))
+			if n := db.RebaseEntries(); n != 0 {
+				t.Errorf("%d rebase entries left", n)
+			}
+			must(t, db.ApplyServerChanges(ctx, []model.Change{
+				change(1, id, map[string]string{"name": "a"}),
+				change(2, del, map[string]string{"name": "live on the server"}),
+			}, 2))
+			must(t, db.Apply(ctx, nameOp(id, "b")))
+			// Past the old cursor: a rebase op would lose its name here.
+			must(t, db.ApplyServerChanges(ctx, []model.Change{change(100, id, map[string]string{"name": "c"})}, 100))
+			if got := nameOf(t, db, id); got != "b" {
+				t.Errorf("name = %q; want the pending edit, b", got)
+			}
+			if got := nameOf(t, db, del); got != "live on the server" {
+				t.Errorf("name of the record deleted before = %q; want the server's", got)
+			}
+			if got := pendingByRecord(t, db)[del]; len(got) != 0 {
+				t.Errorf("pending ops of the record deleted before = %v; want none", got)
+			}
+		})
 	}
 }

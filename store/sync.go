@@ -40,6 +40,9 @@ func (db *DB) SetSyncEnabled(ctx context.Context, on bool) error {
 		if err := w.foldOutbox(); err != nil {
 			return err
 		}
+		if err := w.dropRebase(); err != nil {
+			return err
+		}
 		if err := w.meta.Put(metaCursor, u64(0)); err != nil {
 			return err
 		}
