@@ -344,6 +344,21 @@ func (w *writeTx) applyOnVisible(kind model.Kind, id model.ID, fields model.Fiel
 	return w.setVisible(r, false)
 }
 
+// detachVisible makes the visible form of record rk a copy of its
+// confirmed one (stored as conf) where it only refers to it, before the
+// confirmed layer goes: what the record shows does not change, nor does
+// its history index entry.
+func (w *writeTx) detachVisible(kind model.Kind, id model.ID, rk, conf []byte) error {
+	if !bytes.Equal(w.get(w.vis, rk), sameAsConfirmed) {
+		return nil
+	}
+	if conf == nil {
+		return fmt.Errorf("record %s: visible as confirmed, but not confirmed: %w", rk, errDamaged)
+	}
+	w.touch(kind, id)
+	return w.vis.Put(rk, bytes.Clone(conf))
+}
+
 // setVisible stores r as visible, or removes it when it is deleted or has
 // no fields, and keeps the history index in step. asConfirmed says r is
 // exactly the confirmed record (no pending ops), which is then not copied.

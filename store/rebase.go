@@ -88,40 +88,24 @@ func (db *DB) Rebase(ctx context.Context, cursor uint64) (int, error) {
 		if err != nil {
 			return err
 		}
-		ops, deleted, err := w.confirmedOps(ctx)
-		if err != nil {
-			return err
-		}
-		if err := w.clearBuckets(bucketConfirmed); err != nil {
-			return err
-		}
 		rb, err := w.tx.CreateBucket(bucketRebase)
 		if err != nil {
 			return err
 		}
-		for _, op := range ops {
-			if err := w.appendOp(op); err != nil {
-				return err
-			}
-			seq, err := getU64(w.outIDs.Get([]byte(op.OpID)))
-			if err != nil {
-				return err
-			}
-			if err := rb.Put(recKey(op.Kind, op.ID), rebaseEntry{seq: seq}.encode()); err != nil {
-				return err
-			}
+		recs, err := w.queueConfirmed(ctx, rb)
+		if err != nil {
+			return err
 		}
-		for _, rk := range deleted {
-			if err := rb.Put(rk, rebaseEntry{deletion: true}.encode()); err != nil {
-				return err
-			}
-		}
+		n = recs
 		for _, op := range pending {
 			if err := w.appendOp(op); err != nil {
 				return err
 			}
 		}
-		for _, op := range append(ops, pending...) {
+		if err := w.clearBuckets(bucketConfirmed); err != nil {
+			return err
+		}
+		for _, op := range pending {
 			if err := w.materialise(op.Kind, op.ID); err != nil {
 				return err
 			}
@@ -133,7 +117,6 @@ func (db *DB) Rebase(ctx context.Context, cursor uint64) (int, error) {
 			return err
 		}
 		w.keys = nil // nothing visible changed
-		n = len(ops)
 		return w.meta.Put(metaSync, []byte{1})
 	})
 	if err != nil {
@@ -161,36 +144,54 @@ func (w *writeTx) takeOutbox() ([]model.Op, error) {
 	return ops, nil
 }
 
-// confirmedOps returns an op carrying the confirmed fields of every
-// confirmed record that is not deleted, and the keys of those that are.
-func (w *writeTx) confirmedOps(ctx context.Context) ([]model.Op, [][]byte, error) {
-	var (
-		ops     []model.Op
-		deleted [][]byte
-	)
+// queueConfirmed appends to the outbox an op carrying the confirmed
+// fields of every confirmed record that is not deleted, with its rebase
+// entry in rb, detaches its visible form from the confirmed layer, which
+// is about to go (a record with pending ops is materialised again after),
+// and gives every deleted record a deletion entry. It holds one record in memory at a time and returns how many
+// ops it queued.
+func (w *writeTx) queueConfirmed(ctx context.Context, rb *bbolt.Bucket) (int, error) {
+	n := 0
 	c := w.conf.Cursor()
+	i := 0
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if (len(ops)+len(deleted))%4096 == 4095 {
+		if i++; i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, nil, err
+				return 0, err
 			}
 		}
 		kind, id, err := parseRecKey(k)
 		if err != nil {
-			return nil, nil, err
+			return 0, err
 		}
 		f, err := w.sec.decodeRecord(k, v)
 		if err != nil {
-			return nil, nil, fmt.Errorf("confirmed record %s: %w", k, err)
+			return 0, fmt.Errorf("confirmed record %s: %w", k, err)
 		}
+		entry := rebaseEntry{deletion: true}
 		switch {
 		case (model.Record{Fields: f}).Deleted():
-			deleted = append(deleted, bytes.Clone(k))
 		case len(f) > 0:
-			ops = append(ops, model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f})
+			op := model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f}
+			if err := w.appendOp(op); err != nil {
+				return 0, err
+			}
+			if entry.seq, err = getU64(w.outIDs.Get([]byte(op.OpID))); err != nil {
+				return 0, err
+			}
+			entry.deletion = false
+			if err := w.detachVisible(kind, id, k, v); err != nil {
+				return 0, err
+			}
+			n++
+		default:
+			continue
+		}
+		if err := rb.Put(k, entry.encode()); err != nil {
+			return 0, err
 		}
 	}
-	return ops, deleted, nil
+	return n, nil
 }
 
 // rebaseChange narrows the rebase op of change c's record, if it has

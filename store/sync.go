@@ -408,10 +408,13 @@ func (db *DB) AckOps(ctx context.Context, opIDs []model.ID) error {
 func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 	n := 0
 	err := db.update(ctx, "queue local records", false, func(w *writeTx) error {
-		var ops []model.Op
+		var keys [][]byte
 		c := w.vis.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(ops)%4096 == 4095 {
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for i, k := range keys {
+			if i%4096 == 4095 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -420,11 +423,17 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			f, err := visibleFields(w.sec, w.conf, k, v)
+			f, err := visibleAt(w.sec, w.vis, w.conf, k)
 			if err != nil {
 				return err
 			}
-			ops = append(ops, model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f})
+			if err := w.appendOp(model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f}); err != nil {
+				return err
+			}
+			// Now pending, the record is no longer visible as confirmed.
+			if err := w.detachVisible(kind, id, k, w.get(w.conf, k)); err != nil {
+				return err
+			}
 		}
 		cursor, err := cursorOf(w.meta)
 		if err != nil {
@@ -435,16 +444,7 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		for _, op := range ops {
-			if err := w.appendOp(op); err != nil {
-				return err
-			}
-			// Now pending, the record is no longer visible as confirmed.
-			if err := w.setVisible(model.Record{Kind: op.Kind, ID: op.ID, Fields: op.Fields}, false); err != nil {
-				return err
-			}
-		}
-		n = len(ops)
+		n = len(keys)
 		return w.meta.Put(metaSync, []byte{1})
 	})
 	if err != nil {

@@ -1,0 +1,106 @@
+package store_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/courierapp/courier/store"
+)
+
+// BenchmarkStartOver measures starting over after the server was put back
+// from a backup, on the fixture profile (105,000 records): Rebase
+// (courier), against what starting over did before it, detaching and
+// queuing every visible record (baseline), in one transaction each. Every
+// run starts from a fresh copy of the profile; it reports records/s and
+// the Go heap's peak above its level before.
+func BenchmarkStartOver(b *testing.B) {
+	root := benchFixture(b)
+	run := func(b *testing.B, startOver func(context.Context, *store.DB) error) {
+		ctx := context.Background()
+		var took time.Duration
+		var peak uint64
+		for range b.N {
+			dir := b.TempDir()
+			copyFile(b, filepath.Join(root, "main", store.FileName), filepath.Join(dir, store.FileName))
+			db, err := store.Open(ctx, dir, store.Options{NoSync: true})
+			must(b, err)
+			stop := sampleHeap()
+			start := time.Now()
+			must(b, startOver(ctx, db))
+			took += time.Since(start)
+			peak = max(peak, stop())
+			must(b, db.Close())
+		}
+		b.ReportMetric(float64((fixtureHistory+fixtureRequests)*b.N)/took.Seconds(), "records/s")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		b.ReportMetric(0, "ns/op")
+	}
+	b.Run("courier", func(b *testing.B) {
+		run(b, func(ctx context.Context, db *store.DB) error {
+			_, err := db.Rebase(ctx, 1)
+			return err
+		})
+	})
+	b.Run("baseline", func(b *testing.B) {
+		run(b, func(ctx context.Context, db *store.DB) error {
+			if err := db.SetSyncEnabled(ctx, false); err != nil {
+				return err
+			}
+			_, err := db.QueueAllLocal(ctx)
+			return err
+		})
+	})
+}
+
+// sampleHeap samples the bytes of live heap objects until the returned
+// stop, which reports the most seen above the level at the start.
+func sampleHeap() (stop func() uint64) {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 { metrics.Read(s); return s[0].Value.Uint64() }
+	base, most := read(), uint64(0)
+	done, wg := make(chan struct{}), sync.WaitGroup{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			most = max(most, read())
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		most = max(most, read())
+		if most < base {
+			return 0
+		}
+		return most - base
+	}
+}
+
+func copyFile(tb testing.TB, from, to string) {
+	tb.Helper()
+	src, err := os.Open(from)
+	must(tb, err)
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	must(tb, err)
+	if _, err := io.Copy(dst, src); err != nil {
+		tb.Fatal(err)
+	}
+	must(tb, dst.Close())
+}
