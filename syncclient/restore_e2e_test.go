@@ -24,24 +24,7 @@ import (
 // lacks and get the first one's edits: every device ends with everything.
 func TestDevicesConvergeAfterTheServerIsPutBackFromABackup(t *testing.T) {
 	ctx := context.Background()
-	srv := servertest.Start(t, servertest.Options{})
-	acct := srv.NewAccount(t, "ann")
-	a, b := newDevice(t, acct, "a"), newDevice(t, acct, "b")
-	for _, d := range []*device{a, b} {
-		if err := d.sync.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, name := range []string{"r1", "r2", "r3"} {
-		a.apply(reqOp(model.ID(name), name))
-	}
-	waitFor(t, "both in sync at 3", func() bool {
-		return a.inSync() && b.inSync() && a.sync.Status().Cursor == 3 && b.sync.Status().Cursor == 3
-	})
-	backup := filepath.Join(t.TempDir(), "server.db")
-	if _, err := srv.Storage().BackupFile(ctx, backup); err != nil {
-		t.Fatal(err)
-	}
+	srv, a, b, backup := backedUpPair(t)
 
 	b.sync.Stop() // b stays at the copy's seq 3; a goes on
 	a.apply(reqOp("r4", "r4"))
@@ -82,16 +65,15 @@ func TestDevicesConvergeAfterTheServerIsPutBackFromABackup(t *testing.T) {
 	}
 }
 
-// A device that was away while the server was put back from a backup,
-// and while another device edited since, starts over without undoing
-// those edits: it pushes again only what the backup lacks (an edit, a
-// record and a deletion made after it), not the records and fields the
-// server holds.
-func TestStartingOverAfterARestoreKeepsTheEditsMadeSince(t *testing.T) {
+// backedUpPair starts a server and two devices of one account, a and b;
+// a makes the requests r1 to r3, and once both hold them the server's
+// data is copied to backup.
+func backedUpPair(t *testing.T) (srv *servertest.Server, a, b *device, backup string) {
+	t.Helper()
 	ctx := context.Background()
-	srv := servertest.Start(t, servertest.Options{})
+	srv = servertest.Start(t, servertest.Options{})
 	acct := srv.NewAccount(t, "ann")
-	a, b := newDevice(t, acct, "a"), newDevice(t, acct, "b")
+	a, b = newDevice(t, acct, "a"), newDevice(t, acct, "b")
 	for _, d := range []*device{a, b} {
 		if err := d.sync.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -103,10 +85,21 @@ func TestStartingOverAfterARestoreKeepsTheEditsMadeSince(t *testing.T) {
 	waitFor(t, "both in sync at 3", func() bool {
 		return a.inSync() && b.inSync() && a.sync.Status().Cursor == 3 && b.sync.Status().Cursor == 3
 	})
-	backup := filepath.Join(t.TempDir(), "server.db")
+	backup = filepath.Join(t.TempDir(), "server.db")
 	if _, err := srv.Storage().BackupFile(ctx, backup); err != nil {
 		t.Fatal(err)
 	}
+	return srv, a, b, backup
+}
+
+// A device that was away while the server was put back from a backup,
+// and while another device edited since, starts over without undoing
+// those edits: it pushes again only what the backup lacks (an edit, a
+// record and a deletion made after it), not the records and fields the
+// server holds.
+func TestStartingOverAfterARestoreKeepsTheEditsMadeSince(t *testing.T) {
+	ctx := context.Background()
+	srv, a, b, backup := backedUpPair(t)
 	field := func(id model.ID, name, value string) model.Op {
 		return model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: id, Fields: model.Fields{name: json.RawMessage(strconv.Quote(value))}}
 	}
