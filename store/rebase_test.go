@@ -11,8 +11,8 @@ import (
 	"github.com/courierapp/courier/store"
 )
 
-// change is a server change of request id writing fields (name -> JSON
-// string) at seq.
+// change is a server change of request id writing fields (field -> a
+// string, as JSON) at seq.
 func change(seq uint64, id model.ID, fields map[string]string) model.Change {
 	f := model.Fields{}
 	for k, v := range fields {
@@ -22,7 +22,7 @@ func change(seq uint64, id model.ID, fields map[string]string) model.Change {
 	return model.Change{Seq: seq, Kind: model.KindRequest, ID: id, Fields: f}
 }
 
-// pendingFields returns the fields each pending op writes, by record,
+// pendingByRecord returns the fields each pending op writes, by record,
 // values decoded, in outbox order.
 func pendingByRecord(t *testing.T, db *store.DB) map[model.ID][]map[string]string {
 	t.Helper()
