@@ -148,8 +148,8 @@ func (w *writeTx) takeOutbox() ([]model.Op, error) {
 // fields of every confirmed record that is not deleted, with its rebase
 // entry in rb, detaches its visible form from the confirmed layer, which
 // is about to go (a record with pending ops is materialised again after),
-// and gives every deleted record a deletion entry. It holds one record in memory at a time and returns how many
-// ops it queued.
+// and gives every deleted record a deletion entry. It holds one record in
+// memory at a time and returns how many ops it queued.
 func (w *writeTx) queueConfirmed(ctx context.Context, rb *bbolt.Bucket) (int, error) {
 	n := 0
 	c := w.conf.Cursor()
