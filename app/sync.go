@@ -53,6 +53,10 @@ type SyncStatus struct {
 	LastSync time.Time
 	// LastError is the last failure seen, or "".
 	LastError string
+	// StartedOver is when this device last started over from the
+	// server's stream, which had lost changes it held (the server was
+	// restored from a backup); zero for never in this run.
+	StartedOver time.Time
 }
 
 // String returns the indicator's text: "syncing (3 pending)",

@@ -549,6 +549,8 @@ func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
 			return err
 		}
 		c.sum.StartedOver = true
+		now := c.e.clock.Now()
+		c.e.status.update(func(s *app.SyncStatus) { s.StartedOver = now })
 	}
 	c.welcomed = true
 	c.e.live.Store(true)

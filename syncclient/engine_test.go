@@ -152,8 +152,11 @@ func TestEngineOncePullsPagesThenPushesAndWaitsForEchoes(t *testing.T) {
 	if n, _ := db.PendingCount(ctx); n != 0 {
 		t.Errorf("pending = %d after the echoes", n)
 	}
-	if st := e.Status(); st.State != app.SyncInSync || st.Cursor != 12 || st.LastSync.IsZero() {
-		t.Errorf("status = %+v, want IN SYNC at 12 with a last sync time", st)
+	if st := e.Status(); st.State != app.SyncInSync || st.Cursor != 12 || st.LastSync.IsZero() || !st.StartedOver.IsZero() {
+		t.Errorf("status = %+v, want IN SYNC at 12 with a last sync time, never started over", st)
+	}
+	if sum.StartedOver {
+		t.Error("the summary says the device started over")
 	}
 	// A second run resumes from the cursor and pulls nothing.
 	sum, err = e.Once(ctx)
@@ -588,8 +591,8 @@ func TestEngineStartsOverFromAServerRestoredFromABackup(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Once: %v", err)
 	}
-	if !sum.StartedOver {
-		t.Error("the summary does not say the device started over")
+	if !sum.StartedOver || e.Status().StartedOver.IsZero() {
+		t.Errorf("summary %+v, status %+v: want both to say the device started over", sum, e.Status())
 	}
 	if sum.Pushed != 4 {
 		t.Errorf("pushed %d, want 4: the 3 records the server lost and the pending op, not the 2 it holds", sum.Pushed)

@@ -378,5 +378,18 @@ func TestSyncIndicator(t *testing.T) {
 		if got := h.syncer.count(&h.syncer.syncNow); got != 1 {
 			t.Fatalf("SyncNow called %d times", got)
 		}
+		if d.startedOver.Visible() {
+			t.Fatalf("the details tell of a start-over that never was: %q", d.startedOver.Text)
+		}
+	})
+	t.Run("the details tell when the device started over", func(t *testing.T) {
+		at := time.Date(2026, 11, 27, 9, 30, 0, 0, time.Local)
+		h.syncer.set(app.SyncStatus{State: app.SyncSyncing, Pending: 40, StartedOver: at})
+		h.loop.settle()
+		d := ind.details
+		if d == nil || !d.startedOver.Visible() || !strings.Contains(d.startedOver.Text, "restored from a backup") ||
+			!strings.Contains(d.startedOver.Text, "2026-11-27 09:30:00") {
+			t.Fatalf("details after a start-over: %+v", d)
+		}
 	})
 }

@@ -91,13 +91,17 @@ func syncImportance(s app.SyncState) widget.Importance {
 // syncDetails is the dialog behind the indicator.
 type syncDetails struct {
 	state, pending, last, failure *widget.Label
-	syncNow                       *widget.Button
-	dlg                           dialog.Dialog
+	// startedOver tells when the device last started over (hidden
+	// until it has).
+	startedOver *widget.Label
+	syncNow     *widget.Button
+	dlg         dialog.Dialog
 }
 
 func (i *syncIndicator) onTapped() {
-	d := &syncDetails{state: widget.NewLabel(""), pending: widget.NewLabel(""), last: widget.NewLabel(""), failure: widget.NewLabel("")}
+	d := &syncDetails{state: widget.NewLabel(""), pending: widget.NewLabel(""), last: widget.NewLabel(""), failure: widget.NewLabel(""), startedOver: widget.NewLabel("")}
 	d.failure.Wrapping = fyne.TextWrapWord
+	d.startedOver.Wrapping = fyne.TextWrapWord
 	d.syncNow = widget.NewButton("Sync now", i.syncer.SyncNow)
 	d.syncNow.Importance = widget.HighImportance
 	form := widget.NewForm(
@@ -108,7 +112,7 @@ func (i *syncIndicator) onTapped() {
 	if needsSignIn(i.status) && i.OnSignIn != nil {
 		buttons.Add(widget.NewButton("Sign in…", func() { d.dlg.Hide(); i.OnSignIn() }))
 	}
-	d.dlg = dialog.NewCustom("Sync", "Close", container.NewVBox(form, buttons), i.win)
+	d.dlg = dialog.NewCustom("Sync", "Close", container.NewVBox(form, d.startedOver, buttons), i.win)
 	d.dlg.SetOnClosed(func() { i.details = nil })
 	d.dlg.Resize(fyne.NewSize(460, 280))
 	i.details = d
@@ -124,6 +128,12 @@ func (d *syncDetails) show(st app.SyncStatus) {
 	if st.LastError == "" {
 		d.failure.SetText("none")
 	}
+	d.startedOver.SetText(startedOverText(st.StartedOver))
+	if st.StartedOver.IsZero() {
+		d.startedOver.Hide()
+	} else {
+		d.startedOver.Show()
+	}
 	switch st.State {
 	case app.SyncNotSignedIn, app.SyncOff, app.SyncActionNeeded:
 		d.syncNow.Disable()
@@ -135,6 +145,15 @@ func (d *syncDetails) show(st app.SyncStatus) {
 // needsSignIn reports whether st asks the person to sign in (again).
 func needsSignIn(st app.SyncStatus) bool {
 	return st.State == app.SyncNotSignedIn || (st.State == app.SyncActionNeeded && st.Why == app.WhySignInAgain)
+}
+
+// startedOverText says what starting over at t did, or "" for never.
+func startedOverText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return "The server had lost changes (it was restored from a backup): at " + lastSyncText(t) +
+		" this device pulled the account again and pushed back what the server lacked."
 }
 
 func lastSyncText(t time.Time) string {
