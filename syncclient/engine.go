@@ -396,6 +396,6 @@ func (e *Engine) rebase(ctx context.Context, head, cursor uint64) error {
 	if err != nil {
 		return fmt.Errorf("start over from the server's stream: %w", err)
 	}
-	e.log.Warn("server stream behind the cursor; pulling it again and pushing what it lost", "head", head, "cursor", cursor, "records", n)
+	e.log.Info("server stream behind the cursor; pulling it again and pushing what it lost", "head", head, "cursor", cursor, "records", n)
 	return nil
 }
