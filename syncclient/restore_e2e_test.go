@@ -40,7 +40,7 @@ func TestDevicesConvergeAfterTheServerIsPutBackFromABackup(t *testing.T) {
 	if err := b.sync.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b in sync after the restore", b.inSync)
+	waitFor(t, "b in sync after the restore", b.settled)
 	if err := a.sync.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestStartingOverAfterARestoreKeepsTheEditsMadeSince(t *testing.T) {
 	}
 	b.apply(field("r1", "name", "b's r1"))
 	b.apply(field("r2", "name", "b's r2"))
-	waitFor(t, "b in sync after the restore", b.inSync)
+	waitFor(t, "b in sync after the restore", b.settled)
 	before := b.sync.Status().Cursor // the head: b is in sync
 
 	if err := a.sync.Start(ctx); err != nil {
@@ -270,13 +270,11 @@ func startOverWithSeed(t *testing.T, seed uint64) {
 			t.Fatal(err)
 		}
 	}
-	// allInSync says the devices are in sync at one cursor with an empty
-	// outbox: the status alone may not count an op applied just now.
+	// allInSync says the devices are settled at one cursor.
 	allInSync := func(ds ...*device) func() bool {
 		return func() bool {
 			for _, d := range ds {
-				n, err := d.db.PendingCount(ctx)
-				if err != nil || n > 0 || !d.inSync() || d.sync.Status().Cursor != ds[0].sync.Status().Cursor {
+				if !d.settled() || d.sync.Status().Cursor != ds[0].sync.Status().Cursor {
 					return false
 				}
 			}
