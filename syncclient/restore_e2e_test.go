@@ -331,8 +331,8 @@ func startOverWithSeed(t *testing.T, seed uint64) {
 	for id, mine := range seenByA {
 		switch {
 		case since.deleted[id]: // deleted since: stays deleted
-		case server[id] == nil && inCopy[id] != nil: // deleted before the backup: impossible for a to hold
-			t.Fatalf("a holds %s, deleted in the copy", id)
+		case server[id] == nil && inCopy[id] != nil: // in the copy, gone now, yet not deleted since
+			t.Fatalf("%s is in the copy and not deleted since, but b lacks it", id)
 		case server[id] == nil: // made after the backup: back whole
 			want[id] = maps.Clone(mine)
 		default:
