@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/courierapp/courier/model"
@@ -183,14 +184,15 @@ func ValidateLoopbackRedirect(s string) error {
 	if err != nil {
 		return bad("not a URL")
 	}
-	if u.Scheme != "http" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Path != OIDCRedirectPath {
+	// url.Parse lowers the scheme; the provider compares the URI as sent.
+	if !strings.HasPrefix(s, "http://") || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Path != OIDCRedirectPath {
 		return bad("wrong scheme, path, query or fragment")
 	}
 	ip := net.ParseIP(u.Hostname())
 	if ip == nil || !ip.IsLoopback() {
 		return bad("host is not a loopback IP literal")
 	}
-	if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
+	if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 || strconv.Itoa(p) != u.Port() {
 		return bad("missing or bad port")
 	}
 	return nil

@@ -25,6 +25,8 @@ func TestValidateLoopbackRedirect(t *testing.T) {
 		{"http://127.0.0.1:8765/callback#f", false},   // a fragment
 		{"http://u:p@127.0.0.1:8765/callback", false}, // user info
 		{"http://127.0.0.1:99999/callback", false},    // bad port
+		{"http://127.0.0.1:08765/callback", false},    // a port not in its plain form
+		{"HTTP://127.0.0.1:8765/callback", false},     // not as the provider will compare it
 		{"http://127.0.0.1:8765/callback" + strings.Repeat("x", 300), false},
 		{"", false},
 	}
