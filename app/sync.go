@@ -59,6 +59,12 @@ type SyncStatus struct {
 	StartedOver time.Time
 }
 
+// SessionRefused reports whether sync stopped because the server refused
+// this device's session: the person must sign in again.
+func (s SyncStatus) SessionRefused() bool {
+	return s.State == SyncActionNeeded && s.Why == WhySignInAgain
+}
+
 // String returns the indicator's text: "syncing (3 pending)",
 // "offline (retry in 4s)", "action needed: sign in again", ...
 func (s SyncStatus) String() string {

@@ -262,7 +262,7 @@ func (s *Sync) Status() SyncStatus {
 // told in the person's words rather than the close frame's (which the log
 // keeps).
 func (s *Sync) shown(st SyncStatus) SyncStatus {
-	if st.State == SyncActionNeeded && st.Why == WhySignInAgain {
+	if st.SessionRefused() {
 		st.LastError = ErrSessionEnded.Error()
 	}
 	s.mu.Lock()
@@ -303,7 +303,7 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 		return SyncSummary{}, fmt.Errorf("sync: %s: %w", strings.TrimSuffix(st.LastError, ": "+model.ErrUnauthorized.Error()), model.ErrUnauthorized)
 	case st.State == SyncOff:
 		return SyncSummary{}, fmt.Errorf("sync is off on this profile; turn it on first: %w", model.ErrConflict)
-	case st.State == SyncActionNeeded && st.Why == WhySignInAgain:
+	case st.SessionRefused():
 		return SyncSummary{}, fmt.Errorf("sync: %w", ErrSessionEnded)
 	case sess == nil:
 		return SyncSummary{}, fmt.Errorf("sync: %s: %w", st.Why, model.ErrConflict)
@@ -333,7 +333,7 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 // server refused its token, so the profile says so until a sign-in. It
 // reports whether the server had refused it.
 func (s *Sync) ended(ctx context.Context, sess Session, st SyncStatus) bool {
-	if st.State != SyncActionNeeded || st.Why != WhySignInAgain {
+	if !st.SessionRefused() {
 		return false
 	}
 	if e, ok := s.sessions.(sessionEnder); ok {

@@ -144,7 +144,7 @@ func (d *syncDetails) show(st app.SyncStatus) {
 
 // needsSignIn reports whether st asks the person to sign in (again).
 func needsSignIn(st app.SyncStatus) bool {
-	return st.State == app.SyncNotSignedIn || (st.State == app.SyncActionNeeded && st.Why == app.WhySignInAgain)
+	return st.State == app.SyncNotSignedIn || st.SessionRefused()
 }
 
 // startedOverText says what starting over at t did, or "" for never.
