@@ -286,6 +286,13 @@ func windowListening(dir string) bool {
 // it open.
 var errNoWindow = errors.New("no Courier window has the profile open")
 
+// windowSilent reports whether err, from asking the window that has the
+// profile open, means it tells nothing: no window listens, or it tells no
+// status.
+func windowSilent(err error) bool {
+	return errors.Is(err, errNoWindow) || errors.Is(err, model.ErrNotFound)
+}
+
 // dialWindow connects to the window that has the command's profile open,
 // proving it can read the profile's key (see dialProfile).
 func (e *Env) dialWindow(ctx context.Context) (*remoteStore, error) {

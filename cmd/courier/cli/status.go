@@ -51,7 +51,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	case errors.Is(err, store.ErrProfileLocked):
 		// The window has the profile: ask it, when it listens.
 		wr, werr := windowReport(ctx, env)
-		if errors.Is(werr, errNoWindow) || errors.Is(werr, model.ErrNotFound) {
+		if windowSilent(werr) {
 			return err // the window's words: it has the profile
 		}
 		if werr != nil {

@@ -74,7 +74,7 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 	if *watch && errors.Is(err, store.ErrProfileLocked) {
 		// The window has the profile: watch its sync, when it listens.
 		werr := watchWindow(ctx, env)
-		if errors.Is(werr, errNoWindow) || errors.Is(werr, model.ErrNotFound) {
+		if windowSilent(werr) {
 			return err // the window's words: it has the profile
 		}
 		return werr
