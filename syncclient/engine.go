@@ -263,7 +263,8 @@ func (e *Engine) SyncNow() {
 }
 
 // Run keeps the profile in sync until ctx ends, reconnecting with
-// full-jitter backoff (reset once a connection is welcomed). It returns
+// full-jitter backoff (reset once a connection gets somewhere: it
+// applies a page, has an op acknowledged or is in sync). It returns
 // ctx's error, or, when the server says the person must act (close codes
 // 4401, 4403, 4409), an error wrapping model.ErrUnauthorized or
 // model.ErrInvalid; the status then reads "action needed: ...".

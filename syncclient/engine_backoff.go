@@ -127,8 +127,10 @@ func (e *Engine) judgeClose(ce *closedError) verdict {
 		}
 		return verdict{state: app.SyncFailed, why: why, delay: e.back.next(), err: fmt.Errorf("sync: %w", ce)}
 	case syncproto.CloseGoingAway:
-		// Reconnect at once, spread over the first backoff step.
-		return verdict{state: app.SyncOffline, delay: time.Duration(e.back.rand() * float64(e.back.min)), err: fmt.Errorf("sync: %w", ce)}
+		// After a connection that got somewhere, reconnect at once,
+		// spread over the first backoff step; a server that keeps going
+		// away (its storage unavailable) is backed off from like any.
+		return verdict{state: app.SyncOffline, delay: e.back.next(), err: fmt.Errorf("sync: %w", ce)}
 	}
 	return verdict{state: app.SyncOffline, delay: e.back.next(), err: fmt.Errorf("sync: %w", ce)}
 }

@@ -554,7 +554,6 @@ func (c *conn) welcome(ctx context.Context, w *syncproto.Welcome) error {
 	}
 	c.welcomed = true
 	c.e.live.Store(true)
-	c.e.back.reset()
 	c.e.status.update(func(s *app.SyncStatus) { s.State, s.Why, s.RetryIn = app.SyncSyncing, "", 0 })
 	return nil
 }
@@ -586,6 +585,13 @@ func (c *conn) changes(ctx context.Context, f *syncproto.Changes, page app.Serve
 			c.sum.Pulled++
 		}
 	}
+	if len(opened) > 0 {
+		// The connection got somewhere: a failure from here on starts
+		// the backoff over. A welcome alone does not, or a server that
+		// welcomes and then fails every push (a full disk, a database
+		// down) would be reconnected to twice a second.
+		c.e.back.reset()
+	}
 	if f.CaughtUp && !c.caughtUp {
 		c.caughtUp = true
 		return c.push(ctx)
@@ -611,6 +617,7 @@ func (c *conn) ack(ctx context.Context, ids []model.ID) error {
 		if c.inflight[id] {
 			delete(c.inflight, id)
 			c.sum.Pushed++
+			c.e.back.reset()
 		}
 	}
 	return c.push(ctx)
@@ -816,6 +823,9 @@ func (c *conn) settle(ctx context.Context) (bool, error) {
 		}
 		s.State, s.LastError = app.SyncInSync, ""
 	})
+	if inSync {
+		c.e.back.reset()
+	}
 	return inSync && c.once, nil
 }
 

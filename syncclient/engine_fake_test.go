@@ -40,6 +40,11 @@ type fakeSync struct {
 	// refuse, when set, answers the n-th connection (from 1) with a
 	// close code and message right after the handshake (0: serve it).
 	refuse func(n int) (syncproto.CloseCode, string)
+	// refusePush, when set, answers the n-th push frame (from 1, over all
+	// connections) with a close code and message instead of applying it
+	// (0: apply it), as a server whose storage fails does.
+	refusePush func(n int) (syncproto.CloseCode, string)
+	pushN      int
 	// silent, when set, stops reading after hello (pongs never come).
 	silent bool
 	// slowWelcome, when silent, streams the welcome frame over this long
@@ -226,6 +231,14 @@ func (f *fakeSync) sender(ctx context.Context, cancel func(), ws *websocket.Conn
 func (f *fakeSync) push(ctx context.Context, ws *websocket.Conn, p *syncproto.Push, size int, early bool) {
 	var dup []model.ID
 	f.mu.Lock()
+	f.pushN++
+	if f.refusePush != nil {
+		if code, msg := f.refusePush(f.pushN); code != 0 {
+			f.mu.Unlock()
+			f.closeWith(ctx, ws, code, msg)
+			return
+		}
+	}
 	if f.dropPush > 0 {
 		f.dropPush--
 		if f.applyDropped {

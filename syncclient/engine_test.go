@@ -396,6 +396,62 @@ func TestEngineReconnectsWithBackoffAndThenSyncs(t *testing.T) {
 	}
 }
 
+// TestEngineBacksOffFromAServerThatFailsEveryPush has the server welcome
+// the device and catch it up, then refuse each of its pushes as a server
+// with a full disk or no database does: going away (1001) or failing
+// (1011). A welcome is no success: the waits grow as for any failure, and
+// only the push that finally lands starts them over.
+func TestEngineBacksOffFromAServerThatFailsEveryPush(t *testing.T) {
+	for _, code := range []syncproto.CloseCode{syncproto.CloseGoingAway, syncproto.CloseInternal} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			f := newFakeSync(t)
+			const failures = 8
+			f.refusePush = func(n int) (syncproto.CloseCode, string) {
+				if n <= failures {
+					return code, "the server's storage is unavailable"
+				}
+				return 0, ""
+			}
+			db := openStore(t)
+			if err := db.Apply(ctx, reqOp(model.NewID(), "pending")); err != nil {
+				t.Fatal(err)
+			}
+			e, clk := newEngine(t, f, db, vault.NewAccountKey())
+			done := make(chan error, 1)
+			go func() { done <- e.Run(ctx) }()
+			waitFor(t, "IN SYNC", func() bool { s := e.Status(); return s.State == app.SyncInSync && s.Pending == 0 })
+			// Rand is 0.999: each wait is just under its ceiling, which
+			// doubles from BackoffMin up to BackoffMax.
+			got := clk.waits()
+			if len(got) != failures {
+				t.Fatalf("waits = %v, want %d", got, failures)
+			}
+			ceiling := syncclient.BackoffMin
+			for i, w := range got {
+				if w >= ceiling || w < ceiling*99/100 {
+					t.Errorf("wait %d = %v, want just under %v (waits %v)", i+1, w, ceiling, got)
+				}
+				ceiling = min(2*ceiling, syncclient.BackoffMax)
+			}
+			// In sync again, the next failure is met at once.
+			f.mu.Lock()
+			f.refusePush = func(int) (syncproto.CloseCode, string) { return code, "down again" }
+			f.mu.Unlock()
+			if err := db.Apply(ctx, reqOp(model.NewID(), "next")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "one more wait", func() bool { return len(clk.waits()) > failures })
+			if w := clk.waits()[failures]; w >= syncclient.BackoffMin {
+				t.Errorf("first wait after being in sync = %v, want under %v", w, syncclient.BackoffMin)
+			}
+			cancel()
+			<-done
+		})
+	}
+}
+
 func TestEnginePushesLocalEditsWhileConnected(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
