@@ -522,11 +522,14 @@ func (c *syncConn) sendPage(sent, head uint64, pokedAt time.Time) (uint64, bool,
 	reached := page[len(page)-1].Seq
 	m := c.srv.syncMetrics
 	m.behind.Observe(float64(head - sent))
+	counted := 0 // of page, in the frames written so far
 	err = changesFrames(page, reached >= head, func(frame []byte, last model.Change, caughtUp bool) error {
 		if err := c.writeRaw(frame); err != nil {
 			return err
 		}
-		m.changes.Add(float64(countUntil(page, last.Seq)))
+		n := countUntil(page, last.Seq)
+		m.changes.Add(float64(n - counted))
+		counted = n
 		return nil
 	})
 	if err != nil {
@@ -608,8 +611,7 @@ func dropBare(page []model.Change, through uint64, fresh bool) []model.Change {
 	return out
 }
 
-// countUntil counts the changes of page up to seq (one frame's worth
-// when frames split a page; the whole page otherwise).
+// countUntil counts the changes of page up to seq.
 func countUntil(page []model.Change, seq uint64) int {
 	n := 0
 	for _, c := range page {

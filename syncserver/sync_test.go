@@ -171,6 +171,21 @@ func TestSyncFramesStayUnderOneMiB(t *testing.T) {
 	if len(got) != 10 {
 		t.Fatalf("got %d changes, want 10", len(got))
 	}
+	// Each change counts once, whichever frame carried it.
+	if m := e.metrics(t); !strings.Contains(m, "courier_sync_changes_sent_total 10\n") {
+		t.Errorf("changes sent metric is not 10:\n%s", grepLines(m, "courier_sync_changes_sent_total"))
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func TestSyncRefusesHandshakes(t *testing.T) {
