@@ -437,6 +437,27 @@ func TestHistoryCommand(t *testing.T) {
 	}
 }
 
+// TestAnEmptyProfileFlagIsAUsageError: `--profile "$UNSET"` in a script
+// must not fall back to the person's own profile (nor to
+// $COURIER_PROFILE), before or after the command name.
+func TestAnEmptyProfileFlagIsAUsageError(t *testing.T) {
+	home := t.TempDir()
+	env := map[string]string{"COURIER_PROFILE": home}
+	for _, args := range [][]string{
+		{"--profile", "", "history"},
+		{"history", "--profile", ""},
+		{"history", "--profile= "},
+	} {
+		r := run(t, runOpts{env: env}, args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "--profile") || !strings.Contains(r.stderr, "empty folder name") {
+			t.Errorf("%q: exit %d, stderr %q; want a usage error about --profile", args, r.code, r.stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("the default profile got %d files", len(entries))
+	}
+}
+
 func TestHelpMentionsEveryFlag(t *testing.T) {
 	r := run(t, runOpts{}, "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "--profile DIR") || !strings.Contains(r.stdout, "COURIER_PROFILE") {

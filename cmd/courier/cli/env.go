@@ -32,10 +32,25 @@ type Env struct {
 func (e *Env) FlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&e.profile, "profile", e.globalProfile, "use the profile in `DIR` (default: $COURIER_PROFILE, else the user config folder's courier)")
+	e.profile = e.globalProfile
+	fs.Var((*profileFlag)(&e.profile), "profile", "use the profile in `DIR` (default: $COURIER_PROFILE, else the user config folder's courier)")
 	e.synopsis = synopsis
 	e.flags = fs
 	return fs
+}
+
+// profileFlag is --profile: a folder name, never empty, so that a script's
+// `--profile "$UNSET"` does not fall back to the person's own profile.
+type profileFlag string
+
+func (p *profileFlag) String() string { return string(*p) }
+
+func (p *profileFlag) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("empty folder name (leave --profile out for the default profile)")
+	}
+	*p = profileFlag(s)
+	return nil
 }
 
 // Parse parses args with fs, flags and positional arguments in any order
