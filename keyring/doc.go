@@ -11,8 +11,10 @@
 // "courier") with the account name "<profileID>/<key>", for example
 // "3f9a0c5e1b7d2a46/account/01HZY.../token". The profile ID is
 // ProfileID(profileDir): the first 16 hex digits of the SHA-256 of the
-// absolute profile directory, so two profiles on one machine never share
-// an entry. Values are binary and stored base64-encoded (standard
+// absolute profile directory when the profile was first opened, so two
+// profiles on one machine never share an entry. PinProfileID keeps it in
+// the profile folder (file IDFile), so a profile moved or restored to
+// another path keeps its entries; a copy of the whole folder shares them. Values are binary and stored base64-encoded (standard
 // alphabet, padded), as go-keyring stores strings.
 //
 // Errors wrap the model vocabulary: model.ErrNotFound for a missing entry

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -84,9 +85,64 @@ func New(service, profileID string, opts ...Option) *Keyring {
 	return k
 }
 
-// ProfileID returns the keyring name of the profile in dir: the first 16
-// hex digits of SHA-256 of its absolute, cleaned path.
+// IDFile is the file in a profile folder that keeps the profile's
+// keyring name (see PinProfileID).
+const IDFile = "keyring-id"
+
+// ProfileID returns the keyring name of the profile in dir: the one kept
+// in dir's IDFile, else (a profile never pinned) the first 16 hex digits
+// of SHA-256 of dir's absolute, cleaned path.
 func ProfileID(dir string) string {
+	if id, ok := readProfileID(dir); ok {
+		return id
+	}
+	return pathID(dir)
+}
+
+// PinProfileID keeps the profile's keyring name in dir's IDFile, unless it
+// holds one already, so that the profile keeps its keyring entries when
+// its folder is moved, renamed, restored elsewhere or reached by another
+// path. The name is the one ProfileID gave so far, so nothing stored
+// under it is lost. dir must exist.
+func PinProfileID(dir string) error {
+	if _, ok := readProfileID(dir); ok {
+		return nil
+	}
+	f, err := os.CreateTemp(dir, ".keyring-id-*")
+	if err != nil {
+		return fmt.Errorf("keep the profile's keyring name: %w", err)
+	}
+	_, err = f.WriteString(pathID(dir) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(dir, IDFile))
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("keep the profile's keyring name: %w", err)
+	}
+	return nil
+}
+
+// readProfileID reads dir's IDFile: 16 lowercase hex digits.
+func readProfileID(dir string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, IDFile))
+	if err != nil {
+		return "", false
+	}
+	id := strings.TrimSpace(string(b))
+	if len(id) != 16 || strings.Trim(id, "0123456789abcdef") != "" {
+		return "", false
+	}
+	return id, true
+}
+
+func pathID(dir string) string {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}

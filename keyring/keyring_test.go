@@ -10,6 +10,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -270,5 +272,45 @@ func TestProfileID(t *testing.T) {
 	}
 	if ProfileID(dir+"/other") == id {
 		t.Error("two directories share a profile id")
+	}
+}
+
+// TestAPinnedProfileIDMovesWithItsFolder: once pinned, the profile keeps
+// its keyring name at any path; pinning again changes nothing, and a
+// damaged IDFile falls back to the path's name.
+func TestAPinnedProfileIDMovesWithItsFolder(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "courier")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	id := ProfileID(dir)
+	if err := PinProfileID(dir); err != nil {
+		t.Fatal(err)
+	}
+	if got := ProfileID(dir); got != id {
+		t.Fatalf("pinned id = %q, want the one it had, %q", got, id)
+	}
+	moved := filepath.Join(root, "restored", "courier")
+	if err := os.MkdirAll(filepath.Dir(moved), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	if got := ProfileID(moved); got != id {
+		t.Errorf("id after the move = %q, want %q", got, id)
+	}
+	if err := PinProfileID(moved); err != nil || ProfileID(moved) != id {
+		t.Errorf("pin after the move: %v, id %q; want %q kept", err, ProfileID(moved), id)
+	}
+	if err := os.WriteFile(filepath.Join(moved, IDFile), []byte("../../etc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := ProfileID(moved); got == "../../etc" || len(got) != 16 {
+		t.Errorf("id from a damaged file = %q, want the path's", got)
+	}
+	if entries, _ := os.ReadDir(moved); len(entries) != 1 {
+		t.Errorf("the folder holds %d entries, want the id file only (no temp files)", len(entries))
 	}
 }

@@ -50,9 +50,13 @@ func (m *Main) openStore(ctx context.Context, dir string) (*Profile, error) {
 		if created && errors.Is(err, store.ErrSecretsLocked) {
 			// A new key opens nothing sealed before: leave no wrong key.
 			_ = secrets.Delete(ctx, storeKeyName)
-			return nil, fmt.Errorf("the OS keyring holds no key for this profile any more (was the keyring reset?): %w", err)
+			return nil, fmt.Errorf("the OS keyring holds no key for this profile: was the keyring reset, or the folder moved here from another path before Courier kept its keyring name in it (then open it once at its old path, and move it after)? %w", err)
 		}
 		return nil, err
+	}
+	if err := keyring.PinProfileID(dir); err != nil {
+		// Only a move of the folder would lose its keyring entries.
+		m.Logger.Warn("keyring name not kept in the profile", "dir", dir, "err", err)
 	}
 	notice := db.Notice()
 	if w := unsealedWarning(ctx, db); w != "" {

@@ -188,6 +188,41 @@ func TestAProfileCopyOpensOnceItIsGivenTheKey(t *testing.T) {
 	}
 }
 
+// TestAMovedProfileOpensWithItsKey: a profile holding a sealed secret
+// value, moved to another folder (a restored backup, a new home), still
+// finds its key in the keyring and opens.
+func TestAMovedProfileOpensWithItsKey(t *testing.T) {
+	ctx := context.Background()
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	m := &Main{ProfileSecrets: kr.secrets}
+	m.defaults()
+	root := t.TempDir()
+	from, to := filepath.Join(root, "courier"), filepath.Join(root, "restored")
+	p, err := m.openStore(ctx, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := model.NewID()
+	err = p.Store.(*store.DB).Apply(ctx, model.Op{Kind: model.KindVariable, ID: id, Fields: model.Fields{"value": json.RawMessage(`"kept"`), "secret": json.RawMessage("true")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(from, to); err != nil {
+		t.Fatal(err)
+	}
+	p, err = m.openStore(ctx, to)
+	if err != nil {
+		t.Fatalf("open the moved profile: %v", err)
+	}
+	defer p.Close()
+	if r, err := p.Store.Get(ctx, model.KindVariable, id); err != nil || string(r.Fields["value"]) != `"kept"` {
+		t.Errorf("the moved profile's value = %s, %v", r.Fields["value"], err)
+	}
+}
+
 // TestSecretVariablesSyncBetweenSealedProfiles: a secret value typed on
 // one device reaches the other through the real server, and neither
 // profile file holds it in plain text.
