@@ -174,7 +174,8 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 	env.Details = "The session is revoked on the server and its secrets are removed from the\n" +
 		"keyring. The data on this device stays, unless --remove-data is given: then\n" +
 		"the changes made here that the server lacks are pushed first, and if some\n" +
-		"cannot be, the data stays and the command fails saying so. Signed out\n" +
+		"cannot be, nothing is done (the session and the data stay) and the\n" +
+		"command fails saying so. Signed out\n" +
 		"already, --remove-data still removes the account's data (when nothing made\n" +
 		"here waits for the server).\n"
 	if err := parseNoArgs(env, fs, args); err != nil {
@@ -185,9 +186,17 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.close()
-	var pushErr error
 	if *remove {
-		pushErr = pushBeforeRemoval(ctx, s)
+		// Signed in, a change that cannot be pushed stops everything
+		// here: signed out, the person could not push it any more
+		// without signing in again.
+		if n, err := pushBeforeRemoval(ctx, s); err != nil && !signedOut(ctx, s) {
+			what := fmt.Sprintf("%d changes made here have", n)
+			if n == 1 {
+				what = "1 change made here has"
+			}
+			return fmt.Errorf("nothing was done (sync first, or sign out without --remove-data to keep the data here): %s not reached the server, and pushing failed: %w", what, err)
+		}
 	}
 	res, err := s.acc.SignOut(ctx)
 	switch {
@@ -205,9 +214,6 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 		return nil
 	}
 	if err := app.RemoveAccountData(ctx, s.store); err != nil {
-		if errors.Is(err, app.ErrUnpushed) && pushErr != nil {
-			fmt.Fprintf(env.Stderr, "courier logout: pushing the changes made here failed: %s\n", Message(pushErr))
-		}
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "This account's data was removed from this profile.")
@@ -226,19 +232,20 @@ func signedOut(ctx context.Context, s *syncSession) bool {
 const logoutPushTimeout = 30 * time.Second
 
 // pushBeforeRemoval syncs once when changes made here are pending, so
-// that removing the account's data loses none of them; it returns why
-// the sync failed, if it did.
-func pushBeforeRemoval(ctx context.Context, s *syncSession) error {
+// that removing the account's data loses none of them; when the sync
+// fails, it returns how many were pending and why.
+func pushBeforeRemoval(ctx context.Context, s *syncSession) (int, error) {
 	if err := s.sync.Load(ctx); err != nil {
-		return err
+		return 0, err
 	}
-	if s.sync.Status().Pending == 0 {
-		return nil
+	n := s.sync.Status().Pending
+	if n == 0 {
+		return 0, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, logoutPushTimeout)
 	defer cancel()
 	_, err := s.sync.Once(ctx)
-	return err
+	return n, err
 }
 
 func runUsername(ctx context.Context, env *Env, args []string) error {
