@@ -248,6 +248,9 @@ type SignOutResult struct {
 	// it did, or when it was revoked already). The device forgot the
 	// session either way; the person may revoke it from another device.
 	ServerErr error
+	// SessionID is the session the server was not told to end (set with
+	// ServerErr), to revoke from another device.
+	SessionID string
 }
 
 // SignOut revokes this device's session on the server and deletes the
@@ -272,7 +275,7 @@ func (x *Accounts) signOut(ctx context.Context) (SignOutResult, error) {
 			err = api.SignOut(ctx)
 		}
 		if err != nil && !isAPICode(err, syncproto.CodeUnauthorized) {
-			res.ServerErr = err
+			res.ServerErr, res.SessionID = err, a.SessionID
 		}
 	}
 	return res, x.forget(ctx, a)

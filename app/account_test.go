@@ -244,10 +244,17 @@ func TestSignOutWithTheServerDownStillForgetsAndSaysSo(t *testing.T) {
 	e := newAcctEnv(t, srv)
 	e.signUp(t)
 	e.signIn(t, acctUser, acctPass)
+	before, err := e.acc.Current(context.Background())
+	if err != nil || before.SessionID == "" {
+		t.Fatalf("Current = %+v, %v", before, err)
+	}
 	srv.down = true
 	res, err := e.acc.SignOut(context.Background())
 	if err != nil || !errors.Is(res.ServerErr, model.ErrUnavailable) {
 		t.Fatalf("SignOut = %+v, %v; want local success and the server's error", res, err)
+	}
+	if res.SessionID != before.SessionID {
+		t.Errorf("SignOut names session %q, want the one left open, %q", res.SessionID, before.SessionID)
 	}
 	if k := e.secrets.keys(); len(k) != 0 {
 		t.Errorf("Secrets still hold %v", k)

@@ -207,7 +207,7 @@ func runLogout(ctx context.Context, env *Env, args []string) error {
 	default:
 		fmt.Fprintln(env.Stdout, "Signed out on this device.")
 		if res.ServerErr != nil {
-			fmt.Fprintf(env.Stderr, "courier: warning: the server could not be told (%s); revoke this device from another one with 'courier devices --revoke ID'\n", Message(res.ServerErr))
+			fmt.Fprintf(env.Stderr, "courier: warning: the server could not be told (%s); revoke this device's session from another one with 'courier devices --revoke %s'\n", Message(res.ServerErr), res.SessionID)
 		}
 	}
 	if !*remove {
