@@ -79,7 +79,7 @@ func (s *httpSender) runnerFor(cfg SenderConfig) (*httprun.Runner, error) {
 	}
 	s.cfg, s.ca = cfg, stamp
 	s.runner = httprun.New(httprun.Options{
-		Timeout: cfg.Timeout, InsecureSkipVerify: cfg.InsecureSkipVerify, FollowRedirects: cfg.FollowRedirects,
+		Timeout: cfg.Timeout, TimeoutFrom: cfg.TimeoutFrom, InsecureSkipVerify: cfg.InsecureSkipVerify, FollowRedirects: cfg.FollowRedirects,
 		MaxRedirects: cfg.MaxRedirects, Proxy: cfg.Proxy, BodyDir: cfg.BodyDir,
 		MaxMemoryBody: cfg.MaxMemoryBody, CookieJar: cfg.CookieJar, RootCAs: roots,
 	})

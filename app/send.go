@@ -27,6 +27,7 @@ type Scope struct {
 // SenderConfig is what one exchange needs from Settings and the profile.
 type SenderConfig struct {
 	Timeout            time.Duration
+	TimeoutFrom        string // where Timeout was set, for its message
 	InsecureSkipVerify bool
 	FollowRedirects    bool
 	MaxRedirects       int
@@ -69,8 +70,11 @@ type SendOptions struct {
 	// AllowUnresolved sends even when {{variables}} stay unresolved (they
 	// are then sent literally). Without it Send refuses with *UnresolvedError.
 	AllowUnresolved bool
-	// Timeout overrides Settings.Timeout for this send when positive.
-	Timeout time.Duration
+	// Timeout overrides Settings.Timeout for this send when positive;
+	// TimeoutFrom then names where it was set, for the time-out's message
+	// (for example "--timeout").
+	Timeout     time.Duration
+	TimeoutFrom string
 	// SkipVerify turns TLS verification off for this send, whatever
 	// Settings.VerifyTLS says.
 	SkipVerify bool
@@ -196,8 +200,9 @@ func (a *App) SendWith(ctx context.Context, req model.Request, opts SendOptions)
 	if err != nil {
 		return nil, err
 	}
+	timeoutFrom := "the time-out in Settings"
 	if opts.Timeout > 0 {
-		settings.Timeout = opts.Timeout
+		settings.Timeout, timeoutFrom = opts.Timeout, opts.TimeoutFrom
 	}
 	if opts.SkipVerify {
 		settings.VerifyTLS = false
@@ -206,7 +211,9 @@ func (a *App) SendWith(ctx context.Context, req model.Request, opts SendOptions)
 		settings.CAFile = opts.CAFile
 	}
 	sentAt := a.now()
-	ex, sendErr := a.sender.Send(ctx, a.senderConfig(settings), p.Request, p.Scope)
+	cfg := a.senderConfig(settings)
+	cfg.TimeoutFrom = timeoutFrom
+	ex, sendErr := a.sender.Send(ctx, cfg, p.Request, p.Scope)
 	if sendErr != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("send %s: %w", req.URL, ctx.Err())

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -262,6 +263,27 @@ func TestSendTrustsTheCAOfTheSettings(t *testing.T) {
 	}
 	if n := len(must[[]model.HistorySummary](t)(a.History(ctx, app.HistoryQuery{}))); n != before {
 		t.Errorf("a send refused for its CA file went to the history (%d entries, want %d)", n, before)
+	}
+}
+
+// TestATimeOutSaysWhereItWasSet: the Settings' time-out is named as
+// such; one given for the send names what its caller says.
+func TestATimeOutSaysWhereItWasSet(t *testing.T) {
+	srv := echoServer(t)
+	a, _ := newApp(t, app.Options{})
+	ctx := context.Background()
+	s := must[app.Settings](t)(a.Settings(ctx))
+	s.Timeout = 50 * time.Millisecond
+	if err := a.SaveSettings(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	req := model.Request{URL: srv.URL + "/hang"}
+	if _, err := a.Send(ctx, req); err == nil || !strings.Contains(err.Error(), "within 50ms (the time-out in Settings)") {
+		t.Errorf("Send = %v, want the Settings' time-out named", err)
+	}
+	_, err := a.SendWith(ctx, req, app.SendOptions{Timeout: 60 * time.Millisecond, TimeoutFrom: "--timeout"})
+	if err == nil || !strings.Contains(err.Error(), "within 60ms (--timeout)") || strings.Contains(err.Error(), "Settings") {
+		t.Errorf("SendWith = %v, want --timeout named", err)
 	}
 }
 

@@ -18,8 +18,11 @@ import (
 // verified against the system's roots, redirects not followed, the proxy
 // from the environment, bodies over 10 MiB streamed to os.TempDir().
 type Options struct {
-	Timeout            time.Duration // whole exchange, body included; 0: none
-	InsecureSkipVerify bool          // TLS verification off
+	Timeout time.Duration // whole exchange, body included; 0: none
+	// TimeoutFrom says where Timeout was set, for its time-out message
+	// ("the time-out in Settings"); "": the message does not say.
+	TimeoutFrom        string
+	InsecureSkipVerify bool // TLS verification off
 	FollowRedirects    bool
 	MaxRedirects       int // redirects followed at most; 0: 10
 	// Proxy: "" takes it from the environment (HTTPS_PROXY, HTTP_PROXY,

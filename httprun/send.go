@@ -121,7 +121,10 @@ func (r *Runner) describe(resp *http.Response, res *Result) {
 func (r *Runner) classify(ctx, sendCtx context.Context, err error) *Error {
 	e := classify(ctx, err, sendCtx.Err() != nil && ctx.Err() == nil)
 	if e.Kind == KindTimeout && r.opts.Timeout > 0 && ctx.Err() == nil {
-		e.Msg = fmt.Sprintf("no complete response within %s (the time-out in Settings)", r.opts.Timeout.Round(time.Millisecond))
+		e.Msg = fmt.Sprintf("no complete response within %s", r.opts.Timeout.Round(time.Millisecond))
+		if r.opts.TimeoutFrom != "" {
+			e.Msg += " (" + r.opts.TimeoutFrom + ")"
+		}
 	}
 	if e.Kind == KindCanceled && !errors.Is(e, context.Canceled) {
 		e.Err = errors.Join(context.Canceled, e.Err)

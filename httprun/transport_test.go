@@ -200,9 +200,13 @@ func TestTimeoutAndCancel(t *testing.T) {
 			}
 		}))
 		defer srv.Close()
-		e := sendErr(t, Options{Timeout: 100 * time.Millisecond}, model.Request{URL: srv.URL})
+		e := sendErr(t, Options{Timeout: 100 * time.Millisecond, TimeoutFrom: "the time-out in Settings"}, model.Request{URL: srv.URL})
 		if e.Kind != KindTimeout || e.Error() != "no complete response within 100ms (the time-out in Settings)" {
 			t.Fatalf("error %s %q", e.Kind, e)
+		}
+		e = sendErr(t, Options{Timeout: 100 * time.Millisecond}, model.Request{URL: srv.URL})
+		if e.Kind != KindTimeout || e.Error() != "no complete response within 100ms" {
+			t.Fatalf("error without TimeoutFrom: %s %q", e.Kind, e)
 		}
 	})
 	t.Run("the time-out covers the body", func(t *testing.T) {

@@ -241,7 +241,7 @@ func TestSendErrors(t *testing.T) {
 		{"unreachable host", []string{"http://127.0.0.1:1/"}, 1, "cannot connect to 127.0.0.1:1"},
 		{"unknown host", []string{"http://no-such-host.invalid/"}, 1, "no-such-host.invalid"},
 		{"TLS error names the fix", []string{tlsSrv.URL + "/echo"}, 1, "TLS: certificate signed by unknown authority (trust its CA with --ca FILE, or send with -k to skip verification)"},
-		{"time-out", []string{"--timeout", "100ms", srv.URL + "/hang"}, 1, "time-out"},
+		{"time-out", []string{"--timeout", "100ms", srv.URL + "/hang"}, 1, "no complete response within 100ms (--timeout)"},
 		{"unresolved variables are listed", []string{srv.URL + "/{{path}}?k={{key}}"}, 2, "{{key}}, {{path}}"},
 		{"a missing body file", []string{"-d", "@/no/such/file", srv.URL}, 2, "cannot read the body file"},
 		{"an unknown environment", []string{"-e", "prod", srv.URL}, 2, `no environment called "prod"`},

@@ -168,7 +168,7 @@ func readData(env *Env, v string) (string, error) {
 }
 
 func sendAndPrint(ctx context.Context, env *Env, core *app.App, req model.Request, f sendFlags) error {
-	opts := app.SendOptions{AllowUnresolved: f.allowUnresolved, Timeout: f.timeout, SkipVerify: f.insecure, CAFile: f.caFile}
+	opts := app.SendOptions{AllowUnresolved: f.allowUnresolved, Timeout: f.timeout, TimeoutFrom: "--timeout", SkipVerify: f.insecure, CAFile: f.caFile}
 	if f.env != "" {
 		e, err := core.EnvironmentByName(ctx, f.env)
 		if err != nil {
