@@ -517,17 +517,26 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestProfileProblems(t *testing.T) {
-	t.Run("a profile in use names --profile", func(t *testing.T) {
+	t.Run("a profile in use says by what", func(t *testing.T) {
 		dir := t.TempDir()
 		db, err := store.Open(context.Background(), dir, store.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		for _, args := range [][]string{{"--profile", dir}, {"history", "--profile", dir}} {
-			r := run(t, runOpts{main: func(m *Main) { m.RunGUI = failGUI(t) }}, args...)
-			if r.code != 1 || !strings.Contains(r.stderr, "in use") || !strings.Contains(r.stderr, "--profile") {
-				t.Fatalf("%v: exit %d stderr %q", args, r.code, r.stderr)
+		// A second window is pointed to --profile; a command, held by
+		// an owner that has no window, to that owner (sync --watch).
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--profile", dir}, "start it with --profile DIR"},
+			{[]string{"history", "--profile", dir}, "in use by another courier command (courier sync --watch"},
+			{[]string{"sync", "--profile", dir}, "in use by another courier command (courier sync --watch"},
+		} {
+			r := run(t, runOpts{main: func(m *Main) { m.RunGUI = failGUI(t) }}, tt.args...)
+			if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("%v: exit %d stderr %q; want %q", tt.args, r.code, r.stderr, tt.want)
 			}
 			oneLine(t, r.stderr)
 		}

@@ -206,6 +206,8 @@ func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func
 			p, err = &Profile{Store: rs, Close: rs.Close}, nil
 		case !errors.Is(derr, errNoWindow): // a window that refused or failed
 			return nil, "", nil, nil, derr
+		default:
+			err = heldByCommand(dir)
 		}
 	}
 	if err != nil {

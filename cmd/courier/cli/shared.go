@@ -256,8 +256,15 @@ func (e *Env) openOwned(ctx context.Context, dir string) (*Profile, error) {
 		if windowListening(dir) {
 			return nil, fmt.Errorf("the Courier window has the profile %s open: use its account and sync settings, or close it first (send, history, import and export work beside it): %w", dir, store.ErrProfileLocked)
 		}
+		return nil, heldByCommand(dir)
 	}
 	return p, err
+}
+
+// heldByCommand is the error for a profile locked by an owner that does
+// not listen: another command (a window listens once it is up).
+func heldByCommand(dir string) error {
+	return fmt.Errorf("the profile %s is in use by another courier command (courier sync --watch holds it while it runs); wait until it ends or stop it: %w", dir, store.ErrProfileLocked)
 }
 
 // remoteStore is the store of a profile another courier process (the
