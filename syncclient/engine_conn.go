@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -104,6 +106,8 @@ func (e *Engine) session(ctx context.Context, once bool, sum *app.SyncSummary) e
 	if we := (*writeError)(nil); errors.As(err, &we) {
 		if why := c.serverReason(q, readDone); why != nil {
 			err = why
+		} else {
+			err = lost(err)
 		}
 	}
 	if err == nil {
@@ -399,7 +403,7 @@ func (c *conn) ping(ctx context.Context, dead chan<- struct{}) {
 func (c *conn) readError(err error) error {
 	code := websocket.CloseStatus(err)
 	if code == -1 {
-		return err
+		return lost(err)
 	}
 	ce := &closedError{code: syncproto.CloseCode(code)}
 	var cl websocket.CloseError
@@ -426,6 +430,44 @@ func (c *conn) write(ctx context.Context, f syncproto.Frame) error {
 		return &writeError{fmt.Errorf("send %s frame: %w", f.FrameType(), err)}
 	}
 	return nil
+}
+
+// lostError is a connection that broke under its frames, without a
+// close: the network, or a server gone without a word. Its message is
+// the cause, not the WebSocket library's account of it.
+type lostError struct{ err error }
+
+func (e *lostError) Error() string {
+	cause := e.err
+	for {
+		var op *net.OpError
+		if errors.As(cause, &op) && op.Err != nil {
+			cause = op.Err // "write: broken pipe", not the addresses
+		}
+		next := errors.Unwrap(cause)
+		if next == nil {
+			break
+		}
+		cause = next
+	}
+	if errors.Is(cause, io.EOF) || errors.Is(cause, io.ErrUnexpectedEOF) {
+		return "the connection to the server was lost (closed without a word)"
+	}
+	return fmt.Sprintf("the connection to the server was lost (%v)", cause)
+}
+
+func (e *lostError) Unwrap() error { return e.err }
+
+// lost returns err as a lostError when the link itself failed, and err
+// otherwise.
+func lost(err error) error {
+	var op *net.OpError
+	switch {
+	case errors.As(err, &op), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return &lostError{err}
+	}
+	return err
 }
 
 // writeError is a frame the connection failed to send. When the server

@@ -623,6 +623,25 @@ func TestEngineRecoversFromADroppedPushAndALostAck(t *testing.T) {
 	}
 }
 
+// TestALostConnectionSaysSo: a link that breaks under a push (no close
+// frame) is told as such, with its cause, not in the WebSocket library's
+// words, and still counts as the server being out of reach.
+func TestALostConnectionSaysSo(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeSync(t)
+	f.dropPush = 1
+	db := openStore(t)
+	if err := db.Apply(ctx, reqOp(model.NewID(), "pending")); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, f, db, vault.NewAccountKey())
+	_, err := e.Once(ctx)
+	if err == nil || !strings.HasPrefix(err.Error(), "sync: the connection to the server was lost (") ||
+		strings.Contains(err.Error(), "failed to") || !errors.Is(err, model.ErrUnavailable) {
+		t.Fatalf("Once = %v; want the lost connection told plainly, wrapping ErrUnavailable", err)
+	}
+}
+
 func TestEngineStartsOverFromAServerRestoredFromABackup(t *testing.T) {
 	ctx := context.Background()
 	key := vault.NewAccountKey()
