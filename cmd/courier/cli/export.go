@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/courierapp/courier/app"
@@ -19,8 +17,10 @@ const exportDetails = `Kinds:
                      presets; not the history) as a Postman data dump
 
 NAME matches case-insensitively; an ID works too. The file is written to
-stdout unless -o is given. Secret variables are written with their values:
-keep the file to yourself.
+stdout unless -o is given. -o replaces a file whole, the target of a
+symlink rather than the link, and writes into a device or pipe
+(/dev/stdout, >(cmd)) in place. Secret variables are written with their
+values: keep the file to yourself.
 
 Examples:
   courier export collection petstore -o Petstore.postman_collection.json
@@ -29,7 +29,7 @@ Examples:
 
 func runExport(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("export", "[flags] collection NAME | environment NAME | globals | dump")
-	out := fs.String("o", "", "write to `FILE` instead of stdout (replaced whole, readable by you only)")
+	out := fs.String("o", "", "write to `FILE` instead of stdout (- is stdout; a new file is readable by you only)")
 	env.Details = exportDetails
 	pos, err := env.Parse(fs, args)
 	if err != nil {
@@ -62,11 +62,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *out == "" {
-		_, err := env.Stdout.Write(data)
-		return err
-	}
-	return writeFileAtomic(*out, data)
+	return writeOutput(env, *out, data)
 }
 
 func exportData(ctx context.Context, core *app.App, kind string, rest []string) ([]byte, error) {
@@ -131,26 +127,4 @@ func pickByName(what, name string, n int, item func(int) (model.ID, string)) (mo
 		return "", Exitf(ExitFailure, "no %s named %q: this profile has no %ss", what, name, what)
 	}
 	return "", Exitf(ExitFailure, "no %s named %q; the %ss are: %s", what, name, what, strings.Join(names, ", "))
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// folder, so a failure leaves any old file whole. The file is readable by
-// its owner only: it may hold secret values.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return Exitf(ExitFailure, "write %s: %v", path, err)
-	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		_ = os.Remove(tmp.Name())
-		return Exitf(ExitFailure, "write %s: %v", path, werr)
-	}
-	return nil
 }
