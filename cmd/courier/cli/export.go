@@ -62,6 +62,9 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		data = append(data, '\n') // a text file's last line, as history --json ends
+	}
 	return writeOutput(env, *out, data)
 }
 

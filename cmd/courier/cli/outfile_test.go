@@ -158,3 +158,19 @@ func TestExportFollowsASymlink(t *testing.T) {
 		t.Errorf("left behind: %v", names)
 	}
 }
+
+// The JSON ends with one newline, like history --json and status --json,
+// on stdout and in a file alike.
+func TestExportEndsWithOneNewline(t *testing.T) {
+	profile, stdout := globalsProfile(t)
+	file := filepath.Join(t.TempDir(), "g.json")
+	if r := exportTo(t, profile, file); r.code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	dump := run(t, runOpts{}, "--profile", profile, "export", "dump")
+	for what, s := range map[string]string{"stdout": stdout, "the file": mustRead(t, file), "a dump": dump.stdout} {
+		if !strings.HasSuffix(s, "}\n") {
+			t.Errorf("%s ends with %q, want one newline after the JSON", what, s[max(0, len(s)-5):])
+		}
+	}
+}
