@@ -101,7 +101,15 @@ func (x *Accounts) resetKey(ctx context.Context, api AccountAPI, server string, 
 		}
 		return key, nil
 	}
-	return x.deviceKey(ctx, server, in.Email)
+	key, err := x.deviceKey(ctx, server, in.Email)
+	if errors.Is(err, model.ErrNotFound) {
+		// Say first whether the code is right: a mistyped code is no
+		// reason to reach for the recovery key, let alone to erase.
+		if _, cerr := api.RecoveryKey(ctx, syncproto.RecoveryKeyRequest{Email: in.Email, Code: req.Code}); cerr != nil {
+			return key, cerr
+		}
+	}
+	return key, err
 }
 
 // deviceKey returns the account key this device holds for email's account

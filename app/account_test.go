@@ -329,7 +329,12 @@ func TestResetWithoutAnyKeyIsRefusedAndEraseStartsAfresh(t *testing.T) {
 	if err := e.acc.ForgotPassword(ctx, acctURL, acctEmail); err != nil {
 		t.Fatal(err)
 	}
-	in := ResetInput{ServerURL: acctURL, Email: acctEmail, Code: "7KQ2MXD93F", NewPassword: "fresh password"}
+	// A mistyped code is told as such, before anything about keys.
+	in := ResetInput{ServerURL: acctURL, Email: acctEmail, Code: "7KQ2MXD93G", NewPassword: "fresh password"}
+	if _, err := e.acc.ResetPassword(ctx, in); !isAPICode(err, syncproto.CodeInvalidCode) || strings.Contains(err.Error(), "recovery key") {
+		t.Fatalf("reset with a wrong code: err = %v, want the code refused", err)
+	}
+	in.Code = "7KQ2MXD93F"
 	if _, err := e.acc.ResetPassword(ctx, in); !errors.Is(err, model.ErrNotFound) || !strings.Contains(err.Error(), "recovery key") {
 		t.Fatalf("reset without a key: err = %v, want ErrNotFound naming the recovery key", err)
 	}
