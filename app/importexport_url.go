@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
@@ -65,7 +68,11 @@ func (a *App) ImportURL(ctx context.Context, rawURL string, opts ImportOptions) 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return ImportSummary{}, fmt.Errorf("fetch %s: the server answered %s: %w", u.Redacted(), resp.Status, statusErr(resp.StatusCode))
+		why := ""
+		if msg := errorMessage(resp.Body); msg != "" {
+			why = " (" + msg + ")"
+		}
+		return ImportSummary{}, fmt.Errorf("fetch %s: the server answered %s%s: %w", u.Redacted(), resp.Status, why, statusErr(resp.StatusCode))
 	}
 	if resp.ContentLength > opts.MaxSize {
 		return ImportSummary{}, fmt.Errorf("fetch %s: %d bytes, more than %d: %w", u.Redacted(), resp.ContentLength, opts.MaxSize, model.ErrTooLarge)
@@ -200,4 +207,28 @@ func importClient(roots *x509.CertPool) *http.Client {
 			return nil
 		},
 	}
+}
+
+// errorMessage returns the message of a JSON error body of the form
+// {"error": {"message": ...}} (a Courier server's, for a revoked link),
+// cut short and stripped of control characters; "" for any other body.
+func errorMessage(body io.Reader) string {
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.NewDecoder(io.LimitReader(body, 4<<10)).Decode(&e) != nil {
+		return ""
+	}
+	msg := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, e.Error.Message)
+	if len(msg) > 200 {
+		msg = strings.ToValidUTF8(msg[:200], "") + "..."
+	}
+	return strings.TrimSpace(msg)
 }

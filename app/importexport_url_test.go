@@ -30,7 +30,14 @@ func linkServer(t *testing.T, collection []byte) *httptest.Server {
 func linkMux(collection []byte) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/c/{token}", func(w http.ResponseWriter, r *http.Request) {
-		if r.PathValue("token") != "tok" {
+		switch r.PathValue("token") {
+		case "tok":
+		case "revoked": // as courier-server answers
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":{"code":"not_found","message":"this link does not exist: it was revoked,\u001b[31m it expired, or it was mistyped"}}`)
+			return
+		default:
 			http.NotFound(w, r)
 			return
 		}
@@ -154,6 +161,7 @@ func TestImportURLRefusesWhatItMustNotFetch(t *testing.T) {
 		{"another scheme", "file:///etc/passwd", app.ImportOptions{}, model.ErrInvalid, "only https"},
 		{"not a URL", "petstore.json", app.ImportOptions{}, model.ErrInvalid, "not a URL"},
 		{"an unknown link", srv.URL + "/c/nope", app.ImportOptions{}, model.ErrNotFound, "404"},
+		{"a revoked link, in the server's words", srv.URL + "/c/revoked", app.ImportOptions{}, model.ErrNotFound, "404 Not Found (this link does not exist: it was revoked,[31m it expired, or it was mistyped)"},
 		{"more than the cap", srv.URL + "/big", app.ImportOptions{MaxSize: 1 << 20}, model.ErrTooLarge, "larger than"},
 		{"a server of an unknown CA", untrusted.URL + "/c/tok", app.ImportOptions{}, model.ErrUnavailable, ": TLS: certificate signed by unknown authority"},
 		{"nothing listening", closed.URL + "/c/tok", app.ImportOptions{}, model.ErrUnavailable, ": cannot connect to " + strings.TrimPrefix(closed.URL, "http://") + ": connection refused"},
