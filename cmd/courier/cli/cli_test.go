@@ -226,6 +226,10 @@ func TestSendTrustsTheCAGivenWithCA(t *testing.T) {
 func TestSendErrors(t *testing.T) {
 	srv := server(t, false)
 	tlsSrv := server(t, true)
+	binBody := filepath.Join(t.TempDir(), "body.bin")
+	if err := os.WriteFile(binBody, []byte("\x00{{\x01\xffz}}\x02"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -243,6 +247,7 @@ func TestSendErrors(t *testing.T) {
 		{"TLS error names the fix", []string{tlsSrv.URL + "/echo"}, 1, "TLS: certificate signed by unknown authority (trust its CA with --ca FILE, or send with -k to skip verification)"},
 		{"time-out", []string{"--timeout", "100ms", srv.URL + "/hang"}, 1, "no complete response within 100ms (--timeout)"},
 		{"unresolved variables are listed", []string{srv.URL + "/{{path}}?k={{key}}"}, 2, "{{key}}, {{path}}"},
+		{"a binary body file's braces are quoted", []string{"-d", "@" + binBody, srv.URL}, 2, `{{"\x01\xffz"}}`},
 		{"a missing body file", []string{"-d", "@/no/such/file", srv.URL}, 2, "cannot read the body file"},
 		{"an unknown environment", []string{"-e", "prod", srv.URL}, 2, `no environment called "prod"`},
 		{"a negative time-out", []string{"--timeout", "-1s", srv.URL}, 2, "negative"},

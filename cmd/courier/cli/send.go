@@ -7,8 +7,11 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/httprun"
@@ -187,8 +190,8 @@ func sendAndPrint(ctx context.Context, env *Env, core *app.App, req model.Reques
 	var ue *app.UnresolvedError
 	switch {
 	case errors.As(err, &ue):
-		return Exitf(ExitUsage, "unresolved variables: {{%s}}; define them in an environment (-e NAME), the collection or the globals, or pass --allow-unresolved",
-			strings.Join(ue.Names, "}}, {{"))
+		return Exitf(ExitUsage, "unresolved variables: %s; define them in an environment (-e NAME), the collection or the globals, or pass --allow-unresolved (a body file is a template too)",
+			variableList(ue.Names))
 	case errors.Is(err, context.Canceled):
 		return Exitf(ExitCanceled, "the request was canceled")
 	case errors.Is(err, model.ErrInvalid):
@@ -243,3 +246,26 @@ type hintedError struct {
 
 func (e *hintedError) Error() string { return e.msg }
 func (e *hintedError) Unwrap() error { return e.err }
+
+// variableList lists unresolved variable names for a message: {{name}},
+// quoted when a name is not plain text (a binary body file's bytes), at
+// most ten of them.
+func variableList(names []string) string {
+	const most = 10
+	out := make([]string, 0, min(len(names), most+1))
+	for i, n := range names {
+		if i == most {
+			out = append(out, fmt.Sprintf("and %d more", len(names)-most))
+			break
+		}
+		if len(n) > 40 || strings.IndexFunc(n, func(r rune) bool { return !unicode.IsPrint(r) || r == utf8.RuneError }) >= 0 {
+			if len(n) > 40 {
+				n = strings.ToValidUTF8(n[:40], "") + "..."
+			}
+			out = append(out, "{{"+strconv.QuoteToASCII(n)+"}}")
+			continue
+		}
+		out = append(out, "{{"+n+"}}")
+	}
+	return strings.Join(out, ", ")
+}
