@@ -22,6 +22,7 @@ import (
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncproto"
 )
 
 // run runs the command line in-process and returns the exit code and what
@@ -676,6 +677,8 @@ func TestMessage(t *testing.T) {
 		{fmt.Errorf("sign up: %w", errors.Join(fmt.Errorf("email must be name@domain: %w", model.ErrInvalid), fmt.Errorf("username is short: %w", model.ErrInvalid))),
 			"sign up: email must be name@domain; username is short"},
 		{fmt.Errorf("sign up: %w", errors.Join(fmt.Errorf("email must be name@domain: %w", model.ErrInvalid))), "sign up: email must be name@domain"},
+		// A server's error without its code.
+		{fmt.Errorf("confirm email: %w", &syncproto.Error{Code: syncproto.CodeInvalidCode, Message: "this code is wrong or expired"}), "confirm email: this code is wrong or expired"},
 	}
 	for _, tt := range tests {
 		if got := Message(tt.err); got != tt.want {

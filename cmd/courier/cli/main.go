@@ -15,6 +15,7 @@ import (
 	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncproto"
 )
 
 // Exit codes.
@@ -232,7 +233,13 @@ func Exitf(code int, format string, args ...any) error {
 // is anything after the first line, unless err joins several errors (the
 // problems of a form), which are all kept, separated by "; ".
 func Message(err error) string {
-	lines := strings.Split(err.Error(), "\n")
+	text := err.Error()
+	var api *syncproto.Error
+	if errors.As(err, &api) && api.Message != "" {
+		// The server's words, without the code meant for programs.
+		text = strings.Replace(text, api.Error(), api.Message, 1)
+	}
+	lines := strings.Split(text, "\n")
 	if !joined(err) {
 		lines = lines[:1] // the rest is detail: a server's page, say
 	}
