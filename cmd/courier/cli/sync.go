@@ -143,11 +143,15 @@ func syncWatch(ctx context.Context, env *Env, s *syncSession) error {
 			fmt.Fprintln(env.Stdout, line)
 		}
 	}
-	show(s.sync.Status())
+	if st := s.sync.Status(); st.State != app.SyncOff { // off: said below
+		show(st)
+	}
 	for {
 		st := s.sync.Status()
 		switch st.State {
-		case app.SyncNotSignedIn, app.SyncOff, app.SyncActionNeeded:
+		case app.SyncOff:
+			return Exitf(ExitFailure, "sync is off on this profile; turn it on first ('courier sync on')")
+		case app.SyncNotSignedIn, app.SyncActionNeeded:
 			show(st)
 			return Exitf(ExitFailure, "sync cannot run: %s", st)
 		}

@@ -107,6 +107,10 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 		t.Errorf("status while off = %+v", r)
 	}
 	c.fails(desktop, "", "sync is off", "sync")
+	// --watch says it in the same words, once.
+	if r := c.run(desktop, "", "sync", "--watch"); r.code == 0 || r.stdout != "" || !strings.Contains(r.stderr, "sync is off on this profile; turn it on first") {
+		t.Errorf("sync --watch while off: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
 	c.ok(desktop, "", "sync", "on")
 	c.ok(desktop, "", "sync")
 	if out := c.ok(laptop, "", "sync"); !strings.Contains(out, "pulled 1 change,") {
