@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -252,9 +253,12 @@ func runUsername(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] != "remind" {
 		fs := env.FlagSet("username", "remind --email E [flags]")
 		env.Details = "Subcommands:\n  username remind --email E   email the username of the account of E\n"
-		if _, err := env.Parse(fs, args); err != nil {
+		if slices.ContainsFunc(args, isHelpFlag) {
+			_, err := env.Parse(fs, args) // prints the help
 			return err
 		}
+		// Whatever came instead of remind (--email E, say), the fix is
+		// the same.
 		return Usagef("usage: courier username remind --email E")
 	}
 	return runEmailRequest(ctx, env, "username remind", args[1:], func(s *accountSession, email string) error {
@@ -264,6 +268,11 @@ func runUsername(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "If %s has an account on %s, its username is on its way there.\n", email, s.server)
 		return nil
 	})
+}
+
+// isHelpFlag reports whether arg asks for help.
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "--h"
 }
 
 // runEmailRequest runs a command whose one flag (beside the server's) is

@@ -192,6 +192,7 @@ func TestAccountCommandUsage(t *testing.T) {
 		{"password needs a subcommand", []string{"password"}, "forgot|reset|change"},
 		{"reset refuses two key sources", []string{"password", "reset", "--email", "a@b.co", "--code", "x", "--recovery-key-stdin", "--erase-data"}, "exclude each other"},
 		{"username needs remind", []string{"username", "tell"}, "username remind"},
+		{"username needs remind before its flags", []string{"username", "--email", "ann@example.org"}, "usage: courier username remind --email E"},
 		{"a password needs a terminal or --password-stdin", []string{"login", "--username", "ann", "--server", "https://127.0.0.1:1"}, "--password-stdin"},
 	}
 	for _, tt := range tests {
