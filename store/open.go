@@ -15,6 +15,7 @@ import (
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/courierapp/courier/internal/boltfile"
 	"github.com/courierapp/courier/model"
 )
 
@@ -51,7 +52,8 @@ func releaseProfile(path string) {
 // gives model.ErrUnavailable with a sentence; a profile whose secret
 // values were sealed with another key than opts.SecretKey (or none given)
 // gives ErrSecretsLocked and is left unchanged. A file that is not a
-// readable database is never deleted: it is renamed to
+// readable database (including one cut short, as by a crash, a full disk
+// or a partial copy) is never deleted: it is renamed to
 // courier.db.corrupt-YYYYMMDD-HHMMSS, a fresh database is opened in its
 // place, and Notice says where the old one was kept.
 func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
@@ -129,7 +131,8 @@ func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, err
 	case err == nil:
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, lockedError(db.dir)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+	case errors.Is(err, boltfile.ErrDamaged),
+		errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, errDamaged),
 		strings.Contains(err.Error(), "file size too small"):
 		return nil, fmt.Errorf("open %s: %w: %w", db.path, errDamaged, err)
@@ -155,14 +158,12 @@ func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, err
 	return b, nil
 }
 
-// boltOpen is bbolt.Open, turning a panic on a damaged file into an error.
-func boltOpen(path string, o *bbolt.Options) (b *bbolt.DB, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			b, err = nil, fmt.Errorf("bbolt panicked: %v: %w", p, errDamaged)
-		}
-	}()
-	return bbolt.Open(path, 0o600, o)
+// boltOpen is bbolt.Open after boltfile's check of the file: a file cut
+// short, one without a valid meta page, or one bbolt panics or faults on
+// while opening gives an error wrapping boltfile.ErrDamaged instead of a
+// crash.
+func boltOpen(path string, o *bbolt.Options) (*bbolt.DB, error) {
+	return boltfile.Open(path, 0o600, o)
 }
 
 // prepare checks the schema and, only when something is missing or old,

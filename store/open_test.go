@@ -172,6 +172,74 @@ func TestOpenSetsADamagedFileAsideAndStartsFresh(t *testing.T) {
 	}
 }
 
+// TestOpenSetsATruncatedFileAside covers a file cut short (a crash, a full
+// disk, a partial copy): its meta pages are valid, but bbolt would read its
+// pages past the end of the file and die of SIGBUS.
+func TestOpenSetsATruncatedFileAside(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	db := openStore(t, src)
+	must(t, db.Apply(ctx, sampleOps(t)...))
+	for i := range 40 {
+		e := historyEntry(model.NewID(), "GET", fmt.Sprintf("https://shop.example/orders/%d", i), 200)
+		op, err := model.UpsertOp(model.KindOf(e), e.ID, e)
+		must(t, err)
+		must(t, db.Apply(ctx, op))
+	}
+	must(t, db.Close())
+	whole, err := os.ReadFile(filepath.Join(src, store.FileName))
+	must(t, err)
+	// The length its pages need: the page count of its meta page times
+	// the page size.
+	b, err := bbolt.Open(filepath.Join(src, store.FileName), 0o600, &bbolt.Options{ReadOnly: true})
+	must(t, err)
+	var need int64
+	must(t, b.View(func(tx *bbolt.Tx) error { need = tx.Size(); return nil }))
+	must(t, b.Close())
+	if need <= 20000 {
+		t.Fatalf("the profile needs only %d bytes; want more than the sizes tried", need)
+	}
+
+	for _, size := range []int64{8 << 10, 12 << 10, 16 << 10, 20000, need - 1} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, whole[:size])
+
+			db, err := store.Open(ctx, dir, store.Options{})
+			if err != nil {
+				t.Fatalf("Open = %v; want the file set aside and a fresh one", err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			kept, _ := filepath.Glob(filepath.Join(dir, store.FileName+".corrupt-*"))
+			if len(kept) != 1 {
+				t.Fatalf("kept files %v; want one", kept)
+			}
+			if !strings.Contains(db.Notice(), kept[0]) {
+				t.Errorf("Notice() = %q; want it to name %s", db.Notice(), kept[0])
+			}
+			if got, _ := os.ReadFile(kept[0]); !bytes.Equal(got, whole[:size]) {
+				t.Errorf("the kept file differs from the truncated one")
+			}
+			ops := sampleOps(t)
+			must(t, db.Apply(ctx, ops...))
+			if _, err := db.Get(ctx, ops[2].Kind, ops[2].ID); err != nil {
+				t.Errorf("the fresh database does not work: %v", err)
+			}
+		})
+	}
+
+	// As long as its pages need, it is whole: opened, not set aside.
+	dir := t.TempDir()
+	writeFile(t, dir, whole[:need])
+	db = openStore(t, dir)
+	if db.Notice() != "" {
+		t.Errorf("Notice() = %q for a file of exactly its pages' length", db.Notice())
+	}
+	if kept, _ := filepath.Glob(filepath.Join(dir, "*.corrupt-*")); len(kept) != 0 {
+		t.Errorf("a whole file was set aside: %v", kept)
+	}
+}
+
 func writeFile(t *testing.T, dir string, b []byte) {
 	t.Helper()
 	must(t, os.WriteFile(filepath.Join(dir, store.FileName), b, 0o600))
