@@ -15,6 +15,7 @@ import (
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/courierapp/courier/internal/boltfile"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncserver"
 )
@@ -49,12 +50,16 @@ var _ syncserver.Storage = (*DB)(nil)
 
 // Open opens (creating if needed) the database file at path. A file held
 // by another process returns an error wrapping model.ErrUnavailable after
-// a second.
+// a second. A damaged file (cut short, or without a valid meta page) is
+// left untouched and returns an error wrapping boltfile.ErrDamaged that
+// says what is wrong.
 func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir for %s: %w", path, err)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+	// boltfile checks the file before bbolt maps it: bbolt would crash
+	// the process on a file cut short.
+	db, err := boltfile.Open(path, 0o600, &bbolt.Options{
 		Timeout: time.Second,
 		// A large initial map spares the remaps that stall every reader
 		// while the file grows; it is address space, not memory.
@@ -69,6 +74,9 @@ func Open(path string) (*DB, error) {
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: in use by another process: %w", path, model.ErrUnavailable)
+	}
+	if errors.Is(err, boltfile.ErrDamaged) {
+		return nil, fmt.Errorf("open %s: the database file is damaged and was left as it is: %w; put a backup copy in its place (see Restoring in docs/deployment.md)", path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
