@@ -30,11 +30,25 @@ type serverFlags struct {
 
 // add registers --server and --ca on fs; withPassword adds --password-stdin.
 func (f *serverFlags) add(fs *flag.FlagSet, withPassword bool) {
-	fs.StringVar(&f.server, "server", "", "the sync server's `URL` (https://; default: $COURIER_SERVER, else the account's, else "+app.DefaultServerURL+")")
+	fs.Var((*serverFlag)(&f.server), "server", "the sync server's `URL` (https://; default: $COURIER_SERVER, else the account's, else "+app.DefaultServerURL+")")
 	f.addCA(fs)
 	if withPassword {
 		fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input instead of the terminal")
 	}
+}
+
+// serverFlag is --server: an https:// URL, checked as the flag is parsed
+// so that a bad one is a usage error.
+type serverFlag string
+
+func (f *serverFlag) String() string { return string(*f) }
+
+func (f *serverFlag) Set(s string) error {
+	if _, err := syncclient.ParseServerURL(s); err != nil {
+		return errors.New(strings.TrimSuffix(err.Error(), ": "+model.ErrInvalid.Error()))
+	}
+	*f = serverFlag(s)
+	return nil
 }
 
 // addCA registers --ca alone, for commands that talk to the signed-in

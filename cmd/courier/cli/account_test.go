@@ -209,16 +209,23 @@ func TestAccountCommandsRefusePlainHTTPAndBadCAFiles(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		code int
 		want string
 	}{
-		{"an http server is refused", []string{"password", "forgot", "--email", "a@b.co", "--server", "http://127.0.0.1:8443"}, "https://"},
-		{"a missing CA file is named", []string{"password", "forgot", "--email", "a@b.co", "--ca", "/nonexistent/ca.pem"}, "/nonexistent/ca.pem"},
+		{"an http server is refused", []string{"password", "forgot", "--email", "a@b.co", "--server", "http://127.0.0.1:8443"}, ExitUsage, "--server: server URL \"http://127.0.0.1:8443\" must start with https://"},
+		{"a server without a host is refused", []string{"login", "--username", "ann", "--server", "https://"}, ExitUsage, `--server: server URL "https://" has no host`},
+		{"an http server from the environment is refused", []string{"password", "forgot", "--email", "a@b.co"}, ExitFailure, "https://"},
+		{"a missing CA file is named", []string{"password", "forgot", "--email", "a@b.co", "--ca", "/nonexistent/ca.pem"}, ExitFailure, "/nonexistent/ca.pem"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := run(t, runOpts{}, append(tt.args, "--profile", t.TempDir())...)
-			if r.code != ExitFailure || !strings.Contains(r.stderr, tt.want) {
-				t.Fatalf("exit %d stderr %q; want exit 1 saying %q", r.code, r.stderr, tt.want)
+			var env map[string]string
+			if strings.Contains(tt.name, "environment") {
+				env = map[string]string{"COURIER_SERVER": "http://127.0.0.1:8443"}
+			}
+			r := run(t, runOpts{env: env}, append(tt.args, "--profile", t.TempDir())...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d stderr %q; want exit %d saying %q", r.code, r.stderr, tt.code, tt.want)
 			}
 		})
 	}

@@ -455,7 +455,7 @@ func TestAnEmptyProfileFlagIsAUsageError(t *testing.T) {
 		{"history", "--profile= "},
 	} {
 		r := run(t, runOpts{env: env}, args...)
-		if r.code != ExitUsage || !strings.Contains(r.stderr, "--profile") || !strings.Contains(r.stderr, "empty folder name") {
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "--profile: empty folder name") {
 			t.Errorf("%q: exit %d, stderr %q; want a usage error about --profile", args, r.code, r.stderr)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/courierapp/courier/app"
@@ -63,9 +64,26 @@ func (e *Env) Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		return nil, flag.ErrHelp
 	}
 	if err != nil {
-		return nil, Usagef("%v", err)
+		return nil, Usagef("%s", flagError(err))
 	}
 	return pos, nil
+}
+
+// badValue is how package flag words a value its Set refused.
+var badValue = regexp.MustCompile(`^invalid value ".*" for flag -([^:]+): (.*)$`)
+
+// flagError words a refused flag value as "--name: why" (Set's own
+// words name the value), and leaves other errors as they are.
+func flagError(err error) string {
+	m := badValue.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	dash := "--"
+	if len(m[1]) == 1 {
+		dash = "-"
+	}
+	return dash + m[1] + ": " + m[2]
 }
 
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {

@@ -122,7 +122,7 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 		return ExitOK
 	}
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "courier: %v\nRun 'courier --help' for usage.\n", err)
+		fmt.Fprintf(m.Stderr, "courier: %s\nRun 'courier --help' for usage.\n", flagError(err))
 		return ExitUsage
 	}
 	env.globalProfile = env.profile
