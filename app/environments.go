@@ -211,12 +211,14 @@ func (a *App) ActiveEnvironment(ctx context.Context) (model.ID, error) {
 }
 
 // scope gathers the enabled variables of the globals, collection coll and
-// environment env (either may be empty).
-func (a *App) scope(ctx context.Context, coll, env model.ID) (Scope, error) {
+// environment env (either may be empty), and the names that two enabled
+// variables of one level share, each with its level ("globals", ...).
+func (a *App) scope(ctx context.Context, coll, env model.ID) (Scope, map[string]string, error) {
 	all, err := listObj[model.Variable](ctx, a, model.KindVariable)
 	if err != nil {
-		return Scope{}, err
+		return Scope{}, nil, err
 	}
+	twins := map[string]string{}
 	sortFunc(all, func(x, y model.Variable) int { return byOrder(x.Order, x.Name, x.ID, y.Order, y.Name, y.ID) })
 	s := Scope{Globals: map[string]string{}, Collection: map[string]string{}, Environment: map[string]string{}}
 	for _, v := range all {
@@ -224,19 +226,22 @@ func (a *App) scope(ctx context.Context, coll, env model.ID) (Scope, error) {
 			continue
 		}
 		var m map[string]string
+		var level string
 		switch {
 		case v.Owner == model.GlobalsID:
-			m = s.Globals
+			m, level = s.Globals, "globals"
 		case coll != "" && v.Owner == coll:
-			m = s.Collection
+			m, level = s.Collection, "collection variables"
 		case env != "" && v.Owner == env:
-			m = s.Environment
+			m, level = s.Environment, "environment variables"
 		default:
 			continue
 		}
 		if _, dup := m[v.Name]; !dup { // the first in display order wins
 			m[v.Name] = v.Value
+		} else {
+			twins[v.Name] = level
 		}
 	}
-	return s, nil
+	return s, twins, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
 )
 
@@ -150,7 +151,7 @@ func (a *App) PrepareWith(ctx context.Context, req model.Request, opts SendOptio
 		}
 		p.Environment = env
 	}
-	scope, err := a.scope(ctx, req.Collection, p.Environment)
+	scope, twins, err := a.scope(ctx, req.Collection, p.Environment)
 	if err != nil {
 		return p, err
 	}
@@ -165,6 +166,14 @@ func (a *App) PrepareWith(ctx context.Context, req model.Request, opts SendOptio
 	p.ResolvedURL = resolveString(p.Request.URL, scope)
 	if w := checkBody(p.Request); w != "" {
 		p.Warnings = append(p.Warnings, w)
+	}
+	if len(twins) > 0 {
+		// Every name the request refers to: none resolves in an empty scope.
+		for _, name := range httprun.Unresolved(p.Request, httprun.Scope{}) {
+			if level, ok := twins[name]; ok {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("two enabled %s are called %q; the first in the list is used", level, name))
+			}
+		}
 	}
 	return p, nil
 }

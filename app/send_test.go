@@ -63,6 +63,29 @@ func bearer(tok string) *model.Auth {
 	return a
 }
 
+// TestPrepareWarnsOfTwinVariablesItUses: two enabled globals of one name
+// (made on two devices at once) are told of when the request refers to
+// that name, and the first is the one used.
+func TestPrepareWarnsOfTwinVariablesItUses(t *testing.T) {
+	ctx := context.Background()
+	a, _ := newApp(t, app.Options{})
+	for _, v := range []model.Variable{
+		{Owner: model.GlobalsID, Name: "shared", Value: "A1", Enabled: true},
+		{Owner: model.GlobalsID, Name: "shared", Value: "A2", Enabled: true},
+		{Owner: model.GlobalsID, Name: "other", Value: "o", Enabled: true},
+	} {
+		must[model.Variable](t)(a.SaveVariable(ctx, v))
+	}
+	p := must[app.Prepared](t)(a.Prepare(ctx, model.Request{Method: "GET", URL: "https://example.org/{{shared}}"}))
+	if p.ResolvedURL != "https://example.org/A1" || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], `two enabled globals are called "shared"`) {
+		t.Errorf("resolved %q, warnings %q; want A1 and one warning naming the twins", p.ResolvedURL, p.Warnings)
+	}
+	p = must[app.Prepared](t)(a.Prepare(ctx, model.Request{Method: "GET", URL: "https://example.org/{{other}}"}))
+	if len(p.Warnings) != 0 {
+		t.Errorf("warnings for a request that does not use the twins: %q", p.Warnings)
+	}
+}
+
 func TestPrepareScopeAndAuth(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)

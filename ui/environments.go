@@ -114,8 +114,12 @@ func (p *environmentsPanel) show(d envData) {
 	p.stale = false
 	rows := make([]fyne.CanvasObject, 0, len(d.Vars)+1)
 	rows = append(rows, varHeader())
+	seen := map[string]bool{} // names an enabled variable above has
 	for _, v := range d.Vars {
-		rows = append(rows, p.variableRow(v))
+		rows = append(rows, p.variableRow(v, v.Enabled && seen[v.Name]))
+		if v.Enabled {
+			seen[v.Name] = true
+		}
 	}
 	p.vars.Objects = rows
 	p.vars.Refresh()
@@ -171,8 +175,10 @@ func varHeader() fyne.CanvasObject {
 }
 
 // variableRow edits one variable; text fields save when they lose focus
-// or on Enter, checkboxes at once.
-func (p *environmentsPanel) variableRow(v model.Variable) fyne.CanvasObject {
+// or on Enter, checkboxes at once. A shadowed variable (an enabled one
+// above has its name, so requests use that one: twins made on two
+// devices at once, say) is marked so.
+func (p *environmentsPanel) variableRow(v model.Variable, shadowed bool) fyne.CanvasObject {
 	name := newVarEntry(p, v.Name)
 	value := newVarEntry(p, v.Value)
 	value.Password = v.Secret
@@ -191,8 +197,14 @@ func (p *environmentsPanel) variableRow(v model.Variable) fyne.CanvasObject {
 	secret.SetChecked(v.Secret)
 	secret.OnChanged = func(b bool) { nv := v; nv.Secret = b; p.saveVariable(nv) }
 	del := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { p.deleteVariable(v) })
-	return container.NewBorder(nil, nil, nil, container.NewHBox(enabled, secret, del),
+	row := container.NewBorder(nil, nil, nil, container.NewHBox(enabled, secret, del),
 		container.New(layout.NewGridLayout(2), name, value))
+	if !shadowed {
+		return row
+	}
+	note := widget.NewLabel("unused: requests take the {{" + v.Name + "}} above")
+	note.Importance = widget.WarningImportance
+	return container.NewVBox(row, note)
 }
 
 func (p *environmentsPanel) onAddVariableTapped() {
