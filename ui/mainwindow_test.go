@@ -184,6 +184,29 @@ func TestAnEnvironmentVariableInTheURLIsSentResolved(t *testing.T) {
 	}
 }
 
+// TestASendThatUsesTwinVariablesSaysSo: the send's warnings show under
+// the response's status.
+func TestASendThatUsesTwinVariablesSaysSo(t *testing.T) {
+	srv := newRecorder(t)
+	h := newHarness(t)
+	ctx := context.Background()
+	for _, v := range []string{"first", "second"} {
+		if _, err := h.core.SaveVariable(ctx, model.Variable{Owner: model.GlobalsID, Name: "part", Value: v, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tab := h.tab()
+	test.Type(tab.editor.url, srv.URL+"/{{part}}")
+	h.mw.TypedShortcut(shortcutSend)
+	h.loop.until(t, "the response arrives", func() bool { return tab.response.StatusText() == "200 OK" })
+	if got := srv.requests(); len(got) != 1 || got[0].Path != "/first" {
+		t.Fatalf("server received %+v, want one GET /first", got)
+	}
+	if note := tab.response.note; note.Hidden || !strings.Contains(note.Text, `Warning: two enabled globals are called "part"`) {
+		t.Errorf("response note %q (hidden %v), want the twins' warning", note.Text, note.Hidden)
+	}
+}
+
 func TestUnresolvedVariablesAreShownBeforeSending(t *testing.T) {
 	srv := newRecorder(t)
 	h := newHarness(t)

@@ -39,6 +39,9 @@ type responseData struct {
 	Timings     model.Timings
 	// Note says what is not shown ("Showing the first 256 KiB of 3.1 MiB").
 	Note string
+	// Warnings are the send's (a body unlike its Content-Type, twin
+	// variables), shown under the note.
+	Warnings []string
 	// Body is the whole body when it is in memory; BodyFile holds it when
 	// it was too large; either can be saved.
 	Body     []byte
@@ -224,12 +227,17 @@ func (v *responseView) Show(d responseData) {
 	v.status.Refresh()
 	v.time.SetText(d.Time)
 	v.size.SetText(d.Size)
+	var lines []string
 	switch {
 	case d.Err != "":
-		v.note.SetText(d.Err)
-	default:
-		v.note.SetText(d.Note)
+		lines = append(lines, d.Err)
+	case d.Note != "":
+		lines = append(lines, d.Note)
 	}
+	for _, w := range d.Warnings {
+		lines = append(lines, "Warning: "+w)
+	}
+	v.note.SetText(strings.Join(lines, "\n"))
 	v.note.Hidden = v.note.Text == ""
 	v.note.Refresh()
 	v.saveBtn.Hidden = d.Note == "" && !d.Binary || (len(d.Body) == 0 && d.BodyFile == "")

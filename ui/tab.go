@@ -169,7 +169,9 @@ func sendResultData(res *app.SendResult, err error) responseData {
 	case err != nil:
 		return prepareResponse(responseInput{Err: err.Error()})
 	}
-	return prepareResponse(responseInput{Response: res.Response, Body: res.Body, BodyFile: res.BodyFile, Binary: res.Binary})
+	d := prepareResponse(responseInput{Response: res.Response, Body: res.Body, BodyFile: res.BodyFile, Binary: res.Binary})
+	d.Warnings = res.Warnings
+	return d
 }
 
 func (t *requestTab) setSending(on bool) {
