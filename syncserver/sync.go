@@ -81,6 +81,13 @@ func (c *syncConn) logger() *slog.Logger {
 // Refusals are sent as an error frame and a close code, not an HTTP
 // status, so that every client sees the same thing.
 func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor != 1 || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		// Not a WebSocket handshake (a browser, curl, an HTTP/2
+		// request, which cannot upgrade): say so in the API's words.
+		writeJSON(w, http.StatusUpgradeRequired, syncproto.ErrorBody{Error: syncproto.Error{Code: syncproto.CodeInvalidInput,
+			Message: "sync is a WebSocket (" + syncproto.SyncSubprotocol + ") over HTTP/1.1; upgrade this request to one"}})
+		return
+	}
 	sess, authErr := s.syncSession(r)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{syncproto.SyncSubprotocol},

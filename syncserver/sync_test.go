@@ -3,6 +3,7 @@ package syncserver_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -186,6 +187,33 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestSyncAnswersAPlainRequestWith426: a GET that is no WebSocket
+// handshake, over HTTP/1.1 or HTTP/2 (which cannot upgrade), gets 426
+// and a JSON error, not a reset stream.
+func TestSyncAnswersAPlainRequestWith426(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	for _, h2 := range []bool{false, true} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.pool}, ForceAttemptHTTP2: h2}
+		if !h2 {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
+		}
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get(e.base + syncproto.PathSync)
+		if err != nil {
+			t.Fatalf("HTTP/2 %v: %v", h2, err)
+		}
+		var body syncproto.ErrorBody
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if wantMajor := map[bool]int{false: 1, true: 2}[h2]; resp.ProtoMajor != wantMajor {
+			t.Errorf("answered over HTTP/%d, want %d", resp.ProtoMajor, wantMajor)
+		}
+		if resp.StatusCode != http.StatusUpgradeRequired || err != nil || !strings.Contains(body.Error.Message, "WebSocket") {
+			t.Errorf("HTTP/%d: status %d, body %+v (%v); want 426 saying WebSocket", resp.ProtoMajor, resp.StatusCode, body, err)
+		}
+		tr.CloseIdleConnections()
+	}
 }
 
 func TestSyncRefusesHandshakes(t *testing.T) {
