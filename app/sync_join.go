@@ -23,8 +23,9 @@ type SyncStore interface {
 	SetSyncEnabled(ctx context.Context, on bool) error
 	// QueueAllLocal queues every visible record once and attaches.
 	QueueAllLocal(ctx context.Context) (int, error)
-	// CopyTo writes a copy of the whole database to path.
-	CopyTo(ctx context.Context, path string) error
+	// CopyTo writes a copy of the whole database to path, without the
+	// settings named in dropSettings.
+	CopyTo(ctx context.Context, path string, dropSettings ...string) error
 	// DiscardLocal empties every record layer.
 	DiscardLocal(ctx context.Context) error
 	// PendingCount and Cursor describe the outbox and the stream.
@@ -109,7 +110,10 @@ func joinStore(ctx context.Context, ss SyncStore, keepLocal bool) (JoinResult, e
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return JoinResult{}, fmt.Errorf("keep local data aside in %s: %w: %w", dir, model.ErrUnavailable, err)
 	}
-	if err := ss.CopyTo(ctx, filepath.Join(dir, profileFile)); err != nil {
+	// The copy is the local work from before the account: it claims
+	// neither the account nor its sync state.
+	account := []string{accountSettingKey, linksSettingKey, syncAccountSetting, syncPausedSetting, syncLastSetting}
+	if err := ss.CopyTo(ctx, filepath.Join(dir, profileFile), account...); err != nil {
 		return JoinResult{}, fmt.Errorf("keep local data aside in %s: %w", dir, err)
 	}
 	if err := ss.DiscardLocal(ctx); err != nil {

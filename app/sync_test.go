@@ -66,6 +66,13 @@ func TestJoinAccount(t *testing.T) {
 	t.Run("keep local sets the data aside in a profile folder and starts empty", func(t *testing.T) {
 		db := openStore(t)
 		putRequest(t, db, "kept")
+		// Signing in remembered the account before the join.
+		if err := db.SetSetting(ctx, "app.account", map[string]string{"account_id": "acct-1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetSetting(ctx, "app.theme", "dark"); err != nil {
+			t.Fatal(err)
+		}
 		res, err := app.JoinAccount(ctx, db, "acct-1", true)
 		if err != nil || res.KeptAside == "" {
 			t.Fatalf("JoinAccount = %+v, %v", res, err)
@@ -83,6 +90,18 @@ func TestJoinAccount(t *testing.T) {
 		defer kept.Close()
 		if countRequests(t, kept) != 1 {
 			t.Error("the kept profile lacks the local record")
+		}
+		// The local work from before the account: it claims no account,
+		// and keeps the other settings.
+		var acct, theme any
+		if err := kept.Setting(ctx, "app.account", &acct); !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("the kept profile's account setting = %v, %v; want none", acct, err)
+		}
+		if err := kept.Setting(ctx, "app.theme", &theme); err != nil || theme != "dark" {
+			t.Errorf("the kept profile's other setting = %v, %v; want it kept", theme, err)
+		}
+		if err := db.Setting(ctx, "app.account", &acct); err != nil {
+			t.Errorf("the profile lost its own account setting: %v", err)
 		}
 	})
 	t.Run("another account's data is kept and merged, not dropped", func(t *testing.T) {

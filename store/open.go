@@ -221,10 +221,36 @@ func (db *DB) setAside(cause error) (string, error) {
 	return kept, nil
 }
 
+// dropCopySettings deletes settings from the fresh copy at path.
+func dropCopySettings(path string, keys []string) error {
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		return err
+	}
+	err = b.Update(func(tx *bbolt.Tx) error {
+		settings := tx.Bucket(bucketSettings)
+		if settings == nil {
+			return nil
+		}
+		for _, k := range keys {
+			if err := settings.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // CopyTo writes a consistent copy of the whole database to path (mode
-// 0600), for keeping local data aside. It fails with model.ErrUnavailable
-// when path cannot be written; an existing file at path is replaced.
-func (db *DB) CopyTo(ctx context.Context, path string) error {
+// 0600), for keeping local data aside, without the settings named in
+// dropSettings (those of an account the copy is not to claim). It fails
+// with model.ErrUnavailable when path cannot be written; an existing file
+// at path is replaced.
+func (db *DB) CopyTo(ctx context.Context, path string, dropSettings ...string) error {
 	db.rmu.RLock()
 	defer db.rmu.RUnlock()
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
@@ -233,6 +259,9 @@ func (db *DB) CopyTo(ctx context.Context, path string) error {
 		}
 		return tx.CopyFile(path, 0o600)
 	})
+	if err == nil && len(dropSettings) > 0 {
+		err = dropCopySettings(path, dropSettings)
+	}
 	switch {
 	case err == nil:
 		return nil
