@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -122,7 +123,10 @@ type AccountsOptions struct {
 	// KDFParams derive keys from new passwords; zero means
 	// vault.DefaultKDFParams. They must pass vault's Validate.
 	KDFParams vault.KDFParams
-	// DeviceName labels this device's sessions; empty means the host name.
+	// DeviceName labels this device's sessions; empty means the host name,
+	// followed by the profile folder's name when it is not the default
+	// one ("laptop (work)"), so two profiles of one machine are told apart
+	// in the devices list.
 	DeviceName string
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
@@ -167,12 +171,25 @@ func NewAccounts(store Store, opts AccountsOptions) (*Accounts, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.DeviceName == "" {
-		opts.DeviceName, _ = os.Hostname()
+		opts.DeviceName = defaultDeviceName(store.Dir())
 	}
 	return &Accounts{
 		store: store, dial: opts.Dial, secrets: opts.Secrets, kdf: opts.KDFParams,
 		device: deviceName(opts.DeviceName), log: opts.Logger,
 	}, nil
+}
+
+// defaultDeviceName is the host name, with the profile folder's name
+// when it is not the default profile.
+func defaultDeviceName(profileDir string) string {
+	host, _ := os.Hostname()
+	if profileDir == "" {
+		return host
+	}
+	if def, err := ProfileDirFrom("", func(string) string { return "" }); err == nil && filepath.Clean(profileDir) == def {
+		return host
+	}
+	return fmt.Sprintf("%s (%s)", host, filepath.Base(profileDir))
 }
 
 // deviceName makes s acceptable as a syncproto device name.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -607,5 +609,23 @@ func TestAccountErrorsCanBeToldApartWithoutSyncproto(t *testing.T) {
 	_, err := e.acc.SignIn(context.Background(), SignInInput{ServerURL: acctURL, Identifier: acctEmail, Password: acctPass})
 	if !errors.Is(err, ErrEmailUnconfirmed) || !errors.Is(err, model.ErrUnauthorized) {
 		t.Fatalf("err = %v, want ErrEmailUnconfirmed", err)
+	}
+}
+
+// TestTheDefaultDeviceNameTellsProfilesApart: the default profile is the
+// host name; another profile adds its folder's name.
+func TestTheDefaultDeviceNameTellsProfilesApart(t *testing.T) {
+	host, _ := os.Hostname()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // os.UserConfigDir on Linux
+	t.Setenv("HOME", t.TempDir())            // and elsewhere
+	def, err := ProfileDirFrom("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := defaultDeviceName(def); got != host {
+		t.Errorf("default profile: %q, want %q", got, host)
+	}
+	if got, want := defaultDeviceName(filepath.Join(t.TempDir(), "work")), host+" (work)"; got != want {
+		t.Errorf("another profile: %q, want %q", got, want)
 	}
 }
