@@ -42,6 +42,9 @@ const (
 	syncPausedSetting = "sync.paused"
 	// syncLastSetting is when the profile was last IN SYNC.
 	syncLastSetting = "sync.last"
+	// syncFailureSetting is why the last one-shot sync failed, and when
+	// (a syncFailure; empty once one succeeds).
+	syncFailureSetting = "sync.failure"
 )
 
 // profileFile is the store's file name in a profile folder (store.FileName),
@@ -112,7 +115,7 @@ func joinStore(ctx context.Context, ss SyncStore, keepLocal bool) (JoinResult, e
 	}
 	// The copy is the local work from before the account: it claims
 	// neither the account nor its sync state.
-	account := []string{accountSettingKey, linksSettingKey, syncAccountSetting, syncPausedSetting, syncLastSetting}
+	account := []string{accountSettingKey, linksSettingKey, syncAccountSetting, syncPausedSetting, syncLastSetting, syncFailureSetting}
 	if err := ss.CopyTo(ctx, filepath.Join(dir, profileFile), account...); err != nil {
 		return JoinResult{}, fmt.Errorf("keep local data aside in %s: %w", dir, err)
 	}

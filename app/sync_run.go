@@ -124,6 +124,9 @@ func (s *Sync) idleStatus(ctx context.Context) (SyncStatus, *Session, error) {
 	if err := s.store.Setting(ctx, syncLastSetting, &st.LastSync); err != nil && !isNotFound(err) {
 		return st, nil, fmt.Errorf("read the sync status: %w", err)
 	}
+	if f := s.lastFailure(ctx); f.Error != "" && f.At.After(st.LastSync) {
+		st.LastError = f.Error // why the last `courier sync` stopped, say
+	}
 	sess, err := s.sessions.Session(ctx)
 	switch {
 	case errors.Is(err, ErrSessionEnded):
@@ -326,7 +329,40 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 	}
 	s.publish(last)
 	s.saveLast(ctx, last.LastSync, true)
+	s.rememberFailure(ctx, err)
 	return sum, err
+}
+
+// syncFailure is why a one-shot sync failed, kept for the status a later
+// run shows (a quota refusal, say, that leaves changes pending).
+type syncFailure struct {
+	At    time.Time `json:"at"`
+	Error string    `json:"error"`
+}
+
+func (s *Sync) lastFailure(ctx context.Context) syncFailure {
+	var f syncFailure
+	if err := s.store.Setting(ctx, syncFailureSetting, &f); err != nil && !isNotFound(err) {
+		s.log.Warn("read the last sync failure", "err", err)
+	}
+	return f
+}
+
+// rememberFailure keeps err (nil: forgets the last failure, when one is
+// kept). A cancelled sync is no failure of the sync's own.
+func (s *Sync) rememberFailure(ctx context.Context, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
+	f := syncFailure{}
+	if err != nil {
+		f = syncFailure{At: time.Now().UTC(), Error: err.Error()}
+	} else if s.lastFailure(ctx).Error == "" {
+		return // nothing to forget: no write
+	}
+	if serr := s.store.SetSetting(ctx, syncFailureSetting, f); serr != nil {
+		s.log.Warn("keep the last sync failure", "err", serr)
+	}
 }
 
 // ended remembers sess as ended when the engine stopped because the

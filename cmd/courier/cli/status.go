@@ -30,6 +30,9 @@ type statusReport struct {
 	Pending     int        `json:"pending"`
 	Cursor      uint64     `json:"cursor"`
 	LastSync    *time.Time `json:"last_sync"`
+	// LastError is why sync last failed, while that still holds: the
+	// window's live error, or the last courier sync's.
+	LastError string `json:"last_error,omitempty"`
 	// Window is true when the status came from the Courier window that
 	// has the profile open: its live sync.
 	Window bool `json:"window,omitempty"`
@@ -82,7 +85,8 @@ const statusDetails = `Signed in, it asks the server (for up to 5 s) whether thi
 session is still good, as sync would: a session revoked from another
 device, or ended by a password change, shows as not signed in. When the
 server cannot be reached, the server line says why and the rest is what
-this device knows. --offline asks nothing.
+this device knows. --offline asks nothing. When the last courier sync
+failed and none has succeeded since, the last error line says why.
 
 While the Courier window has the profile open, status asks the window
 instead, and shows its live sync.`
@@ -146,6 +150,14 @@ func fill(r *statusReport, a app.Account, st app.SyncStatus) {
 	}
 	r.Sync = st.String()
 	r.Pending, r.Cursor = st.Pending, st.Cursor
+	switch st.State {
+	case app.SyncNotSignedIn, app.SyncActionNeeded, app.SyncInSync, app.SyncOff:
+		// Said above, or nothing to say.
+	default:
+		if st.LastError != "" {
+			r.LastError = Message(errors.New(st.LastError))
+		}
+	}
 	if !st.LastSync.IsZero() {
 		t := st.LastSync.UTC()
 		r.LastSync = &t
@@ -199,4 +211,7 @@ func printReport(env *Env, r statusReport) {
 		last = r.LastSync.Format(time.RFC3339)
 	}
 	fmt.Fprintf(w, "last sync: %s\n", last)
+	if r.LastError != "" {
+		fmt.Fprintf(w, "last error: %s\n", r.LastError)
+	}
 }

@@ -306,6 +306,21 @@ func TestSyncRemembersASessionRevokedFromAnotherDevice(t *testing.T) {
 	if !strings.Contains(out, "account:   ann (ann@example.com), signed in") || !strings.Contains(out, " (not reached: cannot connect to ") {
 		t.Fatalf("status with the server down:\n%s", out)
 	}
+	if strings.Contains(out, "last error:") {
+		t.Fatalf("status shows a sync failure before any:\n%s", out)
+	}
+	// A sync that fails is remembered for later runs' status, until one
+	// succeeds.
+	putRequest(t, laptop, "made while the server is down")
+	c.fails(laptop, "", "cannot connect to ", "sync")
+	if out := c.ok(laptop, "", "status", "--offline"); !strings.Contains(out, "pending:   1 change") || !strings.Contains(out, "last error: sync: cannot connect to ") {
+		t.Fatalf("status after a failed sync:\n%s", out)
+	}
+	c.srv.Restart(t)
+	c.ok(laptop, "", "sync")
+	if r := statusJSON(t, c, laptop); r.LastError != "" || r.Pending != 0 {
+		t.Fatalf("status after a sync that succeeded = %+v", r)
+	}
 }
 
 // sessionOf returns the session id of profile dir, from its devices list.
