@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -39,13 +42,26 @@ func humanError(action string, err error) error {
 	case errors.Is(err, model.ErrNotFound):
 		msg = "It no longer exists (deleted here or on another device)."
 	case errors.Is(err, model.ErrInvalid):
-		msg = err.Error()
+		msg = sentence(strings.TrimSuffix(err.Error(), ": "+model.ErrInvalid.Error()))
 	case errors.Is(err, model.ErrUnavailable):
 		msg = "The profile cannot be written right now: " + err.Error()
 	default:
 		msg = err.Error()
 	}
 	return errors.New("Could not " + action + ". " + msg)
+}
+
+// sentence starts s with a capital letter and ends it with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 // showError shows err (from action) to the user, on the UI goroutine.

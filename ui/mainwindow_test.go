@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -314,6 +315,106 @@ func TestSettingsRejectABadNumberWithASentence(t *testing.T) {
 	if _, err := f.Settings(); err == nil || !strings.Contains(err.Error(), "history limit") {
 		t.Errorf("Settings() error = %v, want one naming the history limit", err)
 	}
+}
+
+// TestSettingsFieldsSayWhatIsWrongBeforeSave: a bad number or proxy is
+// told beneath its field (Save waits for it), so no edit is lost to a
+// dialog that closed on it.
+func TestSettingsFieldsSayWhatIsWrongBeforeSave(t *testing.T) {
+	f := newSettingsForm(test.NewWindow(nil), app.DefaultSettings())
+	for _, tt := range []struct {
+		e    *widget.Entry
+		bad  []string
+		good string
+	}{
+		{f.timeout, []string{"abc", "0", "-1", "100000000"}, "12.5"},
+		{f.maxRedirects, []string{"x", "-1", "101"}, "0"},
+		{f.historyLimit, []string{"lots", "0", "100001"}, "10000"},
+		{f.proxy, []string{"ftp://proxy:21", "http://"}, "socks5://127.0.0.1:1080"},
+	} {
+		for _, v := range tt.bad {
+			tt.e.SetText(v)
+			if tt.e.Validate() == nil {
+				t.Errorf("%q passes", v)
+			}
+		}
+		tt.e.SetText(tt.good)
+		if err := tt.e.Validate(); err != nil {
+			t.Errorf("%q refused: %v", tt.good, err)
+		}
+	}
+	if _, err := f.Settings(); err != nil {
+		t.Errorf("Settings() with every field right = %v", err)
+	}
+}
+
+// TestSettingsStayOpenAfterAnErrorWithTheEdits: a problem only Save can
+// find (a CA file without certificates) is told, and the form comes back
+// with what was typed.
+func TestSettingsStayOpenAfterAnErrorWithTheEdits(t *testing.T) {
+	h := newHarness(t)
+	bad := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	onTop := func(fn func(fyne.CanvasObject)) {
+		for _, o := range h.mw.win.Canvas().Overlays().List() {
+			visit(o, fn)
+		}
+	}
+	h.mw.showSettings()
+	var form *widget.Form
+	h.loop.until(t, "the settings dialog", func() bool {
+		onTop(func(o fyne.CanvasObject) {
+			if f, ok := o.(*widget.Form); ok {
+				form = f
+			}
+		})
+		return form != nil
+	})
+	var proxy, ca *widget.Entry
+	for _, it := range form.Items {
+		switch it.Text {
+		case "Proxy":
+			proxy = it.Widget.(*widget.Entry)
+		case "CA certificates":
+			visit(it.Widget, func(o fyne.CanvasObject) {
+				if e, ok := o.(*widget.Entry); ok && ca == nil {
+					ca = e
+				}
+			})
+		}
+	}
+	proxy.SetText("http://proxy.example:3128")
+	ca.SetText(bad)
+	tap := func(label string) {
+		var b *widget.Button
+		onTop(func(o fyne.CanvasObject) {
+			if x, ok := o.(*widget.Button); ok && x.Text == label && b == nil {
+				b = x
+			}
+		})
+		if b == nil {
+			t.Fatalf("no %s button", label)
+		}
+		test.Tap(b)
+	}
+	tap("Save")
+	shows := func(s string) bool {
+		found := false
+		onTop(func(o fyne.CanvasObject) {
+			switch x := o.(type) {
+			case *widget.Label:
+				found = found || strings.Contains(x.Text, s)
+			case *widget.Entry:
+				found = found || strings.Contains(x.Text, s)
+			}
+		})
+		return found
+	}
+	h.loop.until(t, "the error", func() bool { return shows("Could not save the settings. The CA certificates") })
+	tap("OK")
+	h.loop.until(t, "the form again, with the edits", func() bool { return shows("http://proxy.example:3128") })
 }
 
 func TestSettingsCheckTheCAFileBeforeSaving(t *testing.T) {

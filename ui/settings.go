@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,7 +63,37 @@ func newSettingsForm(win fyne.Window, s app.Settings) *settingsForm {
 	}
 	f.theme = widget.NewSelect(labels, nil)
 	f.theme.SetSelected(selected)
+	// Each field says what is wrong beneath it, and Save waits until all
+	// are right: a dialog that closed on a bad value would lose every
+	// other edit.
+	f.timeout.Validator = func(s string) error {
+		secs, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || secs <= 0 || time.Duration(secs*float64(time.Second)) > app.MaxTimeout {
+			return fmt.Errorf("a number of seconds, above 0 and at most %.0f", app.MaxTimeout.Seconds())
+		}
+		return nil
+	}
+	f.maxRedirects.Validator = wholeNumber(0, 100)
+	f.historyLimit.Validator = wholeNumber(1, model.MaxHistoryLimit)
+	f.proxy.Validator = func(s string) error {
+		probe := app.DefaultSettings()
+		probe.Proxy = s
+		if err := probe.Validate(); err != nil {
+			return errors.New(strings.TrimSuffix(err.Error(), ": "+model.ErrInvalid.Error()))
+		}
+		return nil
+	}
 	return f
+}
+
+// wholeNumber validates a whole number from lo to hi.
+func wholeNumber(lo, hi int) fyne.StringValidator {
+	return func(s string) error {
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err != nil || n < lo || n > hi {
+			return fmt.Errorf("a whole number from %d to %d", lo, hi)
+		}
+		return nil
+	}
 }
 
 func (f *settingsForm) items() []*widget.FormItem {
@@ -123,12 +154,22 @@ func (mw *MainWindow) showSettings() {
 			if acct != nil {
 				items = append(items, acct.items()...)
 			}
-			d := dialog.NewForm("Settings", "Save", "Cancel", items, func(ok bool) {
-				if ok {
-					mw.saveSettings(f)
-					if err := acct.saveIfAny(); err != nil {
-						showError(mw.win, "save the sync settings", err)
-					}
+			var d dialog.Dialog
+			d = dialog.NewForm("Settings", "Save", "Cancel", items, func(ok bool) {
+				if !ok {
+					return
+				}
+				if _, err := f.Settings(); err != nil {
+					// Back to the form, edits and all, once the
+					// person has read why.
+					e := dialog.NewError(humanError("save the settings", err), mw.win)
+					e.SetOnClosed(d.Show)
+					e.Show()
+					return
+				}
+				mw.saveSettings(f)
+				if err := acct.saveIfAny(); err != nil {
+					showError(mw.win, "save the sync settings", err)
 				}
 			}, mw.win)
 			if acct != nil {
