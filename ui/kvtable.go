@@ -20,12 +20,19 @@ type kvTable struct {
 
 	keys    fyne.Shortcutable
 	rows    []model.KV
+	cells   []kvCells // the editors of rows, by index
 	box     *fyne.Container
 	loading bool
 	// files adds a text/file selector and a path field per row (form-data).
 	files bool
 	// pickFile asks for a file path for row i (form-data file parts).
 	pickFile func(i int)
+}
+
+// kvCells are the editors of one row.
+type kvCells struct {
+	on       *widget.Check
+	key, val *keyEntry
 }
 
 func newKVTable(keys fyne.Shortcutable) *kvTable {
@@ -40,10 +47,42 @@ func (t *kvTable) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.NewVBox(t.box, container.NewHBox(add)))
 }
 
-// SetRows replaces the rows shown, without calling OnChanged.
+// SetRows replaces the rows shown, without calling OnChanged. Rows that
+// stay are updated in place and new ones appended, so that typing in a
+// URL with many query parameters does not rebuild every row's editors at
+// each key.
 func (t *kvTable) SetRows(rows []model.KV) {
-	t.rows = append([]model.KV(nil), rows...)
-	t.rebuild()
+	if t.files || len(rows) < len(t.rows) || len(t.cells) != len(t.rows) {
+		t.rows = append([]model.KV(nil), rows...)
+		t.rebuild()
+		return
+	}
+	t.loading = true
+	defer func() { t.loading = false }()
+	for i := range t.rows {
+		t.rows[i] = rows[i]
+		c := t.cells[i]
+		if c.on.Checked == rows[i].Disabled {
+			c.on.SetChecked(!rows[i].Disabled)
+		}
+		setText(c.key, rows[i].Key)
+		setText(c.val, rows[i].Value)
+	}
+	if len(rows) == len(t.rows) {
+		return
+	}
+	for i := len(t.rows); i < len(rows); i++ {
+		t.rows = append(t.rows, rows[i])
+		t.box.Objects = append(t.box.Objects, t.rowWidget(i))
+	}
+	t.box.Refresh()
+}
+
+// setText sets e's text unless it holds it already.
+func setText(e *keyEntry, s string) {
+	if e.Text != s {
+		e.SetText(s)
+	}
 }
 
 // Rows returns a copy of the rows as edited.
@@ -62,6 +101,7 @@ func (t *kvTable) rebuild() {
 	t.loading = true
 	defer func() { t.loading = false }()
 	objs := make([]fyne.CanvasObject, 0, len(t.rows))
+	t.cells = t.cells[:0]
 	for i := range t.rows {
 		objs = append(objs, t.rowWidget(i))
 	}
@@ -90,6 +130,7 @@ func (t *kvTable) rowWidget(i int) fyne.CanvasObject {
 		valueCell = t.fileCell(i, val)
 	}
 	fields := container.New(layout.NewGridLayout(2), key, valueCell)
+	t.cells = append(t.cells, kvCells{on: on, key: key, val: val})
 	return container.NewBorder(nil, nil, on, right, fields)
 }
 

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,6 +244,37 @@ func TestAHeaderPresetIsInsertedAndSent(t *testing.T) {
 	h.loop.until(t, "the request arrives", func() bool { return len(srv.requests()) == 1 })
 	if got := srv.requests()[0].Header.Get("Accept"); got != "application/json" {
 		t.Errorf("Accept sent = %q, want application/json", got)
+	}
+}
+
+// TestTypingInTheURLKeepsTheParamEditors: a key typed in the URL updates
+// the Params table in place (a new parameter adds one row) rather than
+// rebuilding every row's editors, which made typing a URL with tens of
+// parameters fall seconds behind the keyboard.
+func TestTypingInTheURLKeepsTheParamEditors(t *testing.T) {
+	h := newHarness(t)
+	e := h.tab().editor
+	var q []string
+	for i := range 30 {
+		q = append(q, fmt.Sprintf("p%d=v%d", i, i))
+	}
+	test.Type(e.url, "https://example.org/?"+strings.Join(q, "&"))
+	first := e.params.box.Objects[0]
+	test.Type(e.url, "9&extra=1")
+	rows := e.params.Rows()
+	if len(rows) != 31 || rows[29].Value != "v299" || rows[30].Key != "extra" || rows[30].Value != "1" {
+		t.Fatalf("params after typing = %d rows, last two %+v", len(rows), rows[len(rows)-2:])
+	}
+	if e.params.box.Objects[0] != first {
+		t.Error("the first row's editors were rebuilt for a key typed at the end")
+	}
+	if got := e.params.cells[29].val.Text; got != "v299" {
+		t.Errorf("the edited row shows %q, want v299", got)
+	}
+	// Removing parameters rebuilds, and stays right.
+	e.url.SetText("https://example.org/?p0=v0")
+	if rows := e.params.Rows(); len(rows) != 1 || len(e.params.box.Objects) != 1 || e.params.cells[0].key.Text != "p0" {
+		t.Errorf("after removing parameters: rows %+v, %d editors", rows, len(e.params.box.Objects))
 	}
 }
 
