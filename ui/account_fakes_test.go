@@ -26,6 +26,8 @@ type fakeAccounts struct {
 	calls    []string
 	signUps  []app.SignUpInput
 	oidc     fakeOIDC // the provider sign-in (oidc_fakes_test.go)
+	// unconfirmed makes SignIn refuse as for an unconfirmed address.
+	unconfirmed bool
 }
 
 func (f *fakeAccounts) record(call string) {
@@ -82,6 +84,9 @@ func (f *fakeAccounts) SignIn(_ context.Context, in app.SignInInput) (app.Accoun
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.unconfirmed {
+		return app.Account{}, fmt.Errorf("sign in: %w", app.ErrEmailUnconfirmed)
+	}
 	f.account = app.Account{ServerURL: in.ServerURL, AccountID: "acc1", Username: "ada", Email: "ada@example.com", SignedIn: true}
 	return f.account, nil
 }

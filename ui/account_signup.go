@@ -79,7 +79,8 @@ func (a *accountUI) onSignUpSubmitted(f *signUpForm) {
 		return err
 	}, func() {
 		f.Close()
-		a.ShowRecoveryKey(key, func() { a.ShowConfirm(in.ServerURL, in.Email) })
+		signIn := app.SignInInput{ServerURL: in.ServerURL, CAFile: in.CAFile, Identifier: in.Email, Password: in.Password}
+		a.ShowRecoveryKey(key, func() { a.ShowConfirm(signIn, true) })
 	})
 }
 
@@ -139,19 +140,43 @@ func (a *accountUI) ShowRecoveryKey(key string, next func()) {
 type confirmForm struct {
 	*accountForm
 	link   *widget.Entry
+	email  *widget.Entry // for Resend, when only a username is known
 	resend *widget.Button
 	notice *widget.Label
 }
 
-// ShowConfirm asks to confirm email's address with the emailed link.
-func (a *accountUI) ShowConfirm(server, email string) {
-	f := &confirmForm{link: widget.NewEntry()}
+// ShowConfirm asks to confirm the account's email address with the
+// emailed link, then signs in with in (the password just typed, so it is
+// not asked again). justSent says a link was just emailed (a sign-up);
+// else the sign-in found the address unconfirmed. in.Identifier is the
+// address or, from a sign-in, possibly the username: Resend then asks
+// for the address.
+func (a *accountUI) ShowConfirm(in app.SignInInput, justSent bool) {
+	server, ident := in.ServerURL, in.Identifier
+	f := &confirmForm{link: widget.NewEntry(), email: widget.NewEntry()}
 	f.link.SetPlaceHolder("paste the link from the email")
-	f.notice = widget.NewLabel("We sent a confirmation link to " + email + ".\nOpen it, or paste it here.")
+	f.email.SetPlaceHolder("the account's email address")
+	hasEmail := strings.Contains(ident, "@")
+	if hasEmail {
+		f.email.SetText(ident)
+	}
+	if justSent {
+		f.notice = widget.NewLabel("We sent a confirmation link to " + ident + ".\nOpen it, or paste it here.")
+	} else {
+		f.notice = widget.NewLabel("This account's email address is not confirmed yet.\nOpen the link of the confirmation email, or paste it here.")
+	}
 	f.resend = widget.NewButton("Resend the email", nil)
 	items := []*widget.FormItem{widget.NewFormItem("", f.notice), widget.NewFormItem("Confirmation link", f.link)}
+	if !hasEmail {
+		items = append(items, widget.NewFormItem("Email (to resend)", f.email))
+	}
 	f.accountForm = newAccountForm(a.win, a.bg, "Check your email", "Confirm", items, f.resend)
 	f.resend.OnTapped = func() {
+		email := strings.TrimSpace(f.email.Text)
+		if err := syncproto.ValidateEmail(email); err != nil {
+			f.fail("Type the account's email address to send the link to.")
+			return
+		}
 		f.run(func(ctx context.Context) error { return a.svc.opts.Accounts.ResendConfirmation(ctx, server, email) },
 			func() { f.notice.SetText("A new link was sent to " + email + ".\nOpen it, or paste it here.") })
 	}
@@ -160,11 +185,24 @@ func (a *accountUI) ShowConfirm(server, email string) {
 			f.fail("Paste the link from the email first.")
 			return
 		}
-		f.run(func(ctx context.Context) error { return a.svc.opts.Accounts.ConfirmEmail(ctx, server, f.link.Text) },
-			func() {
-				f.Close()
-				a.ShowSignIn(email)
-			})
+		var acc app.Account
+		var signInErr error
+		f.run(func(ctx context.Context) error {
+			if err := a.svc.opts.Accounts.ConfirmEmail(ctx, server, f.link.Text); err != nil {
+				return err
+			}
+			acc, signInErr = a.svc.opts.Accounts.SignIn(ctx, in)
+			return nil
+		}, func() {
+			f.Close()
+			if signInErr != nil {
+				// Confirmed all the same: the sign-in form says why.
+				a.ShowSignIn(ident)
+				a.signIn.fail("Your email address is confirmed. " + accountMessage(signInErr))
+				return
+			}
+			a.afterSignIn(acc)
+		})
 	}
 	a.confirm = f
 	f.Show()

@@ -114,10 +114,47 @@ func TestSignUpShowsTheRecoveryKeyBehindAGate(t *testing.T) {
 		t.Fatalf("confirm without a link: %q", a.confirm.Error())
 	}
 	test.Type(a.confirm.link, "https://127.0.0.1:8443/confirm?token=abc")
+	starts := h.syncer.count(&h.syncer.starts)
 	test.Tap(a.confirm.submit)
-	h.loop.until(t, "the sign-in form follows the confirmation", func() bool {
-		return h.acc.called("ConfirmEmail") == 1 && a.signIn != nil && a.signIn.ident.Text == "ada@example.com"
+	// Confirmed, it signs in with the password just typed: not asked again.
+	h.loop.until(t, "the sign-in and sync follow the confirmation", func() bool {
+		return h.acc.called("ConfirmEmail") == 1 && h.acc.called("SignIn") == 1 && h.syncer.count(&h.syncer.starts) > starts
 	})
+	if a.signIn != nil && !a.signIn.closed {
+		t.Error("the sign-in form was shown after the confirmation")
+	}
+}
+
+// TestSigningInUnconfirmedByUsernameAsksForTheAddressToResend: a sign-in
+// whose account is unconfirmed says so (it names no username as an
+// address, and claims no mail sent); Resend needs the address.
+func TestSigningInUnconfirmedByUsernameAsksForTheAddressToResend(t *testing.T) {
+	h := newAccountHarness(t)
+	a := h.ui()
+	h.acc.mu.Lock()
+	h.acc.unconfirmed = true
+	h.acc.mu.Unlock()
+	a.ShowSignIn("")
+	test.Type(a.signIn.ident, "ada")
+	test.Type(a.signIn.password, "correct horse")
+	test.Tap(a.signIn.submit)
+	h.loop.until(t, "the check-your-email step", func() bool { return a.confirm != nil })
+	if got := a.confirm.notice.Text; strings.Contains(got, "ada.") || strings.Contains(got, "We sent") || !strings.Contains(got, "not confirmed yet") {
+		t.Errorf("notice %q", got)
+	}
+	test.Tap(a.confirm.resend)
+	if !strings.Contains(a.confirm.Error(), "email address") || h.acc.called("ResendConfirmation") != 0 {
+		t.Fatalf("resend without an address: %q, %d sent", a.confirm.Error(), h.acc.called("ResendConfirmation"))
+	}
+	test.Type(a.confirm.email, "ada@example.com")
+	test.Tap(a.confirm.resend)
+	h.loop.until(t, "the email is sent again", func() bool { return h.acc.called("ResendConfirmation") == 1 })
+	h.acc.mu.Lock()
+	h.acc.unconfirmed = false
+	h.acc.mu.Unlock()
+	test.Type(a.confirm.link, "https://127.0.0.1:8443/confirm?token=abc")
+	test.Tap(a.confirm.submit)
+	h.loop.until(t, "signed in after the confirmation", func() bool { return h.acc.called("SignIn") == 2 && len(h.joiner.joined()) == 1 })
 }
 
 func TestSignIn(t *testing.T) {

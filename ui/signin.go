@@ -129,7 +129,7 @@ func (a *accountUI) onSignInSubmitted(f *signInForm) {
 	}, func() {
 		f.Close()
 		if unconfirmed {
-			a.ShowConfirm(server, ident)
+			a.ShowConfirm(in, false)
 			return
 		}
 		a.afterSignIn(acc)
