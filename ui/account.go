@@ -158,8 +158,8 @@ func accountMessage(err error) string {
 		}
 	}
 	msg := withoutKinds(err.Error())
-	for _, p := range []string{"sign in: ", "sign up: ", "reset password: "} {
-		msg = strings.TrimPrefix(msg, p)
+	for _, p := range []string{"sign in: ", "sign up: ", "reset password: ", "prelogin: "} {
+		msg = strings.TrimPrefix(msg, p) // the steps' names are not the person's
 	}
 	if msg == "" {
 		return "Something went wrong."

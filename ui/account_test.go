@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
 )
 
 func TestSignUpFormValidation(t *testing.T) {
@@ -429,4 +432,18 @@ func TestSyncIndicator(t *testing.T) {
 			t.Fatalf("details after a start-over: %+v", d)
 		}
 	})
+}
+
+func TestAccountMessagesAreThePersonsWords(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{errors.New("prelogin: cannot connect to 127.0.0.1:8443: connection refused"), "Cannot connect to 127.0.0.1:8443: connection refused."},
+		{fmt.Errorf("sign in: wrong email, username or password: %w", model.ErrUnauthorized), "Wrong email, username or password."},
+	} {
+		if got := accountMessage(tt.err); got != tt.want {
+			t.Errorf("accountMessage(%q) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
 }

@@ -20,9 +20,17 @@ import (
 func askName(win fyne.Window, title, label, initial string, done func(string)) {
 	entry := widget.NewEntry()
 	entry.SetText(initial)
+	// OK waits for a name, rather than closing on an empty one with
+	// nothing done.
+	entry.Validator = func(s string) error {
+		if strings.TrimSpace(s) == "" {
+			return errors.New("a name is needed")
+		}
+		return nil
+	}
 	items := []*widget.FormItem{widget.NewFormItem(label, entry)}
 	d := dialog.NewForm(title, "OK", "Cancel", items, func(ok bool) {
-		if ok && entry.Text != "" {
+		if ok && strings.TrimSpace(entry.Text) != "" {
 			done(entry.Text)
 		}
 	}, win)

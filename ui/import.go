@@ -158,7 +158,7 @@ func (im *importer) onImportTextTapped() {
 		return
 	}
 	im.closeDialog()
-	im.Run([]importSource{{Label: "the pasted text", Text: text}})
+	im.Run([]importSource{{Label: "The pasted text", Text: text}})
 }
 
 func (im *importer) onImportURLTapped() {
@@ -316,6 +316,11 @@ func (im *importer) showSummary(results []importResult) {
 		switch {
 		case errors.Is(r.Err, context.Canceled):
 			lines = append(lines, prefix+"cancelled, nothing imported")
+			failed++
+		case r.Err != nil && len(results) == 1:
+			// The title says nothing was imported; the line says why,
+			// and of what.
+			lines = append(lines, r.Source.Label+": "+importErrorText(r.Err))
 			failed++
 		case r.Err != nil:
 			lines = append(lines, prefix+"nothing imported: "+importErrorText(r.Err))

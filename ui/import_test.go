@@ -40,7 +40,7 @@ func TestPastedTextInTheImportDialogImportsAndSaysWhat(t *testing.T) {
 	}{
 		{"a collection", petstoreJSON, `imported collection "Petstore": 1 folder, 1 request, 1 variable`, "Petstore"},
 		{"a cURL command", "curl -X DELETE https://example.com/pets/1", `imported collection "cURL import": 0 folders, 1 request, 0 variables`, "cURL import"},
-		{"a broken file", petstoreJSON[:120], "nothing imported: ", ""},
+		{"a broken file", petstoreJSON[:120], "The pasted text: not valid JSON at line ", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

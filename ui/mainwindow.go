@@ -308,7 +308,7 @@ func (mw *MainWindow) onTabCloseRequested(item *container.TabItem) {
 			mw.closeTab(t)
 			return
 		}
-		dialog.ShowConfirm("Unsaved changes", "Close "+t.title()+" without saving?", func(ok bool) {
+		dialog.ShowConfirm("Unsaved changes", "Close "+t.name()+" without saving?", func(ok bool) {
 			if ok {
 				mw.closeTab(t)
 			}

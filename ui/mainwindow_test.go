@@ -308,6 +308,62 @@ func TestCtrlWClosesTheTab(t *testing.T) {
 	}
 }
 
+// overlayTexts returns the texts of the labels and buttons on the
+// window's dialogs, and their buttons by label.
+func overlayTexts(win fyne.Window) (string, map[string]*widget.Button) {
+	var b strings.Builder
+	buttons := map[string]*widget.Button{}
+	for _, o := range win.Canvas().Overlays().List() {
+		visit(o, func(obj fyne.CanvasObject) {
+			switch x := obj.(type) {
+			case *widget.Label:
+				b.WriteString(x.Text + "\n")
+			case *widget.Button:
+				buttons[x.Text] = x
+			}
+		})
+	}
+	return b.String(), buttons
+}
+
+func TestClosingAnUnsavedTabAsksByItsName(t *testing.T) {
+	h := newHarness(t)
+	tab := h.tab()
+	test.Type(tab.editor.url, "http://127.0.0.1:1/a")
+	h.mw.onTabCloseRequested(tab.item)
+	text, _ := overlayTexts(h.mw.win)
+	if !strings.Contains(text, "Close http://127.0.0.1:1/a without saving?") || strings.Contains(text, "●") {
+		t.Errorf("the question reads %q", text)
+	}
+}
+
+func TestANameDialogWaitsForAName(t *testing.T) {
+	h := newHarness(t)
+	var got []string
+	askName(h.mw.win, "New environment", "Name", "", func(s string) { got = append(got, s) })
+	_, buttons := overlayTexts(h.mw.win)
+	ok := buttons["OK"]
+	if ok == nil || !ok.Disabled() {
+		t.Fatalf("OK with no name: %v", ok)
+	}
+	var entry *widget.Entry
+	for _, o := range h.mw.win.Canvas().Overlays().List() {
+		visit(o, func(obj fyne.CanvasObject) {
+			if e, isEntry := obj.(*widget.Entry); isEntry && entry == nil {
+				entry = e
+			}
+		})
+	}
+	test.Type(entry, "Staging")
+	if ok.Disabled() {
+		t.Fatal("OK stays disabled with a name")
+	}
+	test.Tap(ok)
+	if len(got) != 1 || got[0] != "Staging" {
+		t.Errorf("names given %q", got)
+	}
+}
+
 func TestTheTreeRefreshesWhenTheStoreChangesElsewhere(t *testing.T) {
 	h := newHarness(t)
 	h.mw.ShowPanel("Collections")

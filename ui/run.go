@@ -42,7 +42,7 @@ func runMain(a fyne.App, core *app.App, opts Options) {
 			acct.start() // sync runs when signed in with sync on
 		}
 		if opts.Notice != "" {
-			dialog.ShowInformation("Courier", opts.Notice, mw.win)
+			dialog.ShowInformation("Courier", sentence(opts.Notice), mw.win)
 		}
 	})
 	mw.win.ShowAndRun()
