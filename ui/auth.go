@@ -46,7 +46,10 @@ func newAuthEditor(keys fyne.Shortcutable) *authEditor {
 	e.fields["password"].Password = true
 	e.where = widget.NewSelect([]string{"header", "query"}, func(s string) { e.onParamChanged("in", s) })
 	e.form = widget.NewForm()
-	e.content = container.NewBorder(container.NewHBox(widget.NewLabel("Type"), e.typ), nil, nil, nil, container.NewVScroll(e.form))
+	// Wide enough for its longest label: in an HBox a Select gets only
+	// its minimum, which cut "Inherit from parent" short.
+	typ := container.NewGridWrap(fyne.NewSize(220, e.typ.MinSize().Height), e.typ)
+	e.content = container.NewBorder(container.NewHBox(widget.NewLabel("Type"), typ), nil, nil, nil, container.NewVScroll(e.form))
 	return e
 }
 
