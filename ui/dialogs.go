@@ -39,6 +39,61 @@ func askName(win fyne.Window, title, label, initial string, done func(string)) {
 	win.Canvas().Focus(entry)
 }
 
+// escapeClosesDialogs makes Escape dismiss the topmost dialog of win, as
+// its Cancel (or Close, No, Not now) button would; a dialog whose one
+// button is OK is closed with it. Escape reaches the canvas while no text
+// field of the dialog has the focus. A dialog whose buttons are all
+// choices of something to do (Delete, Yes) is left open.
+func escapeClosesDialogs(win fyne.Window) {
+	win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if ev.Name == fyne.KeyEscape {
+			closeTopDialog(win)
+		}
+	})
+}
+
+// dismissLabels are the buttons that leave a dialog without doing
+// anything, most telling first.
+var dismissLabels = []string{"Cancel", "Close", "No", "Not now"}
+
+func closeTopDialog(win fyne.Window) {
+	top, ok := win.Canvas().Overlays().Top().(*widget.PopUp)
+	if !ok || top == nil {
+		return
+	}
+	buttons := map[string]*widget.Button{}
+	n := 0
+	visitObjects(top.Content, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && !b.Disabled() && b.OnTapped != nil {
+			buttons[b.Text] = b
+			n++
+		}
+	})
+	for _, label := range dismissLabels {
+		if b := buttons[label]; b != nil {
+			b.OnTapped()
+			return
+		}
+	}
+	if b := buttons["OK"]; b != nil && n == 1 {
+		b.OnTapped()
+	}
+}
+
+// visitObjects calls fn on o and every visible object of the containers
+// inside it (a dialog's buttons sit in containers).
+func visitObjects(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
+	if o == nil || !o.Visible() {
+		return
+	}
+	fn(o)
+	if c, ok := o.(*fyne.Container); ok {
+		for _, child := range c.Objects {
+			visitObjects(child, fn)
+		}
+	}
+}
+
 // humanError turns an error from the core into a sentence for a person;
 // the detail goes to the log.
 func humanError(action string, err error) error {

@@ -118,7 +118,8 @@ func (mw *MainWindow) build() {
 	split.Offset = 0.33
 	mw.win.SetContent(container.NewBorder(container.NewVBox(mw.top.Content(), widget.NewSeparator()), nil, nil, nil, split))
 	mw.addShortcuts()
-	mw.addImportExport() // import.go: Ctrl+O, the Import button, dropped files
+	escapeClosesDialogs(mw.win) // dialogs.go
+	mw.addImportExport()        // import.go: Ctrl+O, the Import button, dropped files
 	mw.NewTab(model.Request{Method: "GET"})
 	mw.unsubscribe = core.Subscribe(func(ch app.Changes) { mw.bg.do(func() { mw.onStoreChanged(ch) }) })
 	mw.win.SetOnClosed(mw.onClosed)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -542,4 +543,38 @@ func TestHiddenPanelsLoadWhenFirstShown(t *testing.T) {
 	}
 	mw.ShowPanel("Collections")
 	h.loop.until(t, "the panel loads when shown", func() bool { return len(mw.collections.data[""].Children) == 1 })
+}
+
+// TestEscapeClosesTheTopDialog: Escape leaves a dialog as its Cancel,
+// Close or No would, and never picks an action.
+func TestEscapeClosesTheTopDialog(t *testing.T) {
+	h := newHarness(t)
+	escape := func() { h.mw.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape}) }
+	open := func() int {
+		n := 0
+		for _, o := range h.mw.win.Canvas().Overlays().List() {
+			if o.Visible() {
+				n++
+			}
+		}
+		return n
+	}
+	h.mw.showSettings()
+	h.loop.until(t, "the settings dialog", func() bool { return open() == 1 })
+	escape()
+	if open() != 0 {
+		t.Error("Escape left the settings dialog open")
+	}
+	answered := ""
+	dialog.ShowConfirm("Delete", "Delete it?", func(ok bool) { answered = fmt.Sprint(ok) }, h.mw.win)
+	escape()
+	if open() != 0 || answered != "false" {
+		t.Errorf("Escape on a confirmation: %d open, answered %q; want closed, answered no", open(), answered)
+	}
+	dialog.ShowInformation("Courier", "Something to know.", h.mw.win)
+	escape()
+	if open() != 0 {
+		t.Error("Escape left an information dialog open")
+	}
+	escape() // nothing open: nothing happens
 }
