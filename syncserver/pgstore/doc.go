@@ -7,8 +7,9 @@
 // writers of one account and never those of different accounts, assigns
 // the next seqs there, dedupes op ids and upserts the field values.
 //
-// After a commit the store sends NOTIFY courier_head with only
-// "<account>:<head>", coalesced to at most one per account every few
+// After a commit the store sends NOTIFY courier_head (courier_head_<schema>
+// outside the public schema, as NOTIFY reaches the whole database) with
+// only "<account>:<head>", coalesced to at most one per account every few
 // milliseconds; WatchHeads LISTENs on one dedicated connection and hands
 // the heads to the server, which pokes its local sync connections. NOTIFY
 // is a hint and the seq is the truth: after a lost LISTEN connection the

@@ -2,6 +2,8 @@ package pgstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,9 +19,33 @@ import (
 	"github.com/courierapp/courier/syncserver"
 )
 
-// Channel is the NOTIFY channel of head changes; a payload is
-// "<account id>:<head>".
+// Channel is the NOTIFY channel of head changes of a store in the public
+// schema; a payload is "<account id>:<head>". NOTIFY reaches every
+// session of the database, whatever its schema, so a store in another
+// schema (two servers sharing one database) has a channel of its own:
+// see channelFor.
 const Channel = "courier_head"
+
+// channelFor returns the channel of a store in schema: Channel for
+// public, else Channel_<schema>, or Channel_<hash of schema> when that
+// would not be a plain identifier of at most 63 bytes.
+func channelFor(schema string) string {
+	if schema == "" || schema == "public" {
+		return Channel
+	}
+	name := Channel + "_" + schema
+	plain := len(name) <= 63
+	for _, r := range schema {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			plain = false
+		}
+	}
+	if plain {
+		return name
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return Channel + "_" + hex.EncodeToString(sum[:8])
+}
 
 // listenAppName and notifyAppName are the application_name of the
 // LISTEN connection and of the notifier's (they tell them apart in
@@ -36,9 +62,10 @@ const (
 // `every`, and a busy server sends at most one statement per `every`,
 // however many accounts it serves: each wakes every replica's listener.
 type notifier struct {
-	pool  *pgxpool.Pool
-	every time.Duration
-	log   *slog.Logger
+	pool    *pgxpool.Pool
+	channel string
+	every   time.Duration
+	log     *slog.Logger
 
 	// last is when the last flush sent (the loop's only).
 	last time.Time
@@ -62,7 +89,7 @@ type notifier struct {
 // transaction (one round trip, about a third of PostgreSQL's CPU of a
 // BEGIN, SET LOCAL, SELECT, COMMIT batch on a shared connection), and
 // pushes never wait for a pool connection behind it.
-func newNotifier(ctx context.Context, cfg *pgxpool.Config, every time.Duration, log *slog.Logger) (*notifier, error) {
+func newNotifier(ctx context.Context, cfg *pgxpool.Config, channel string, every time.Duration, log *slog.Logger) (*notifier, error) {
 	if every < 0 {
 		return nil, nil
 	}
@@ -77,7 +104,7 @@ func newNotifier(ctx context.Context, cfg *pgxpool.Config, every time.Duration, 
 	if every == 0 {
 		every = 5 * time.Millisecond
 	}
-	n := &notifier{pool: pool, every: every, log: log, pending: map[string]uint64{},
+	n := &notifier{pool: pool, channel: channel, every: every, log: log, pending: map[string]uint64{},
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go n.loop()
 	return n, nil
@@ -162,7 +189,7 @@ func (n *notifier) flush(now time.Time) (next time.Time, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := n.pool.Exec(ctx, notifySQL, Channel, payloads); err != nil {
+	if _, err := n.pool.Exec(ctx, notifySQL, n.channel, payloads); err != nil {
 		n.mu.Lock()
 		for acct, head := range batch {
 			if head > n.pending[acct] {
@@ -234,7 +261,7 @@ func (d *DB) listen(ctx context.Context, sink syncserver.HeadSink) error {
 		return wrap(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, `LISTEN `+Channel); err != nil {
+	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{d.channel}.Sanitize()); err != nil {
 		return wrap(err)
 	}
 	// Listening now: re-read what may have moved while nobody listened.

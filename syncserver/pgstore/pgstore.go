@@ -58,6 +58,9 @@ type DB struct {
 	pool     *pgxpool.Pool
 	log      *slog.Logger
 	notifier *notifier
+	// channel is the NOTIFY channel of this store's heads (see
+	// channelFor).
+	channel string
 	// listening and listens describe WatchHeads' LISTEN connection.
 	listening atomic.Bool
 	listens   atomic.Int64
@@ -96,12 +99,21 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	if d.notifier, err = newNotifier(ctx, cfg, opt.NotifyEvery, opt.Logger); err != nil {
+	var schema string
+	if err := d.read(ctx, func() error { return pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema) }); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("read the schema: %w", err)
+	}
+	d.channel = channelFor(schema)
+	if d.notifier, err = newNotifier(ctx, cfg, d.channel, opt.NotifyEvery, opt.Logger); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return d, nil
 }
+
+// Channel returns the NOTIFY channel of the store's heads.
+func (d *DB) Channel() string { return d.channel }
 
 // where names the database server without credentials.
 func where(c *pgx.ConnConfig) string {

@@ -323,7 +323,7 @@ func TestNotificationsAreCoalescedPerAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `LISTEN `+pgstore.Channel); err != nil {
+	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{db.Channel()}.Sanitize()); err != nil {
 		t.Fatal(err)
 	}
 	const pushes = 40
@@ -344,11 +344,6 @@ func TestNotificationsAreCoalescedPerAccount(t *testing.T) {
 		if err != nil {
 			break // quiet for 2 s: every notification is in
 		}
-		if !strings.HasPrefix(n.Payload, "acct-1:") {
-			// Another test's, in another schema of the same database
-			// (the channel is the database's): not this store's.
-			continue
-		}
 		got = append(got, n.Payload)
 		if n.Payload == fmt.Sprint("acct-1:", pushes) {
 			break
@@ -363,3 +358,66 @@ func TestNotificationsAreCoalescedPerAccount(t *testing.T) {
 		t.Fatalf("%d pushes over %v gave %d notifications, want at most %d: %v", pushes, elapsed, len(got), most, got)
 	}
 }
+
+// TestStoresInTwoSchemasHearOnlyTheirOwnHeads: NOTIFY reaches every
+// session of a database, so two servers given one database with two
+// schemas would poke each other's connections (and a foreign head of an
+// account id both hold could move a connection past changes it has not
+// sent). Each schema's store has a channel of its own.
+func TestStoresInTwoSchemasHearOnlyTheirOwnHeads(t *testing.T) {
+	a := openTest(t, pgstore.Options{NotifyEvery: time.Millisecond})
+	defer a.Close()
+	b := openTest(t, pgstore.Options{NotifyEvery: time.Millisecond})
+	defer b.Close()
+	if a.Channel() == b.Channel() || !strings.HasPrefix(a.Channel(), pgstore.Channel+"_") {
+		t.Fatalf("channels %q and %q", a.Channel(), b.Channel())
+	}
+	newAccount(t, a, 1)
+	newAccount(t, b, 1) // the same account id in both
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	heads := make(chan string, 16)
+	go func() {
+		_ = a.WatchHeads(ctx, headFunc(func(acct string, head uint64) { heads <- fmt.Sprint(acct, ":", head) }))
+	}()
+	waitFor(t, 10*time.Second, "store a listens", a.Listening)
+	drain := func() {
+		for {
+			select {
+			case <-heads:
+			case <-time.After(300 * time.Millisecond):
+				return
+			}
+		}
+	}
+	drain() // the heads read when it started listening
+	push := func(st *pgstore.DB, n int) {
+		for i := range n {
+			op := model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: model.ID(fmt.Sprint("req-", i)), Fields: model.Fields{"name": syncproto.SealedValue(randomBytes(16))}}
+			if _, err := st.Push(context.Background(), "acct-1", []model.Op{op}, syncserver.Quota{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	push(b, 5)
+	select {
+	case h := <-heads:
+		t.Fatalf("store a heard store b's head %s", h)
+	case <-time.After(500 * time.Millisecond):
+	}
+	push(a, 1)
+	select {
+	case h := <-heads:
+		if h != "acct-1:1" {
+			t.Errorf("store a heard %s, want acct-1:1", h)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("store a did not hear its own push")
+	}
+}
+
+// headFunc is a HeadSink of acct-1 that hands each head to the function.
+type headFunc func(acct string, head uint64)
+
+func (f headFunc) HeadChanged(acct string, head uint64) { f(acct, head) }
+func (f headFunc) Accounts() []string                   { return []string{"acct-1"} }
