@@ -94,10 +94,36 @@ func prepareResponse(in responseInput) responseData {
 	}
 	text := strings.ToValidUTF8(string(shown), "\uFFFD")
 	d.Raw = plainRows(text)
-	if pretty, ok := prettyJSON(shown); ok {
-		d.Pretty = jsonRows(pretty)
+	switch {
+	case len(shown) == len(body):
+		if pretty, ok := prettyJSON(shown); ok {
+			d.Pretty = jsonRows(pretty)
+		}
+	case int64(len(body)) == whole && len(body) <= formatLimit:
+		// The whole document is here: format it all and show the start
+		// of that, rather than the raw start of a cut document, which
+		// does not parse.
+		if pretty, ok := prettyJSON(body); ok {
+			d.Pretty = jsonRows(cutAtLine(pretty, displayLimit))
+			d.Note = fmt.Sprintf("Showing the start of the %s body, formatted.", model.FormatSize(whole))
+		}
 	}
 	return d
+}
+
+// formatLimit is the largest JSON body formatted whole to show its start.
+const formatLimit = 16 << 20
+
+// cutAtLine returns s cut to at most n bytes, at the end of a line.
+func cutAtLine(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	if i := strings.LastIndexByte(s, '\n'); i > 0 {
+		s = s[:i]
+	}
+	return s
 }
 
 func statusText(r model.Response) string {

@@ -53,8 +53,10 @@ func TestPrepareResponse(t *testing.T) {
 			false, "Showing the first 256.0 KiB of 3.0 MiB.", displayLimit, "aaaa"},
 		{"a body kept in a file shows its preview and says so", responseInput{Response: model.Response{Status: 200, Size: 50 << 20, Truncated: true}, Body: []byte("preview"), BodyFile: "/tmp/x"},
 			false, "Showing the first 7 B of 50.0 MiB.", 100, "preview"},
-		{"large JSON cut at the limit is shown raw", responseInput{Response: model.Response{Status: 200}, Body: bigJSON},
-			false, "Showing the first 256.0 KiB", displayLimit, `"items"`},
+		{"large JSON is formatted whole and its start shown", responseInput{Response: model.Response{Status: 200}, Body: bigJSON},
+			true, "Showing the start of the 507.8 KiB body, formatted.", displayLimit, "{\n  \"items\": [\n    \"xxxxxxxxxx\","},
+		{"JSON kept in a file shows its raw preview", responseInput{Response: model.Response{Status: 200, Size: 50 << 20, Truncated: true}, Body: bigJSON[:displayLimit+10], BodyFile: "/tmp/x"},
+			false, "Showing the first 256.0 KiB of 50.0 MiB.", displayLimit, `"items"`},
 		{"a binary body shows size, type and a hex preview", responseInput{Response: model.Response{Status: 200, ContentType: "image/png"}, Body: binary},
 			false, "Binary body: 2.0 MiB, image/png.", 6 * hexLimit, "89 50 4e 47"},
 	}
