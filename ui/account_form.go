@@ -181,7 +181,7 @@ type serverFields struct {
 }
 
 func newServerFields(win fyne.Window, server, ca string) *serverFields {
-	s := &serverFields{url: widget.NewEntry(), ca: newPEMFileField(win, ca, "optional: a PEM file for a self-hosted server")}
+	s := &serverFields{url: widget.NewEntry(), ca: newPEMFileField(win, ca, "optional: the server's CA (PEM)")}
 	s.url.SetText(server)
 	s.url.SetPlaceHolder("https://courier.example.com")
 	return s
