@@ -164,9 +164,5 @@ func accountMessage(err error) string {
 	if msg == "" {
 		return "Something went wrong."
 	}
-	msg = strings.ToUpper(msg[:1]) + msg[1:]
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
+	return sentence(msg)
 }

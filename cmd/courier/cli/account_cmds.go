@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -253,9 +253,8 @@ func runUsername(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] != "remind" {
 		fs := env.FlagSet("username", "remind --email E [flags]")
 		env.Details = "Subcommands:\n  username remind --email E   email the username of the account of E\n"
-		if slices.ContainsFunc(args, isHelpFlag) {
-			_, err := env.Parse(fs, args) // prints the help
-			return err
+		if _, err := env.Parse(fs, args); errors.Is(err, flag.ErrHelp) {
+			return err // the help is printed
 		}
 		// Whatever came instead of remind (--email E, say), the fix is
 		// the same.
@@ -268,11 +267,6 @@ func runUsername(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "If %s has an account on %s, its username is on its way there.\n", email, s.server)
 		return nil
 	})
-}
-
-// isHelpFlag reports whether arg asks for help.
-func isHelpFlag(arg string) bool {
-	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "--h"
 }
 
 // runEmailRequest runs a command whose one flag (beside the server's) is
