@@ -17,6 +17,7 @@ import (
 
 	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
 )
 
 // DefaultMaxImportURLSize caps what ImportURL downloads when
@@ -213,11 +214,7 @@ func importClient(roots *x509.CertPool) *http.Client {
 // {"error": {"message": ...}} (a Courier server's, for a revoked link),
 // cut short and stripped of control characters; "" for any other body.
 func errorMessage(body io.Reader) string {
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
+	var e syncproto.ErrorBody
 	if json.NewDecoder(io.LimitReader(body, 4<<10)).Decode(&e) != nil {
 		return ""
 	}

@@ -23,6 +23,8 @@ const (
 	DefaultMaxRedirects = 10
 	// MaxTimeout bounds the request timeout a user may set.
 	MaxTimeout = 24 * time.Hour
+	// RedirectsLimit bounds the redirects a user may allow.
+	RedirectsLimit = 100
 )
 
 // settingsKey is the Store setting that holds Settings as one JSON object.
@@ -67,20 +69,20 @@ func (s Settings) Validate() error {
 	switch {
 	case s.Timeout <= 0 || s.Timeout > MaxTimeout:
 		return fmt.Errorf("timeout %v must be positive and at most %v: %w", s.Timeout, MaxTimeout, model.ErrInvalid)
-	case s.MaxRedirects < 0 || s.MaxRedirects > 100:
-		return fmt.Errorf("max redirects %d must be between 0 and 100: %w", s.MaxRedirects, model.ErrInvalid)
+	case s.MaxRedirects < 0 || s.MaxRedirects > RedirectsLimit:
+		return fmt.Errorf("max redirects %d must be between 0 and %d: %w", s.MaxRedirects, RedirectsLimit, model.ErrInvalid)
 	case s.HistoryLimit < 1 || s.HistoryLimit > model.MaxHistoryLimit:
 		return fmt.Errorf("history limit %d must be between 1 and %d: %w", s.HistoryLimit, model.MaxHistoryLimit, model.ErrInvalid)
 	case s.Theme != ThemeSystem && s.Theme != ThemeLight && s.Theme != ThemeDark:
 		return fmt.Errorf("theme %q must be system, light or dark: %w", s.Theme, model.ErrInvalid)
 	}
-	return validateProxy(s.Proxy)
+	return ValidateProxy(s.Proxy)
 }
 
-// validateProxy accepts "" (the environment's proxy), "direct", or an
+// ValidateProxy accepts "" (the environment's proxy), "direct", or an
 // http, https or socks5 URL with a host (no scheme means http), as httprun
 // does.
-func validateProxy(p string) error {
+func ValidateProxy(p string) error {
 	p = strings.TrimSpace(p)
 	if p == "" || p == "direct" {
 		return nil
@@ -116,7 +118,7 @@ func sanitize(s Settings) Settings {
 	if s.Timeout <= 0 || s.Timeout > MaxTimeout {
 		s.Timeout = d.Timeout
 	}
-	if s.MaxRedirects < 0 || s.MaxRedirects > 100 {
+	if s.MaxRedirects < 0 || s.MaxRedirects > RedirectsLimit {
 		s.MaxRedirects = d.MaxRedirects
 	}
 	if s.HistoryLimit < 1 || s.HistoryLimit > model.MaxHistoryLimit {
@@ -125,7 +127,7 @@ func sanitize(s Settings) Settings {
 	if s.Theme != ThemeSystem && s.Theme != ThemeLight && s.Theme != ThemeDark {
 		s.Theme = d.Theme
 	}
-	if validateProxy(s.Proxy) != nil {
+	if ValidateProxy(s.Proxy) != nil {
 		s.Proxy = d.Proxy
 	}
 	return s

@@ -73,12 +73,10 @@ func newSettingsForm(win fyne.Window, s app.Settings) *settingsForm {
 		}
 		return nil
 	}
-	f.maxRedirects.Validator = wholeNumber(0, 100)
+	f.maxRedirects.Validator = wholeNumber(0, app.RedirectsLimit)
 	f.historyLimit.Validator = wholeNumber(1, model.MaxHistoryLimit)
 	f.proxy.Validator = func(s string) error {
-		probe := app.DefaultSettings()
-		probe.Proxy = s
-		if err := probe.Validate(); err != nil {
+		if err := app.ValidateProxy(s); err != nil {
 			return errors.New(strings.TrimSuffix(err.Error(), ": "+model.ErrInvalid.Error()))
 		}
 		return nil
