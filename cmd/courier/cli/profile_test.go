@@ -150,23 +150,45 @@ func TestWithoutAKeyringTheCLIWarnsThatSecretsAreUnencrypted(t *testing.T) {
 	}
 }
 
-func TestAProfileCopyOpensOnceItIsGivenTheKey(t *testing.T) {
-	ctx := context.Background()
+// sealedProfile opens a profile in dir with a fake OS keyring, stores a
+// sealed secret value "kept" in it and returns m, the open profile and the
+// variable's id.
+func sealedProfile(t *testing.T, dir string) (*Main, *Profile, model.ID) {
+	t.Helper()
 	kr := &fakeOSKeyring{entries: map[string]string{}}
 	m := &Main{ProfileSecrets: kr.secrets}
 	m.defaults()
-	from, to := t.TempDir(), t.TempDir()
-	p, err := m.openStore(ctx, from)
+	p, err := m.openStore(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := p.Store.(*store.DB)
 	id := model.NewID()
-	err = db.Apply(ctx, model.Op{Kind: model.KindVariable, ID: id, Fields: model.Fields{"value": json.RawMessage(`"kept"`), "secret": json.RawMessage("true")}})
+	err = p.Store.(*store.DB).Apply(context.Background(), model.Op{Kind: model.KindVariable, ID: id, Fields: model.Fields{"value": json.RawMessage(`"kept"`), "secret": json.RawMessage("true")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CopyTo(ctx, filepath.Join(to, store.FileName)); err != nil { // as keeping local data aside does
+	return m, p, id
+}
+
+// wantKept fails unless the profile in dir opens and shows the value.
+func wantKept(t *testing.T, m *Main, dir string, id model.ID, what string) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := m.openStore(ctx, dir)
+	if err != nil {
+		t.Fatalf("open %s: %v", what, err)
+	}
+	defer p.Close()
+	if r, err := p.Store.Get(ctx, model.KindVariable, id); err != nil || string(r.Fields["value"]) != `"kept"` {
+		t.Errorf("the value of %s = %s, %v", what, r.Fields["value"], err)
+	}
+}
+
+func TestAProfileCopyOpensOnceItIsGivenTheKey(t *testing.T) {
+	ctx := context.Background()
+	from, to := t.TempDir(), t.TempDir()
+	m, p, id := sealedProfile(t, from)
+	if err := p.Store.(*store.DB).CopyTo(ctx, filepath.Join(to, store.FileName)); err != nil { // as keeping local data aside does
 		t.Fatal(err)
 	}
 	if err := p.Close(); err != nil {
@@ -178,49 +200,23 @@ func TestAProfileCopyOpensOnceItIsGivenTheKey(t *testing.T) {
 	if err := m.copyProfileKey(ctx, from, to); err != nil {
 		t.Fatal(err)
 	}
-	p, err = m.openStore(ctx, to)
-	if err != nil {
-		t.Fatalf("open the copy with the key: %v", err)
-	}
-	defer p.Close()
-	if r, err := p.Store.Get(ctx, model.KindVariable, id); err != nil || string(r.Fields["value"]) != `"kept"` {
-		t.Errorf("the copy's value = %s, %v", r.Fields["value"], err)
-	}
+	wantKept(t, m, to, id, "the copy with the key")
 }
 
 // TestAMovedProfileOpensWithItsKey: a profile holding a sealed secret
 // value, moved to another folder (a restored backup, a new home), still
 // finds its key in the keyring and opens.
 func TestAMovedProfileOpensWithItsKey(t *testing.T) {
-	ctx := context.Background()
-	kr := &fakeOSKeyring{entries: map[string]string{}}
-	m := &Main{ProfileSecrets: kr.secrets}
-	m.defaults()
 	root := t.TempDir()
 	from, to := filepath.Join(root, "courier"), filepath.Join(root, "restored")
-	p, err := m.openStore(ctx, from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := model.NewID()
-	err = p.Store.(*store.DB).Apply(ctx, model.Op{Kind: model.KindVariable, ID: id, Fields: model.Fields{"value": json.RawMessage(`"kept"`), "secret": json.RawMessage("true")}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, p, id := sealedProfile(t, from)
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(from, to); err != nil {
 		t.Fatal(err)
 	}
-	p, err = m.openStore(ctx, to)
-	if err != nil {
-		t.Fatalf("open the moved profile: %v", err)
-	}
-	defer p.Close()
-	if r, err := p.Store.Get(ctx, model.KindVariable, id); err != nil || string(r.Fields["value"]) != `"kept"` {
-		t.Errorf("the moved profile's value = %s, %v", r.Fields["value"], err)
-	}
+	wantKept(t, m, to, id, "the moved profile")
 }
 
 // TestSecretVariablesSyncBetweenSealedProfiles: a secret value typed on
