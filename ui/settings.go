@@ -111,17 +111,20 @@ func (f *settingsForm) items() []*widget.FormItem {
 // that does not parse (wrapping model.ErrInvalid).
 func (f *settingsForm) Settings() (app.Settings, error) {
 	s := f.base
-	secs, err := strconv.ParseFloat(strings.TrimSpace(f.timeout.Text), 64)
-	if err != nil || secs <= 0 {
-		return s, fmt.Errorf("the request timeout must be a number of seconds above 0: %w", model.ErrInvalid)
+	// The number fields' own checks say what is wrong (Validate below
+	// says it of the proxy).
+	for _, c := range []struct {
+		name string
+		e    *widget.Entry
+	}{{"the request timeout", f.timeout}, {"max redirects", f.maxRedirects}, {"the history limit", f.historyLimit}} {
+		if err := c.e.Validate(); err != nil {
+			return s, fmt.Errorf("%s must be %v: %w", c.name, err, model.ErrInvalid)
+		}
 	}
+	secs, _ := strconv.ParseFloat(strings.TrimSpace(f.timeout.Text), 64)
 	s.Timeout = time.Duration(secs * float64(time.Second))
-	if s.MaxRedirects, err = strconv.Atoi(strings.TrimSpace(f.maxRedirects.Text)); err != nil {
-		return s, fmt.Errorf("max redirects must be a whole number: %w", model.ErrInvalid)
-	}
-	if s.HistoryLimit, err = strconv.Atoi(strings.TrimSpace(f.historyLimit.Text)); err != nil {
-		return s, fmt.Errorf("the history limit must be a whole number: %w", model.ErrInvalid)
-	}
+	s.MaxRedirects, _ = strconv.Atoi(strings.TrimSpace(f.maxRedirects.Text))
+	s.HistoryLimit, _ = strconv.Atoi(strings.TrimSpace(f.historyLimit.Text))
 	s.VerifyTLS, s.FollowRedirects = f.verifyTLS.Checked, f.redirects.Checked
 	s.Proxy = strings.TrimSpace(f.proxy.Text)
 	if s.CAFile = strings.TrimSpace(f.caFile.Text); s.CAFile != "" {
