@@ -192,6 +192,34 @@ type SyncStorage interface {
 	// (always at least one change when there is one), so a page ends on
 	// a seq boundary. Caught up is an empty, non-nil slice.
 	Changes(ctx context.Context, accountID string, after uint64, limit, maxBytes int) ([]model.Change, error)
+	// Compact records, when sessionID is not empty, that this session
+	// of the account has applied the account's changes up to cursor (at
+	// most the head, else model.ErrInvalid). Then it drops the log
+	// entries no device can still need: those at or below the low water
+	// (the lowest cursor recorded for the account's sessions last seen
+	// at or after activeSince) none of whose values is still stored
+	// (later ops overwrote them all, a deletion dropped them, or they
+	// wrote none). Their op ids go with them. The session that pushed
+	// such an op has applied its change, so it has no use for the echo
+	// or the dedupe any more; the op of an entry that still holds a
+	// value keeps both. A session that never recorded a cursor counts
+	// for nothing, and its first record is the head whatever cursor it
+	// reports: every push follows a hello, whose cursor the server
+	// records, so it can hold back only the ops it pushes from now on.
+	// With no session counting, the low water is the head.
+	// Sessions made before a backend kept cursors count from 0 until
+	// they record one. An unknown account is model.ErrNotFound.
+	Compact(ctx context.Context, accountID, sessionID string, cursor uint64, activeSince time.Time) (CompactResult, error)
+}
+
+// CompactResult reports what Compact did.
+type CompactResult struct {
+	// LowWater is the seq up to which entries could go (0: none).
+	LowWater uint64
+	// Dropped counts the entries dropped.
+	Dropped int
+	// Usage is the account's usage after the compaction.
+	Usage Usage
 }
 
 // PushResult reports what Push did.
@@ -212,20 +240,30 @@ type PushResult struct {
 
 // Usage measures an account's sync data: the live records it holds (a
 // record is live while it has a field and no _deleted one; clients never
-// clear that field once written) and the bytes of every stored field
-// value (a deleted record keeps only its _deleted one). So deleting frees
-// room under the records quota: an account that keeps its 10,000 latest
-// history entries never reaches it by sending requests.
+// clear that field once written), the bytes of every stored field value
+// (a deleted record keeps only its _deleted one) and the entries of its
+// log (one per op, until Compact drops it). So deleting frees room under
+// the records quota: an account that keeps its 10,000 latest history
+// entries never reaches it by sending requests.
 type Usage struct {
 	Records int64
 	Bytes   int64
+	Log     int64
 }
 
 // Quota bounds an account's Usage; a zero field means no bound.
 type Quota struct {
 	Records int64
 	Bytes   int64
+	// Log bounds the log entries: what an account that rewrites one
+	// value over and over grows while a device of its holds back the
+	// compaction (or never reports its cursor).
+	Log int64
 }
+
+// LogEntryCost is about what one log entry takes on disk with its op
+// id: the server's default bound on the log is the bytes bound over it.
+const LogEntryCost = 256
 
 // ErrQuotaExceeded is what a push past the account's quota wraps.
 var ErrQuotaExceeded = fmt.Errorf("sync quota exceeded: %w", model.ErrTooLarge)
@@ -233,13 +271,17 @@ var ErrQuotaExceeded = fmt.Errorf("sync quota exceeded: %w", model.ErrTooLarge)
 // QuotaError is the error of a push that would take an account past one
 // bound of its quota. It wraps ErrQuotaExceeded.
 type QuotaError struct {
-	// Bytes says the bound is the bytes one (else the records one).
-	Bytes bool
+	// Bytes says the bound is the bytes one, Log the log one (else it
+	// is the records one).
+	Bytes, Log bool
 	// Would is what the account would hold, Limit the bound.
 	Would, Limit int64
 }
 
 func (e *QuotaError) Error() string {
+	if e.Log {
+		return fmt.Sprintf("the account's log would hold %d changes its devices have not all confirmed, more than its quota of %d", e.Would, e.Limit)
+	}
 	if e.Bytes {
 		return fmt.Sprintf("the account would hold %s of sealed values, more than its quota of %s", model.FormatSize(e.Would), model.FormatSize(e.Limit))
 	}
@@ -250,13 +292,19 @@ func (e *QuotaError) Error() string {
 func (e *QuotaError) Unwrap() error { return ErrQuotaExceeded }
 
 // Exceeds reports whether going from usage before to after breaks q, as
-// a *QuotaError: a bound is broken when the usage grows past it.
+// a *QuotaError: a bound is broken when the usage grows past it. Past the
+// log bound, a push still passes when it adds no more entries than the
+// live records it deletes: an account can always make room, and
+// deleting leaves the record's earlier entries to the compaction.
 func (q Quota) Exceeds(before, after Usage) error {
 	if q.Records > 0 && after.Records > q.Records && after.Records > before.Records {
 		return &QuotaError{Would: after.Records, Limit: q.Records}
 	}
 	if q.Bytes > 0 && after.Bytes > q.Bytes && after.Bytes > before.Bytes {
 		return &QuotaError{Bytes: true, Would: after.Bytes, Limit: q.Bytes}
+	}
+	if q.Log > 0 && after.Log > q.Log && after.Log-before.Log > before.Records-after.Records {
+		return &QuotaError{Log: true, Would: after.Log, Limit: q.Log}
 	}
 	return nil
 }

@@ -10,7 +10,8 @@ import (
 // means the defaults.
 type SyncConfig struct {
 	// Quota bounds each account's sync data; a zero Quota means
-	// DefaultSyncQuota(). A push past it closes the connection with 4413.
+	// DefaultSyncQuota(), and a zero Log with a Bytes bound means
+	// Bytes/LogEntryCost. A push past it closes the connection with 4413.
 	Quota Quota
 	// MaxConnsPerAccount bounds an account's open connections; one more
 	// is closed with 4429. 0 means 32.
@@ -33,12 +34,18 @@ type SyncConfig struct {
 }
 
 // DefaultSyncQuota is generous: a million live records and 4 GiB of
-// sealed values per account.
-func DefaultSyncQuota() Quota { return Quota{Records: 1_000_000, Bytes: 4 << 30} }
+// sealed values per account, and a log of 16 million entries.
+func DefaultSyncQuota() Quota {
+	return Quota{Records: 1_000_000, Bytes: 4 << 30, Log: (4 << 30) / LogEntryCost}
+}
 
 func (c SyncConfig) withDefaults() SyncConfig {
 	if c.Quota == (Quota{}) {
 		c.Quota = DefaultSyncQuota()
+	}
+	if c.Quota.Log == 0 && c.Quota.Bytes > 0 {
+		// The log may take about as much room as the values.
+		c.Quota.Log = max(c.Quota.Bytes/LogEntryCost, 1)
 	}
 	if c.MaxConnsPerAccount <= 0 {
 		c.MaxConnsPerAccount = 32

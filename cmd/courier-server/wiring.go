@@ -285,7 +285,7 @@ func (m *Main) quota() (syncserver.Quota, error) {
 		if err != nil {
 			return q, fmt.Errorf("--quota-bytes %q: %w", m.QuotaBytes, err)
 		}
-		q.Bytes = n
+		q.Bytes, q.Log = n, 0 // the log's bound follows (SyncConfig.Quota)
 	}
 	return q, nil
 }

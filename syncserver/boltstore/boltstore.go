@@ -96,6 +96,9 @@ func Open(path string) (*DB, error) {
 		if err := migrate(tx); err != nil {
 			return err
 		}
+		if err := migrateCompaction(tx); err != nil {
+			return err
+		}
 		lsn, err = recoverLog(tx, log)
 		return err
 	})

@@ -15,20 +15,29 @@ import (
 
 var _ syncserver.SyncStorage = (*DB)(nil)
 
-// Sync data lives in bSync/<account id>/, with three sub-buckets; the head
+// Sync data lives in bSync/<account id>/, with five sub-buckets; the head
 // lives in bHeads so it keeps counting up after the data is erased.
 var (
 	sbOps    = []byte("ops")    // op id -> seq
 	sbFields = []byte("fields") // kind 0x00 id 0x00 field -> seq (8 bytes BE) + value
 	sbLog    = []byte("log")    // seq (8 bytes BE) -> logRec JSON
-	// kUsage (a key, not a bucket) holds the usage: live records, bytes
-	// (8 bytes BE each). kOldUsage, of older files, counted deleted
-	// records too; migrate recounts it into kUsage.
+	// sbDead lists the log entries that may hold no value any more
+	// (seq -> nothing): compaction candidates (compact.go).
+	sbDead = []byte("dead")
+	// sbCursors holds the cursor each session last reported (session
+	// id -> seq).
+	sbCursors = []byte("cursors")
+	// kUsage (a key, not a bucket) holds the usage: live records, bytes,
+	// log entries (8 bytes BE each; files of older servers lack the
+	// last). kOldUsage, of older files, counted deleted records too;
+	// migrate recounts it into kUsage.
 	kUsage    = []byte("usage.live")
 	kOldUsage = []byte("usage")
 	// kDeletedFinal (in bMeta) marks a file whose deleted records keep
-	// only their _deleted value (see migrate).
+	// only their _deleted value, kCompaction one whose accounts track
+	// compaction candidates and session cursors (see migrate).
 	kDeletedFinal = []byte("sync.deleted_final")
+	kCompaction   = []byte("sync.compaction")
 )
 
 // logRec is one applied op: which fields it wrote.
@@ -115,6 +124,7 @@ func push(tx *bbolt.Tx, accountID string, ops []model.Op, quota syncserver.Quota
 			continue
 		}
 		h++
+		u.Log++
 		rewritten, err := applyOp(acct, h, op, &u)
 		if err != nil {
 			return res, err
@@ -151,19 +161,27 @@ func (d *DB) SyncUsage(ctx context.Context, accountID string) (syncserver.Usage,
 
 // usage reads the account's usage (counting it when it was never kept).
 func usage(acct *bbolt.Bucket) (syncserver.Usage, error) {
-	if v := acct.Get(kUsage); len(v) == 16 {
-		return syncserver.Usage{Records: int64(binary.BigEndian.Uint64(v)), Bytes: int64(binary.BigEndian.Uint64(v[8:]))}, nil
+	if v := acct.Get(kUsage); len(v) == 24 {
+		return syncserver.Usage{
+			Records: int64(binary.BigEndian.Uint64(v)),
+			Bytes:   int64(binary.BigEndian.Uint64(v[8:])),
+			Log:     int64(binary.BigEndian.Uint64(v[16:])),
+		}, nil
 	}
 	return countUsage(acct)
 }
 
 func putUsage(acct *bbolt.Bucket, u syncserver.Usage) error {
-	return acct.Put(kUsage, append(u64(uint64(u.Records)), u64(uint64(u.Bytes))...))
+	v := binary.BigEndian.AppendUint64(u64(uint64(u.Records)), uint64(u.Bytes))
+	return acct.Put(kUsage, binary.BigEndian.AppendUint64(v, uint64(u.Log)))
 }
 
-// countUsage counts the account's usage from its stored values.
+// countUsage counts the account's usage from its stored values and log.
 func countUsage(acct *bbolt.Bucket) (syncserver.Usage, error) {
 	var u syncserver.Usage
+	if log := acct.Bucket(sbLog); log != nil {
+		u.Log = int64(log.Stats().KeyN)
+	}
 	var last []byte
 	live := false // the record at last has no _deleted field so far
 	err := acct.Bucket(sbFields).ForEach(func(k, v []byte) error {
@@ -191,7 +209,7 @@ func syncBucket(tx *bbolt.Tx, accountID string) (*bbolt.Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range [][]byte{sbOps, sbFields, sbLog} {
+	for _, name := range [][]byte{sbOps, sbFields, sbLog, sbDead, sbCursors} {
 		if _, err := acct.CreateBucketIfNotExists(name); err != nil {
 			return nil, err
 		}
@@ -206,16 +224,18 @@ func syncBucket(tx *bbolt.Tx, accountID string) (*bbolt.Bucket, error) {
 // deletes it keeps only its _deleted value.
 func applyOp(acct *bbolt.Bucket, seq uint64, op model.Op, u *syncserver.Usage) (rewritten bool, err error) {
 	rec := logRec{OpID: op.OpID, Kind: op.Kind, ID: op.ID}
-	fields := acct.Bucket(sbFields)
+	fields, dead := acct.Bucket(sbFields), acct.Bucket(sbDead)
 	prefix := fieldKey(op.Kind, op.ID, "")
 	deleted, deletes := op.Fields[model.FieldDeleted]
 	switch {
 	case len(op.Fields) == 0:
+		err = dead.Put(u64(seq), []byte{})
 	case fields.Get(fieldKey(op.Kind, op.ID, model.FieldDeleted)) != nil:
 		rewritten = true // nothing written: the change only acknowledges the op
+		err = dead.Put(u64(seq), []byte{})
 	case deletes:
 		rewritten = true
-		n, err := dropRecord(fields, prefix, u)
+		n, err := dropRecord(fields, dead, prefix, u)
 		if err != nil {
 			return rewritten, err
 		}
@@ -236,12 +256,18 @@ func applyOp(acct *bbolt.Bucket, seq uint64, op model.Op, u *syncserver.Usage) (
 			key := fieldKey(op.Kind, op.ID, f)
 			if old := fields.Get(key); len(old) >= 8 {
 				u.Bytes -= int64(len(old) - 8)
+				if err := dead.Put(bytes.Clone(old[:8]), []byte{}); err != nil {
+					return rewritten, err
+				}
 			}
 			u.Bytes += int64(len(v))
 			if err := fields.Put(key, append(u64(seq), v...)); err != nil {
 				return rewritten, err
 			}
 		}
+	}
+	if err != nil {
+		return rewritten, err
 	}
 	if err := acct.Bucket(sbOps).Put([]byte(op.OpID), u64(seq)); err != nil {
 		return rewritten, err
@@ -250,14 +276,19 @@ func applyOp(acct *bbolt.Bucket, seq uint64, op model.Op, u *syncserver.Usage) (
 }
 
 // dropRecord deletes the stored values of the record whose field keys
-// start with prefix, takes their bytes off u and returns how many there
-// were.
-func dropRecord(fields *bbolt.Bucket, prefix []byte, u *syncserver.Usage) (int, error) {
+// start with prefix, takes their bytes off u, lists the seqs that wrote
+// them in dead (when not nil) and returns how many there were.
+func dropRecord(fields, dead *bbolt.Bucket, prefix []byte, u *syncserver.Usage) (int, error) {
 	var keys [][]byte
 	c := fields.Cursor()
 	for k, v := c.Seek(prefix); bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		keys = append(keys, bytes.Clone(k))
 		u.Bytes -= int64(len(v) - 8)
+		if dead != nil && len(v) >= 8 {
+			if err := dead.Put(bytes.Clone(v[:8]), []byte{}); err != nil {
+				return 0, err
+			}
+		}
 	}
 	for _, k := range keys {
 		if err := fields.Delete(k); err != nil {
@@ -311,7 +342,7 @@ func migrateAccount(acct *bbolt.Bucket) error {
 	}
 	for _, k := range dead {
 		v := bytes.Clone(fields.Get(k))
-		if _, err := dropRecord(fields, k[:len(k)-len(model.FieldDeleted)], &syncserver.Usage{}); err != nil {
+		if _, err := dropRecord(fields, nil, k[:len(k)-len(model.FieldDeleted)], &syncserver.Usage{}); err != nil {
 			return err
 		}
 		if err := fields.Put(k, v); err != nil {

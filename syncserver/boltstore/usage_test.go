@@ -36,7 +36,7 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 		return tx.Bucket(bSync).Bucket([]byte(acct)).Delete(kUsage)
 	})
 	// Left: r1 and v1 with a value each, r2 and h1 with _deleted only.
-	want := syncserver.Usage{Records: 2, Bytes: 2*int64(len(val)) + 2*4}
+	want := syncserver.Usage{Records: 2, Bytes: 2*int64(len(val)) + 2*4, Log: int64(len(ops))}
 	if u, err := d.SyncUsage(ctx, acct); err != nil || u != want {
 		t.Fatalf("usage from the older file = %+v, %v; want %+v", u, err, want)
 	}
@@ -44,13 +44,13 @@ func TestUsageIsRecountedFromAnOlderFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = syncserver.Usage{Records: 1, Bytes: want.Bytes - int64(len(val)) + 4}
+	want = syncserver.Usage{Records: 1, Bytes: want.Bytes - int64(len(val)) + 4, Log: want.Log + 1}
 	if res.Usage != want {
 		t.Fatalf("usage after a push = %+v, want %+v", res.Usage, want)
 	}
 	err = d.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bSync).Bucket([]byte(acct))
-		if b.Get(kOldUsage) != nil || len(b.Get(kUsage)) != 16 {
+		if b.Get(kOldUsage) != nil || len(b.Get(kUsage)) != 24 {
 			t.Errorf("old key %q, new key %q; want only the new one", b.Get(kOldUsage), b.Get(kUsage))
 		}
 		return nil

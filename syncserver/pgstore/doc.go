@@ -15,6 +15,12 @@
 // is a hint and the seq is the truth: after a lost LISTEN connection the
 // watcher re-reads the heads of the connected accounts.
 //
+// Compact records each session's cursor on its row and drops the log
+// entries that hold no value at or below the low water. Its work is what
+// was logged since the last compaction, not the log: each entry lists the
+// seqs of the values its op overwrote (sync_log.kills), and the dead
+// entries a device may still need wait in sync_dead (migration 0009).
+//
 // Errors: the model vocabulary (model.ErrNotFound, model.ErrConflict,
 // model.ErrInvalid); a database that does not answer gives errors
 // wrapping model.ErrUnavailable, which callers may retry.

@@ -134,15 +134,20 @@ func TestMigrationCountsLiveRecords(t *testing.T) {
 		VALUES ('acct-910', 'request', 'r2', 'body', 2, '"a body kept by an older server"')`)
 	pgtest.Exec(t, url, `DELETE FROM schema_migrations WHERE version >= 6`)
 	pgtest.Exec(t, url, `DROP TABLE sync_gaps`) // 0008, newer still
-	// 0007 changed courier_push's results; 0006 replaces 0004's.
-	pgtest.Exec(t, url, `DROP FUNCTION courier_push(text, text[], text[], text[], integer[], text[], bytea[], bigint, bigint)`)
+	// And 0009's.
+	pgtest.Exec(t, url, `DROP TABLE sync_dead`)
+	pgtest.Exec(t, url, `ALTER TABLE sync_log DROP COLUMN kills`)
+	pgtest.Exec(t, url, `ALTER TABLE accounts DROP COLUMN usage_log, DROP COLUMN sync_compacted`)
+	pgtest.Exec(t, url, `ALTER TABLE sessions DROP COLUMN sync_cursor`)
+	// 0007 and 0009 changed courier_push's results; 0006 replaces 0004's.
+	pgtest.Exec(t, url, `DROP FUNCTION courier_push(text, text[], text[], text[], integer[], text[], bytea[], bigint, bigint, bigint)`)
 	db, err = pgstore.Open(ctx, url, pgstore.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("migrating again: %v", err)
 	}
 	defer db.Close()
-	// Left: r1's name and the two _deleted values.
-	for acct, want := range map[string]syncserver.Usage{"acct-910": {Records: 1, Bytes: 3 + 4 + 4}, "acct-911": {}} {
+	// Left: r1's name and the two _deleted values, and the 5 entries.
+	for acct, want := range map[string]syncserver.Usage{"acct-910": {Records: 1, Bytes: 3 + 4 + 4, Log: 5}, "acct-911": {}} {
 		if u, err := db.SyncUsage(ctx, acct); err != nil || u != want {
 			t.Fatalf("%s after the migrations: %+v, %v; want %+v", acct, u, err, want)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,12 +14,13 @@ import (
 
 // Push implements syncserver.SyncStorage. It is one statement, so one
 // round trip in an implicit transaction: courier_push (migration 0003,
-// with 0004's short path for one op, 0006's count of live records and
-// 0007's final deletions) locks the account's row (serialising
-// this account's writers only), skips the op ids applied before, assigns
-// seqs, checks the quota and writes the log, the last value of each field
-// and the new head and usage. Once committed, it queues the head for
-// NOTIFY.
+// with 0004's short path for one op, 0006's count of live records,
+// 0007's final deletions and 0009's log bound) locks the account's row
+// (serialising this account's writers only), skips the op ids applied
+// before, assigns seqs, checks the quota and writes the log, the last
+// value of each field (each entry listing the seqs of the values its op
+// overwrote, for Compact) and the new head and usage. Once committed, it
+// queues the head for NOTIFY.
 func (d *DB) Push(ctx context.Context, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
 	for _, op := range ops {
 		if op.OpID == "" || !op.Kind.Valid() || op.ID.Validate() != nil {
@@ -52,11 +54,11 @@ func (d *DB) pushRetrying(ctx context.Context, accountID string, ops []model.Op,
 }
 
 // pushSQL calls courier_push with the account ($1), the ops ($2 to $4),
-// their fields ($5 to $7) and the quota ($8, $9).
+// their fields ($5 to $7) and the quota ($8 to $10).
 // An unknown account gives a NULL head (and NULL usage).
-const pushSQL = `SELECT head, dup, coalesce(before_records, 0), coalesce(before_bytes, 0),
-	coalesce(after_records, 0), coalesce(after_bytes, 0), coalesce(applied, false), coalesce(rewritten, false)
-FROM courier_push($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+const pushSQL = `SELECT head, dup, coalesce(before_records, 0), coalesce(before_bytes, 0), coalesce(before_log, 0),
+	coalesce(after_records, 0), coalesce(after_bytes, 0), coalesce(after_log, 0), coalesce(applied, false), coalesce(rewritten, false)
+FROM courier_push($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 // push makes one attempt at ops.
 func (d *DB) push(ctx context.Context, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
@@ -74,8 +76,8 @@ func (d *DB) push(ctx context.Context, accountID string, ops []model.Op, quota s
 	var dup []string
 	var before, after syncserver.Usage
 	var applied, rewritten bool
-	err := d.pool.QueryRow(ctx, pushSQL, accountID, opIDs, kinds, ids, fieldOps, names, values, quota.Records, quota.Bytes).
-		Scan(&head, &dup, &before.Records, &before.Bytes, &after.Records, &after.Bytes, &applied, &rewritten)
+	err := d.pool.QueryRow(ctx, pushSQL, accountID, opIDs, kinds, ids, fieldOps, names, values, quota.Records, quota.Bytes, quota.Log).
+		Scan(&head, &dup, &before.Records, &before.Bytes, &before.Log, &after.Records, &after.Bytes, &after.Log, &applied, &rewritten)
 	if err != nil {
 		return syncserver.PushResult{}, err
 	}
@@ -113,7 +115,8 @@ func (d *DB) Head(ctx context.Context, accountID string) (uint64, error) {
 // SyncUsage implements syncserver.SyncStorage.
 func (d *DB) SyncUsage(ctx context.Context, accountID string) (syncserver.Usage, error) {
 	var u syncserver.Usage
-	err := d.pool.QueryRow(ctx, `SELECT usage_records, usage_bytes FROM accounts WHERE id = $1`, accountID).Scan(&u.Records, &u.Bytes)
+	err := d.pool.QueryRow(ctx, `SELECT usage_records, usage_bytes, usage_log FROM accounts WHERE id = $1`, accountID).
+		Scan(&u.Records, &u.Bytes, &u.Log)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, fmt.Errorf("usage of account %s: %w", accountID, model.ErrNotFound)
 	}
@@ -195,11 +198,96 @@ func (d *DB) changes(ctx context.Context, accountID string, after uint64, limit,
 
 // eraseSync removes the account's sync data and zeroes its usage; the
 // head stays, so seqs keep increasing and no client cursor points past
-// new data.
+// new data. The account's row is written first: that locks it, so a push
+// in progress commits before the deletes look, and none starts until
+// they are done.
 func eraseSync(ctx context.Context, tx pgx.Tx, accountID string) error {
 	b := &pgx.Batch{}
+	b.Queue(`UPDATE accounts SET usage_records = 0, usage_bytes = 0, usage_log = 0 WHERE id = $1`, accountID)
 	b.Queue(`DELETE FROM sync_fields WHERE account_id = $1`, accountID)
 	b.Queue(`DELETE FROM sync_log WHERE account_id = $1`, accountID)
-	b.Queue(`UPDATE accounts SET usage_records = 0, usage_bytes = 0 WHERE id = $1`, accountID)
+	b.Queue(`DELETE FROM sync_dead WHERE account_id = $1`, accountID)
 	return tx.SendBatch(ctx, b).Close()
+}
+
+// compactSQL compacts account $1 whose head is $2 and whose last
+// compaction was at head $3. The low water is the lowest cursor of its
+// sessions seen since $4 that recorded one, else the head. It looks at
+// the entries logged since the last compaction and those their ops
+// overwrote (kills), keeping those that hold no value: at or below the
+// low water they go, above it they wait in sync_dead, whose entries at
+// or below it go too. It returns the low water and how many entries went
+// (taken off usage_log). Whatever the statistics, each entry looked at
+// costs one probe of sync_fields (OFFSET 0 keeps NOT EXISTS a subplan
+// rather than a join, which may read all of the account's values) and
+// each dropped one a probe of the log's key (they go in one array).
+const compactSQL = `
+WITH low AS (
+	SELECT least(coalesce(min(s.sync_cursor), $2), $2) AS seq FROM sessions s
+	WHERE s.account_id = $1 AND s.last_seen_at >= $4 AND s.sync_cursor IS NOT NULL
+), listed AS (
+	SELECT c.seq FROM (
+		SELECT DISTINCT x AS seq FROM sync_log l, unnest(l.kills || l.seq) AS x
+		WHERE l.account_id = $1 AND l.seq > $3) c
+	WHERE NOT EXISTS (SELECT 1 FROM sync_fields f WHERE f.account_id = $1 AND f.seq = c.seq OFFSET 0)
+), held AS (
+	INSERT INTO sync_dead (account_id, seq) SELECT $1, seq FROM listed WHERE seq > (SELECT seq FROM low)
+	ON CONFLICT DO NOTHING
+), waited AS (
+	DELETE FROM sync_dead WHERE account_id = $1 AND seq <= (SELECT seq FROM low) RETURNING seq
+), gone AS (
+	DELETE FROM sync_log l WHERE l.account_id = $1 AND l.seq = ANY ((
+		SELECT array_agg(seq) FROM (SELECT seq FROM listed WHERE seq <= (SELECT seq FROM low)
+			UNION ALL SELECT seq FROM waited) g)::bigint[])
+	RETURNING 1
+), n AS (
+	SELECT count(*) AS n FROM gone
+), done AS (
+	UPDATE accounts SET sync_compacted = $2, usage_log = usage_log - n.n FROM n
+	WHERE id = $1 AND (n.n > 0 OR sync_compacted <> $2)
+)
+SELECT (SELECT seq FROM low), n.n FROM n`
+
+// Compact implements syncserver.SyncStorage, in one transaction that
+// locks the account's row as a push does (so the two take turns). It
+// records the session's cursor on its row (a session not of the
+// account records nothing) and runs compactSQL, whose work is what was
+// logged since the last compaction and what waits in sync_dead for the
+// low water, not the log.
+func (d *DB) Compact(ctx context.Context, accountID, sessionID string, cursor uint64, activeSince time.Time) (syncserver.CompactResult, error) {
+	var res syncserver.CompactResult
+	err := d.tx(ctx, func(tx pgx.Tx) error {
+		res = syncserver.CompactResult{}
+		var head, done, low, dropped int64
+		u := &res.Usage
+		err := tx.QueryRow(ctx, `SELECT head, sync_compacted, usage_records, usage_bytes, usage_log FROM accounts
+			WHERE id = $1 FOR NO KEY UPDATE`, accountID).Scan(&head, &done, &u.Records, &u.Bytes, &u.Log)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("account %s: %w", accountID, model.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if cursor > uint64(head) {
+			return fmt.Errorf("cursor %d past the head %d: %w", cursor, head, model.ErrInvalid)
+		}
+		b := &pgx.Batch{}
+		if sessionID != "" {
+			// A session's first record is the head: it pushed nothing
+			// before.
+			b.Queue(`UPDATE sessions SET sync_cursor = CASE WHEN sync_cursor IS NULL THEN $4::bigint ELSE $3::bigint END
+				WHERE id = $2 AND account_id = $1`, accountID, sessionID, int64(cursor), head)
+		}
+		b.Queue(compactSQL, accountID, head, done, activeSince).QueryRow(func(row pgx.Row) error { return row.Scan(&low, &dropped) })
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		res.LowWater, res.Dropped = uint64(low), int(dropped)
+		u.Log -= dropped
+		return nil
+	})
+	if err != nil {
+		return syncserver.CompactResult{}, fmt.Errorf("compact the log of account %s: %w", accountID, err)
+	}
+	return res, nil
 }

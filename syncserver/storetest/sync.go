@@ -36,6 +36,10 @@ func RunSync(t *testing.T, newStore func(t *testing.T) SyncBackend) {
 		{"DeletedRecordsAreFinal", testDeletedRecordsAreFinal},
 		{"QuotaRefusesGrowthOnly", testQuotaRefusesGrowthOnly},
 		{"ConcurrentPushesGetDistinctSeqs", testConcurrentPushesGetDistinctSeqs},
+		{"CompactDropsDeadEntries", testCompactDropsDeadEntries},
+		{"CompactWaitsForEverySession", testCompactWaitsForEverySession},
+		{"CompactRefusesBadInput", testCompactRefusesBadInput},
+		{"LogQuota", testLogQuota},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

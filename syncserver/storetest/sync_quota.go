@@ -22,7 +22,7 @@ func testUsageCountsRecordsAndBytes(t *testing.T, s SyncBackend) {
 		op("o1", "r1", map[string]string{"name": `"aaaa"`, "url": `"bb"`}), // 6 + 4 bytes, new record
 		op("o2", "r2", map[string]string{"name": `"c"`}),                   // 3 bytes, new record
 		op("o3", "r1", map[string]string{"name": `"dd"`}))                  // replaces 6 bytes by 4
-	want := syncserver.Usage{Records: 2, Bytes: 4 + 4 + 3}
+	want := syncserver.Usage{Records: 2, Bytes: 4 + 4 + 3, Log: 3}
 	if res.Usage != want {
 		t.Fatalf("push usage = %+v, want %+v", res.Usage, want)
 	}
@@ -181,9 +181,9 @@ func testDeletedRecordsAreFinal(t *testing.T, s SyncBackend) {
 		op("o6", "r2", map[string]string{"name": `"d"`, "body": big}))
 	rewritten(true, op("o7", "r1", map[string]string{"name": `"e"`}))
 	res := rewritten(true, op("o8", "r1", map[string]string{del: "true"}), op("o9", "r3", map[string]string{"name": `"f"`}))
-	want := syncserver.Usage{Records: 1, Bytes: 4 + 4 + 3}
+	want := syncserver.Usage{Records: 1, Bytes: 4 + 4 + 3, Log: 9}
 	if res.Usage != want {
-		t.Fatalf("usage = %+v, want %+v (two _deleted values and r3's name)", res.Usage, want)
+		t.Fatalf("usage = %+v, want %+v (two _deleted values and r3's name; nine ops)", res.Usage, want)
 	}
 	if u, err := s.SyncUsage(ctx, a.ID); err != nil || u != want {
 		t.Fatalf("SyncUsage = %+v, %v, want %+v", u, err, want)
