@@ -34,6 +34,8 @@ type accountHub struct {
 	// page is the last live page a connection read (see sharePage), for
 	// the account's other connections at the same cursor.
 	page *sharedPage
+	// compactedAt is when a push last compacted the account's log.
+	compactedAt time.Time
 }
 
 // maxSharedPage bounds the field bytes of a shared page, and so what an
@@ -200,6 +202,38 @@ func (h *hub) revoke(accountID string, match func(sessionID string) bool) {
 	h.mu.Unlock()
 	for _, c := range doomed {
 		c.terminate(syncproto.CloseUnauthorized, "the session was revoked; sign in again")
+	}
+}
+
+// compactDue reports whether the account's log may be compacted at now,
+// at most once every every; it then counts as compacted at now.
+func (h *hub) compactDue(accountID string, now time.Time, every time.Duration) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.accounts[accountID]
+	if a == nil || now.Sub(a.compactedAt) < every {
+		return false
+	}
+	a.compactedAt = now
+	return true
+}
+
+// refresh closes with 1001 the account's connections whose reported
+// cursor is at least lag behind head, so they reconnect and report one
+// that lets the log be compacted.
+func (h *hub) refresh(accountID string, head, lag uint64) {
+	h.mu.Lock()
+	var stale []*syncConn
+	if a := h.accounts[accountID]; a != nil {
+		for c := range a.conns {
+			if r := c.reported.Load(); head >= r+lag {
+				stale = append(stale, c)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range stale {
+		c.terminate(syncproto.CloseGoingAway, "reconnect to report how far this device has synced")
 	}
 }
 

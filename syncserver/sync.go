@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -44,6 +45,9 @@ type syncConn struct {
 	// fresh says the device said hello with cursor 0: it holds none of
 	// the account's records yet.
 	fresh bool
+	// reported is the cursor the device said hello with (recorded for
+	// the compaction of the account's log; see hub.refresh).
+	reported atomic.Uint64
 
 	// The sender (see kick and send).
 	sendMu   sync.Mutex
@@ -191,6 +195,12 @@ func (c *syncConn) serve() {
 		// A head below its cursor tells the client so.
 		welcome.Head = min(head, hello.Cursor-1)
 	}
+	// The cursor is recorded before any push of this connection, so the
+	// compaction keeps what this device has yet to hear back about.
+	if err := c.compact(sent); err != nil {
+		c.fail(err)
+		return
+	}
 	if err := c.write(&welcome); err != nil {
 		c.fail(err)
 		return
@@ -209,6 +219,19 @@ func (c *syncConn) serve() {
 	c.sendOpen = false
 	c.sendMu.Unlock()
 	c.senders.Wait()
+}
+
+// compact records that the device has applied the account's changes up
+// to cursor, and compacts the account's log (see Storage.Compact).
+func (c *syncConn) compact(cursor uint64) error {
+	start := time.Now()
+	res, err := c.srv.store.Compact(c.ctx, c.sess.AccountID, c.sess.ID, cursor, c.srv.now().Add(-c.srv.cfg.SessionIdle))
+	if err != nil {
+		return fmt.Errorf("record the cursor of session %s: %w", c.sess.ID, err)
+	}
+	c.reported.Store(cursor)
+	c.srv.syncMetrics.compacted(res, time.Since(start))
+	return nil
 }
 
 // foreignCursor reports whether cursor counts in a stream that is not the
@@ -348,6 +371,9 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 	start := time.Now()
 	res, err := c.srv.store.Push(c.ctx, c.sess.AccountID, p.Ops, c.srv.syncCfg.Quota)
 	m.pushLatency.Observe(time.Since(start).Seconds())
+	if qe := (*QuotaError)(nil); errors.As(err, &qe) && qe.Log {
+		return quotaClose(": " + qe.Error() + "; let the account's other devices connect and catch up, or sign out (revoke) the ones no longer used, so the server can drop the changes they have applied")
+	}
 	if qe := (*QuotaError)(nil); errors.As(err, &qe) {
 		return quotaClose(": " + qe.Error() + "; delete some records (old history entries, requests) to make room, or ask the server's operator for a larger quota")
 	}
@@ -367,8 +393,43 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 	}
 	c.srv.hub.poke(c.sess.AccountID, res.Head, time.Now())
 	if len(res.Dup) > 0 {
-		return c.write(&syncproto.Ack{OpIDs: res.Dup})
+		if err := c.write(&syncproto.Ack{OpIDs: res.Dup}); err != nil {
+			return err
+		}
 	}
+	if q := c.srv.syncCfg.Quota.Log; q > 0 && res.Usage.Log > q/2 {
+		return c.compactLog(res.Head)
+	}
+	return nil
+}
+
+// compactEvery is how often, at most, a push compacts its account's log
+// once the log holds half of its bound; refreshLag is how far past its
+// reported cursor the account's head must be for a connection to be
+// asked to report again.
+const (
+	compactEvery = time.Minute
+	refreshLag   = 1024
+)
+
+// compactLog compacts the account's log, which holds half of its bound.
+// Devices report their cursor when they connect, so a device that stays
+// connected holds the compaction back at the cursor it connected with:
+// the account's connections that lag refreshLag behind head are closed
+// with 1001, and report again as they reconnect (at once, with jitter).
+// That keeps an account that rewrites its values from reaching the log
+// bound while its devices keep up.
+func (c *syncConn) compactLog(head uint64) error {
+	if !c.srv.hub.compactDue(c.sess.AccountID, c.srv.now(), compactEvery) {
+		return nil
+	}
+	start := time.Now()
+	res, err := c.srv.store.Compact(c.ctx, c.sess.AccountID, "", 0, c.srv.now().Add(-c.srv.cfg.SessionIdle))
+	if err != nil {
+		return fmt.Errorf("compact the sync log: %w", err)
+	}
+	c.srv.syncMetrics.compacted(res, time.Since(start))
+	c.srv.hub.refresh(c.sess.AccountID, head, refreshLag)
 	return nil
 }
 
@@ -523,8 +584,8 @@ func (c *syncConn) sendPage(sent, head uint64, pokedAt time.Time) (uint64, bool,
 	if len(page) == 0 { // erased data: nothing left below head
 		return head, false, nil
 	}
-	if sent < c.backlog {
-		page = dropBare(page, c.backlog, c.fresh)
+	if c.fresh && sent < c.backlog {
+		page = dropDeletions(page, c.backlog)
 	}
 	reached := page[len(page)-1].Seq
 	m := c.srv.syncMetrics
@@ -555,7 +616,7 @@ func (c *syncConn) readPage(sent, head uint64) ([]model.Change, error) {
 	hub, acct := c.srv.hub, c.sess.AccountID
 	// A fresh device reads its backlog from storage: a page another
 	// connection read before this one's welcome may still carry the
-	// values of a record deleted since, whose deletion dropBare leaves
+	// values of a record deleted since, whose deletion dropDeletions leaves
 	// out for it.
 	if !c.fresh || sent >= c.backlog {
 		if page := hub.takePage(acct, sent); page != nil {
@@ -573,32 +634,27 @@ func (c *syncConn) readPage(sent, head uint64) ([]model.Change, error) {
 	return page, nil
 }
 
-// dropBare leaves out of page the changes up to seq through that carry no
-// field (later ops overwrote all they wrote), but the page's last, whose
-// seq moves the device's cursor past them. A device catching up on an
-// account's history so skips every record's superseded edits; such a
-// change only ever echoed an op, and the ops up to through were pushed on
-// earlier connections: an op still pending on the device is pushed again
-// once it is caught up and acknowledged as a duplicate. page is shared and
-// left as it is.
+// dropDeletions leaves out of a fresh device's page (cursor 0, so no record of
+// the account yet) the deletions up to seq through, but the page's last,
+// whose seq moves the device's cursor past them. A deleted record keeps
+// only its _deleted value, so its other changes carry no field, and
+// nothing written to it later is kept (see SyncStorage.Push): such a
+// device never hears of the records deleted before it came. A deletion
+// stays in the log with its op id, so one still pending on the device is
+// acknowledged as a duplicate when pushed again. page is shared and left
+// as it is.
 //
-// For a fresh device (cursor 0, so no record of the account yet), the
-// deletions are left out too: a deleted record keeps only its _deleted
-// value, so its other changes carry no field, and nothing written to it
-// later is kept (see syncserver.SyncStorage.Push). Such a device never
-// hears of the records deleted before it came; one of its pending ops on
-// such a record is acknowledged without a field and leaves nothing.
-func dropBare(page []model.Change, through uint64, fresh bool) []model.Change {
+// The changes whose values later ops all overwrote are sent, without a
+// field: each echoes an op, maybe one still pending on the device (its
+// ack lost), and once the device's cursor passes it, compaction may drop
+// the op's id (SyncStorage.Compact). Compaction drops most of them first.
+func dropDeletions(page []model.Change, through uint64) []model.Change {
 	bare := func(i int) bool {
 		if page[i].Seq > through || i == len(page)-1 {
 			return false
 		}
-		if fresh {
-			if _, del := page[i].Fields[model.FieldDeleted]; del {
-				return true
-			}
-		}
-		return len(page[i].Fields) == 0
+		_, del := page[i].Fields[model.FieldDeleted]
+		return del
 	}
 	n := 0
 	for i := range page {

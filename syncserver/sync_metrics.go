@@ -1,6 +1,10 @@
 package syncserver
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // syncMetrics are the sync endpoint's metrics, on the server's registry.
 type syncMetrics struct {
@@ -12,6 +16,8 @@ type syncMetrics struct {
 	pushLatency prometheus.Histogram
 	fanout      prometheus.Histogram
 	behind      prometheus.Histogram
+	compactions prometheus.Histogram
+	dropped     prometheus.Counter
 }
 
 func newSyncMetrics(reg *prometheus.Registry) *syncMetrics {
@@ -43,7 +49,20 @@ func newSyncMetrics(reg *prometheus.Registry) *syncMetrics {
 			Name: "courier_sync_lag_seqs", Help: "How many seqs a connection was behind the head when it read a page.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
 		}),
+		compactions: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "courier_sync_compaction_seconds", Help: "Time to record a device's cursor and compact its account's log.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5},
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "courier_sync_log_entries_dropped_total", Help: "Log entries (with their op ids) dropped by compactions.",
+		}),
 	}
-	reg.MustRegister(m.conns, m.closes, m.pushes, m.ops, m.changes, m.pushLatency, m.fanout, m.behind)
+	reg.MustRegister(m.conns, m.closes, m.pushes, m.ops, m.changes, m.pushLatency, m.fanout, m.behind, m.compactions, m.dropped)
 	return m
+}
+
+// compacted counts a compaction that took d.
+func (m *syncMetrics) compacted(res CompactResult, d time.Duration) {
+	m.compactions.Observe(d.Seconds())
+	m.dropped.Add(float64(res.Dropped))
 }

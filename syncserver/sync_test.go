@@ -700,14 +700,10 @@ func TestSyncConcurrentPushersAllReceiveEveryChangeInOrder(t *testing.T) {
 	}
 }
 
-// TestSyncBacklogSkipsSupersededEdits: a device catching up gets no change
-// whose every value a later op overwrote, except at the end of a page
-// (its seq moves the cursor); a connection still gets every change made
-// after its welcome, its own echoes included.
 // TestSyncNewDeviceSkipsDeletedRecords checks that a device saying hello
-// with cursor 0 hears nothing of the records deleted before it came (but
-// the page's last change, which moves its cursor), while a device that
-// synced before gets the deletions.
+// with cursor 0 hears nothing of the deletions made before it came (but
+// the page's last change, which moves its cursor), and no value of the
+// deleted records, while a device that synced before gets the deletions.
 func TestSyncNewDeviceSkipsDeletedRecords(t *testing.T) {
 	e := newSyncEnv(t, nil)
 	_, token := e.account(true)
@@ -726,8 +722,8 @@ func TestSyncNewDeviceSkipsDeletedRecords(t *testing.T) {
 			t.Fatalf("a new device got r1's change %d with fields %v", c.Seq, c.Fields)
 		}
 	}
-	if !slices.Equal(seqs, []uint64{2, 5}) {
-		t.Fatalf("a new device got seqs %v, want [2 5]", seqs)
+	if !slices.Equal(seqs, []uint64{1, 2, 4, 5}) {
+		t.Fatalf("a new device got seqs %v, want [1 2 4 5] (r1's edits without a field)", seqs)
 	}
 	old, _ := e.connect(token, 1)
 	var deleted bool
@@ -740,42 +736,42 @@ func TestSyncNewDeviceSkipsDeletedRecords(t *testing.T) {
 	}
 }
 
-func TestSyncBacklogSkipsSupersededEdits(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		page  int
-		seqs  []uint64
-		empty []uint64
-	}{
-		{"one page", 0, []uint64{2, 4}, nil},
-		{"pages of 3", 3, []uint64{2, 3, 4}, []uint64{3}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newSyncEnv(t, func(c *syncserver.Config) {
-				if tc.page > 0 {
-					c.Sync.PageChanges = tc.page
-				}
-			})
-			_, token := e.account(true)
-			a, _ := e.connect(token, 0)
-			a.changesUntil(0)
-			for _, id := range []string{"r1", "r1", "r2", "r2"} { // each edit supersedes the one before
-				a.send(&syncproto.Push{Ops: []model.Op{newOp(id, 20)}})
+// TestSyncBacklogEchoesSupersededEditsBare: a device catching up gets a
+// change without a field for each edit a later op overwrote (it echoes an
+// op, maybe one still pending there), until the devices that pushed them
+// have reported a cursor past them; compaction then drops them.
+func TestSyncBacklogEchoesSupersededEditsBare(t *testing.T) {
+	e := newSyncEnv(t, func(c *syncserver.Config) { c.Sync.PageChanges = 3 })
+	acct, token := e.account(true)
+	a, _ := e.connect(token, 0)
+	a.changesUntil(0)
+	for _, id := range []string{"r1", "r1", "r2", "r2"} { // each edit supersedes the one before
+		a.send(&syncproto.Push{Ops: []model.Op{newOp(id, 20)}})
+	}
+	if got := a.changesUntil(4); len(got) != 4 {
+		t.Fatalf("the pushing connection got %d changes, want all 4 (its echoes)", len(got))
+	}
+	read := func(c *client) (seqs, empty []uint64) {
+		for _, ch := range c.changesUntil(4) {
+			seqs = append(seqs, ch.Seq)
+			if len(ch.Fields) == 0 {
+				empty = append(empty, ch.Seq)
 			}
-			if got := a.changesUntil(4); len(got) != 4 {
-				t.Fatalf("the pushing connection got %d changes, want all 4 (its echoes)", len(got))
-			}
-			b, _ := e.connect(token, 0)
-			var seqs, empty []uint64
-			for _, c := range b.changesUntil(4) {
-				seqs = append(seqs, c.Seq)
-				if len(c.Fields) == 0 {
-					empty = append(empty, c.Seq)
-				}
-			}
-			if !slices.Equal(seqs, tc.seqs) || !slices.Equal(empty, tc.empty) {
-				t.Fatalf("a new device got seqs %v (without fields: %v), want %v (%v)", seqs, empty, tc.seqs, tc.empty)
-			}
-		})
+		}
+		return seqs, empty
+	}
+	tokenB := e.session(acct)
+	b, _ := e.connect(tokenB, 0)
+	if seqs, empty := read(b); !slices.Equal(seqs, []uint64{1, 2, 3, 4}) || !slices.Equal(empty, []uint64{1, 3}) {
+		t.Fatalf("a new device got seqs %v (without fields: %v), want 1 to 4 (1 and 3)", seqs, empty)
+	}
+	// Both devices report 4 as they reconnect: 1 and 3 go.
+	a.ws.Close(1000, "")
+	b.ws.Close(1000, "")
+	e.connect(token, 4)
+	e.connect(tokenB, 4)
+	c, _ := e.connect(e.session(acct), 0)
+	if seqs, empty := read(c); !slices.Equal(seqs, []uint64{2, 4}) || len(empty) != 0 {
+		t.Fatalf("a new device after compaction got seqs %v (without fields: %v), want 2 and 4", seqs, empty)
 	}
 }

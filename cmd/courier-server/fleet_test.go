@@ -290,13 +290,16 @@ func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 // signUpThrough signs an account up through url (confirming the email
-// with the link mailed to smtp) and returns it.
+// with the link mailed to smtp) and returns it. The account's log is not
+// compacted, so checkNothingLost can ask the server about every op.
 func signUpThrough(t *testing.T, url, caFile string, smtp *smtptest.Server, name string) *servertest.Account {
 	t.Helper()
-	return servertest.NewAccountAt(t, url, caFile, name, func(email string) string {
+	acct := servertest.NewAccountAt(t, url, caFile, name, func(email string) string {
 		t.Helper()
 		return smtp.WaitFor(t, email, "Confirm", 0).Link()
 	})
+	acct.HoldCompaction(t)
+	return acct
 }
 
 // opLedger notes, across devices, the seq at which each op id came in

@@ -13,6 +13,26 @@ import (
 	"github.com/courierapp/courier/vault"
 )
 
+// HoldCompaction keeps the server from compacting the account's log for
+// the rest of the test: a session of its own reports cursor 0 and stays
+// signed in. Call it before the account's devices sync, for Applied to
+// know every op they push (the server forgets the ids of compacted ops).
+func (a *Account) HoldCompaction(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws := DialSync(ctx, t, a.URL, a.CAFile, a.Login(t))
+	defer ws.CloseNow()
+	b, _ := syncproto.EncodeFrame(&syncproto.Hello{DeviceID: "holder"})
+	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ws.Read(ctx); err != nil { // the welcome: the cursor is recorded
+		t.Fatalf("holding compaction back: %v", err)
+	}
+	ws.Close(websocket.StatusNormalClosure, "")
+}
+
 // Applied returns which of ids the server applied to the account: on a
 // sync connection of its own, it pushes a stand-in op under each id, and
 // the server acknowledges the ops it applied before as duplicates,
@@ -20,7 +40,9 @@ import (
 // is not sent those). It also pushes an id nobody used, which the server
 // must not know, or t fails. The server applies the stand-ins of the ids
 // it did not know: deletions of a record that never existed, which change
-// no device's visible state.
+// no device's visible state. The server forgets the ids of the ops its
+// compaction drops: see HoldCompaction, and Server.Applied for a server
+// in this process.
 func (a *Account) Applied(t testing.TB, ids []model.ID) map[model.ID]bool {
 	t.Helper()
 	canary := model.NewID()

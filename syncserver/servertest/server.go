@@ -16,6 +16,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/boltstore"
@@ -72,6 +73,59 @@ type Server struct {
 	mu      sync.Mutex
 	storage *boltstore.DB
 	stop    func()
+	// applied holds the id of every op the server applied, restarts
+	// included (see Applied).
+	applied *opJournal
+}
+
+// opJournal holds the ids of the ops a server applied.
+type opJournal struct {
+	mu  sync.Mutex
+	ids map[model.ID]bool
+}
+
+// journal is the storage as the server uses it, noting the ids of the
+// ops each push applied.
+type journal struct {
+	*boltstore.DB
+	*opJournal
+}
+
+// Push implements syncserver.SyncStorage.
+func (j journal) Push(ctx context.Context, accountID string, ops []model.Op, quota syncserver.Quota) (syncserver.PushResult, error) {
+	res, err := j.DB.Push(ctx, accountID, ops, quota)
+	if err != nil {
+		return res, err
+	}
+	dup := map[model.ID]bool{}
+	for _, id := range res.Dup {
+		dup[id] = true
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, op := range ops {
+		if !dup[op.OpID] {
+			j.ids[op.OpID] = true
+		}
+	}
+	return res, nil
+}
+
+// Applied returns which of ids the server applied since it started:
+// unlike Account.Applied, it knows the ops whose entries compaction
+// dropped. The journal is in memory: it sees what a server of this
+// process applied.
+func (s *Server) Applied(ids []model.ID) map[model.ID]bool {
+	j := s.applied
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	known := map[model.ID]bool{}
+	for _, id := range ids {
+		if j.ids[id] {
+			known[id] = true
+		}
+	}
+	return known
 }
 
 // Start runs a server for the rest of the test (and its cleanups that
@@ -120,7 +174,10 @@ func (s *Server) run(t testing.TB, ln net.Listener) {
 	if err != nil {
 		t.Fatalf("open server store: %v", err)
 	}
-	srv, err := syncserver.New(context.Background(), s.config(ln, st))
+	if s.applied == nil { // the first run, before any other goroutine
+		s.applied = &opJournal{ids: map[model.ID]bool{}}
+	}
+	srv, err := syncserver.New(context.Background(), s.config(ln, journal{DB: st, opJournal: s.applied}))
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
@@ -139,7 +196,7 @@ func (s *Server) run(t testing.TB, ln net.Listener) {
 	}
 }
 
-func (s *Server) config(ln net.Listener, st *boltstore.DB) syncserver.Config {
+func (s *Server) config(ln net.Listener, st syncserver.Storage) syncserver.Config {
 	limits, logger := syncserver.NoLimits(), s.opts.Logger
 	if s.opts.Limits != nil {
 		limits = *s.opts.Limits

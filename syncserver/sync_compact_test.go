@@ -1,0 +1,115 @@
+package syncserver_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/syncserver"
+)
+
+// rewrite pushes n ops that each rewrite the name of request r1, in
+// full pushes, and returns the head after them.
+func rewrite(t *testing.T, c *client, n int) {
+	t.Helper()
+	for i := 0; i < n; i += syncproto.MaxPushOps {
+		var ops []model.Op
+		for range min(syncproto.MaxPushOps, n-i) {
+			ops = append(ops, newOp("r1", 16))
+		}
+		c.send(&syncproto.Push{Ops: ops})
+	}
+}
+
+// TestHelloCompactsTheLog rewrites one value 300 times from one device:
+// the log holds an entry per op until the device reports, in its next
+// hello, that it has applied them all; then only the live one is left,
+// and a new device reads just that.
+func TestHelloCompactsTheLog(t *testing.T) {
+	e := newSyncEnv(t, nil)
+	ctx := context.Background()
+	acct, token := e.account(true)
+	other := e.session(acct) // a device that never connects holds nothing back
+	c, _ := e.connect(token, 0)
+	rewrite(t, c, 300)
+	if n := c.countUntil(300); n != 300 {
+		t.Fatalf("read %d changes, want 300", n)
+	}
+	if u, err := e.store.SyncUsage(ctx, acct); err != nil || u.Log != 300 {
+		t.Fatalf("usage before the device reports = %+v, %v; want 300 log entries", u, err)
+	}
+	c.ws.Close(1000, "")
+	c2, w := e.connect(token, 300)
+	if w.Head != 300 {
+		t.Fatalf("welcome head = %d, want 300", w.Head)
+	}
+	if u, err := e.store.SyncUsage(ctx, acct); err != nil || u.Log != 1 || u.Records != 1 {
+		t.Fatalf("usage once the device reported 300 = %+v, %v; want 1 record, 1 log entry", u, err)
+	}
+	c3, _ := e.connect(other, 0)
+	ch := c3.changesUntil(0)
+	if len(ch) != 1 || ch[0].Seq != 300 || ch[0].ID != "r1" {
+		t.Fatalf("a new device read %+v, want the one live change at 300", ch)
+	}
+	// The new device's first record is the head (300): it holds back
+	// what comes after until it reports, the first one's further
+	// rewrites included.
+	rewrite(t, c2, 10)
+	c2.changesUntil(310)
+	c3.changesUntil(310)
+	c2.ws.Close(1000, "")
+	e.connect(token, 310)
+	if u, err := e.store.SyncUsage(ctx, acct); err != nil || u.Log != 10 {
+		t.Fatalf("usage with a device at 300 = %+v, %v; want 10 entries (301 to 310)", u, err)
+	}
+}
+
+// TestLaggingConnectionsAreAskedToReport fills half of a small log bound
+// while two devices stay connected: the push that crosses it closes both
+// with 1001, they reconnect reporting their cursors, and the log shrinks
+// to the live entry; no push is refused.
+func TestLaggingConnectionsAreAskedToReport(t *testing.T) {
+	e := newSyncEnv(t, func(cfg *syncserver.Config) {
+		cfg.Sync.Quota = syncserver.Quota{Records: 100, Bytes: 1 << 30, Log: 4096}
+	})
+	ctx := context.Background()
+	acct, token := e.account(true)
+	reader := e.session(acct)
+	c1, _ := e.connect(token, 0)
+	c2, _ := e.connect(reader, 0)
+	rewrite(t, c1, 2100)
+	for _, c := range []*client{c1, c2} {
+		code, ef := c.waitClose(10 * time.Second)
+		if code != 1001 || ef == nil || !strings.Contains(ef.Message, "reconnect") {
+			t.Fatalf("a lagging connection closed with %d, %+v; want 1001 asking it to reconnect", code, ef)
+		}
+	}
+	h, err := e.store.Head(ctx, acct)
+	if err != nil || h < 2048 {
+		t.Fatalf("head = %d, %v; want the pushes up to half the bound applied", h, err)
+	}
+	e.connect(token, h)
+	e.connect(reader, h)
+	if u, err := e.store.SyncUsage(ctx, acct); err != nil || u.Log != 1 {
+		t.Fatalf("usage once both reported = %+v, %v; want 1 entry", u, err)
+	}
+}
+
+// TestLogQuotaClosesWithAdvice pushes past a log bound that compaction
+// cannot help with (the devices have not reported): 4413, saying what
+// to do.
+func TestLogQuotaClosesWithAdvice(t *testing.T) {
+	e := newSyncEnv(t, func(cfg *syncserver.Config) {
+		cfg.Sync.Quota = syncserver.Quota{Records: 100, Bytes: 1 << 30, Log: 8}
+	})
+	_, token := e.account(true)
+	c, _ := e.connect(token, 0)
+	rewrite(t, c, 12)
+	ef := c.wantCloseWith(syncproto.CloseTooLarge, syncproto.CodeQuotaExceeded)
+	if !strings.Contains(ef.Message, "log would hold 12 changes") || !strings.Contains(ef.Message, "other devices connect and catch up") {
+		t.Fatalf("close message %q does not say what filled up and what to do", ef.Message)
+	}
+}
