@@ -2,6 +2,7 @@ package syncserver_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,49 @@ func TestLogQuotaClosesWithAdvice(t *testing.T) {
 	ef := c.wantCloseWith(syncproto.CloseTooLarge, syncproto.CodeQuotaExceeded)
 	if !strings.Contains(ef.Message, "log would hold 12 changes") || !strings.Contains(ef.Message, "other devices connect and catch up") {
 		t.Fatalf("close message %q does not say what filled up and what to do", ef.Message)
+	}
+}
+
+// TestRewritesDoNotGrowTheFile rewrites one value 81,920 times from a
+// device that reconnects every 2,048 ops, as the app does when it goes
+// offline and back, or is asked to report: the log keeps the live entry
+// and the last round's, and the bbolt file stops growing once its free
+// pages cover a round.
+func TestRewritesDoNotGrowTheFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("81,920 pushes")
+	}
+	e := newSyncEnv(t, nil)
+	ctx := context.Background()
+	acct, token := e.account(true)
+	const rounds, per = 40, 2048
+	size := func() int64 {
+		fi, err := os.Stat(e.dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	var cursor uint64
+	var warm int64
+	for r := range rounds {
+		c, _ := e.connect(token, cursor)
+		rewrite(t, c, per)
+		c.changesUntil(cursor + per)
+		cursor += per
+		c.ws.Close(1000, "")
+		if r == 4 {
+			warm = size()
+		}
+	}
+	e.connect(token, cursor)
+	u, err := e.store.SyncUsage(ctx, acct)
+	if err != nil || u.Log != 1 {
+		t.Fatalf("usage after %d rewrites = %+v, %v; want the live entry only", rounds*per, u, err)
+	}
+	end := size()
+	t.Logf("server.db: %d KiB after 5 rounds, %d KiB after %d (%d ops)", warm>>10, end>>10, rounds, rounds*per)
+	if end-warm > 2<<20 {
+		t.Fatalf("server.db grew from %d to %d KiB over %d more rewrites", warm>>10, end>>10, (rounds-5)*per)
 	}
 }
