@@ -169,25 +169,9 @@ func lowWater(tx *bbolt.Tx, accountID string, cursors *bbolt.Bucket, activeSince
 // and its sessions count from cursor 0 (one may have pushed ops it has not
 // heard back about) until they report one.
 func migrateCompaction(tx *bbolt.Tx) error {
-	meta := tx.Bucket(bMeta)
-	if meta.Get(kCompaction) != nil {
-		return nil
-	}
-	var accts [][]byte
-	err := tx.Bucket(bSync).ForEachBucket(func(id []byte) error {
-		accts = append(accts, bytes.Clone(id))
-		return nil
+	return migrateOnce(tx, kCompaction, "migrate the sync data for compaction", func(id []byte) error {
+		return migrateAccountCompaction(tx, string(id))
 	})
-	for _, id := range accts {
-		if err != nil {
-			break
-		}
-		err = migrateAccountCompaction(tx, string(id))
-	}
-	if err != nil {
-		return fmt.Errorf("migrate the sync data for compaction: %w", err)
-	}
-	return meta.Put(kCompaction, []byte{1})
 }
 
 func migrateAccountCompaction(tx *bbolt.Tx, accountID string) error {

@@ -302,8 +302,16 @@ func dropRecord(fields, dead *bbolt.Bucket, prefix []byte, u *syncserver.Usage) 
 // to this one's rules, once (marked in bMeta): the deleted records keep
 // only their _deleted value, and each account's usage is recounted.
 func migrate(tx *bbolt.Tx) error {
+	return migrateOnce(tx, kDeletedFinal, "migrate the sync data", func(id []byte) error {
+		return migrateAccount(tx.Bucket(bSync).Bucket(id))
+	})
+}
+
+// migrateOnce runs fn on each account's sync bucket (by id) unless bMeta
+// holds done, then puts done there.
+func migrateOnce(tx *bbolt.Tx, done []byte, what string, fn func(id []byte) error) error {
 	meta := tx.Bucket(bMeta)
-	if meta.Get(kDeletedFinal) != nil {
+	if meta.Get(done) != nil {
 		return nil
 	}
 	var accts [][]byte
@@ -315,12 +323,12 @@ func migrate(tx *bbolt.Tx) error {
 		if err != nil {
 			break
 		}
-		err = migrateAccount(tx.Bucket(bSync).Bucket(id))
+		err = fn(id)
 	}
 	if err != nil {
-		return fmt.Errorf("migrate the sync data: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return meta.Put(kDeletedFinal, []byte{1})
+	return meta.Put(done, []byte{1})
 }
 
 // migrateAccount is migrate for one account's sync bucket.
