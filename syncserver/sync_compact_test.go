@@ -50,6 +50,9 @@ func TestHelloCompactsTheLog(t *testing.T) {
 	if u, err := e.store.SyncUsage(ctx, acct); err != nil || u.Log != 1 || u.Records != 1 {
 		t.Fatalf("usage once the device reported 300 = %+v, %v; want 1 record, 1 log entry", u, err)
 	}
+	if m := e.metrics(t); !strings.Contains(m, "courier_sync_log_entries_dropped_total 299\n") || !strings.Contains(m, "courier_sync_compaction_seconds_count 2\n") {
+		t.Errorf("metrics do not show two compactions dropping 299 entries:\n%s", m)
+	}
 	c3, _ := e.connect(other, 0)
 	ch := c3.changesUntil(0)
 	if len(ch) != 1 || ch[0].Seq != 300 || ch[0].ID != "r1" {
