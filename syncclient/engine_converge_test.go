@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/servertest"
 )
 
@@ -92,7 +93,14 @@ func converge(t *testing.T, srv *servertest.Server, seed uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u, err := srv.Storage().SyncUsage(ctx, a.ID); err != nil || u.Log >= int64(head) {
+	// The compaction runs beside the connection that reports.
+	var u syncserver.Usage
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if u, err = srv.Storage().SyncUsage(ctx, a.ID); err != nil || u.Log < int64(head) {
+			break
+		}
+	}
+	if err != nil || u.Log >= int64(head) {
 		t.Errorf("the log holds %d entries of %d ops (%v): nothing was compacted", u.Log, head, err)
 	}
 	if want, _ := checkAgainstFresh(t, acct, devs, srv.Applied); len(want) == 0 {

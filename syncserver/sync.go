@@ -46,8 +46,10 @@ type syncConn struct {
 	// the account's records yet.
 	fresh bool
 	// reported is the cursor the device said hello with (recorded for
-	// the compaction of the account's log; see hub.refresh).
+	// the compaction of the account's log; see hub.refresh); recorded is
+	// closed once it is.
 	reported atomic.Uint64
+	recorded chan struct{}
 
 	// The sender (see kick and send).
 	sendMu   sync.Mutex
@@ -195,12 +197,20 @@ func (c *syncConn) serve() {
 		// A head below its cursor tells the client so.
 		welcome.Head = min(head, hello.Cursor-1)
 	}
-	// The cursor is recorded before any push of this connection, so the
-	// compaction keeps what this device has yet to hear back about.
-	if err := c.compact(sent); err != nil {
-		c.fail(err)
-		return
-	}
+	// The cursor is recorded before any push of this connection is
+	// applied (see applyPush), so the compaction keeps what this device
+	// has yet to hear back about; the sender waits for it too. It runs
+	// beside the reader: a first compaction of a large log must not keep
+	// the welcome, nor the answers to pings, waiting.
+	c.recorded = make(chan struct{})
+	c.senders.Add(1)
+	go func() {
+		defer c.senders.Done()
+		defer close(c.recorded)
+		if err := c.compact(sent); err != nil {
+			c.fail(err)
+		}
+	}()
 	if err := c.write(&welcome); err != nil {
 		c.fail(err)
 		return
@@ -365,8 +375,14 @@ func (a *applier) run() {
 
 // applyPush commits the ops (durably), pokes the account, and acks the
 // ops that were applied before. The others are acknowledged by the
-// stream, which carries their op ids.
+// stream, which carries their op ids. It waits for the device's cursor
+// to be recorded.
 func (c *syncConn) applyPush(p *syncproto.Push) error {
+	select {
+	case <-c.recorded:
+	case <-c.ctx.Done():
+		return c.ctx.Err()
+	}
 	m := c.srv.syncMetrics
 	start := time.Now()
 	res, err := c.srv.store.Push(c.ctx, c.sess.AccountID, p.Ops, c.srv.syncCfg.Quota)
@@ -542,6 +558,13 @@ func (c *syncConn) kick() {
 // connection and leaves c.sending set, so no other sender starts.
 func (c *syncConn) send() {
 	defer c.senders.Done()
+	// The first page waits for the hello's compaction, which leaves out
+	// what no device needs any more.
+	select {
+	case <-c.recorded:
+	case <-c.ctx.Done():
+		return
+	}
 	for c.ctx.Err() == nil {
 		head, at, ok := c.srv.hub.head(c.sess.AccountID)
 		if !ok {

@@ -2,6 +2,7 @@ package syncserver_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -23,6 +24,19 @@ func rewrite(t *testing.T, c *client, n int) {
 		}
 		c.send(&syncproto.Push{Ops: ops})
 	}
+}
+
+// waitLog waits until the account's log holds n entries (a hello's
+// compaction runs beside its connection) and returns the usage.
+func (e *syncEnv) waitLog(t *testing.T, acct string, n int64) syncserver.Usage {
+	t.Helper()
+	var u syncserver.Usage
+	var err error
+	poll(t, 10*time.Second, fmt.Sprintf("a log of %d entries", n), func() bool {
+		u, err = e.store.SyncUsage(context.Background(), acct)
+		return err == nil && u.Log == n
+	})
+	return u
 }
 
 // TestHelloCompactsTheLog rewrites one value 300 times from one device:
@@ -47,8 +61,8 @@ func TestHelloCompactsTheLog(t *testing.T) {
 	if w.Head != 300 {
 		t.Fatalf("welcome head = %d, want 300", w.Head)
 	}
-	if u, err := e.store.SyncUsage(ctx, acct); err != nil || u.Log != 1 || u.Records != 1 {
-		t.Fatalf("usage once the device reported 300 = %+v, %v; want 1 record, 1 log entry", u, err)
+	if u := e.waitLog(t, acct, 1); u.Records != 1 {
+		t.Fatalf("usage once the device reported 300 = %+v; want 1 record", u)
 	}
 	if m := e.metrics(t); !strings.Contains(m, "courier_sync_log_entries_dropped_total 299\n") || !strings.Contains(m, "courier_sync_compaction_seconds_count 2\n") {
 		t.Errorf("metrics do not show two compactions dropping 299 entries:\n%s", m)
@@ -66,9 +80,7 @@ func TestHelloCompactsTheLog(t *testing.T) {
 	c3.changesUntil(310)
 	c2.ws.Close(1000, "")
 	e.connect(token, 310)
-	if u, err := e.store.SyncUsage(ctx, acct); err != nil || u.Log != 10 {
-		t.Fatalf("usage with a device at 300 = %+v, %v; want 10 entries (301 to 310)", u, err)
-	}
+	e.waitLog(t, acct, 10) // 301 to 310
 }
 
 // TestLaggingConnectionsAreAskedToReport fills half of a small log bound
@@ -97,9 +109,7 @@ func TestLaggingConnectionsAreAskedToReport(t *testing.T) {
 	}
 	e.connect(token, h)
 	e.connect(reader, h)
-	if u, err := e.store.SyncUsage(ctx, acct); err != nil || u.Log != 1 {
-		t.Fatalf("usage once both reported = %+v, %v; want 1 entry", u, err)
-	}
+	e.waitLog(t, acct, 1)
 }
 
 // TestLogQuotaClosesWithAdvice pushes past a log bound that compaction
@@ -128,7 +138,6 @@ func TestRewritesDoNotGrowTheFile(t *testing.T) {
 		t.Skip("81,920 pushes")
 	}
 	e := newSyncEnv(t, nil)
-	ctx := context.Background()
 	acct, token := e.account(true)
 	const rounds, per = 40, 2048
 	size := func() int64 {
@@ -151,10 +160,7 @@ func TestRewritesDoNotGrowTheFile(t *testing.T) {
 		}
 	}
 	e.connect(token, cursor)
-	u, err := e.store.SyncUsage(ctx, acct)
-	if err != nil || u.Log != 1 {
-		t.Fatalf("usage after %d rewrites = %+v, %v; want the live entry only", rounds*per, u, err)
-	}
+	e.waitLog(t, acct, 1) // the live entry
 	end := size()
 	t.Logf("server.db: %d KiB after 5 rounds, %d KiB after %d (%d ops)", warm>>10, end>>10, rounds, rounds*per)
 	if end-warm > 2<<20 {

@@ -770,6 +770,7 @@ func TestSyncBacklogEchoesSupersededEditsBare(t *testing.T) {
 	b.ws.Close(1000, "")
 	e.connect(token, 4)
 	e.connect(tokenB, 4)
+	e.waitLog(t, acct, 2)
 	c, _ := e.connect(e.session(acct), 0)
 	if seqs, empty := read(c); !slices.Equal(seqs, []uint64{2, 4}) || len(empty) != 0 {
 		t.Fatalf("a new device after compaction got seqs %v (without fields: %v), want 2 and 4", seqs, empty)
