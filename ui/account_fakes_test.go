@@ -358,13 +358,13 @@ func visit(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 }
 
 // firstEntry returns the first entry on the topmost overlay.
-func (h *accountHarness) firstEntry() *widget.Entry {
+func (h *accountHarness) firstEntry() *dialogEntry {
 	h.t.Helper()
 	list := h.mw.win.Canvas().Overlays().List()
-	var found *widget.Entry
+	var found *dialogEntry
 	if len(list) > 0 {
 		visit(list[len(list)-1], func(obj fyne.CanvasObject) {
-			if e, ok := obj.(*widget.Entry); ok && found == nil {
+			if e, ok := obj.(*dialogEntry); ok && found == nil {
 				found = e
 			}
 		})

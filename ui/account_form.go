@@ -59,18 +59,22 @@ func newAccountForm(win fyne.Window, bg *tasks, title, submitLabel string, items
 // as the submit button does (unless it is disabled, or the entry already
 // does something of its own on Enter).
 func (f *accountForm) submitOnEnter(o fyne.CanvasObject) {
+	var e *widget.Entry
 	switch w := o.(type) {
 	case *widget.Entry:
-		if !w.MultiLine && w.OnSubmitted == nil {
-			w.OnSubmitted = func(string) {
-				if !f.submit.Disabled() && f.submit.OnTapped != nil {
-					f.submit.OnTapped()
-				}
-			}
-		}
+		e = w
+	case *dialogEntry:
+		e = &w.Entry
 	case *fyne.Container:
 		for _, c := range w.Objects {
 			f.submitOnEnter(c)
+		}
+	}
+	if e != nil && !e.MultiLine && e.OnSubmitted == nil {
+		e.OnSubmitted = func(string) {
+			if !f.submit.Disabled() && f.submit.OnTapped != nil {
+				f.submit.OnTapped()
+			}
 		}
 	}
 }
@@ -151,13 +155,13 @@ func (f *accountForm) setBusy(on bool) {
 // pemFileField is an entry for a PEM file of CA certificates, with a
 // Browse… button.
 type pemFileField struct {
-	*widget.Entry
+	*dialogEntry
 	browse *widget.Button
 	row    fyne.CanvasObject
 }
 
 func newPEMFileField(win fyne.Window, path, placeholder string) *pemFileField {
-	f := &pemFileField{Entry: widget.NewEntry()}
+	f := &pemFileField{dialogEntry: newDialogEntry(win)}
 	f.SetText(path)
 	f.SetPlaceHolder(placeholder)
 	f.browse = widget.NewButton("Browse…", func() {
@@ -170,18 +174,18 @@ func newPEMFileField(win fyne.Window, path, placeholder string) *pemFileField {
 		d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".crt", ".cer"}))
 		d.Show()
 	})
-	f.row = container.NewBorder(nil, nil, nil, f.browse, f.Entry)
+	f.row = container.NewBorder(nil, nil, nil, f.browse, f.dialogEntry)
 	return f
 }
 
 // serverFields are the server URL and extra CA file of the forms.
 type serverFields struct {
-	url *widget.Entry
+	url *dialogEntry
 	ca  *pemFileField
 }
 
 func newServerFields(win fyne.Window, server, ca string) *serverFields {
-	s := &serverFields{url: widget.NewEntry(), ca: newPEMFileField(win, ca, "optional: the server's CA (PEM)")}
+	s := &serverFields{url: newDialogEntry(win), ca: newPEMFileField(win, ca, "optional: the server's CA (PEM)")}
 	s.url.SetText(server)
 	s.url.SetPlaceHolder("https://courier.example.com")
 	return s

@@ -17,7 +17,7 @@ import (
 
 // ShowForgotUsername asks for the address to email the username to.
 func (a *accountUI) ShowForgotUsername() {
-	email := widget.NewEntry()
+	email := newDialogEntry(a.win)
 	server := newServerFields(a.win, a.svc.server, a.svc.ca)
 	items := append([]*widget.FormItem{widget.NewFormItem("Email", email)}, server.items()...)
 	f := newAccountForm(a.win, a.bg, "Forgot username", "Email my username", items)
@@ -43,7 +43,7 @@ func (a *accountUI) ShowForgotUsername() {
 // ShowForgotPassword asks for the address to email a reset code to, then
 // opens the reset form.
 func (a *accountUI) ShowForgotPassword() {
-	email := widget.NewEntry()
+	email := newDialogEntry(a.win)
 	server := newServerFields(a.win, a.svc.server, a.svc.ca)
 	items := append([]*widget.FormItem{widget.NewFormItem("Email", email)}, server.items()...)
 	haveCode := widget.NewButton("I have a code", nil)
@@ -84,13 +84,13 @@ func (a *accountUI) ShowForgotPassword() {
 // resetForm sets a new password with the emailed code.
 type resetForm struct {
 	*accountForm
-	code, password, again, recovery *widget.Entry
+	code, password, again, recovery *dialogEntry
 	erase                           *widget.Check
 }
 
 // ShowReset opens the reset form for email's account on server.
 func (a *accountUI) ShowReset(server, email string) {
-	f := &resetForm{code: widget.NewEntry(), password: widget.NewPasswordEntry(), again: widget.NewPasswordEntry(), recovery: widget.NewEntry()}
+	f := &resetForm{code: newDialogEntry(a.win), password: newDialogPasswordEntry(a.win), again: newDialogPasswordEntry(a.win), recovery: newDialogEntry(a.win)}
 	f.code.SetPlaceHolder("the code from the email (valid 30 minutes)")
 	f.recovery.SetPlaceHolder("empty: use the key this device holds")
 	f.erase = widget.NewCheck("I have neither: erase my synced data and start afresh", nil)

@@ -258,7 +258,7 @@ func countNoun(n int, noun string) string {
 
 // ShowChangePassword asks for the current and a new password.
 func (a *accountUI) ShowChangePassword() {
-	cur, pw, again := widget.NewPasswordEntry(), widget.NewPasswordEntry(), widget.NewPasswordEntry()
+	cur, pw, again := newDialogPasswordEntry(a.win), newDialogPasswordEntry(a.win), newDialogPasswordEntry(a.win)
 	items := []*widget.FormItem{widget.NewFormItem("Current password", cur), widget.NewFormItem("New password", pw), widget.NewFormItem("Repeat new password", again)}
 	f := newAccountForm(a.win, a.bg, "Change password", "Change password", items)
 	f.submit.OnTapped = func() {
@@ -287,7 +287,7 @@ func checkPasswordPair(pw, again string) error {
 
 // ShowDeleteAccount asks for the password before deleting the account.
 func (a *accountUI) ShowDeleteAccount() {
-	pw := widget.NewPasswordEntry()
+	pw := newDialogPasswordEntry(a.win)
 	warn := widget.NewLabel("Deleting the account removes it and all its synced data from the server, for good,\n" +
 		"and signs out every device. The data on this device stays. Type your password to confirm.")
 	warn.Importance = widget.DangerImportance

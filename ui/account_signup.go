@@ -21,14 +21,14 @@ import (
 // signUpForm is the Create account dialog.
 type signUpForm struct {
 	*accountForm
-	email, username, password, again *widget.Entry
+	email, username, password, again *dialogEntry
 	server                           *serverFields
 	oidc                             *oidcButtons
 }
 
 // ShowSignUp opens the Create account form.
 func (a *accountUI) ShowSignUp() {
-	f := &signUpForm{email: widget.NewEntry(), username: widget.NewEntry(), password: widget.NewPasswordEntry(), again: widget.NewPasswordEntry()}
+	f := &signUpForm{email: newDialogEntry(a.win), username: newDialogEntry(a.win), password: newDialogPasswordEntry(a.win), again: newDialogPasswordEntry(a.win)}
 	f.username.SetPlaceHolder(fmt.Sprintf("%d to %d letters, digits, '.', '_' or '-'", syncproto.UsernameMinLen, syncproto.UsernameMaxLen))
 	f.password.SetPlaceHolder(fmt.Sprintf("at least %d characters", app.MinPasswordLen))
 	f.server = newServerFields(a.win, a.svc.server, a.svc.ca)
@@ -36,7 +36,7 @@ func (a *accountUI) ShowSignUp() {
 		widget.NewFormItem("Email", f.email), widget.NewFormItem("Username", f.username),
 		widget.NewFormItem("Password", f.password), widget.NewFormItem("Repeat password", f.again),
 	}, f.server.items()...)
-	f.oidc = a.newOIDCButtons(f.server.url, func(p syncproto.OIDCProviderInfo) { a.startOIDC(f.accountForm, f.server, f.oidc, p) }, func() { f.fit() })
+	f.oidc = a.newOIDCButtons(&f.server.url.Entry, func(p syncproto.OIDCProviderInfo) { a.startOIDC(f.accountForm, f.server, f.oidc, p) }, func() { f.fit() })
 	items = append(items, f.oidc.item())
 	signIn := widget.NewButton("I have an account", func() { f.Close(); a.ShowSignIn("") })
 	signIn.Importance = widget.LowImportance
@@ -100,7 +100,7 @@ func joinedMessage(err error) string {
 // recoveryGate shows a recovery key once; Continue stays disabled until
 // the person says they saved it.
 type recoveryGate struct {
-	key   *widget.Entry
+	key   *dialogEntry
 	copy  *widget.Button
 	saved *widget.Check
 	next  *widget.Button
@@ -109,7 +109,7 @@ type recoveryGate struct {
 
 // ShowRecoveryKey shows key once, then runs next.
 func (a *accountUI) ShowRecoveryKey(key string, next func()) {
-	g := &recoveryGate{key: widget.NewEntry()}
+	g := &recoveryGate{key: newDialogEntry(a.win)}
 	g.key.SetText(key)
 	g.key.TextStyle = fyne.TextStyle{Monospace: true}
 	g.key.OnChanged = func(string) { g.key.SetText(key) } // read-only but selectable
@@ -139,8 +139,8 @@ func (a *accountUI) ShowRecoveryKey(key string, next func()) {
 // confirmForm is the "check your email" step.
 type confirmForm struct {
 	*accountForm
-	link   *widget.Entry
-	email  *widget.Entry // for Resend, when only a username is known
+	link   *dialogEntry
+	email  *dialogEntry // for Resend, when only a username is known
 	resend *widget.Button
 	notice *widget.Label
 }
@@ -153,7 +153,7 @@ type confirmForm struct {
 // for the address.
 func (a *accountUI) ShowConfirm(in app.SignInInput, justSent bool) {
 	server, ident := in.ServerURL, in.Identifier
-	f := &confirmForm{link: widget.NewEntry(), email: widget.NewEntry()}
+	f := &confirmForm{link: newDialogEntry(a.win), email: newDialogEntry(a.win)}
 	f.link.SetPlaceHolder("paste the link from the email")
 	f.email.SetPlaceHolder("the account's email address")
 	hasEmail := strings.Contains(ident, "@")

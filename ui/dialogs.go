@@ -18,7 +18,7 @@ import (
 // askName shows a dialog with one text field and calls done with what was
 // typed, unless cancelled or empty.
 func askName(win fyne.Window, title, label, initial string, done func(string)) {
-	entry := widget.NewEntry()
+	entry := newDialogEntry(win)
 	entry.SetText(initial)
 	// OK waits for a name, rather than closing on an empty one with
 	// nothing done.
@@ -42,8 +42,9 @@ func askName(win fyne.Window, title, label, initial string, done func(string)) {
 // escapeClosesDialogs makes Escape dismiss the topmost dialog of win, as
 // its Cancel (or Close, No, Not now) button would; a dialog whose one
 // button is OK is closed with it. Escape reaches the canvas while no text
-// field of the dialog has the focus. A dialog whose buttons are all
-// choices of something to do (Delete, Yes) is left open.
+// field of the dialog has the focus; the fields, dialogEntry (entry.go),
+// close the dialog the same way. A dialog whose buttons are all choices of
+// something to do (Delete, Yes) is left open.
 func escapeClosesDialogs(win fyne.Window) {
 	win.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
 		if ev.Name == fyne.KeyEscape {

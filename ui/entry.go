@@ -37,3 +37,44 @@ func (e *keyEntry) TypedShortcut(s fyne.Shortcut) {
 	}
 	e.Entry.TypedShortcut(s)
 }
+
+// dialogEntry is a dialog's text field. Escape typed into it closes the
+// topmost dialog as its Cancel (or Close) button would, which is what
+// Escape does when no field has the focus (escapeClosesDialogs): a focused
+// Entry gets every key and ignores Escape, so the window never sees it.
+type dialogEntry struct {
+	widget.Entry
+	win fyne.Window
+}
+
+// newDialogEntry, newDialogPasswordEntry and newDialogMultiLineEntry are
+// widget.NewEntry, NewPasswordEntry and NewMultiLineEntry for a dialog
+// of win.
+func newDialogEntry(win fyne.Window) *dialogEntry {
+	e := &dialogEntry{win: win}
+	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// The Entry adds its reveal button to a Password entry when drawn.
+func newDialogPasswordEntry(win fyne.Window) *dialogEntry {
+	e := newDialogEntry(win)
+	e.Password = true
+	return e
+}
+
+func newDialogMultiLineEntry(win fyne.Window) *dialogEntry {
+	e := newDialogEntry(win)
+	e.MultiLine = true
+	return e
+}
+
+// TypedKey closes the dialog on Escape.
+func (e *dialogEntry) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape {
+		closeTopDialog(e.win)
+		return
+	}
+	e.Entry.TypedKey(ev)
+}

@@ -75,9 +75,9 @@ type importer struct {
 	bg   *tasks
 
 	dlg      dialog.Dialog // the Import dialog (file, folder, paste, URL)
-	paste    *widget.Entry
+	paste    *dialogEntry
 	pasteBtn *widget.Button
-	url      *widget.Entry
+	url      *dialogEntry
 	progress *widget.ProgressBar
 	status   *widget.Label
 	cancelB  *widget.Button
@@ -97,10 +97,10 @@ func newImporter(core importCore, win fyne.Window, bg *tasks) *importer {
 // ShowDialog shows the Import dialog: a file, every .json of a folder,
 // pasted text or a URL.
 func (im *importer) ShowDialog() {
-	im.paste = widget.NewMultiLineEntry()
+	im.paste = newDialogMultiLineEntry(im.win)
 	im.paste.SetPlaceHolder("Paste a Postman collection, environment or globals JSON, or a cURL command")
 	im.paste.Wrapping = fyne.TextWrapOff
-	im.url = widget.NewEntry()
+	im.url = newDialogEntry(im.win)
 	im.url.SetPlaceHolder("https://example.org/collection.json or a collection link")
 	file := widget.NewButtonWithIcon("Choose a file…", theme.FileIcon(), im.onChooseFileTapped)
 	folder := widget.NewButtonWithIcon("Choose a folder…", theme.FolderOpenIcon(), im.onChooseFolderTapped)

@@ -347,10 +347,10 @@ func TestANameDialogWaitsForAName(t *testing.T) {
 	if ok == nil || !ok.Disabled() {
 		t.Fatalf("OK with no name: %v", ok)
 	}
-	var entry *widget.Entry
+	var entry *dialogEntry
 	for _, o := range h.mw.win.Canvas().Overlays().List() {
 		visit(o, func(obj fyne.CanvasObject) {
-			if e, isEntry := obj.(*widget.Entry); isEntry && entry == nil {
+			if e, isEntry := obj.(*dialogEntry); isEntry && entry == nil {
 				entry = e
 			}
 		})
@@ -412,7 +412,7 @@ func TestSettingsRejectABadNumberWithASentence(t *testing.T) {
 func TestSettingsFieldsSayWhatIsWrongBeforeSave(t *testing.T) {
 	f := newSettingsForm(test.NewWindow(nil), app.DefaultSettings())
 	for _, tt := range []struct {
-		e    *widget.Entry
+		e    *dialogEntry
 		bad  []string
 		good string
 	}{
@@ -461,14 +461,14 @@ func TestSettingsStayOpenAfterAnErrorWithTheEdits(t *testing.T) {
 		})
 		return form != nil
 	})
-	var proxy, ca *widget.Entry
+	var proxy, ca *dialogEntry
 	for _, it := range form.Items {
 		switch it.Text {
 		case "Proxy":
-			proxy = it.Widget.(*widget.Entry)
+			proxy = it.Widget.(*dialogEntry)
 		case "CA certificates":
 			visit(it.Widget, func(o fyne.CanvasObject) {
-				if e, ok := o.(*widget.Entry); ok && ca == nil {
+				if e, ok := o.(*dialogEntry); ok && ca == nil {
 					ca = e
 				}
 			})
@@ -495,7 +495,7 @@ func TestSettingsStayOpenAfterAnErrorWithTheEdits(t *testing.T) {
 			switch x := o.(type) {
 			case *widget.Label:
 				found = found || strings.Contains(x.Text, s)
-			case *widget.Entry:
+			case *dialogEntry:
 				found = found || strings.Contains(x.Text, s)
 			}
 		})

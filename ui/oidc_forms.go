@@ -20,7 +20,7 @@ import (
 // opens the data.
 type oidcUnlockForm struct {
 	*accountForm
-	secret   *widget.Entry
+	secret   *dialogEntry
 	recovery bool
 	other    *widget.Button // "Use recovery key instead" or back
 }
@@ -32,11 +32,11 @@ func (a *accountUI) ShowOIDCUnlock(p syncproto.OIDCProviderInfo, res app.OIDCRes
 	f := &oidcUnlockForm{recovery: recovery}
 	label, otherText := "Encryption passphrase", "Use recovery key instead"
 	if recovery {
-		f.secret = widget.NewEntry()
+		f.secret = newDialogEntry(a.win)
 		f.secret.SetPlaceHolder("XXXX-XXXX-…")
 		label, otherText = "Recovery key", "Use the passphrase instead"
 	} else {
-		f.secret = widget.NewPasswordEntry()
+		f.secret = newDialogPasswordEntry(a.win)
 	}
 	who := res.Username
 	if res.Email != "" {
@@ -103,14 +103,14 @@ func (a *accountUI) onOIDCUnlockCancelled(f *oidcUnlockForm, res app.OIDCResult)
 // a username and a new encryption passphrase.
 type oidcSignUpForm struct {
 	*accountForm
-	username, password, again *widget.Entry
+	username, password, again *dialogEntry
 }
 
 // ShowOIDCSignUp asks for the username and passphrase of a new account for
 // res, creates it, shows the recovery key behind its gate, then joins the
 // account.
 func (a *accountUI) ShowOIDCSignUp(p syncproto.OIDCProviderInfo, res app.OIDCResult) {
-	f := &oidcSignUpForm{username: widget.NewEntry(), password: widget.NewPasswordEntry(), again: widget.NewPasswordEntry()}
+	f := &oidcSignUpForm{username: newDialogEntry(a.win), password: newDialogPasswordEntry(a.win), again: newDialogPasswordEntry(a.win)}
 	f.username.SetText(res.SuggestedUsername)
 	f.username.SetPlaceHolder(fmt.Sprintf("%d to %d letters, digits, '.', '_' or '-'", syncproto.UsernameMinLen, syncproto.UsernameMaxLen))
 	f.password.SetPlaceHolder(fmt.Sprintf("at least %d characters", app.MinPasswordLen))

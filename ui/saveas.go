@@ -34,9 +34,9 @@ func (mw *MainWindow) askSaveAs(t *requestTab, dests []destination) {
 	labels = append(labels, newCollectionChoice)
 	where := widget.NewSelect(labels, nil)
 	where.SetSelected(labels[0])
-	collName := widget.NewEntry()
+	collName := newDialogEntry(mw.win)
 	collName.SetText("My requests")
-	name := widget.NewEntry()
+	name := newDialogEntry(mw.win)
 	name.SetText(t.editor.req.Name)
 	if name.Text == "" {
 		name.SetText(t.editor.url.Text)

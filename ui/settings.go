@@ -31,18 +31,18 @@ var themeLabels = []struct{ label, name string }{
 // CA certificates, redirects, proxy, history limit and theme.
 type settingsForm struct {
 	base         app.Settings
-	timeout      *widget.Entry
+	timeout      *dialogEntry
 	verifyTLS    *widget.Check
 	caFile       *pemFileField
 	redirects    *widget.Check
-	maxRedirects *widget.Entry
-	proxy        *widget.Entry
-	historyLimit *widget.Entry
+	maxRedirects *dialogEntry
+	proxy        *dialogEntry
+	historyLimit *dialogEntry
 	theme        *widget.Select
 }
 
 func newSettingsForm(win fyne.Window, s app.Settings) *settingsForm {
-	f := &settingsForm{base: s, timeout: widget.NewEntry(), maxRedirects: widget.NewEntry(), proxy: widget.NewEntry(), historyLimit: widget.NewEntry()}
+	f := &settingsForm{base: s, timeout: newDialogEntry(win), maxRedirects: newDialogEntry(win), proxy: newDialogEntry(win), historyLimit: newDialogEntry(win)}
 	f.caFile = newPEMFileField(win, s.CAFile, "optional: a PEM file of an internal CA")
 	f.timeout.SetText(strconv.FormatFloat(s.Timeout.Seconds(), 'f', -1, 64))
 	f.verifyTLS = widget.NewCheck("Verify server certificates", nil)
@@ -115,7 +115,7 @@ func (f *settingsForm) Settings() (app.Settings, error) {
 	// says it of the proxy).
 	for _, c := range []struct {
 		name string
-		e    *widget.Entry
+		e    *dialogEntry
 	}{{"the request timeout", f.timeout}, {"max redirects", f.maxRedirects}, {"the history limit", f.historyLimit}} {
 		if err := c.e.Validate(); err != nil {
 			return s, fmt.Errorf("%s must be %v: %w", c.name, err, model.ErrInvalid)

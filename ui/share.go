@@ -56,7 +56,7 @@ type shareDialog struct {
 	link  *app.Link // the collection's link, once known
 
 	expiry                          *widget.Select
-	url                             *widget.Entry
+	url                             *dialogEntry
 	status                          *widget.Label
 	create, copyURL, update, revoke *widget.Button
 	dlg                             dialog.Dialog
@@ -70,7 +70,7 @@ func newShareDialog(win fyne.Window, bg *tasks, links LinkSharer, coll model.Col
 	}
 	d.expiry = widget.NewSelect(labels, d.onExpiryChanged)
 	d.expiry.SetSelectedIndex(0)
-	d.url = widget.NewEntry()
+	d.url = newDialogEntry(win)
 	d.url.SetPlaceHolder("The public URL appears here")
 	d.url.Disable()
 	d.status = widget.NewLabel("Anyone with the link can read this collection. Secret variables are left out.")

@@ -62,14 +62,14 @@ func (a *accountUI) useServer(server, ca string) error {
 // signInForm is the Sign in dialog.
 type signInForm struct {
 	*accountForm
-	ident, password *widget.Entry
+	ident, password *dialogEntry
 	server          *serverFields
 	oidc            *oidcButtons
 }
 
 // ShowSignIn opens the Sign in form, prefilled with identifier.
 func (a *accountUI) ShowSignIn(identifier string) {
-	f := &signInForm{ident: widget.NewEntry(), password: widget.NewPasswordEntry()}
+	f := &signInForm{ident: newDialogEntry(a.win), password: newDialogPasswordEntry(a.win)}
 	if identifier == "" {
 		if acc, err := a.svc.opts.Accounts.Current(context.Background()); err == nil {
 			identifier = acc.Username // the profile's account, signed out
@@ -79,7 +79,7 @@ func (a *accountUI) ShowSignIn(identifier string) {
 	f.ident.SetPlaceHolder("email or username")
 	f.server = newServerFields(a.win, a.svc.server, a.svc.ca)
 	items := append([]*widget.FormItem{widget.NewFormItem("Email or username", f.ident), widget.NewFormItem("Password", f.password)}, f.server.items()...)
-	f.oidc = a.newOIDCButtons(f.server.url, func(p syncproto.OIDCProviderInfo) { a.startOIDC(f.accountForm, f.server, f.oidc, p) }, func() { f.fit() })
+	f.oidc = a.newOIDCButtons(&f.server.url.Entry, func(p syncproto.OIDCProviderInfo) { a.startOIDC(f.accountForm, f.server, f.oidc, p) }, func() { f.fit() })
 	items = append(items, f.oidc.item())
 	forgotUser := widget.NewButton("Forgot username?", func() { f.Close(); a.ShowForgotUsername() })
 	forgotPw := widget.NewButton("Forgot password?", func() { f.Close(); a.ShowForgotPassword() })
