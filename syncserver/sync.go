@@ -213,6 +213,7 @@ func (c *syncConn) serve() {
 	}()
 	if err := c.write(&welcome); err != nil {
 		c.fail(err)
+		c.senders.Wait() // the compaction, which fail cancelled
 		return
 	}
 	c.backlog, c.fresh = head, hello.Cursor == 0
