@@ -27,8 +27,20 @@ func (a *Account) HoldCompaction(t testing.TB) {
 	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := ws.Read(ctx); err != nil { // the welcome: the cursor is recorded
-		t.Fatalf("holding compaction back: %v", err)
+	// The server records the cursor before it sends the first page: wait
+	// for the welcome, then that.
+	for {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("holding compaction back: %v", err)
+		}
+		f, err := syncproto.DecodeServerFrame(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch, ok := f.(*syncproto.Changes); ok && ch.CaughtUp {
+			break
+		}
 	}
 	ws.Close(websocket.StatusNormalClosure, "")
 }
