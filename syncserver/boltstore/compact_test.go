@@ -122,3 +122,59 @@ func TestCompactWorksInBatches(t *testing.T) {
 		t.Fatalf("compact %d entries = %+v, %v; want all but the last dropped", n, c, err)
 	}
 }
+
+// BenchmarkCompact measures a compaction that drops 4,096 dead entries
+// (the ops of two of a device's pushes, rewriting one value, made since
+// the last one) against reading the same entries' changes, which a
+// device that stays behind would otherwise be sent.
+func BenchmarkCompact(b *testing.B) {
+	ctx := context.Background()
+	d, err := Open(filepath.Join(b.TempDir(), "server.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	now := time.Now()
+	if err := d.CreateAccount(ctx, syncserver.Account{ID: "a1", Username: "u1", Email: "u1@example.com", CreatedAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	if err := d.CreateSession(ctx, syncserver.Session{ID: "s1", AccountID: "a1", TokenHash: []byte{1}, CreatedAt: now, LastSeenAt: now}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.Compact(ctx, "a1", "s1", 0, now.Add(-time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	const n = 4096
+	head := uint64(0)
+	rewrite := func() {
+		for i := 0; i < n; i += 256 {
+			ops := make([]model.Op, 256)
+			for j := range ops {
+				ops[j] = model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: "r1", Fields: model.Fields{"name": []byte(`"a value of some length"`)}}
+			}
+			res, err := d.Push(ctx, "a1", ops, syncserver.Quota{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			head = res.Head
+		}
+	}
+	for _, mode := range []string{"compact", "baseline-read"} {
+		b.Run(mode, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				rewrite()
+				b.StartTimer()
+				if mode == "compact" {
+					c, err := d.Compact(ctx, "a1", "s1", head, now.Add(-time.Hour))
+					if err != nil || c.Dropped < n-1 {
+						b.Fatalf("compact = %+v, %v", c, err)
+					}
+				} else if ch, err := d.Changes(ctx, "a1", head-n, n, 1<<30); err != nil || len(ch) != n {
+					b.Fatalf("changes: %d, %v", len(ch), err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}
