@@ -54,8 +54,9 @@ func escapeClosesDialogs(win fyne.Window) {
 }
 
 // dismissLabels are the buttons that leave a dialog without doing
-// anything, most telling first.
-var dismissLabels = []string{"Cancel", "Close", "No", "Not now"}
+// anything, most telling first; the welcome prompt's Skip goes on
+// without an account (sign in stays in the account menu).
+var dismissLabels = []string{"Cancel", "Close", "No", "Not now", "Skip"}
 
 func closeTopDialog(win fyne.Window) {
 	top, ok := win.Canvas().Overlays().Top().(*widget.PopUp)

@@ -38,6 +38,21 @@ func TestSkipAtTheWelcomePromptIsRemembered(t *testing.T) {
 	}
 }
 
+// TestEscapeAtTheWelcomePromptSkips: Escape at the first-launch prompt
+// does what Skip does, remembered too.
+func TestEscapeAtTheWelcomePromptSkips(t *testing.T) {
+	h := newHarness(t)
+	h.mw.ShowWelcomeIfNeeded()
+	if !h.mw.welcome.Visible() {
+		t.Fatal("the welcome prompt is not shown on first launch")
+	}
+	h.mw.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if h.mw.welcome.Visible() {
+		t.Fatal("Escape left the welcome prompt open")
+	}
+	h.loop.until(t, "Skip is stored", func() bool { return !h.core.NeedsWelcome(context.Background()) })
+}
+
 // While a dialog (here the welcome prompt) is open, the window's shortcuts
 // do nothing: Ctrl+Enter must not send the request behind it.
 func TestShortcutsWaitWhileADialogIsOpen(t *testing.T) {
