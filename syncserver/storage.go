@@ -280,7 +280,7 @@ type QuotaError struct {
 
 func (e *QuotaError) Error() string {
 	if e.Log {
-		return fmt.Sprintf("the account's log would hold %d changes its devices have not all confirmed, more than its quota of %d", e.Would, e.Limit)
+		return fmt.Sprintf("the account's log of changes would hold %d entries, more than its quota of %d", e.Would, e.Limit)
 	}
 	if e.Bytes {
 		return fmt.Sprintf("the account would hold %s of sealed values, more than its quota of %s", model.FormatSize(e.Would), model.FormatSize(e.Limit))

@@ -123,7 +123,7 @@ func TestLogQuotaClosesWithAdvice(t *testing.T) {
 	c, _ := e.connect(token, 0)
 	rewrite(t, c, 12)
 	ef := c.wantCloseWith(syncproto.CloseTooLarge, syncproto.CodeQuotaExceeded)
-	if !strings.Contains(ef.Message, "log would hold 12 changes") || !strings.Contains(ef.Message, "other devices connect and catch up") {
+	if !strings.Contains(ef.Message, "log of changes would hold 12 entries") || !strings.Contains(ef.Message, "other devices connect and catch up") {
 		t.Fatalf("close message %q does not say what filled up and what to do", ef.Message)
 	}
 }
