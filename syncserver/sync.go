@@ -207,9 +207,11 @@ func (c *syncConn) serve() {
 	go func() {
 		defer c.senders.Done()
 		defer close(c.recorded)
-		if err := c.compact(sent); err != nil {
+		if err := c.compact(c.sess.ID, sent); err != nil {
 			c.fail(err)
+			return
 		}
+		c.reported.Store(sent)
 	}()
 	if err := c.write(&welcome); err != nil {
 		c.fail(err)
@@ -232,15 +234,15 @@ func (c *syncConn) serve() {
 	c.senders.Wait()
 }
 
-// compact records that the device has applied the account's changes up
-// to cursor, and compacts the account's log (see Storage.Compact).
-func (c *syncConn) compact(cursor uint64) error {
+// compact records that session sessionID (none when "") has applied the
+// account's changes up to cursor, and compacts the account's log (see
+// Storage.Compact): the sessions seen within the idle limit count.
+func (c *syncConn) compact(sessionID string, cursor uint64) error {
 	start := time.Now()
-	res, err := c.srv.store.Compact(c.ctx, c.sess.AccountID, c.sess.ID, cursor, c.srv.now().Add(-c.srv.cfg.SessionIdle))
+	res, err := c.srv.store.Compact(c.ctx, c.sess.AccountID, sessionID, cursor, c.srv.now().Add(-c.srv.cfg.SessionIdle))
 	if err != nil {
-		return fmt.Errorf("record the cursor of session %s: %w", c.sess.ID, err)
+		return err
 	}
-	c.reported.Store(cursor)
 	c.srv.syncMetrics.compacted(res, time.Since(start))
 	return nil
 }
@@ -388,11 +390,12 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 	start := time.Now()
 	res, err := c.srv.store.Push(c.ctx, c.sess.AccountID, p.Ops, c.srv.syncCfg.Quota)
 	m.pushLatency.Observe(time.Since(start).Seconds())
-	if qe := (*QuotaError)(nil); errors.As(err, &qe) && qe.Log {
-		return quotaClose(": " + qe.Error() + "; let the account's other devices connect and catch up, or sign out (revoke) the ones no longer used, so the server can drop the changes they have applied")
-	}
 	if qe := (*QuotaError)(nil); errors.As(err, &qe) {
-		return quotaClose(": " + qe.Error() + "; delete some records (old history entries, requests) to make room, or ask the server's operator for a larger quota")
+		advice := "delete some records (old history entries, requests) to make room, or ask the server's operator for a larger quota"
+		if qe.Log {
+			advice = "let the account's other devices connect and catch up, or sign out (revoke) the ones no longer used, so the server can drop the changes they have applied"
+		}
+		return quotaClose(": " + qe.Error() + "; " + advice)
 	}
 	if errors.Is(err, ErrQuotaExceeded) {
 		return quotaClose("")
@@ -415,7 +418,7 @@ func (c *syncConn) applyPush(p *syncproto.Push) error {
 		}
 	}
 	if q := c.srv.syncCfg.Quota.Log; q > 0 && res.Usage.Log > q/2 {
-		return c.compactLog(res.Head)
+		c.compactLog(res.Head)
 	}
 	return nil
 }
@@ -435,19 +438,19 @@ const (
 // the account's connections that lag refreshLag behind head are closed
 // with 1001, and report again as they reconnect (at once, with jitter).
 // That keeps an account that rewrites its values from reaching the log
-// bound while its devices keep up.
-func (c *syncConn) compactLog(head uint64) error {
+// bound while its devices keep up. The push is committed: a compaction
+// that fails is logged, and the next one due tries again.
+func (c *syncConn) compactLog(head uint64) {
 	if !c.srv.hub.compactDue(c.sess.AccountID, c.srv.now(), compactEvery) {
-		return nil
+		return
 	}
-	start := time.Now()
-	res, err := c.srv.store.Compact(c.ctx, c.sess.AccountID, "", 0, c.srv.now().Add(-c.srv.cfg.SessionIdle))
-	if err != nil {
-		return fmt.Errorf("compact the sync log: %w", err)
+	if err := c.compact("", 0); err != nil {
+		if c.ctx.Err() == nil {
+			c.logger().Warn("compacting the sync log failed", "err", err)
+		}
+		return
 	}
-	c.srv.syncMetrics.compacted(res, time.Since(start))
 	c.srv.hub.refresh(c.sess.AccountID, head, refreshLag)
-	return nil
 }
 
 // quotaClose is the close of a push the account's quota refused, its
