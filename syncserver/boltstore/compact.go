@@ -121,10 +121,13 @@ func compact(tx *bbolt.Tx, accountID, sessionID string, cursor uint64, activeSin
 			return false, err
 		}
 	}
-	u.Log -= int64(len(drop))
-	res.Dropped += len(drop)
 	res.Usage = u
-	return more, putUsage(acct, u)
+	if len(drop) == 0 {
+		return more, nil
+	}
+	res.Usage.Log -= int64(len(drop))
+	res.Dropped += len(drop)
+	return more, putUsage(acct, res.Usage)
 }
 
 // holdsValue reports whether some field the entry rec (at seq, 8 bytes
