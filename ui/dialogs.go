@@ -40,7 +40,7 @@ func askName(win fyne.Window, title, label, initial string, done func(string)) {
 }
 
 // escapeClosesDialogs makes Escape dismiss the topmost dialog of win, as
-// its Cancel (or Close, No, Not now) button would; a dialog whose one
+// its Cancel (or Close, No, Not now, Skip) button would; a dialog whose one
 // button is OK is closed with it. Escape reaches the canvas while no text
 // field of the dialog has the focus; the fields, dialogEntry (entry.go),
 // close the dialog the same way. A dialog whose buttons are all choices of
@@ -58,6 +58,8 @@ func escapeClosesDialogs(win fyne.Window) {
 // without an account (sign in stays in the account menu).
 var dismissLabels = []string{"Cancel", "Close", "No", "Not now", "Skip"}
 
+// closeTopDialog presses the dismiss button (dismissLabels) of win's
+// topmost dialog, or its OK when that is its one button.
 func closeTopDialog(win fyne.Window) {
 	top, ok := win.Canvas().Overlays().Top().(*widget.PopUp)
 	if !ok || top == nil {
