@@ -21,3 +21,11 @@ func (db *DB) RebaseEntries() int {
 	})
 	return n
 }
+
+// SetQueueChunk sets the most records and bytes QueueAllLocal queues per
+// transaction, until the returned restore.
+func SetQueueChunk(records, bytes int) (restore func()) {
+	oldN, oldB := queueChunk, queueChunkBytes
+	queueChunk, queueChunkBytes = records, bytes
+	return func() { queueChunk, queueChunkBytes = oldN, oldB }
+}

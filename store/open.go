@@ -151,6 +151,12 @@ func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, err
 	if err == nil {
 		err = db.prepareSecrets(b, key, opts.NoSync)
 	}
+	if err == nil {
+		err = b.View(func(tx *bbolt.Tx) error {
+			db.queuing.Store(tx.Bucket(bucketMeta).Get(metaQueueLocal) != nil)
+			return nil
+		})
+	}
 	if err != nil {
 		_ = b.Close()
 		return nil, err

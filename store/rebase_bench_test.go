@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -49,6 +50,7 @@ func BenchmarkStartOver(b *testing.B) {
 		})
 	})
 	b.Run("baseline", func(b *testing.B) {
+		defer store.SetQueueChunk(math.MaxInt, math.MaxInt)()
 		run(b, func(ctx context.Context, db *store.DB) error {
 			if err := db.SetSyncEnabled(ctx, false); err != nil {
 				return err
@@ -56,6 +58,45 @@ func BenchmarkStartOver(b *testing.B) {
 			_, err := db.QueueAllLocal(ctx)
 			return err
 		})
+	})
+}
+
+// BenchmarkSignInMerge measures the first sign-in's "merge into the
+// account" on the fixture profile (105,000 records): QueueAllLocal
+// (courier), against the same in one transaction (baseline), as it was
+// before it queued a chunk per transaction. It reports records/s and the
+// Go heap's peak above its level before.
+func BenchmarkSignInMerge(b *testing.B) {
+	root := benchFixture(b)
+	run := func(b *testing.B) {
+		ctx := context.Background()
+		var took time.Duration
+		var peak uint64
+		for range b.N {
+			dir := b.TempDir()
+			copyFile(b, filepath.Join(root, "main", store.FileName), filepath.Join(dir, store.FileName))
+			db, err := store.Open(ctx, dir, store.Options{NoSync: true})
+			must(b, err)
+			must(b, db.SetSyncEnabled(ctx, false))
+			stop := sampleHeap()
+			start := time.Now()
+			n, err := db.QueueAllLocal(ctx)
+			must(b, err)
+			took += time.Since(start)
+			peak = max(peak, stop())
+			if n != fixtureHistory+fixtureRequests {
+				b.Fatalf("queued %d records; want %d", n, fixtureHistory+fixtureRequests)
+			}
+			must(b, db.Close())
+		}
+		b.ReportMetric(float64((fixtureHistory+fixtureRequests)*b.N)/took.Seconds(), "records/s")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		b.ReportMetric(0, "ns/op")
+	}
+	b.Run("courier", run)
+	b.Run("baseline", func(b *testing.B) {
+		defer store.SetQueueChunk(math.MaxInt, math.MaxInt)()
+		run(b)
 	})
 }
 

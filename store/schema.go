@@ -44,6 +44,10 @@ var (
 	// metaSecretsCheck is a value sealed with the profile's secret key,
 	// stored with the first sealed secret value (see secrets.go).
 	metaSecretsCheck = []byte("secrets_check")
+	// metaQueueLocal is set while QueueAllLocal is under way: the key of
+	// the last visible record it queued (see queueChunk). A file written
+	// by a Courier that knows none of this never has it.
+	metaQueueLocal = []byte("queue_local")
 )
 
 // schemaVersion is the layout this code reads and writes.

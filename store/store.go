@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -66,6 +67,8 @@ type DB struct {
 	// wmu serialises writes (bbolt does too) so that notifications are
 	// queued in commit order.
 	wmu sync.Mutex
+	// queuing says a QueueAllLocal may be under way (metaQueueLocal set).
+	queuing atomic.Bool
 	// rmu is held shared by every read transaction, and alone while the
 	// free pages are scrubbed (which no reader may still see).
 	rmu  sync.RWMutex
@@ -132,6 +135,12 @@ func (db *DB) update(ctx context.Context, what string, remote bool, fn func(w *w
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
+	return db.updateLocked(what, remote, fn)
+}
+
+// updateLocked is update for a caller that holds db.wmu (one that runs
+// several transactions no other write may come between).
+func (db *DB) updateLocked(what string, remote bool, fn func(w *writeTx) error) error {
 	var (
 		fnErr error
 		keys  []app.RecordKey

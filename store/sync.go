@@ -33,7 +33,7 @@ import (
 // the outbox is emptied and the cursor goes back to 0. Pausing sync while
 // signed in must keep the flag on, so the outbox keeps growing.
 func (db *DB) SetSyncEnabled(ctx context.Context, on bool) error {
-	return db.update(ctx, "set sync", false, func(w *writeTx) error {
+	err := db.update(ctx, "set sync", false, func(w *writeTx) error {
 		if on {
 			return w.enableSync()
 		}
@@ -46,9 +46,16 @@ func (db *DB) SetSyncEnabled(ctx context.Context, on bool) error {
 		if err := w.meta.Put(metaCursor, u64(0)); err != nil {
 			return err
 		}
+		if err := w.meta.Delete(metaQueueLocal); err != nil {
+			return err
+		}
 		w.keys = nil // nothing visible changed
 		return w.meta.Put(metaSync, []byte{0})
 	})
+	if err == nil && !on {
+		db.queuing.Store(false)
+	}
+	return err
 }
 
 func (w *writeTx) enableSync() error {
@@ -236,7 +243,14 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 			return err
 		}
 	}
+	// The confirmed layer holds local records until the queue is done.
+	if err := db.finishQueue(ctx); err != nil {
+		return fmt.Errorf("finish queuing the local records: %w", err)
+	}
 	return db.update(ctx, "apply server changes", true, func(w *writeTx) error {
+		if w.meta.Get(metaQueueLocal) != nil {
+			return fmt.Errorf("the local records are being queued: %w", model.ErrConflict)
+		}
 		old, err := cursorOf(w.meta)
 		if err != nil {
 			return err
@@ -399,58 +413,129 @@ func (db *DB) AckOps(ctx context.Context, opIDs []model.ID) error {
 }
 
 // QueueAllLocal queues every visible record once as an op carrying all its
-// fields, and turns sync on, in one transaction: the first sign-in's
-// "merge into the account". With the cursor at 0 (nothing pulled yet) the
-// confirmed layer is emptied too, since none of it came from the server
-// (local tombstones are dropped; what the user sees does not change).
-// Call it before the first ApplyServerChanges. It returns how many ops it
-// queued.
+// fields, and turns sync on: the first sign-in's "merge into the account".
+// With the cursor at 0 (nothing pulled yet) the confirmed layer is emptied
+// too, since none of it came from the server (local tombstones are
+// dropped; what the user sees does not change). Call it before the first
+// ApplyServerChanges. It returns how many ops it queued.
+//
+// A profile may hold a hundred thousand records, so the records are
+// queued a chunk per transaction (queueChunk records or queueChunkBytes,
+// whichever comes first), with no other write in between: the heap holds
+// one chunk, not the whole profile. The first transaction turns sync on,
+// so whatever stops the queue half way (a cancelled ctx, a full disk, a
+// killed process) leaves a profile whose local writes go to the outbox on
+// top of the ops queued so far, as they should. A queue under way is
+// finished before any server change is applied (ApplyServerPage), or by
+// QueueAllLocal called again; turning sync off or DiscardLocal abandons it.
 func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
-	n := 0
-	err := db.update(ctx, "queue local records", false, func(w *writeTx) error {
-		var keys [][]byte
-		c := w.vis.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
-		}
-		for i, k := range keys {
-			if i%4096 == 4095 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			kind, id, err := parseRecKey(k)
-			if err != nil {
-				return err
-			}
-			f, err := visibleAt(w.sec, w.vis, w.conf, k)
-			if err != nil {
-				return err
-			}
-			if err := w.appendOp(model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f}); err != nil {
-				return err
-			}
-			// Now pending, the record is no longer visible as confirmed.
-			if err := w.detachVisible(kind, id, k, w.get(w.conf, k)); err != nil {
-				return err
-			}
-		}
-		cursor, err := cursorOf(w.meta)
-		if err != nil {
-			return err
-		}
-		if cursor == 0 {
-			if err := w.clearBuckets(bucketConfirmed); err != nil {
-				return err
-			}
-		}
-		n = len(keys)
-		return w.meta.Put(metaSync, []byte{1})
-	})
-	if err != nil {
-		return 0, err
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	return db.queueLocal(ctx, true)
+}
+
+// Chunks of QueueAllLocal (variables for tests).
+var (
+	queueChunk      = 4096
+	queueChunkBytes = 8 << 20
+)
+
+// finishQueue finishes a QueueAllLocal left under way, if any.
+func (db *DB) finishQueue(ctx context.Context) error {
+	if !db.queuing.Load() {
+		return nil
 	}
-	return n, nil
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	_, err := db.queueLocal(ctx, false)
+	return err
+}
+
+// queueLocal runs QueueAllLocal's transactions, db.wmu held: a new queue
+// when fresh (or the one under way), else only the one under way.
+func (db *DB) queueLocal(ctx context.Context, fresh bool) (int, error) {
+	n := 0
+	for first := true; ; first = false {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		var queued int
+		done := false
+		err := db.updateLocked("queue local records", false, func(w *writeTx) error {
+			var err error
+			queued, done, err = w.queueChunk(fresh && first)
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		n += queued
+		db.queuing.Store(!done)
+		if done {
+			return n, nil
+		}
+	}
+}
+
+// queueChunk queues the next chunk of visible records after the one
+// metaQueueLocal names (from the first when start). It reports done once
+// the queue is finished: the last chunk empties the confirmed layer at
+// cursor 0 and drops metaQueueLocal. Without start and with no queue under
+// way it does nothing.
+func (w *writeTx) queueChunk(start bool) (queued int, done bool, err error) {
+	w.watched = false // pushed once caught up, in pushes of their own size
+	after := w.meta.Get(metaQueueLocal)
+	if after == nil && !start {
+		return 0, true, nil
+	}
+	var keys [][]byte
+	size := 0
+	c := w.vis.Cursor()
+	k, v := c.Seek(after)
+	if after != nil && bytes.Equal(k, after) {
+		k, v = c.Next()
+	}
+	for ; k != nil && len(keys) < queueChunk && size < queueChunkBytes; k, v = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+		size += len(k) + len(v)
+		if bytes.Equal(v, sameAsConfirmed) {
+			size += len(w.conf.Get(k))
+		}
+	}
+	for _, k := range keys {
+		kind, id, err := parseRecKey(k)
+		if err != nil {
+			return 0, false, err
+		}
+		f, err := visibleAt(w.sec, w.vis, w.conf, k)
+		if err != nil {
+			return 0, false, err
+		}
+		if err := w.appendOp(model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f}); err != nil {
+			return 0, false, err
+		}
+		// Now pending, the record is no longer visible as confirmed.
+		if err := w.detachVisible(kind, id, k, w.get(w.conf, k)); err != nil {
+			return 0, false, err
+		}
+	}
+	if err := w.meta.Put(metaSync, []byte{1}); err != nil {
+		return 0, false, err
+	}
+	if k != nil {
+		// More to queue: remember where this chunk ended.
+		return len(keys), false, w.meta.Put(metaQueueLocal, keys[len(keys)-1])
+	}
+	cursor, err := cursorOf(w.meta)
+	if err != nil {
+		return 0, false, err
+	}
+	if cursor == 0 {
+		if err := w.clearBuckets(bucketConfirmed); err != nil {
+			return 0, false, err
+		}
+	}
+	return len(keys), true, w.meta.Delete(metaQueueLocal)
 }
 
 // DiscardLocal empties every record layer (confirmed, outbox, visible,
@@ -459,7 +544,7 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 // CopyTo), before SetSyncEnabled(true). Subscribers are told which records
 // went away.
 func (db *DB) DiscardLocal(ctx context.Context) error {
-	return db.update(ctx, "discard local records", false, func(w *writeTx) error {
+	err := db.update(ctx, "discard local records", false, func(w *writeTx) error {
 		c := w.vis.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			kind, id, err := parseRecKey(k)
@@ -477,6 +562,13 @@ func (db *DB) DiscardLocal(ctx context.Context) error {
 		if err := w.meta.Put(metaHistoryCount, u64(0)); err != nil {
 			return err
 		}
+		if err := w.meta.Delete(metaQueueLocal); err != nil {
+			return err
+		}
 		return w.meta.Put(metaCursor, u64(0))
 	})
+	if err == nil {
+		db.queuing.Store(false)
+	}
+	return err
 }
