@@ -206,6 +206,11 @@ func (w *writeTx) appendOp(op model.Op) error {
 	if err != nil {
 		return err
 	}
+	return w.putOp(op, seq)
+}
+
+// putOp stores op in the outbox at sequence seq, with its indexes.
+func (w *writeTx) putOp(op model.Op, seq uint64) error {
 	if err := w.out.Put(u64(seq), w.sec.encodeOp(op, &w.sealed)); err != nil {
 		return err
 	}

@@ -153,7 +153,8 @@ func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, err
 	}
 	if err == nil {
 		err = b.View(func(tx *bbolt.Tx) error {
-			db.queuing.Store(tx.Bucket(bucketMeta).Get(metaQueueLocal) != nil)
+			meta := tx.Bucket(bucketMeta)
+			db.unfinished.Store(meta.Get(metaQueueLocal) != nil || meta.Get(metaRebaseNext) != nil)
 			return nil
 		})
 	}

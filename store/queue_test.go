@@ -11,8 +11,9 @@ import (
 )
 
 // cancelAfter is a context that reports itself cancelled from its
-// (calls+1)-th Err on: QueueAllLocal checks it once before each chunk, so
-// cancelAfter(1) lets exactly one chunk commit.
+// (calls+1)-th Err on: QueueAllLocal and Rebase check it on entry and
+// after each chunk but the last, so cancelAfter(1) lets exactly one chunk
+// commit.
 type cancelAfter struct {
 	context.Context
 	left atomic.Int32

@@ -66,63 +66,186 @@ func decodeRebaseEntry(b []byte) (rebaseEntry, bool) {
 	return rebaseEntry{}, false
 }
 
+// metaRebaseNext (in bucketMeta) is set while Rebase is still queuing the
+// confirmed layer (a rebaseProgress). A file written by a Courier that
+// knows none of this never has it.
+var metaRebaseNext = []byte("rebase_next")
+
+// rebaseProgress is where a start-over that queues the confirmed layer a
+// chunk per transaction stands: the outbox sequence for the next rebase
+// op, the first sequence of the ops that were pending before it (moved
+// past every rebase op's), and the key of the last confirmed record
+// queued (nil before the first).
+type rebaseProgress struct {
+	next, pending uint64
+	after         []byte
+}
+
+func (p rebaseProgress) encode() []byte {
+	return append(append(u64(p.next), u64(p.pending)...), p.after...)
+}
+
+func decodeRebaseProgress(b []byte) (rebaseProgress, error) {
+	if len(b) < 16 {
+		return rebaseProgress{}, fmt.Errorf("start-over progress %x: %w", b, errDamaged)
+	}
+	p := rebaseProgress{next: binary.BigEndian.Uint64(b), pending: binary.BigEndian.Uint64(b[8:])}
+	if len(b) > 16 {
+		p.after = bytes.Clone(b[16:])
+	}
+	return p, nil
+}
+
 // Rebase starts over from a server whose stream no longer holds this
-// device's cursor (see the comment above): in one transaction, every
-// confirmed record that is not deleted becomes a pending op carrying its
-// confirmed fields, queued before the ops already pending, the confirmed
-// layer is emptied and the cursor goes back to 0, and sync is on. What
-// the user sees does not change. cursor is the device's cursor before, the
-// bound ApplyServerChanges tells a value written since the restore by.
-// A record confirmed deleted gets its deletion pushed again if the stream
-// shows it live with nothing written since the restore. Rebase ops of an
-// earlier start-over become ordinary pending ops. It returns how many
-// rebase ops it queued.
+// device's cursor (see the comment above): every confirmed record that is
+// not deleted becomes a pending op carrying its confirmed fields, queued
+// before the ops already pending, the confirmed layer is emptied and the
+// cursor goes back to 0, and sync is on. What the user sees does not
+// change. cursor is the device's cursor before, the bound
+// ApplyServerChanges tells a value written since the restore by. A record
+// confirmed deleted gets its deletion pushed again if the stream shows it
+// live with nothing written since the restore. Rebase ops of an earlier
+// start-over become ordinary pending ops. It returns how many rebase ops
+// it queued.
+//
+// As QueueAllLocal does, it queues a chunk of records per transaction
+// with no other write in between. The first transaction sets the cursor
+// to 0 and moves the pending ops past the sequences the rebase ops will
+// take, so a start-over stopped half way leaves local edits on top; the
+// rest is queued before the first server change is applied, or by the
+// next Rebase first.
 func (db *DB) Rebase(ctx context.Context, cursor uint64) (int, error) {
-	n := 0
-	err := db.update(ctx, "start over from the server's stream", false, func(w *writeTx) error {
-		w.watched = false // pushed only once caught up, never early
-		if err := w.dropRebase(); err != nil {
-			return err
-		}
-		pending, err := w.takeOutbox()
-		if err != nil {
-			return err
-		}
-		rb, err := w.tx.CreateBucket(bucketRebase)
-		if err != nil {
-			return err
-		}
-		recs, err := w.queueConfirmed(ctx, rb)
-		if err != nil {
-			return err
-		}
-		n = recs
-		for _, op := range pending {
-			if err := w.appendOp(op); err != nil {
-				return err
-			}
-		}
-		if err := w.clearBuckets(bucketConfirmed); err != nil {
-			return err
-		}
-		for _, op := range pending {
-			if err := w.materialise(op.Kind, op.ID); err != nil {
-				return err
-			}
-		}
-		if err := w.meta.Put(metaCursor, u64(0)); err != nil {
-			return err
-		}
-		if err := w.meta.Put(metaRebaseBound, u64(cursor)); err != nil {
-			return err
-		}
-		w.keys = nil // nothing visible changed
-		return w.meta.Put(metaSync, []byte{1})
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	if err := db.finishLocked(ctx); err != nil {
+		return 0, err
+	}
+	err := db.updateLocked("start over from the server's stream", false, func(w *writeTx) error {
+		return w.startRebase(cursor)
 	})
 	if err != nil {
 		return 0, err
 	}
-	return n, nil
+	db.unfinished.Store(true)
+	n, err := db.rebaseLocal(ctx)
+	if err == nil {
+		db.unfinished.Store(false)
+	}
+	return n, err
+}
+
+// startRebase is Rebase's first transaction.
+func (w *writeTx) startRebase(cursor uint64) error {
+	w.watched = false // pushed only once caught up, never early
+	if err := w.dropRebase(); err != nil {
+		return err
+	}
+	pending, err := w.takeOutbox()
+	if err != nil {
+		return err
+	}
+	// Room for a rebase op per confirmed record, before the pending ops.
+	first := w.out.Sequence() + 1
+	if err := w.out.SetSequence(first - 1 + uint64(w.conf.Stats().KeyN)); err != nil {
+		return err
+	}
+	for _, op := range pending {
+		if err := w.appendOp(op); err != nil {
+			return err
+		}
+	}
+	if _, err := w.tx.CreateBucket(bucketRebase); err != nil {
+		return err
+	}
+	if err := w.meta.Put(metaRebaseNext, rebaseProgress{next: first, pending: w.out.Sequence() - uint64(len(pending)) + 1}.encode()); err != nil {
+		return err
+	}
+	if err := w.meta.Put(metaCursor, u64(0)); err != nil {
+		return err
+	}
+	if err := w.meta.Put(metaRebaseBound, u64(cursor)); err != nil {
+		return err
+	}
+	w.keys = nil // nothing visible changed
+	return w.meta.Put(metaSync, []byte{1})
+}
+
+// rebaseLocal runs the transactions of the start-over under way, if any,
+// db.wmu held, and returns how many rebase ops they queued.
+func (db *DB) rebaseLocal(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		var queued int
+		done := false
+		err := db.updateLocked("start over from the server's stream", false, func(w *writeTx) error {
+			var err error
+			queued, done, err = w.rebaseChunk()
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		n += queued
+		if done {
+			return n, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+	}
+}
+
+// rebaseChunk queues the rebase ops of the next chunk of confirmed
+// records (see queueConfirmed). It reports done once the start-over has
+// queued them all: the last chunk empties the confirmed layer,
+// materialises the records of the ops pending before the start-over and
+// drops metaRebaseNext. With no start-over queuing, it does nothing.
+func (w *writeTx) rebaseChunk() (queued int, done bool, err error) {
+	w.watched = false
+	b := w.meta.Get(metaRebaseNext)
+	if b == nil {
+		return 0, true, nil
+	}
+	p, err := decodeRebaseProgress(b)
+	if err != nil {
+		return 0, false, err
+	}
+	rb := w.tx.Bucket(bucketRebase)
+	if rb == nil {
+		return 0, false, fmt.Errorf("start-over under way without its bucket: %w", errDamaged)
+	}
+	queued, more, err := w.queueConfirmed(rb, &p)
+	if err != nil {
+		return 0, false, err
+	}
+	w.keys = nil // nothing visible changes
+	if more {
+		return queued, false, w.meta.Put(metaRebaseNext, p.encode())
+	}
+	if err := w.clearBuckets(bucketConfirmed); err != nil {
+		return 0, false, err
+	}
+	// The records of the ops pending before, and of any written since,
+	// stand on the rebase ops now.
+	c := w.out.Cursor()
+	var recs []model.Op
+	for k, v := c.Seek(u64(p.pending)); k != nil; k, v = c.Next() {
+		op, err := w.sec.decodeOp(v)
+		if err != nil {
+			return 0, false, fmt.Errorf("outbox op %x: %w", k, err)
+		}
+		recs = append(recs, model.Op{Kind: op.Kind, ID: op.ID})
+	}
+	for _, op := range recs {
+		if err := w.materialise(op.Kind, op.ID); err != nil {
+			return 0, false, err
+		}
+	}
+	w.keys = nil
+	return queued, true, w.meta.Delete(metaRebaseNext)
 }
 
 // takeOutbox removes every pending op and returns them, in order.
@@ -144,54 +267,59 @@ func (w *writeTx) takeOutbox() ([]model.Op, error) {
 	return ops, nil
 }
 
-// queueConfirmed appends to the outbox an op carrying the confirmed
-// fields of every confirmed record that is not deleted, with its rebase
-// entry in rb, detaches its visible form from the confirmed layer, which
-// is about to go (a record with pending ops is materialised again after),
-// and gives every deleted record a deletion entry. It holds one record in
-// memory at a time and returns how many ops it queued.
-func (w *writeTx) queueConfirmed(ctx context.Context, rb *bbolt.Bucket) (int, error) {
-	n := 0
+// queueConfirmed appends to the outbox, at sequence p.next on, an op
+// carrying the confirmed fields of each confirmed record after p.after
+// that is not deleted, with its rebase entry in rb, detaches its visible
+// form from the confirmed layer, which is about to go (a record with
+// pending ops is materialised again after), and gives every deleted
+// record a deletion entry. It stops after a chunk (queueChunk records or
+// queueChunkBytes), moves p on, and returns how many ops it queued and
+// whether records are left.
+func (w *writeTx) queueConfirmed(rb *bbolt.Bucket, p *rebaseProgress) (queued int, more bool, err error) {
 	c := w.conf.Cursor()
-	i := 0
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if i++; i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, err
-			}
+	k, v := c.Seek(p.after)
+	if p.after != nil && bytes.Equal(k, p.after) {
+		k, v = c.Next()
+	}
+	// Writes to the buckets move no cursor of conf, which this only
+	// reads; the last key is kept aside before the next write.
+	for n, size := 0, 0; k != nil; k, v = c.Next() {
+		if n >= queueChunk || size >= queueChunkBytes {
+			return queued, true, nil
 		}
+		n++
+		size += len(k) + len(v)
+		p.after = bytes.Clone(k)
 		kind, id, err := parseRecKey(k)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		f, err := w.sec.decodeRecord(k, v)
 		if err != nil {
-			return 0, fmt.Errorf("confirmed record %s: %w", k, err)
+			return 0, false, fmt.Errorf("confirmed record %s: %w", k, err)
 		}
 		entry := rebaseEntry{deletion: true}
 		switch {
 		case (model.Record{Fields: f}).Deleted():
 		case len(f) > 0:
 			op := model.Op{OpID: model.NewID(), Kind: kind, ID: id, Fields: f}
-			if err := w.appendOp(op); err != nil {
-				return 0, err
+			if err := w.putOp(op, p.next); err != nil {
+				return 0, false, err
 			}
-			if entry.seq, err = getU64(w.outIDs.Get([]byte(op.OpID))); err != nil {
-				return 0, err
-			}
-			entry.deletion = false
+			entry.seq, entry.deletion = p.next, false
+			p.next++
+			queued++
 			if err := w.detachVisible(kind, id, k, v); err != nil {
-				return 0, err
+				return 0, false, err
 			}
-			n++
 		default:
 			continue
 		}
 		if err := rb.Put(k, entry.encode()); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
-	return n, nil
+	return queued, false, nil
 }
 
 // rebaseChange narrows the rebase op of change c's record, if it has
@@ -327,6 +455,9 @@ func (w *writeTx) dropRebaseEntry(rk, sk []byte) error {
 // dropRebase forgets every rebase entry: their ops, if pending, become
 // ordinary ones.
 func (w *writeTx) dropRebase() error {
+	if err := w.meta.Delete(metaRebaseNext); err != nil {
+		return err
+	}
 	if w.tx.Bucket(bucketRebase) == nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	stdmaps "maps"
 	"slices"
 	"testing"
@@ -63,9 +64,27 @@ func deletion(seq uint64, id model.ID) model.Change {
 // cursor), is left to the server; a deletion the server lost is pushed
 // again unless the record was written since; the ops that were pending
 // stay whole, after the rebase ops; what the user sees never changes.
+//
+// It runs with the rebase ops queued in one transaction, a record per
+// transaction, and stopped after its first chunk, with an edit made half
+// way and the process killed: the restart finishes the start-over before
+// it applies the stream, and nothing differs but the edit on top.
 func TestRebasePushesOnlyWhatTheRestoredServerLost(t *testing.T) {
+	for _, mode := range []string{"one transaction", "a record per transaction", "stopped half way"} {
+		t.Run(mode, func(t *testing.T) { testRebase(t, mode) })
+	}
+}
+
+func testRebase(t *testing.T, mode string) {
+	switch mode {
+	case "a record per transaction":
+		defer store.SetQueueChunk(1, 1<<30)()
+	case "stopped half way":
+		defer store.SetQueueChunk(2, 1<<30)()
+	}
 	ctx := context.Background()
-	db := openStore(t, t.TempDir())
+	dir := t.TempDir()
+	db := openStore(t, dir)
 	must(t, db.SetSyncEnabled(ctx, true))
 	var (
 		same, lostEdit, edited, lost, gone = model.NewID(), model.NewID(), model.NewID(), model.NewID(), model.NewID()
@@ -91,10 +110,20 @@ func TestRebasePushesOnlyWhatTheRestoredServerLost(t *testing.T) {
 	must(t, db.Apply(ctx, mine))
 	before := visibleState(t, db)
 
-	n, err := db.Rebase(ctx, 12)
-	must(t, err)
-	if n != 5 {
-		t.Errorf("Rebase queued %d ops; want one per live confirmed record, 5", n)
+	halfWay := mode == "stopped half way"
+	var n int
+	var err error
+	if halfWay {
+		n, err = db.Rebase(newCancelAfter(1), 12)
+		if !errors.Is(err, context.Canceled) || n != 2 {
+			t.Fatalf("Rebase with a context cancelled after one chunk = %d, %v; want 2, context.Canceled", n, err)
+		}
+	} else {
+		n, err = db.Rebase(ctx, 12)
+		must(t, err)
+		if n != 5 {
+			t.Errorf("Rebase queued %d ops; want one per live confirmed record, 5", n)
+		}
 	}
 	if c, err := db.Cursor(ctx); err != nil || c != 0 {
 		t.Fatalf("cursor after Rebase = %d, %v; want 0", c, err)
@@ -102,8 +131,19 @@ func TestRebasePushesOnlyWhatTheRestoredServerLost(t *testing.T) {
 	if got := visibleState(t, db); !stdmaps.Equal(got, before) {
 		t.Fatalf("Rebase changed what the user sees:\n got %v\nwant %v", got, before)
 	}
-	if ids := pendingIDs(t, db); len(ids) != 6 || ids[5] != mine.OpID {
-		t.Fatalf("pending after Rebase = %v; want the 5 rebase ops, then the pending op", ids)
+	if ids := pendingIDs(t, db); len(ids) != n+1 || ids[n] != mine.OpID {
+		t.Fatalf("pending after Rebase = %v; want the %d rebase ops, then the pending op", ids, n)
+	}
+	var halfWayEdit model.Op
+	if halfWay {
+		// An edit made half way goes on top of the rebase ops to come.
+		halfWayEdit = nameOp(same, "half way")
+		must(t, db.Apply(ctx, halfWayEdit))
+		must(t, db.Close())
+		db = openStore(t, dir)
+		if got := nameOf(t, db, same); got != "half way" {
+			t.Fatalf("after the restart, the half-way edit shows %q", got)
+		}
 	}
 
 	// The restored server streams its state (to a device at cursor 0 it
@@ -144,6 +184,18 @@ func TestRebasePushesOnlyWhatTheRestoredServerLost(t *testing.T) {
 		lost:     {{"name": "lost"}},          // the whole record
 		edited:   {{"name": "mine, pending"}}, // the pending op alone
 		delLost:  {{model.FieldDeleted: ""}},  // its deletion again
+	}
+	if halfWay {
+		want[same] = []map[string]string{{"name": "half way"}}
+		// It comes after the rebase ops, queued before and after it.
+		ops, err := db.PendingOps(ctx, 0)
+		must(t, err)
+		at := slices.IndexFunc(ops, func(op model.Op) bool { return op.OpID == halfWayEdit.OpID })
+		for i, op := range ops {
+			if (op.ID == lostEdit || op.ID == lost) && i > at {
+				t.Errorf("pending op %d, %s's rebase op, comes after the half-way edit (%d)", i, op.ID, at)
+			}
+		}
 	}
 	if len(got) != len(want) {
 		t.Errorf("pending records = %v; want %v", got, want)

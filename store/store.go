@@ -67,8 +67,9 @@ type DB struct {
 	// wmu serialises writes (bbolt does too) so that notifications are
 	// queued in commit order.
 	wmu sync.Mutex
-	// queuing says a QueueAllLocal may be under way (metaQueueLocal set).
-	queuing atomic.Bool
+	// unfinished says a QueueAllLocal or Rebase may be under way
+	// (metaQueueLocal or metaRebaseNext set).
+	unfinished atomic.Bool
 	// rmu is held shared by every read transaction, and alone while the
 	// free pages are scrubbed (which no reader may still see).
 	rmu  sync.RWMutex

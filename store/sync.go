@@ -53,7 +53,7 @@ func (db *DB) SetSyncEnabled(ctx context.Context, on bool) error {
 		return w.meta.Put(metaSync, []byte{0})
 	})
 	if err == nil && !on {
-		db.queuing.Store(false)
+		db.unfinished.Store(false)
 	}
 	return err
 }
@@ -243,12 +243,13 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 			return err
 		}
 	}
-	// The confirmed layer holds local records until the queue is done.
-	if err := db.finishQueue(ctx); err != nil {
-		return fmt.Errorf("finish queuing the local records: %w", err)
+	// Until a merge or a start-over is done, the confirmed layer holds
+	// records that are not the server's.
+	if err := db.finish(ctx); err != nil {
+		return err
 	}
 	return db.update(ctx, "apply server changes", true, func(w *writeTx) error {
-		if w.meta.Get(metaQueueLocal) != nil {
+		if w.meta.Get(metaQueueLocal) != nil || w.meta.Get(metaRebaseNext) != nil {
 			return fmt.Errorf("the local records are being queued: %w", model.ErrConflict)
 		}
 		old, err := cursorOf(w.meta)
@@ -429,26 +430,51 @@ func (db *DB) AckOps(ctx context.Context, opIDs []model.ID) error {
 // finished before any server change is applied (ApplyServerPage), or by
 // QueueAllLocal called again; turning sync off or DiscardLocal abandons it.
 func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
-	return db.queueLocal(ctx, true)
+	if _, err := db.rebaseLocal(ctx); err != nil {
+		return 0, err
+	}
+	db.unfinished.Store(true)
+	n, err := db.queueLocal(ctx, true)
+	if err == nil {
+		db.unfinished.Store(false)
+	}
+	return n, err
 }
 
-// Chunks of QueueAllLocal (variables for tests).
+// Chunks of QueueAllLocal and Rebase (variables for tests).
 var (
 	queueChunk      = 4096
 	queueChunkBytes = 8 << 20
 )
 
-// finishQueue finishes a QueueAllLocal left under way, if any.
-func (db *DB) finishQueue(ctx context.Context) error {
-	if !db.queuing.Load() {
+// finish finishes a QueueAllLocal or Rebase left under way, if any.
+func (db *DB) finish(ctx context.Context) error {
+	if !db.unfinished.Load() {
 		return nil
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
-	_, err := db.queueLocal(ctx, false)
-	return err
+	return db.finishLocked(ctx)
+}
+
+// finishLocked is finish for a caller that holds db.wmu.
+func (db *DB) finishLocked(ctx context.Context) error {
+	if !db.unfinished.Load() {
+		return nil
+	}
+	if _, err := db.queueLocal(ctx, false); err != nil {
+		return fmt.Errorf("finish queuing the local records: %w", err)
+	}
+	if _, err := db.rebaseLocal(ctx); err != nil {
+		return fmt.Errorf("finish starting over from the server's stream: %w", err)
+	}
+	db.unfinished.Store(false)
+	return nil
 }
 
 // queueLocal runs QueueAllLocal's transactions, db.wmu held: a new queue
@@ -456,9 +482,6 @@ func (db *DB) finishQueue(ctx context.Context) error {
 func (db *DB) queueLocal(ctx context.Context, fresh bool) (int, error) {
 	n := 0
 	for first := true; ; first = false {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
 		var queued int
 		done := false
 		err := db.updateLocked("queue local records", false, func(w *writeTx) error {
@@ -470,9 +493,11 @@ func (db *DB) queueLocal(ctx context.Context, fresh bool) (int, error) {
 			return n, err
 		}
 		n += queued
-		db.queuing.Store(!done)
 		if done {
 			return n, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return n, err
 		}
 	}
 }
@@ -568,7 +593,7 @@ func (db *DB) DiscardLocal(ctx context.Context) error {
 		return w.meta.Put(metaCursor, u64(0))
 	})
 	if err == nil {
-		db.queuing.Store(false)
+		db.unfinished.Store(false)
 	}
 	return err
 }
