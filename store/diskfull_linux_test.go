@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	stdmaps "maps"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -89,4 +92,67 @@ func TestOpenOnAReadOnlyFileSystemSaysSo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A merge into the account that fills the disk half way stops cleanly:
+// the chunks committed stay, nothing the user sees changes, and once
+// there is room again the rest is queued before the first server change.
+func TestAMergeThatFillsTheDiskIsFinishedLater(t *testing.T) {
+	defer store.SetQueueChunk(4, 1<<30)()
+	ctx := context.Background()
+	fs := servertest.MountTmpfs(t, "64m")
+	dir := filepath.Join(fs.Dir, "profile")
+	db, err := store.Open(ctx, dir, store.Options{})
+	must(t, err)
+	defer db.Close()
+	body := make([]byte, 32<<10)
+	for i := range body {
+		body[i] = 'a' + byte(i%26)
+	}
+	body[0], body[len(body)-1] = '"', '"'
+	const records = 64
+	for range records {
+		op := historyOp(t, model.NewID(), "GET", "https://big.example/")
+		op.Fields["error"] = body
+		must(t, db.Apply(ctx, op))
+	}
+	before := historyNames(t, db)
+
+	var st syscall.Statfs_t
+	must(t, syscall.Statfs(fs.Dir, &st))
+	used := (st.Blocks - st.Bfree) * uint64(st.Bsize)
+	fs.Remount(t, 0, fmt.Sprint(used+1<<20))
+	n, err := db.QueueAllLocal(ctx)
+	if !errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "full") {
+		t.Fatalf("QueueAllLocal on a disk that fills = %d, %v; want ErrUnavailable saying the disk is full", n, err)
+	}
+	t.Logf("queued %d of %d records, then: %v", n, records, err)
+	if n == 0 || n >= records {
+		t.Fatalf("QueueAllLocal queued %d of %d records before the disk was full; want some but not all", n, records)
+	}
+	if got := historyNames(t, db); !stdmaps.Equal(got, before) {
+		t.Errorf("after the full disk, %d history entries show; want the %d from before, unchanged", len(got), len(before))
+	}
+
+	fs.Remount(t, 0, "64m")
+	must(t, db.ApplyServerChanges(ctx, []model.Change{nameChange(1, model.NewID(), "server", "")}, 1))
+	if c, err := db.PendingCount(ctx); err != nil || c != records {
+		t.Errorf("PendingCount once finished = %d, %v; want every record, %d", c, err, records)
+	}
+	if got := historyNames(t, db); !stdmaps.Equal(got, before) {
+		t.Errorf("once finished, %d history entries show; want the %d from before, unchanged", len(got), len(before))
+	}
+}
+
+// historyNames maps each visible history entry to its fields, as JSON.
+func historyNames(t *testing.T, db *store.DB) map[model.ID]string {
+	t.Helper()
+	rs, err := db.List(context.Background(), model.KindHistory)
+	must(t, err)
+	out := map[model.ID]string{}
+	for _, r := range rs {
+		b, _ := json.Marshal(r.Fields)
+		out[r.ID] = string(b)
+	}
+	return out
 }

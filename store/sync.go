@@ -440,8 +440,11 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 	}
 	db.unfinished.Store(true)
 	n, err := db.queueLocal(ctx, true)
-	if err == nil {
+	switch {
+	case err == nil:
 		db.unfinished.Store(false)
+	case n > 0:
+		err = fmt.Errorf("%d local records were queued, the rest will be when sync runs: %w", n, err)
 	}
 	return n, err
 }
