@@ -43,8 +43,10 @@ type environmentsPanel struct {
 	data    envData
 	list    *widget.List
 	vars    *fyne.Container
+	table   *fyne.Container // vars, in its scroll, laid out by width
 	title   *widget.Label
 	content fyne.CanvasObject
+	cols    *varColumns
 	editing int // variable rows with a focused field; reloads wait for them
 	stale   bool
 	gen     int // bumped by every load, so a late answer to an older one is dropped
@@ -54,7 +56,7 @@ type environmentsPanel struct {
 }
 
 func newEnvironmentsPanel(core environmentsCore, win fyne.Window, bg *tasks) *environmentsPanel {
-	p := &environmentsPanel{core: core, win: win, bg: bg, data: envData{Owner: model.GlobalsID}, owner: model.GlobalsID}
+	p := &environmentsPanel{core: core, win: win, bg: bg, data: envData{Owner: model.GlobalsID}, owner: model.GlobalsID, cols: &varColumns{}}
 	p.list = widget.NewList(p.length, func() fyne.CanvasObject { return widget.NewLabel("") }, p.updateItem)
 	p.list.OnSelected = p.onSelected
 	p.vars = container.NewVBox()
@@ -69,7 +71,8 @@ func newEnvironmentsPanel(core environmentsCore, win fyne.Window, bg *tasks) *en
 		widget.NewButtonWithIcon("", theme.DownloadIcon(), p.onExportTapped), // export.go
 	)
 	addVar := widget.NewButtonWithIcon("Variable", theme.ContentAddIcon(), p.onAddVariableTapped)
-	varsPane := container.NewBorder(container.NewBorder(nil, nil, nil, addVar, p.title), nil, nil, nil, container.NewVScroll(p.vars))
+	p.table = container.New(varTableLayout{cols: p.cols, ctl: varControlsWidth}, container.NewVScroll(p.vars))
+	varsPane := container.NewBorder(container.NewBorder(nil, nil, nil, addVar, p.title), nil, nil, nil, p.table)
 	split := container.NewVSplit(container.NewBorder(bar, nil, nil, nil, p.list), varsPane)
 	split.Offset = 0.35
 	p.content = split
@@ -113,7 +116,7 @@ func (p *environmentsPanel) show(d envData) {
 	}
 	p.stale = false
 	rows := make([]fyne.CanvasObject, 0, len(d.Vars)+1)
-	rows = append(rows, varHeader())
+	rows = append(rows, p.varHeader())
 	seen := map[string]bool{} // names an enabled variable above has
 	for _, v := range d.Vars {
 		rows = append(rows, p.variableRow(v, v.Enabled && seen[v.Name]))
@@ -168,10 +171,17 @@ func (p *environmentsPanel) SelectOwner(owner model.ID) {
 	}
 }
 
-func varHeader() fyne.CanvasObject {
+func (p *environmentsPanel) varHeader() fyne.CanvasObject {
 	bold := func(s string) *widget.Label { l := widget.NewLabel(s); l.TextStyle.Bold = true; return l }
-	return container.NewBorder(nil, nil, nil, container.NewHBox(bold("On"), bold("Secret"), widget.NewLabel("      ")),
-		container.New(layout.NewGridLayout(2), bold("Name"), bold("Value")))
+	return container.New(varRowLayout{p.cols}, bold("Name"), bold("Value"),
+		container.NewHBox(bold("On"), bold("Secret"), widget.NewLabel("      ")))
+}
+
+// varControlsWidth is the width of a variable row's controls: two
+// checkboxes and a delete button.
+func varControlsWidth() float32 {
+	return container.NewHBox(widget.NewCheck("", nil), widget.NewCheck("", nil),
+		widget.NewButtonWithIcon("", theme.DeleteIcon(), nil)).MinSize().Width
 }
 
 // variableRow edits one variable; text fields save when they lose focus
@@ -197,8 +207,7 @@ func (p *environmentsPanel) variableRow(v model.Variable, shadowed bool) fyne.Ca
 	secret.SetChecked(v.Secret)
 	secret.OnChanged = func(b bool) { nv := v; nv.Secret = b; p.saveVariable(nv) }
 	del := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { p.deleteVariable(v) })
-	row := container.NewBorder(nil, nil, nil, container.NewHBox(enabled, secret, del),
-		container.New(layout.NewGridLayout(2), name, value))
+	row := container.New(varRowLayout{p.cols}, name, value, container.NewHBox(enabled, secret, del))
 	if !shadowed {
 		return row
 	}

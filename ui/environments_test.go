@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/courierapp/courier/model"
@@ -80,5 +81,51 @@ func TestATwinVariableIsMarkedUnused(t *testing.T) {
 		if marked[v] != w {
 			t.Errorf("row of %q marked unused = %v, want %v (rows %v)", v, marked[v], w, marked)
 		}
+	}
+}
+
+// TestVariableValuesTakeTheTablesWidthWhenItIsNarrow: at the sidebar's
+// usual width a value has a line of its own, as wide as the table; with
+// room for two fields, name and value share a line, and the row is as
+// high as one field.
+func TestVariableValuesTakeTheTablesWidthWhenItIsNarrow(t *testing.T) {
+	h := newHarness(t)
+	h.mw.ShowPanel("Environments")
+	if _, err := h.core.SaveVariable(context.Background(), model.Variable{
+		Owner: model.GlobalsID, Name: "base", Value: "https://staging.api.example.com/v2/tenants/42", Enabled: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.mw.envs.Reload()
+	h.loop.until(t, "its row shows", func() bool { return len(h.mw.envs.vars.Objects) == 2 })
+	var entries []*varEntry
+	walk(h.mw.envs.vars.Objects[1], func(o any) {
+		if e, ok := o.(*varEntry); ok {
+			entries = append(entries, e)
+		}
+	})
+	if len(entries) != 2 {
+		t.Fatalf("the row has %d fields; want name and value", len(entries))
+	}
+	name, value := entries[0], entries[1]
+	row := h.mw.envs.vars.Objects[1]
+
+	h.mw.envs.table.Resize(fyne.NewSize(300, 500))
+	if value.Position().Y <= name.Position().Y || value.Position().X != 0 {
+		t.Errorf("narrow: value at %v, name at %v; want the value on a line of its own", value.Position(), name.Position())
+	}
+	if w := h.mw.envs.vars.Size().Width; value.Size().Width != w || w < 280 {
+		t.Errorf("narrow: value %v wide in a table of %v; want all of it", value.Size().Width, w)
+	}
+
+	h.mw.envs.table.Resize(fyne.NewSize(900, 500))
+	if value.Position().Y != name.Position().Y || value.Position().X <= name.Position().X+name.Size().Width {
+		t.Errorf("wide: value at %v, name at %v (%v wide); want them side by side", value.Position(), name.Position(), name.Size())
+	}
+	if name.Size().Width < varFieldMin || value.Size().Width < varFieldMin {
+		t.Errorf("wide: name %v and value %v wide; want at least %v each", name.Size().Width, value.Size().Width, varFieldMin)
+	}
+	if row.Size().Height != value.Size().Height {
+		t.Errorf("wide: the row is %v high, its fields %v; want one line", row.Size().Height, value.Size().Height)
 	}
 }
