@@ -46,7 +46,7 @@ type environmentsPanel struct {
 	table   *fyne.Container // vars, in its scroll, laid out by width
 	title   *widget.Label
 	content fyne.CanvasObject
-	cols    *varColumns
+	cols    *pairColumns
 	editing int // variable rows with a focused field; reloads wait for them
 	stale   bool
 	gen     int // bumped by every load, so a late answer to an older one is dropped
@@ -56,7 +56,7 @@ type environmentsPanel struct {
 }
 
 func newEnvironmentsPanel(core environmentsCore, win fyne.Window, bg *tasks) *environmentsPanel {
-	p := &environmentsPanel{core: core, win: win, bg: bg, data: envData{Owner: model.GlobalsID}, owner: model.GlobalsID, cols: &varColumns{}}
+	p := &environmentsPanel{core: core, win: win, bg: bg, data: envData{Owner: model.GlobalsID}, owner: model.GlobalsID, cols: &pairColumns{}}
 	p.list = widget.NewList(p.length, func() fyne.CanvasObject { return widget.NewLabel("") }, p.updateItem)
 	p.list.OnSelected = p.onSelected
 	p.vars = container.NewVBox()
@@ -71,7 +71,7 @@ func newEnvironmentsPanel(core environmentsCore, win fyne.Window, bg *tasks) *en
 		widget.NewButtonWithIcon("", theme.DownloadIcon(), p.onExportTapped), // export.go
 	)
 	addVar := widget.NewButtonWithIcon("Variable", theme.ContentAddIcon(), p.onAddVariableTapped)
-	p.table = container.New(varTableLayout{cols: p.cols, ctl: varControlsWidth}, container.NewVScroll(p.vars))
+	p.table = container.New(pairTableLayout{cols: p.cols, ctl: varControlsWidth}, container.NewVScroll(p.vars))
 	varsPane := container.NewBorder(container.NewBorder(nil, nil, nil, addVar, p.title), nil, nil, nil, p.table)
 	split := container.NewVSplit(container.NewBorder(bar, nil, nil, nil, p.list), varsPane)
 	split.Offset = 0.35
@@ -173,7 +173,7 @@ func (p *environmentsPanel) SelectOwner(owner model.ID) {
 
 func (p *environmentsPanel) varHeader() fyne.CanvasObject {
 	bold := func(s string) *widget.Label { l := widget.NewLabel(s); l.TextStyle.Bold = true; return l }
-	return container.New(varRowLayout{p.cols}, bold("Name"), bold("Value"),
+	return container.New(pairRowLayout{p.cols}, bold("Name"), bold("Value"),
 		container.NewHBox(bold("On"), bold("Secret"), widget.NewLabel("      ")))
 }
 
@@ -207,7 +207,7 @@ func (p *environmentsPanel) variableRow(v model.Variable, shadowed bool) fyne.Ca
 	secret.SetChecked(v.Secret)
 	secret.OnChanged = func(b bool) { nv := v; nv.Secret = b; p.saveVariable(nv) }
 	del := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { p.deleteVariable(v) })
-	row := container.New(varRowLayout{p.cols}, name, value, container.NewHBox(enabled, secret, del))
+	row := container.New(pairRowLayout{p.cols}, name, value, container.NewHBox(enabled, secret, del))
 	if !shadowed {
 		return row
 	}

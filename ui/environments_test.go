@@ -107,23 +107,41 @@ func TestVariableValuesTakeTheTablesWidthWhenItIsNarrow(t *testing.T) {
 	if len(entries) != 2 {
 		t.Fatalf("the row has %d fields; want name and value", len(entries))
 	}
-	name, value := entries[0], entries[1]
-	row := h.mw.envs.vars.Objects[1]
+	checkPairRows(t, h.mw.envs.table, h.mw.envs.vars.Objects[1], entries[0], entries[1], 0)
+}
 
-	h.mw.envs.table.Resize(fyne.NewSize(300, 500))
-	if value.Position().Y <= name.Position().Y || value.Position().X != 0 {
-		t.Errorf("narrow: value at %v, name at %v; want the value on a line of its own", value.Position(), name.Position())
+// TestAPresetsHeaderValuesTakeTheTablesWidthWhenItIsNarrow: the same in
+// the header preset editor, whose rows start with a checkbox.
+func TestAPresetsHeaderValuesTakeTheTablesWidthWhenItIsNarrow(t *testing.T) {
+	h := newHarness(t)
+	h.mw.ShowPanel("Presets")
+	h.mw.presets.savePreset(model.HeaderPreset{Name: "Auth", Headers: []model.KV{{Key: "Authorization", Value: "Bearer {{token}}"}}})
+	h.loop.until(t, "the preset is listed", func() bool { return len(h.mw.presets.Presets()) == 1 })
+	h.mw.presets.list.Select(0)
+	h.loop.until(t, "its header shows", func() bool { return len(h.mw.presets.headers.cells) == 1 })
+	c := h.mw.presets.headers.cells[0]
+	checkPairRows(t, h.mw.presets.table, h.mw.presets.headers.box.Objects[0], c.key, c.val, c.on.MinSize().Width)
+}
+
+// checkPairRows resizes table narrow, then wide, and checks where row
+// puts its name and value fields: under each other, the value as wide as
+// the table but for lead (the width before the name); then side by side.
+func checkPairRows(t *testing.T, table *fyne.Container, row, name, value fyne.CanvasObject, lead float32) {
+	t.Helper()
+	table.Resize(fyne.NewSize(300, 500))
+	if value.Position().Y <= name.Position().Y || value.Position().X != name.Position().X {
+		t.Errorf("narrow: value at %v, name at %v; want the value on a line of its own, under the name", value.Position(), name.Position())
 	}
-	if w := h.mw.envs.vars.Size().Width; value.Size().Width != w || w < 280 {
-		t.Errorf("narrow: value %v wide in a table of %v; want all of it", value.Size().Width, w)
+	if w := row.Size().Width; value.Position().X+value.Size().Width != w || value.Position().X < lead || w < 280 {
+		t.Errorf("narrow: value at %v, %v wide, in a row of %v; want it to reach the row's right edge", value.Position(), value.Size().Width, w)
 	}
 
-	h.mw.envs.table.Resize(fyne.NewSize(900, 500))
+	table.Resize(fyne.NewSize(900, 500))
 	if value.Position().Y != name.Position().Y || value.Position().X <= name.Position().X+name.Size().Width {
 		t.Errorf("wide: value at %v, name at %v (%v wide); want them side by side", value.Position(), name.Position(), name.Size())
 	}
-	if name.Size().Width < varFieldMin || value.Size().Width < varFieldMin {
-		t.Errorf("wide: name %v and value %v wide; want at least %v each", name.Size().Width, value.Size().Width, varFieldMin)
+	if name.Size().Width < pairFieldMin || value.Size().Width < pairFieldMin {
+		t.Errorf("wide: name %v and value %v wide; want at least %v each", name.Size().Width, value.Size().Width, pairFieldMin)
 	}
 	if row.Size().Height != value.Size().Height {
 		t.Errorf("wide: the row is %v high, its fields %v; want one line", row.Size().Height, value.Size().Height)

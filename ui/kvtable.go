@@ -3,7 +3,6 @@ package ui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -27,6 +26,9 @@ type kvTable struct {
 	files bool
 	// pickFile asks for a file path for row i (form-data file parts).
 	pickFile func(i int)
+	// cols stacks each value under its key in a narrow table (see
+	// pairTableLayout); nil keeps them side by side.
+	cols *pairColumns
 }
 
 // kvCells are the editors of one row.
@@ -129,9 +131,8 @@ func (t *kvTable) rowWidget(i int) fyne.CanvasObject {
 	if t.files {
 		valueCell = t.fileCell(i, val)
 	}
-	fields := container.New(layout.NewGridLayout(2), key, valueCell)
 	t.cells = append(t.cells, kvCells{on: on, key: key, val: val})
-	return container.NewBorder(nil, nil, on, right, fields)
+	return container.New(pairRowLayout{t.cols}, on, key, valueCell, right)
 }
 
 // fileCell is the value of a form-data row: text, or a file path with a
@@ -195,4 +196,11 @@ func (t *kvTable) changed() {
 		return
 	}
 	t.OnChanged()
+}
+
+// kvControlsWidth is the width of a row's controls: its checkbox and its
+// delete button, with the padding after the checkbox.
+func kvControlsWidth() float32 {
+	return widget.NewCheck("", nil).MinSize().Width + theme.Padding() +
+		widget.NewButtonWithIcon("", theme.DeleteIcon(), nil).MinSize().Width
 }

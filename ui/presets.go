@@ -29,6 +29,7 @@ type presetsPanel struct {
 	list     *widget.List
 	name     *widget.Entry
 	headers  *kvTable
+	table    *fyne.Container // headers, in its scroll, laid out by width
 	editor   *fyne.Container
 	selected model.ID
 	content  fyne.CanvasObject
@@ -48,7 +49,9 @@ func newPresetsPanel(core presetsCore, win fyne.Window, bg *tasks) *presetsPanel
 	save.Importance = widget.HighImportance
 	del := widget.NewButtonWithIcon("", theme.DeleteIcon(), p.onDeleteTapped)
 	form := widget.NewForm(widget.NewFormItem("Name", p.name))
-	p.editor = container.NewBorder(form, container.NewHBox(save, del), nil, nil, container.NewVScroll(p.headers))
+	p.headers.cols = &pairColumns{}
+	p.table = container.New(pairTableLayout{cols: p.headers.cols, ctl: kvControlsWidth}, container.NewVScroll(p.headers))
+	p.editor = container.NewBorder(form, container.NewHBox(save, del), nil, nil, p.table)
 	p.editor.Hide()
 	bar := container.NewHBox(widget.NewButtonWithIcon("Preset", theme.ContentAddIcon(), p.onNewTapped))
 	split := container.NewVSplit(container.NewBorder(bar, nil, nil, nil, p.list), p.editor)
