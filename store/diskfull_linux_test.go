@@ -87,8 +87,8 @@ func TestOpenOnAReadOnlyFileSystemSaysSo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := store.Open(ctx, tc.dir, store.Options{})
-			if !errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "read-only") {
-				t.Errorf("Open = %v; want ErrUnavailable saying read-only", err)
+			if !errors.Is(err, model.ErrUnavailable) || !errors.Is(err, store.ErrNotWritable) || !strings.Contains(err.Error(), "read-only") {
+				t.Errorf("Open = %v; want ErrUnavailable and ErrNotWritable saying read-only", err)
 			}
 		})
 	}

@@ -49,13 +49,15 @@ func releaseProfile(path string) {
 // Errors: another process (or another Open in this one) holding the
 // profile gives an error wrapping ErrProfileLocked; a directory or file
 // that cannot be created or written, or a file written by a newer Courier,
-// gives model.ErrUnavailable with a sentence; a profile whose secret
-// values were sealed with another key than opts.SecretKey (or none given)
-// gives ErrSecretsLocked and is left unchanged. A file that is not a
-// readable database (including one cut short, as by a crash, a full disk
-// or a partial copy) is never deleted: it is renamed to
-// courier.db.corrupt-YYYYMMDD-HHMMSS, a fresh database is opened in its
-// place, and Notice says where the old one was kept.
+// gives model.ErrUnavailable with a sentence (one that may not be written
+// at all, permission denied or a read-only file system, also matches
+// ErrNotWritable); a profile whose secret values were sealed with another
+// key than opts.SecretKey (or none given) gives ErrSecretsLocked and is
+// left unchanged. A file that is not a readable database (including one
+// cut short, as by a crash, a full disk or a partial copy) is never
+// deleted: it is renamed to courier.db.corrupt-YYYYMMDD-HHMMSS, a fresh
+// database is opened in its place, and Notice says where the old one was
+// kept.
 func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -72,7 +74,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("profile %s: %w: %w", dir, model.ErrUnavailable, err)
 	}
 	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create the profile folder %s: %w: %w", abs, model.ErrUnavailable, err)
+		return nil, fmt.Errorf("cannot create the profile folder %s: %w: %w", abs, model.ErrUnavailable, markNotWritable(err))
 	}
 	path := filepath.Join(abs, FileName)
 	if !claimProfile(path) {
@@ -137,7 +139,7 @@ func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, err
 		strings.Contains(err.Error(), "file size too small"):
 		return nil, fmt.Errorf("open %s: %w: %w", db.path, errDamaged, err)
 	default:
-		return nil, fmt.Errorf("cannot open the profile database %s (%s): %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, err)
+		return nil, fmt.Errorf("cannot open the profile database %s (%s): %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, markNotWritable(err))
 	}
 	if err := removeCompactLeftover(db.path); err != nil {
 		db.log.Warn("could not remove the copy an unfinished compaction left", "path", db.path, "err", err)
@@ -205,7 +207,7 @@ func (db *DB) prepare(b *bbolt.DB) (err error) {
 		return migrate(tx, version)
 	})
 	if err != nil && !errors.Is(err, errDamaged) {
-		return fmt.Errorf("prepare %s: %s: %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, err)
+		return fmt.Errorf("prepare %s: %s: %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, markNotWritable(err))
 	}
 	return err
 }

@@ -273,7 +273,7 @@ func TestOpenInAFolderWithoutWritePermissionSaysSo(t *testing.T) {
 	must(t, os.Chmod(parent, 0o500))
 	t.Cleanup(func() { _ = os.Chmod(parent, 0o700) })
 	_, err := store.Open(context.Background(), filepath.Join(parent, "profile"), store.Options{})
-	if !errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "permission denied") {
-		t.Errorf("Open = %v; want ErrUnavailable saying permission denied", err)
+	if !errors.Is(err, model.ErrUnavailable) || !errors.Is(err, store.ErrNotWritable) || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("Open = %v; want ErrUnavailable and ErrNotWritable saying permission denied", err)
 	}
 }

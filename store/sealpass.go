@@ -50,7 +50,7 @@ func (db *DB) prepareSecrets(b *bbolt.DB, getKey func() ([]byte, error), noSync 
 	case todo > 0:
 		db.log.Info("sealing secret values", "path", db.path, "values", todo)
 		if err := b.Update(func(tx *bbolt.Tx) error { return sealPlain(tx, sec) }); err != nil {
-			return fmt.Errorf("seal the secret values of %s: %s: %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, err)
+			return fmt.Errorf("seal the secret values of %s: %s: %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, markNotWritable(err))
 		}
 		if err := scrubFreePages(b, db.path, noSync); err != nil { // nobody reads yet
 			db.log.Warn("could not overwrite the free pages after sealing", "path", db.path, "err", err)

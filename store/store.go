@@ -214,5 +214,5 @@ func (db *DB) ioError(what string, err error) error {
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return fmt.Errorf("%s: the store is closed: %w: %w", what, model.ErrUnavailable, err)
 	}
-	return fmt.Errorf("%s: %s: %w: %w", what, writeProblem(db.dir, err), model.ErrUnavailable, err)
+	return fmt.Errorf("%s: %s: %w: %w", what, writeProblem(db.dir, err), model.ErrUnavailable, markNotWritable(err))
 }
