@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Compaction. bbolt never gives pages back to the file system, and it
@@ -45,10 +46,14 @@ const compactSuffix = ".compact"
 // Compact compacts the file if at least 32 MiB and half of it are free,
 // and at most 64 MiB is in use, and reports whether it did. Reads and
 // writes wait while it runs. On failure the store goes on with the file
-// it had, unchanged.
+// it had, unchanged. A store opened read-only never compacts: it fails
+// with model.ErrUnavailable.
 func (db *DB) Compact(ctx context.Context) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
+	}
+	if db.readOnly {
+		return false, db.readOnlyError("compact", berrors.ErrDatabaseReadOnly)
 	}
 	db.rmu.RLock()
 	_, due := compactable(db.bolt)

@@ -4,6 +4,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -312,5 +313,25 @@ func TestCompactWhileOthersReadAndWrite(t *testing.T) {
 		if _, err := db.Get(ctx, op.Kind, op.ID); err != nil {
 			t.Fatalf("a record written around the compaction: %v", err)
 		}
+	}
+}
+
+func TestReadOnlyOpenNeitherCompactsNorRemovesACopy(t *testing.T) {
+	db, path, full, want := clearedProfile(t)
+	must(t, db.Close())
+	dir := filepath.Dir(path)
+	// A compaction that died half way left its copy.
+	must(t, os.WriteFile(path+".compact", []byte("half a copy"), 0o600))
+	before := folderDigest(t, dir)
+
+	ro := mustOpenReadOnly(t, dir)
+	want.check(t, ro, "opened read-only")
+	if did, err := ro.Compact(context.Background()); did || !errors.Is(err, model.ErrUnavailable) {
+		t.Errorf("Compact = %v, %v; want false and ErrUnavailable", did, err)
+	}
+	must(t, ro.Close())
+	sameDigest(t, dir, before, "after a read-only open of a file worth compacting")
+	if got := fileSize(t, path); got != full {
+		t.Errorf("the file is %d bytes after a read-only open; want %d as before", got, full)
 	}
 }

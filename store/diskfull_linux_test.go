@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	stdmaps "maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -155,4 +156,38 @@ func historyNames(t *testing.T, db *store.DB) map[model.ID]string {
 		out[r.ID] = string(b)
 	}
 	return out
+}
+
+func TestReadOnlyOpenReadsAProfileOnAReadOnlyFileSystem(t *testing.T) {
+	ctx := context.Background()
+	fs := servertest.MountTmpfs(t, "4m")
+	dir := filepath.Join(fs.Dir, "profile")
+	db, err := store.Open(ctx, dir, store.Options{})
+	must(t, err)
+	must(t, db.Apply(ctx, sampleOps(t)...))
+	want := servertest.State(t, db)
+	must(t, db.Close())
+	must(t, os.Chmod(filepath.Join(dir, store.FileName), 0o400))
+	fs.Remount(t, syscall.MS_RDONLY, "")
+
+	if _, err := store.Open(ctx, dir, store.Options{}); !errors.Is(err, store.ErrNotWritable) {
+		t.Fatalf("read-write Open = %v; want ErrNotWritable", err)
+	}
+	ro, err := store.Open(ctx, dir, store.Options{ReadOnly: true})
+	must(t, err)
+	if diff := servertest.StateDiff(servertest.State(t, ro), want); diff != "" {
+		t.Errorf("read-only, the records differ:\n%s", diff)
+	}
+	if n, err := ro.HistoryCount(ctx); err != nil || n != 1 {
+		t.Errorf("HistoryCount = %d, %v; want 1", n, err)
+	}
+	// Refused as read-only, before the file system is asked.
+	wantReadOnlyRefusal(t, "Apply", dir, ro.Apply(ctx, nameOp(model.NewID(), "new")))
+	must(t, ro.Close())
+
+	// No profile there: nothing to read, and no folder can be made.
+	_, err = store.Open(ctx, filepath.Join(fs.Dir, "new"), store.Options{ReadOnly: true})
+	if !errors.Is(err, model.ErrUnavailable) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("read-only Open of a profile that is not there = %v; want ErrUnavailable and ErrNotExist", err)
+	}
 }

@@ -34,9 +34,26 @@
 // disk (XChaCha20-Poly1305; see secrets.go), in every layer and in the
 // outbox, and returns it in plain text: callers see no difference. Once a
 // value is sealed, Open refuses a missing or wrong key with
-// ErrSecretsLocked and changes nothing; opened with a key, a profile
-// holding plain secret values is sealed at once. Without a key values stay
+// ErrSecretsLocked and changes nothing; opened read-write with a key, a
+// profile holding plain secret values is sealed at once. Without a key values stay
 // plain: SecretsSealed and UnsealedSecrets say so, for a warning.
+//
+// # Reading a profile that may not be written
+//
+// Open creates the folder, locks the file for itself, and may write before
+// it returns: a schema migration, the sealing of plain secret values, a
+// compaction, a damaged file set aside. A folder or file it may not write
+// (permission denied, a read-only file system) fails with an error that
+// matches ErrNotWritable. Options.ReadOnly then opens the profile for
+// reading only: the file is opened read-only under a shared lock, nothing
+// at all is written, every write method fails with model.ErrUnavailable
+// saying the profile was opened read-only, and a file that must be
+// written before it can be read (schema 1, not set up, damaged) is refused
+// with a sentence saying it must be opened once with write access. Sealed
+// values need the key as for Open; plain ones are read plain. Read-only
+// DBs share a profile, with each other and with other processes', but
+// never with a read-write DB: whichever comes second gets
+// ErrProfileLocked (see readonly.go).
 //
 // # Writes and errors
 //
@@ -47,7 +64,7 @@
 // left is finished before the next server change is applied). Errors wrap the model vocabulary: model.ErrInvalid for bad input,
 // model.ErrNotFound, model.ErrConflict, model.ErrTooLarge, and
 // model.ErrUnavailable when the disk cannot be written (full, read-only,
-// permission denied), the file is damaged, or the profile is held by another
-// process (ErrProfileLocked). A failed write changes nothing and leaves the
-// earlier data readable.
+// permission denied), the store was opened read-only, the file is damaged,
+// or the profile is held by another process (ErrProfileLocked). A failed
+// write changes nothing and leaves the earlier data readable.
 package store

@@ -8,8 +8,9 @@ import (
 )
 
 // ErrNotWritable reports that the profile's folder or file may not be
-// written: permission denied, or a read-only file system. Errors that
-// match it also wrap model.ErrUnavailable; their text is the error's own.
+// written: permission denied, or a read-only file system. Open with
+// Options.ReadOnly may still read the profile. Errors that match it also
+// wrap model.ErrUnavailable; their text is the error's own.
 var ErrNotWritable = errors.New("the profile may not be written")
 
 // writeCause is why a write failed, as writeProblem tells the user.

@@ -19,27 +19,39 @@ import (
 	"github.com/courierapp/courier/model"
 )
 
-// openProfiles holds the database paths this process has open. bbolt's
-// file lock is per open file, so without it a second Open in the same
-// process would wait the whole timeout; with it, it fails at once.
+// openProfiles holds the database paths this process has open: -1 for
+// one read-write DB, else the number of read-only ones. bbolt's file lock
+// is per open file, so without it a second Open in the same process would
+// wait the whole timeout; with it, it fails at once. As bbolt's lock
+// does across processes, read-only DBs share a path and a read-write one
+// has it alone.
 var openProfiles = struct {
 	sync.Mutex
-	paths map[string]bool
-}{paths: map[string]bool{}}
+	paths map[string]int
+}{paths: map[string]int{}}
 
-func claimProfile(path string) bool {
+func claimProfile(path string, readOnly bool) bool {
 	openProfiles.Lock()
 	defer openProfiles.Unlock()
-	if openProfiles.paths[path] {
+	n := openProfiles.paths[path]
+	switch {
+	case readOnly && n >= 0:
+		openProfiles.paths[path] = n + 1
+	case !readOnly && n == 0:
+		openProfiles.paths[path] = -1
+	default:
 		return false
 	}
-	openProfiles.paths[path] = true
 	return true
 }
 
-func releaseProfile(path string) {
+func releaseProfile(path string, readOnly bool) {
 	openProfiles.Lock()
 	defer openProfiles.Unlock()
+	if n := openProfiles.paths[path]; readOnly && n > 1 {
+		openProfiles.paths[path] = n - 1
+		return
+	}
 	delete(openProfiles.paths, path)
 }
 
@@ -51,13 +63,16 @@ func releaseProfile(path string) {
 // that cannot be created or written, or a file written by a newer Courier,
 // gives model.ErrUnavailable with a sentence (one that may not be written
 // at all, permission denied or a read-only file system, also matches
-// ErrNotWritable); a profile whose secret values were sealed with another
-// key than opts.SecretKey (or none given) gives ErrSecretsLocked and is
-// left unchanged. A file that is not a readable database (including one
-// cut short, as by a crash, a full disk or a partial copy) is never
-// deleted: it is renamed to courier.db.corrupt-YYYYMMDD-HHMMSS, a fresh
-// database is opened in its place, and Notice says where the old one was
-// kept.
+// ErrNotWritable: Options.ReadOnly may still read it); a profile whose
+// secret values were sealed with another key than opts.SecretKey (or none
+// given) gives ErrSecretsLocked and is left unchanged. A file that is not
+// a readable database (including one cut short, as by a crash, a full disk
+// or a partial copy) is never deleted: it is renamed to
+// courier.db.corrupt-YYYYMMDD-HHMMSS, a fresh database is opened in its
+// place, and Notice says where the old one was kept.
+//
+// With opts.ReadOnly, Open writes nothing, in the folder or the file: see
+// Options.ReadOnly.
 func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -73,16 +88,23 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w: %w", dir, model.ErrUnavailable, err)
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create the profile folder %s: %w: %w", abs, model.ErrUnavailable, markNotWritable(err))
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			return nil, fmt.Errorf("cannot create the profile folder %s: %w: %w", abs, model.ErrUnavailable, markNotWritable(err))
+		}
 	}
 	path := filepath.Join(abs, FileName)
-	if !claimProfile(path) {
+	if !claimProfile(path, opts.ReadOnly) {
 		return nil, lockedError(abs)
 	}
-	db := &DB{dir: abs, path: path, log: log, subs: newSubscribers(), noSync: opts.NoSync}
-	if err := db.open(ctx, opts); err != nil {
-		releaseProfile(path)
+	db := &DB{dir: abs, path: path, log: log, subs: newSubscribers(), noSync: opts.NoSync, readOnly: opts.ReadOnly}
+	if opts.ReadOnly {
+		err = db.openReadOnly(ctx, opts)
+	} else {
+		err = db.open(ctx, opts)
+	}
+	if err != nil {
+		releaseProfile(path, opts.ReadOnly)
 		return nil, err
 	}
 	return db, nil
@@ -133,10 +155,7 @@ func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, err
 	case err == nil:
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, lockedError(db.dir)
-	case errors.Is(err, boltfile.ErrDamaged),
-		errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
-		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, errDamaged),
-		strings.Contains(err.Error(), "file size too small"):
+	case isDamaged(err):
 		return nil, fmt.Errorf("open %s: %w: %w", db.path, errDamaged, err)
 	default:
 		return nil, fmt.Errorf("cannot open the profile database %s (%s): %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, markNotWritable(err))
@@ -167,6 +186,15 @@ func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, err
 	return b, nil
 }
 
+// isDamaged reports whether err, from boltOpen, says the file is not a
+// usable database.
+func isDamaged(err error) bool {
+	return errors.Is(err, boltfile.ErrDamaged) ||
+		errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) ||
+		errors.Is(err, berrors.ErrVersionMismatch) || errors.Is(err, errDamaged) ||
+		strings.Contains(err.Error(), "file size too small")
+}
+
 // boltOpen is bbolt.Open after boltfile's check of the file: a file cut
 // short, one without a valid meta page, or one bbolt panics or faults on
 // while opening gives an error wrapping boltfile.ErrDamaged instead of a
@@ -179,26 +207,20 @@ func boltOpen(path string, o *bbolt.Options) (*bbolt.DB, error) {
 // creates or migrates in one write transaction (so opening an up-to-date
 // file on a full disk still works).
 func (db *DB) prepare(b *bbolt.DB) (err error) {
+	version, err := db.schemaVersion(b)
+	switch {
+	case err != nil:
+		return err
+	case version == schemaVersion:
+		return nil
+	case version > schemaVersion:
+		return db.newerSchemaError(version)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("reading %s panicked: %v: %w", db.path, p, errDamaged)
 		}
 	}()
-	var version uint64
-	if verr := b.View(func(tx *bbolt.Tx) error {
-		var serr error
-		version, serr = schemaState(tx)
-		return serr
-	}); verr != nil {
-		return fmt.Errorf("open %s: %w", db.path, verr)
-	}
-	switch {
-	case version == schemaVersion:
-		return nil
-	case version > schemaVersion:
-		return fmt.Errorf("the profile database %s was %w (schema %d; this one reads up to %d): %w",
-			db.path, errNewerSchema, version, schemaVersion, model.ErrUnavailable)
-	}
 	err = b.Update(func(tx *bbolt.Tx) error {
 		if version == 0 {
 			return initSchema(tx)
@@ -210,6 +232,29 @@ func (db *DB) prepare(b *bbolt.DB) (err error) {
 		return fmt.Errorf("prepare %s: %s: %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, markNotWritable(err))
 	}
 	return err
+}
+
+// schemaVersion reads the file's schema version (0 for a new, empty
+// file). Errors wrap errDamaged when our meta bucket is unreadable.
+func (db *DB) schemaVersion(b *bbolt.DB) (version uint64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("reading %s panicked: %v: %w", db.path, p, errDamaged)
+		}
+	}()
+	if verr := b.View(func(tx *bbolt.Tx) error {
+		var serr error
+		version, serr = schemaState(tx)
+		return serr
+	}); verr != nil {
+		return 0, fmt.Errorf("open %s: %w", db.path, verr)
+	}
+	return version, nil
+}
+
+func (db *DB) newerSchemaError(version uint64) error {
+	return fmt.Errorf("the profile database %s was %w (schema %d; this one reads up to %d): %w",
+		db.path, errNewerSchema, version, schemaVersion, model.ErrUnavailable)
 }
 
 // setAside renames the damaged database file to a name that says when,

@@ -22,20 +22,24 @@ import (
 )
 
 // envHold makes the test binary, re-executed as a helper, hold the profile
-// named by its value until its stdin closes.
-const envHold = "COURIER_STORE_TEST_HOLD_PROFILE"
+// named by its value until its stdin closes; with envHoldReadOnly set, it
+// holds it read-only.
+const (
+	envHold         = "COURIER_STORE_TEST_HOLD_PROFILE"
+	envHoldReadOnly = "COURIER_STORE_TEST_HOLD_READ_ONLY"
+)
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(envHold); dir != "" {
-		os.Exit(holdProfile(dir))
+		os.Exit(holdProfile(dir, os.Getenv(envHoldReadOnly) != ""))
 	}
 	code := m.Run()
 	removeFixtures()
 	os.Exit(code)
 }
 
-func holdProfile(dir string) int {
-	db, err := store.Open(context.Background(), dir, store.Options{})
+func holdProfile(dir string, readOnly bool) int {
+	db, err := store.Open(context.Background(), dir, store.Options{ReadOnly: readOnly})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -66,10 +70,16 @@ func TestSecondOpenInTheSameProcessFailsAtOnce(t *testing.T) {
 	openStore(t, dir) // released by Close
 }
 
-func TestOpenWhileAnotherProcessHoldsTheProfileFails(t *testing.T) {
-	dir := t.TempDir()
+// holdInAnotherProcess makes a helper process open the profile in dir
+// (read-only when readOnly) and hold it until release, which waits for
+// the helper to end.
+func holdInAnotherProcess(t *testing.T, dir string, readOnly bool) (release func()) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envHold+"="+dir)
+	if readOnly {
+		cmd.Env = append(cmd.Env, envHoldReadOnly+"=1")
+	}
 	stdin, err := cmd.StdinPipe()
 	must(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -82,17 +92,26 @@ func TestOpenWhileAnotherProcessHoldsTheProfileFails(t *testing.T) {
 	if err != nil || line != "ready\n" {
 		t.Fatalf("helper said %q, %v (stderr: %s)", line, err, stderr.String())
 	}
+	return func() {
+		t.Helper()
+		_ = stdin.Close()
+		must(t, cmd.Wait())
+	}
+}
+
+func TestOpenWhileAnotherProcessHoldsTheProfileFails(t *testing.T) {
+	dir := t.TempDir()
+	release := holdInAnotherProcess(t, dir, false)
 
 	start := time.Now()
-	_, err = store.Open(context.Background(), dir, store.Options{Timeout: 300 * time.Millisecond})
+	_, err := store.Open(context.Background(), dir, store.Options{Timeout: 300 * time.Millisecond})
 	if !errors.Is(err, store.ErrProfileLocked) || !strings.Contains(err.Error(), "--profile") {
 		t.Fatalf("Open while another process holds it = %v; want ErrProfileLocked naming --profile", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Open took %v; want about the timeout", d)
 	}
-	_ = stdin.Close()
-	must(t, cmd.Wait())
+	release()
 	openStore(t, dir) // the helper released it
 }
 

@@ -45,6 +45,16 @@ type Options struct {
 	// profile holds a sealed value, Open needs the same key again (else
 	// ErrSecretsLocked); an error from SecretKey fails Open.
 	SecretKey func(ctx context.Context) ([]byte, error)
+	// ReadOnly opens an existing profile for reading only, as for a
+	// profile folder or file Courier may not write (see ErrNotWritable):
+	// nothing is created, migrated, sealed, compacted or set aside, and
+	// the file is opened read-only under a shared lock, beside other
+	// read-only opens and never beside a read-write one. SecretKey is
+	// called only when the profile holds sealed values, which need it as
+	// they do for a read-write Open. Every write method fails with
+	// model.ErrUnavailable saying the profile was opened read-only. See
+	// readonly.go for the files it refuses.
+	ReadOnly bool
 }
 
 // FixedKey returns an Options.SecretKey that returns key.
@@ -63,6 +73,8 @@ type DB struct {
 	// sec seals secret values at rest; nil without Options.SecretKey.
 	sec    *sealer
 	noSync bool
+	// readOnly: opened with Options.ReadOnly.
+	readOnly bool
 
 	// wmu serialises writes (bbolt does too) so that notifications are
 	// queued in commit order.
@@ -91,6 +103,10 @@ func (db *DB) Dir() string { return db.dir }
 // stored in plain text, which the caller should tell the user about.
 func (db *DB) SecretsSealed() bool { return db.sec != nil }
 
+// ReadOnly reports whether the store was opened with Options.ReadOnly,
+// so that every write fails.
+func (db *DB) ReadOnly() bool { return db.readOnly }
+
 // Notice returns a sentence for the user when Open had to set a damaged
 // database file aside (saying where it was kept), or "".
 func (db *DB) Notice() string { return db.notice }
@@ -105,7 +121,7 @@ func (db *DB) Close() error {
 		if err := db.bolt.Close(); err != nil {
 			db.closeErr = fmt.Errorf("close %s: %w: %w", db.path, model.ErrUnavailable, err)
 		}
-		releaseProfile(db.path)
+		releaseProfile(db.path, db.readOnly)
 	})
 	return db.closeErr
 }
@@ -211,8 +227,11 @@ func (db *DB) dataError(what string, err error) error {
 // ioError wraps an error from bbolt itself (a failed write, fsync or
 // mmap, or a closed database) in model.ErrUnavailable with a sentence.
 func (db *DB) ioError(what string, err error) error {
-	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+	switch {
+	case errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return fmt.Errorf("%s: the store is closed: %w: %w", what, model.ErrUnavailable, err)
+	case errors.Is(err, berrors.ErrDatabaseReadOnly):
+		return db.readOnlyError(what, err)
 	}
 	return fmt.Errorf("%s: %s: %w: %w", what, writeProblem(db.dir, err), model.ErrUnavailable, markNotWritable(err))
 }
