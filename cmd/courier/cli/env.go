@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 
@@ -25,6 +26,9 @@ type Env struct {
 	// Details is printed after the flags in the command's help.
 	Details string
 	flags   *flag.FlagSet // the command's, for tests
+	// onlyReads says that the command only reads the profile, so that one
+	// Courier may not write is opened read-only (see openProfile).
+	onlyReads bool
 }
 
 // FlagSet returns an empty flag set for the command, holding --profile.
@@ -200,10 +204,11 @@ func (m *Main) help(args []string) int {
 
 // OpenApp opens the chosen profile and returns the core over it, and a
 // function that closes it. A notice about the opening (a damaged file set
-// aside) is printed on stderr. A profile that the desktop window has open
-// is used through the window (see shared.go). A profile in use by another
-// Courier otherwise, or one that cannot be created or written, is an error
-// (exit 1) that says so.
+// aside, a profile opened read-only) is printed on stderr. A profile that
+// the desktop window has open is used through the window (see shared.go).
+// A profile in use by another Courier otherwise, or one that cannot be
+// created or written, is an error (exit 1) that says so; for a command
+// that only reads, one that may not be written is opened read-only.
 func (e *Env) OpenApp(ctx context.Context) (*app.App, string, func(), error) {
 	core, notice, closeFn, _, err := e.openApp(ctx, true)
 	return core, notice, closeFn, err
@@ -216,7 +221,7 @@ func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
-	p, err := e.OpenProfile(ctx, dir)
+	p, err := e.openProfile(ctx, dir)
 	if through && errors.Is(err, store.ErrProfileLocked) {
 		rs, derr := e.dialWindow(ctx)
 		switch {
@@ -245,6 +250,30 @@ func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func
 		return nil, "", nil, nil, err
 	}
 	return core, p.Notice, closeFn, p, nil
+}
+
+// openProfile opens the profile in dir with OpenProfile. For a command
+// that only reads (onlyReads), a profile whose folder or file Courier may
+// not write (permission denied, a read-only file system) is opened with
+// OpenProfileReadOnly instead, and the notice says so.
+func (e *Env) openProfile(ctx context.Context, dir string) (*Profile, error) {
+	p, err := e.OpenProfile(ctx, dir)
+	if err == nil || !e.onlyReads || !errors.Is(err, store.ErrNotWritable) {
+		return p, err
+	}
+	rp, rerr := e.OpenProfileReadOnly(ctx, dir)
+	switch {
+	case errors.Is(rerr, os.ErrNotExist):
+		return nil, err // nothing to read: why it could not be made says more
+	case rerr != nil:
+		return nil, rerr
+	}
+	note := fmt.Sprintf("Courier may not write to the profile %s, so it opened it read-only.", rp.Store.Dir())
+	if rp.Notice != "" {
+		note = rp.Notice + " " + note
+	}
+	rp.Notice = note
+	return rp, nil
 }
 
 // runGUI opens the profile and runs the desktop window.

@@ -53,6 +53,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		}
 		return Usagef("export %s takes no NAME", kind)
 	}
+	env.onlyReads = true
 	core, _, closeFn, err := env.OpenApp(ctx)
 	if err != nil {
 		return err

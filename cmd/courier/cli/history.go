@@ -37,6 +37,7 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 	if *n < 1 {
 		return Usagef("-n %d: want at least 1", *n)
 	}
+	env.onlyReads = true
 	core, _, closeFn, err := env.OpenApp(ctx)
 	if err != nil {
 		return err

@@ -40,7 +40,7 @@ type Command struct {
 type Profile struct {
 	Store app.Store
 	// Notice is a sentence for the user about the opening (a damaged file
-	// that was set aside), or "".
+	// that was set aside, a profile opened read-only), or "".
 	Notice string
 	Close  func() error
 	// SecretKey is the key that seals the profile's secret values, read
@@ -70,6 +70,11 @@ type Main struct {
 	// bbolt store with store.Open, sealing secret values with a key kept
 	// in ProfileSecrets (see openStore).
 	OpenProfile func(ctx context.Context, dir string) (*Profile, error)
+	// OpenProfileReadOnly opens the store of a profile directory for
+	// reading only, for a command that only reads when OpenProfile says
+	// the profile may not be written (store.ErrNotWritable); nil opens it
+	// with store.Open and Options.ReadOnly (see openStoreReadOnly).
+	OpenProfileReadOnly func(ctx context.Context, dir string) (*Profile, error)
 	// ProfileSecrets returns the secret storage of the profile in dir
 	// that holds its store key; nil uses the OS keyring, falling back to
 	// memory (then secret values are stored unencrypted, with a warning).
@@ -167,6 +172,9 @@ func (m *Main) defaults() {
 	}
 	if m.OpenProfile == nil {
 		m.OpenProfile = m.openStore
+	}
+	if m.OpenProfileReadOnly == nil {
+		m.OpenProfileReadOnly = m.openStoreReadOnly
 	}
 }
 

@@ -72,6 +72,35 @@ func (m *Main) openStore(ctx context.Context, dir string) (*Profile, error) {
 	return p, nil
 }
 
+// openStoreReadOnly opens the bbolt store of dir for reading only. It
+// changes nothing anywhere: the profile's key, needed only when it holds
+// sealed values, is read from the OS keyring but never created there, and
+// the keyring name is not written into the folder.
+func (m *Main) openStoreReadOnly(ctx context.Context, dir string) (*Profile, error) {
+	secrets := m.profileSecrets(dir)
+	var loaded []byte
+	keyFn := func(ctx context.Context) ([]byte, error) {
+		key, err := secrets.Get(ctx, storeKeyName)
+		switch {
+		case !secrets.Persistent(), errors.Is(err, model.ErrNotFound), errors.Is(err, model.ErrUnavailable):
+			return nil, nil // no key: the store says the values are locked
+		case err != nil:
+			return nil, err
+		}
+		loaded = key
+		return key, nil
+	}
+	db, err := store.Open(ctx, dir, store.Options{Logger: m.Logger, SecretKey: keyFn, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	p := &Profile{Store: db, Notice: db.Notice(), Close: db.Close}
+	if db.SecretsSealed() {
+		p.SecretKey = loaded
+	}
+	return p, nil
+}
+
 // unsealedWarning returns a sentence when secret values are stored
 // unencrypted, or "".
 func unsealedWarning(ctx context.Context, db *store.DB) string {

@@ -251,7 +251,7 @@ func callStore(ctx context.Context, st app.Store, call storeCall) storeReply {
 // itself (the account, sync, links): when the window has it open, the
 // error says so, and what works beside it.
 func (e *Env) openOwned(ctx context.Context, dir string) (*Profile, error) {
-	p, err := e.OpenProfile(ctx, dir)
+	p, err := e.openProfile(ctx, dir)
 	if errors.Is(err, store.ErrProfileLocked) {
 		if windowListening(dir) {
 			return nil, fmt.Errorf("the Courier window has the profile %s open: use its account and sync settings, or close it first (send, history, import and export work beside it): %w", dir, store.ErrProfileLocked)

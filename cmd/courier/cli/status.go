@@ -49,6 +49,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	var r statusReport
+	env.onlyReads = true
 	s, err := openSync(ctx, env, f)
 	switch {
 	case errors.Is(err, store.ErrProfileLocked):
