@@ -300,7 +300,11 @@ func runDevices(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("devices", "[--revoke ID] [flags]")
 	f.addCA(fs)
 	revoke := fs.String("revoke", "", "sign the device with this `ID` out (this device's own: a logout)")
-	s, err := parseAndOpen(ctx, env, fs, args, f)
+	if err := parseNoArgs(env, fs, args); err != nil {
+		return err
+	}
+	env.onlyReads = *revoke == "" // the list; a revocation may sign this device out
+	s, err := openAccounts(ctx, env, f)
 	if err != nil {
 		return err
 	}

@@ -303,6 +303,7 @@ func runLinkList(ctx context.Context, env *Env, args []string) error {
 	if err := noArgs(pos); err != nil {
 		return err
 	}
+	env.onlyReads = true
 	s, err := openLinks(ctx, env, f)
 	if err != nil {
 		return err

@@ -179,3 +179,49 @@ func TestReadingCommandsReadAProfileCourierMayNotWrite(t *testing.T) {
 		oneLine(t, r.stderr)
 	})
 }
+
+// A profile opened read-only cannot remember that the server ended its
+// session; status tells it all the same. The account commands that only
+// read work on it too.
+func TestStatusOfAReadOnlyProfileTellsARevokedSession(t *testing.T) {
+	c := newSyncCLI(t)
+	fs := servertest.MountTmpfs(t, "16m")
+	laptop, desktop := filepath.Join(fs.Dir, "laptop"), filepath.Join(fs.Dir, "desktop")
+	const pw = "correct horse battery"
+	signedIn(t, c, laptop, "ann", pw)
+	c.ok(desktop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	c.ok(laptop, "", "devices", "--revoke", sessionOf(t, c, desktop))
+	fs.Remount(t, syscall.MS_RDONLY, "")
+
+	status := func(flags ...string) statusReport {
+		t.Helper()
+		res := c.run(desktop, "", append([]string{"status", "--json"}, flags...)...)
+		var r statusReport
+		if res.code != 0 || !strings.Contains(res.stderr, "so it opened it read-only") || json.Unmarshal([]byte(res.stdout), &r) != nil {
+			t.Fatalf("status %v: exit %d, stdout %q, stderr %q; want JSON and the read-only notice", flags, res.code, res.stdout, res.stderr)
+		}
+		return r
+	}
+	if r := status("--offline"); !r.SignedIn {
+		t.Fatalf("status --offline before the device learnt of the revocation = %+v", r)
+	}
+	r := status()
+	if r.SignedIn || r.Sync != "action needed: sign in again" || !strings.Contains(r.Why, "the server ended this device's session") {
+		t.Fatalf("status after the server refused the session = %+v", r)
+	}
+	// Not remembered: the profile may not be written.
+	if r := status("--offline"); !r.SignedIn {
+		t.Fatalf("status --offline after the refusal = %+v; want what the profile holds", r)
+	}
+	c.fails(desktop, "", "sign in again", "devices")
+
+	for _, args := range [][]string{{"devices"}, {"link", "list"}} {
+		r := c.run(laptop, "", args...)
+		if r.code != 0 || !strings.Contains(r.stderr, "so it opened it read-only") || !strings.HasPrefix(r.stdout, "ID ") {
+			t.Errorf("courier %s on a read-only profile: exit %d, stdout %q, stderr %q", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := c.run(laptop, "", "devices", "--revoke", "x"); r.code != 1 || !strings.Contains(r.stderr, "read-only file system") {
+		t.Errorf("devices --revoke on a read-only profile: exit %d, stderr %q; want the profile's error", r.code, r.stderr)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncproto"
 )
 
 // statusReport is what `courier status` tells, also as JSON.
@@ -101,8 +102,9 @@ func report(ctx context.Context, s *syncSession, check bool) (statusReport, erro
 	if err != nil && !errors.Is(err, model.ErrNotFound) {
 		return r, err
 	}
+	refused := false
 	if check && a.SignedIn && a.SessionEnded.IsZero() {
-		r.ServerError = checkSession(ctx, s)
+		r.ServerError, refused = checkSession(ctx, s)
 		if a, err = s.acc.Current(ctx); err != nil { // the check may have ended the session
 			return r, err
 		}
@@ -111,6 +113,12 @@ func report(ctx context.Context, s *syncSession, check bool) (statusReport, erro
 		return r, err
 	}
 	st := s.sync.Status()
+	if refused && a.SessionEnded.IsZero() {
+		// The profile could not remember the refusal (it was opened
+		// read-only): tell it as if it had.
+		a.SessionEnded = time.Now().UTC()
+		st.State, st.Why, st.LastError = app.SyncActionNeeded, app.WhySignInAgain, app.ErrSessionEnded.Error()
+	}
 	fill(&r, a, st)
 	if st.State == app.SyncConnecting {
 		r.Sync = "on" // no engine runs in this process
@@ -167,19 +175,26 @@ func fill(r *statusReport, a app.Account, st app.SyncStatus) {
 
 // checkSession asks the server for the account's devices, which it
 // answers only to a good session; a refusal is remembered (Accounts ends
-// the session). It returns why the server could not be asked, or "".
-func checkSession(ctx context.Context, s *syncSession) string {
+// the session, when the profile may be written). It returns why the
+// server could not be asked, or "", and whether it refused the session.
+func checkSession(ctx context.Context, s *syncSession) (string, bool) {
 	ctx, cancel := context.WithTimeout(ctx, statusCheckTimeout)
 	defer cancel()
 	_, err := s.acc.Devices(ctx)
-	if err == nil || errors.Is(err, model.ErrUnauthorized) {
-		return ""
+	var api *syncproto.Error
+	switch {
+	case err == nil:
+		return "", false
+	case errors.As(err, &api) && api.Code == syncproto.CodeUnauthorized:
+		return "", true
+	case errors.Is(err, model.ErrUnauthorized): // no session to ask about
+		return "", false
 	}
 	var he *httprun.Error // "cannot connect to HOST: ...", without the call's name
 	if errors.As(err, &he) {
-		return he.Msg
+		return he.Msg, false
 	}
-	return Message(err)
+	return Message(err), false
 }
 
 func printReport(env *Env, r statusReport) {
