@@ -95,6 +95,12 @@ func JoinAccount(ctx context.Context, st Store, accountID string, keepLocal bool
 	}
 	res, err := joinStore(ctx, ss, keepLocal)
 	if err != nil {
+		// A merge stopped half way (a full disk, a cancel) leaves sync on
+		// with part of the records queued: they are this account's now,
+		// and the rest is queued when sync next runs.
+		if on, serr := ss.SyncEnabled(ctx); serr == nil && on {
+			err = errors.Join(err, rememberJoin(ctx, st, accountID))
+		}
 		return res, fmt.Errorf("join account: %w", err)
 	}
 	return res, rememberJoin(ctx, st, accountID)

@@ -104,6 +104,22 @@ func TestJoinAccount(t *testing.T) {
 			t.Errorf("the profile lost its own account setting: %v", err)
 		}
 	})
+	t.Run("a merge stopped half way belongs to the account", func(t *testing.T) {
+		db := openStore(t)
+		putRequest(t, db, "a")
+		_, err := app.JoinAccount(ctx, stoppedMerge{db}, "acct-1", false)
+		if !errors.Is(err, errStopped) {
+			t.Fatalf("JoinAccount with a merge that stops = %v; want its error", err)
+		}
+		// Sync is on with records queued: the profile is acct-1's, so
+		// another account's sign-in does not take its data unasked.
+		if other, err := app.HoldsOtherAccountData(ctx, db, "acct-2"); err != nil || !other {
+			t.Errorf("HoldsOtherAccountData(acct-2) = %v, %v; want true", other, err)
+		}
+		if other, err := app.HoldsOtherAccountData(ctx, db, "acct-1"); err != nil || other {
+			t.Errorf("HoldsOtherAccountData(acct-1) = %v, %v; want false", other, err)
+		}
+	})
 	t.Run("another account's data is kept and merged, not dropped", func(t *testing.T) {
 		db := openStore(t)
 		if _, err := app.JoinAccount(ctx, db, "acct-1", false); err != nil {
@@ -118,6 +134,20 @@ func TestJoinAccount(t *testing.T) {
 			t.Error("the record was lost")
 		}
 	})
+}
+
+var errStopped = errors.New("the disk is full")
+
+// stoppedMerge is a store whose merge into the account stops after it
+// turned sync on, as a merge of many records that fills the disk does.
+type stoppedMerge struct{ *store.DB }
+
+func (s stoppedMerge) QueueAllLocal(ctx context.Context) (int, error) {
+	n, err := s.DB.QueueAllLocal(ctx)
+	if err != nil {
+		return n, err
+	}
+	return n, errStopped
 }
 
 // fakeSessions is a signed-in account or none.
