@@ -58,10 +58,11 @@
 // # Writes and errors
 //
 // One bbolt Update (one commit: two fdatasyncs) serves each exported write
-// method, but for the two that rewrite the whole profile, QueueAllLocal and
-// Rebase: they commit a chunk of records at a time, so that their heap
-// stays small, and leave a consistent profile after each chunk (what is
-// left is finished before the next server change is applied). Errors wrap the model vocabulary: model.ErrInvalid for bad input,
+// method, but for the three that may rewrite the whole profile,
+// QueueAllLocal, Rebase and SetSyncEnabled(false): they commit a chunk of
+// records at a time, so that their heap stays small, and leave a
+// consistent profile after each chunk (what is left is finished before
+// the next server change is applied). Errors wrap the model vocabulary: model.ErrInvalid for bad input,
 // model.ErrNotFound, model.ErrConflict, model.ErrTooLarge, and
 // model.ErrUnavailable when the disk cannot be written (full, read-only,
 // permission denied), the store was opened read-only, the file is damaged,

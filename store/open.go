@@ -175,7 +175,7 @@ func (db *DB) openFile(opts Options, key func() ([]byte, error)) (*bbolt.DB, err
 	if err == nil {
 		err = b.View(func(tx *bbolt.Tx) error {
 			meta := tx.Bucket(bucketMeta)
-			db.unfinished.Store(meta.Get(metaQueueLocal) != nil || meta.Get(metaRebaseNext) != nil)
+			db.unfinished.Store(meta.Get(metaQueueLocal) != nil || meta.Get(metaRebaseNext) != nil || meta.Get(metaFold) != nil)
 			return nil
 		})
 	}

@@ -221,3 +221,77 @@ func TestDiscardLocalAbandonsAQueueUnderWay(t *testing.T) {
 		t.Errorf("PendingCount = %d; want 0", n)
 	}
 }
+
+// Turning sync off folds the outbox a chunk at a time. Stopped half way,
+// sync is still on, what the user sees has not changed and local writes
+// go on top; turning it off again finishes, and so does the first server
+// change, which then fails: sync is off.
+func TestAFoldStoppedHalfWayLosesNothing(t *testing.T) {
+	defer store.SetQueueChunk(2, 1<<30)()
+	for _, finish := range []string{"sync off again", "a server change"} {
+		t.Run(finish, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			db := openStore(t, dir)
+			must(t, db.SetSyncEnabled(ctx, true))
+			server := model.NewID()
+			must(t, db.ApplyServerChanges(ctx, []model.Change{nameChange(1, server, "server", "")}, 1))
+			ids := localRequests(t, db, 5)
+			must(t, db.Apply(ctx, nameOp(server, "edited")))
+
+			err := db.SetSyncEnabled(newCancelAfter(1), false)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("SetSyncEnabled(false) with a context cancelled after one chunk = %v; want context.Canceled", err)
+			}
+			if on, _ := db.SyncEnabled(ctx); !on {
+				t.Fatal("sync is off after the first chunk")
+			}
+			if n, _ := db.PendingCount(ctx); n != 4 {
+				t.Fatalf("PendingCount half way = %d; want 6 - 2 folded", n)
+			}
+			late := model.NewID()
+			must(t, db.Apply(ctx, nameOp(ids[4], "edited half way")))
+			must(t, db.Apply(ctx, nameOp(late, "late")))
+			must(t, db.Close())
+			db = openStore(t, dir)
+
+			switch finish {
+			case "sync off again":
+				must(t, db.SetSyncEnabled(ctx, false))
+			case "a server change":
+				err := db.ApplyServerChanges(ctx, []model.Change{nameChange(2, model.NewID(), "too late", "")}, 2)
+				if !errors.Is(err, model.ErrConflict) {
+					t.Fatalf("a server change after sync was turned off half way = %v; want ErrConflict", err)
+				}
+			}
+			if on, _ := db.SyncEnabled(ctx); on {
+				t.Error("sync is still on")
+			}
+			if n, _ := db.PendingCount(ctx); n != 0 {
+				t.Errorf("PendingCount = %d; want 0", n)
+			}
+			if c, _ := db.Cursor(ctx); c != 0 {
+				t.Errorf("Cursor = %d; want 0", c)
+			}
+			want := map[model.ID]string{server: "edited", ids[4]: "edited half way", late: "late"}
+			for i, id := range ids[:4] {
+				want[id] = "r" + string(rune('0'+i))
+			}
+			list, err := db.List(ctx, model.KindRequest)
+			must(t, err)
+			if len(list) != len(want) {
+				t.Errorf("%d requests; want %d", len(list), len(want))
+			}
+			for id, name := range want {
+				if got := nameOf(t, db, id); got != name {
+					t.Errorf("%s shows %q; want %q", id, got, name)
+				}
+			}
+			// With sync off, a write lands in confirmed, on no stale op.
+			must(t, db.Apply(ctx, nameOp(ids[0], "offline")))
+			if got := nameOf(t, db, ids[0]); got != "offline" {
+				t.Errorf("an offline edit shows %q", got)
+			}
+		})
+	}
+}

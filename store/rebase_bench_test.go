@@ -109,6 +109,48 @@ func BenchmarkSignInMerge(b *testing.B) {
 	})
 }
 
+// BenchmarkSyncOff measures turning sync off with the fixture profile's
+// 105,000 records pending (merged into an account, not pushed yet):
+// SetSyncEnabled(false) folds them into confirmed a chunk per transaction
+// (courier), against the same in one transaction (baseline), as it was
+// before. It reports ops/s and the Go heap's peak above its level before.
+func BenchmarkSyncOff(b *testing.B) {
+	root := benchFixture(b)
+	run := func(b *testing.B, oneTransaction bool) {
+		ctx := context.Background()
+		var took time.Duration
+		var peak uint64
+		for range b.N {
+			dir := b.TempDir()
+			copyFile(b, filepath.Join(root, "main", store.FileName), filepath.Join(dir, store.FileName))
+			db, err := store.Open(ctx, dir, store.Options{NoSync: true})
+			must(b, err)
+			must(b, db.SetSyncEnabled(ctx, false))
+			_, err = db.QueueAllLocal(ctx)
+			must(b, err)
+			restore := func() {}
+			if oneTransaction {
+				restore = store.SetQueueChunk(math.MaxInt, math.MaxInt)
+			}
+			stop := sampleHeap()
+			start := time.Now()
+			must(b, db.SetSyncEnabled(ctx, false))
+			took += time.Since(start)
+			peak = max(peak, stop())
+			restore()
+			if n, err := db.PendingCount(ctx); err != nil || n != 0 {
+				b.Fatalf("PendingCount = %d, %v; want 0", n, err)
+			}
+			must(b, db.Close())
+		}
+		b.ReportMetric(float64((fixtureHistory+fixtureRequests)*b.N)/took.Seconds(), "ops/s")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		b.ReportMetric(0, "ns/op")
+	}
+	b.Run("courier", func(b *testing.B) { run(b, false) })
+	b.Run("baseline", func(b *testing.B) { run(b, true) })
+}
+
 // sampleHeap samples the bytes of live heap objects until the returned
 // stop, which reports the most seen above the level at the start.
 func sampleHeap() (stop func() uint64) {

@@ -79,8 +79,8 @@ type DB struct {
 	// wmu serialises writes (bbolt does too) so that notifications are
 	// queued in commit order.
 	wmu sync.Mutex
-	// unfinished says a QueueAllLocal or Rebase may be under way
-	// (metaQueueLocal or metaRebaseNext set).
+	// unfinished says a QueueAllLocal, Rebase or SetSyncEnabled(false)
+	// may be under way (metaQueueLocal, metaRebaseNext or metaFold set).
 	unfinished atomic.Bool
 	// rmu is held shared by every read transaction, and alone while the
 	// free pages are scrubbed (which no reader may still see).

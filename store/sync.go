@@ -30,32 +30,121 @@ import (
 //
 // Turning it off detaches the profile from its account: the pending ops
 // are folded into confirmed (so nothing the user sees changes or is lost),
-// the outbox is emptied and the cursor goes back to 0. Pausing sync while
-// signed in must keep the flag on, so the outbox keeps growing.
+// a chunk per transaction (see foldLocal), the outbox is emptied and the
+// cursor goes back to 0. Pausing sync while signed in must keep the flag
+// on, so the outbox keeps growing.
 func (db *DB) SetSyncEnabled(ctx context.Context, on bool) error {
-	err := db.update(ctx, "set sync", false, func(w *writeTx) error {
-		if on {
-			return w.enableSync()
-		}
-		if err := w.foldOutbox(); err != nil {
+	if on {
+		return db.update(ctx, "set sync", false, func(w *writeTx) error { return w.enableSync() })
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	db.unfinished.Store(true)
+	if _, err := db.foldLocal(ctx, true); err != nil {
+		return err
+	}
+	db.unfinished.Store(false)
+	return nil
+}
+
+// metaFold (in bucketMeta) is set while turning sync off folds the outbox
+// into confirmed, a chunk per transaction. A file written by a Courier
+// that knows none of this never has it.
+var metaFold = []byte("fold")
+
+// foldLocal runs the transactions that turn sync off, db.wmu held: a new
+// fold when start (or the one under way), else only the one under way.
+// It reports whether a fold was finished.
+//
+// Like QueueAllLocal, it goes a chunk of ops at a time, from the oldest,
+// so that an outbox of a hundred thousand ops does not sit in one
+// transaction. Sync stays on until the last chunk: a fold stopped half
+// way is a profile whose first ops the server seems to have confirmed,
+// and local writes keep going on top of the rest. It is finished before
+// any server change is applied (which then fails: sync is off), or by
+// SetSyncEnabled(false) again.
+func (db *DB) foldLocal(ctx context.Context, start bool) (bool, error) {
+	for first := true; ; first = false {
+		var done, folding bool
+		err := db.updateLocked("turn sync off", false, func(w *writeTx) error {
+			var err error
+			folding, done, err = w.foldChunk(start && first)
 			return err
+		})
+		if err != nil {
+			return false, err
+		}
+		if done {
+			return folding, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+	}
+}
+
+// foldChunk folds the next chunk of pending ops into confirmed (see
+// foldLocal): the first, when start, abandons a merge or start-over under
+// way (what they queued is folded like any op). The last sets the cursor
+// to 0 and turns sync off. It reports whether a fold is (or was) under
+// way, and done once none is.
+func (w *writeTx) foldChunk(start bool) (folding, done bool, err error) {
+	if w.meta.Get(metaFold) == nil {
+		if !start {
+			return false, true, nil
 		}
 		if err := w.dropRebase(); err != nil {
-			return err
-		}
-		if err := w.meta.Put(metaCursor, u64(0)); err != nil {
-			return err
+			return false, false, err
 		}
 		if err := w.meta.Delete(metaQueueLocal); err != nil {
-			return err
+			return false, false, err
 		}
-		w.keys = nil // nothing visible changed
-		return w.meta.Put(metaSync, []byte{0})
-	})
-	if err == nil && !on {
-		db.unfinished.Store(false)
+		if err := w.meta.Put(metaFold, []byte{1}); err != nil {
+			return false, false, err
+		}
 	}
-	return err
+	var ops []model.Op
+	size := 0
+	c := w.out.Cursor()
+	k, v := c.First()
+	for ; k != nil && len(ops) < queueChunk && size < queueChunkBytes; k, v = c.Next() {
+		op, err := w.sec.decodeOp(v)
+		if err != nil {
+			return false, false, fmt.Errorf("outbox op %x: %w", k, err)
+		}
+		ops = append(ops, op)
+		size += len(v)
+	}
+	more := k != nil
+	for _, op := range ops {
+		if _, _, err := w.removeOp(op.OpID); err != nil {
+			return false, false, err
+		}
+	}
+	for _, op := range ops {
+		if err := w.mergeConfirmed(op.Kind, op.ID, op.Fields); err != nil {
+			return false, false, err
+		}
+	}
+	for _, op := range ops {
+		if err := w.materialise(op.Kind, op.ID); err != nil {
+			return false, false, err
+		}
+	}
+	w.keys = nil // nothing visible changed
+	if more {
+		return true, false, nil
+	}
+	if err := w.meta.Put(metaCursor, u64(0)); err != nil {
+		return false, false, err
+	}
+	if err := w.meta.Put(metaSync, []byte{0}); err != nil {
+		return false, false, err
+	}
+	return true, true, w.meta.Delete(metaFold)
 }
 
 func (w *writeTx) enableSync() error {
@@ -89,26 +178,6 @@ func (w *writeTx) clearBuckets(names ...[]byte) error {
 	}
 	_, err := w.resolve()
 	return err
-}
-
-// foldOutbox merges every pending op into confirmed, in order, and empties
-// the outbox.
-func (w *writeTx) foldOutbox() error {
-	ops, err := w.takeOutbox()
-	if err != nil {
-		return err
-	}
-	for _, op := range ops {
-		if err := w.mergeConfirmed(op.Kind, op.ID, op.Fields); err != nil {
-			return err
-		}
-	}
-	for _, op := range ops {
-		if err := w.materialise(op.Kind, op.ID); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // SyncEnabled reports the flag.
@@ -249,7 +318,7 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 		return err
 	}
 	return db.update(ctx, "apply server changes", true, func(w *writeTx) error {
-		if w.meta.Get(metaQueueLocal) != nil || w.meta.Get(metaRebaseNext) != nil {
+		if w.meta.Get(metaQueueLocal) != nil || w.meta.Get(metaRebaseNext) != nil || w.meta.Get(metaFold) != nil {
 			return fmt.Errorf("the local records are being queued: %w", model.ErrConflict)
 		}
 		old, err := cursorOf(w.meta)
@@ -438,6 +507,9 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 	if _, err := db.rebaseLocal(ctx); err != nil {
 		return 0, err
 	}
+	if _, err := db.foldLocal(ctx, false); err != nil {
+		return 0, err
+	}
 	db.unfinished.Store(true)
 	n, err := db.queueLocal(ctx, true)
 	switch {
@@ -476,9 +548,20 @@ func (db *DB) finishLocked(ctx context.Context) error {
 	if _, err := db.rebaseLocal(ctx); err != nil {
 		return fmt.Errorf("finish starting over from the server's stream: %w", err)
 	}
+	folded, err := db.foldLocal(ctx, false)
+	if err != nil {
+		return fmt.Errorf("finish turning sync off: %w", err)
+	}
 	db.unfinished.Store(false)
+	if folded {
+		return errSyncTurnedOff
+	}
 	return nil
 }
+
+// errSyncTurnedOff is finishLocked's answer once it finished turning sync
+// off: the caller, which meant to sync, must not go on.
+var errSyncTurnedOff = fmt.Errorf("sync was turned off on this profile: %w", model.ErrConflict)
 
 // queueLocal runs QueueAllLocal's transactions, db.wmu held: a new queue
 // when fresh (or the one under way), else only the one under way.
@@ -572,7 +655,7 @@ func (w *writeTx) queueChunk(start bool) (queued int, done bool, err error) {
 // CopyTo), before SetSyncEnabled(true). Subscribers are told which records
 // went away.
 func (db *DB) DiscardLocal(ctx context.Context) error {
-	err := db.update(ctx, "discard local records", false, func(w *writeTx) error {
+	return db.update(ctx, "discard local records", false, func(w *writeTx) error {
 		c := w.vis.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			kind, id, err := parseRecKey(k)
@@ -595,8 +678,4 @@ func (db *DB) DiscardLocal(ctx context.Context) error {
 		}
 		return w.meta.Put(metaCursor, u64(0))
 	})
-	if err == nil {
-		db.unfinished.Store(false)
-	}
-	return err
 }
