@@ -114,6 +114,8 @@ func TestHistoryIndexFollowsLocalAndServerWrites(t *testing.T) {
 	db := openStore(t, t.TempDir())
 	all := addHistory(t, db, []string{"https://a/1", "https://a/2"})
 	must(t, db.Apply(ctx, model.DeleteOp(model.KindHistory, all[0])))
+	_, err := db.QueueAllLocal(ctx) // signed in: the server's changes come
+	must(t, err)
 	remote := model.NewID()
 	e, err := model.Encode(historyEntry(remote, "PUT", "https://remote/", 204))
 	must(t, err)

@@ -53,6 +53,7 @@ func nameOp(id model.ID, name string) model.Op {
 func TestSubscribersSeeEveryCommitInOrder(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t, t.TempDir())
+	must(t, db.SetSyncEnabled(ctx, true))
 	var c collector
 	defer db.Subscribe(c.add)()
 	a, b := model.NewID(), model.NewID()

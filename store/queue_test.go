@@ -259,9 +259,15 @@ func TestAFoldStoppedHalfWayLosesNothing(t *testing.T) {
 			case "sync off again":
 				must(t, db.SetSyncEnabled(ctx, false))
 			case "a server change":
-				err := db.ApplyServerChanges(ctx, []model.Change{nameChange(2, model.NewID(), "too late", "")}, 2)
-				if !errors.Is(err, model.ErrConflict) {
-					t.Fatalf("a server change after sync was turned off half way = %v; want ErrConflict", err)
+				// Once finished, and when the engine tries again.
+				for range 2 {
+					err := db.ApplyServerChanges(ctx, []model.Change{nameChange(2, model.NewID(), "too late", "")}, 2)
+					if !errors.Is(err, model.ErrConflict) {
+						t.Fatalf("a server change after sync was turned off half way = %v; want ErrConflict", err)
+					}
+				}
+				if _, err := db.Rebase(ctx, 1); !errors.Is(err, model.ErrConflict) {
+					t.Errorf("Rebase with sync off = %v; want ErrConflict", err)
 				}
 			}
 			if on, _ := db.SyncEnabled(ctx); on {

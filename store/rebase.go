@@ -140,6 +140,9 @@ func (db *DB) Rebase(ctx context.Context, cursor uint64) (int, error) {
 // startRebase is Rebase's first transaction.
 func (w *writeTx) startRebase(cursor uint64) error {
 	w.watched = false // pushed only once caught up, never early
+	if !syncEnabled(w.meta) {
+		return errSyncOff
+	}
 	if err := w.dropRebase(); err != nil {
 		return err
 	}

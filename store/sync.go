@@ -321,6 +321,9 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 		if w.meta.Get(metaQueueLocal) != nil || w.meta.Get(metaRebaseNext) != nil || w.meta.Get(metaFold) != nil {
 			return fmt.Errorf("the local records are being queued: %w", model.ErrConflict)
 		}
+		if !syncEnabled(w.meta) {
+			return errSyncOff
+		}
 		old, err := cursorOf(w.meta)
 		if err != nil {
 			return err
@@ -548,20 +551,16 @@ func (db *DB) finishLocked(ctx context.Context) error {
 	if _, err := db.rebaseLocal(ctx); err != nil {
 		return fmt.Errorf("finish starting over from the server's stream: %w", err)
 	}
-	folded, err := db.foldLocal(ctx, false)
-	if err != nil {
+	if _, err := db.foldLocal(ctx, false); err != nil {
 		return fmt.Errorf("finish turning sync off: %w", err)
 	}
 	db.unfinished.Store(false)
-	if folded {
-		return errSyncTurnedOff
-	}
 	return nil
 }
 
-// errSyncTurnedOff is finishLocked's answer once it finished turning sync
-// off: the caller, which meant to sync, must not go on.
-var errSyncTurnedOff = fmt.Errorf("sync was turned off on this profile: %w", model.ErrConflict)
+// errSyncOff refuses server changes to a profile whose sync is off: its
+// confirmed layer holds its own records.
+var errSyncOff = fmt.Errorf("sync is off on this profile: %w", model.ErrConflict)
 
 // queueLocal runs QueueAllLocal's transactions, db.wmu held: a new queue
 // when fresh (or the one under way), else only the one under way.

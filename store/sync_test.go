@@ -98,6 +98,7 @@ func TestALostAckNeverLosesALaterServerValue(t *testing.T) {
 func TestServerChangesAreIdempotentAndTheCursorNeverGoesBack(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t, t.TempDir())
+	must(t, db.SetSyncEnabled(ctx, true))
 	id := model.NewID()
 	must(t, db.ApplyServerChanges(ctx, []model.Change{nameChange(1, id, "a", ""), nameChange(2, id, "b", "")}, 2))
 	must(t, db.ApplyServerChanges(ctx, []model.Change{nameChange(1, id, "a", "")}, 1)) // the same page again
