@@ -274,18 +274,22 @@ func (a *App) senderConfig(s Settings) SenderConfig {
 	}
 }
 
-// historyEntry builds the entry for one send: the request as edited, the
-// resolved URL, and the response with its body cut to HistoryBodyLimit.
+// historyEntry builds the entry for one send: the request as edited, cut
+// to fit the history (model.HistoryRequest.Cap: a large body would keep
+// the entry from syncing), the resolved URL, and the response with its
+// body cut to HistoryBodyLimit.
 func (a *App) historyEntry(req model.Request, p Prepared, sentAt time.Time, ex *Exchange, sendErr error) model.HistoryEntry {
-	hr := model.HistoryRequest{Request: req, SavedID: req.ID}
+	hr := model.HistoryRequest{Request: req, SavedID: req.ID, ResolvedURL: p.ResolvedURL}
 	hr.ID = ""
+	if sendErr == nil {
+		hr.ResolvedURL = ex.ResolvedURL
+	}
+	hr.Cap()
 	e := model.HistoryEntry{ID: model.NewID(), SentAt: sentAt.UTC(), Request: hr, Environment: p.Environment}
 	if sendErr != nil {
 		e.Error = sendErr.Error()
-		e.Request.ResolvedURL = p.ResolvedURL
 		return e
 	}
-	e.Request.ResolvedURL = ex.ResolvedURL
 	resp := ex.Response
 	body := resp.Body // httprun keeps up to HistoryBodyLimit here
 	if body == nil {

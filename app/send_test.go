@@ -378,6 +378,29 @@ func TestSendBodyOverHistoryLimitIsTruncatedInHistory(t *testing.T) {
 	}
 }
 
+// A request body too large for the history is cut there, so the entry
+// can sync; the whole body was sent.
+func TestSendRequestBodyOverHistoryLimitIsCutInHistory(t *testing.T) {
+	ctx := context.Background()
+	srv := echoServer(t)
+	a, _ := newApp(t, app.Options{})
+	body := strings.Repeat("0123456789abcdef", 600<<10/16)
+	res, err := a.Send(ctx, model.Request{Method: "POST", URL: srv.URL + "/echo", Body: model.Body{Mode: model.BodyRaw, Raw: body}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := echoed(t, res)["body"]; got != body {
+		t.Fatalf("the server got %d bytes of body; want all %d", len(fmt.Sprint(got)), len(body))
+	}
+	e := must[model.HistoryEntry](t)(a.HistoryEntry(ctx, res.HistoryID))
+	if !e.Request.Truncated || !strings.HasPrefix(body, e.Request.Body.Raw) || len(e.Request.Body.Raw) != model.HistoryBodyLimit {
+		t.Errorf("entry request truncated %v, body %d bytes; want the first %d", e.Request.Truncated, len(e.Request.Body.Raw), model.HistoryBodyLimit)
+	}
+	if b, _ := json.Marshal(e.Request); len(b) > model.HistoryRequestLimit {
+		t.Errorf("entry request is %d bytes of JSON; want at most %d", len(b), model.HistoryRequestLimit)
+	}
+}
+
 func TestSendPrunesHistoryToTheLimit(t *testing.T) {
 	srv := echoServer(t)
 	for _, tc := range []struct {

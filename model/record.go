@@ -27,6 +27,10 @@ var Kinds = []Kind{KindCollection, KindFolder, KindRequest, KindEnvironment, Kin
 // FieldDeleted is the field whose value true marks a record as deleted.
 const FieldDeleted = "_deleted"
 
+// FieldHistoryRequest is the field of a history entry that holds its
+// request (a HistoryRequest).
+const FieldHistoryRequest = "request"
+
 // kindFields lists, per kind, the fields a record of that kind may carry
 // (FieldDeleted is allowed on every kind). They are the JSON names of the
 // domain types' fields; TestKindFieldsMatchTypes keeps the two in step.

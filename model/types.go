@@ -223,6 +223,10 @@ type HistoryRequest struct {
 	SavedID ID `json:"saved_id,omitempty"`
 	// ResolvedURL is the URL actually sent, variables resolved.
 	ResolvedURL string `json:"resolved_url,omitempty"`
+	// Truncated says the request was cut to fit the history (see Cap):
+	// its body, mostly. Sent again from the history, it sends what is
+	// left.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Timings of one exchange. Durations missing from the exchange (no DNS for

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -802,7 +803,7 @@ func (c *conn) batch(ops []model.Op, limit int) ([]model.Op, int) {
 		if c.inflight[op.OpID] || c.echoes.ids[op.OpID] || c.stuck[op.OpID] != nil {
 			continue
 		}
-		sealed, err := c.e.sealOp(op)
+		sealed, err := c.e.sealOp(fitHistory(op))
 		var b []byte
 		if err == nil {
 			b, err = json.Marshal(sealed)
@@ -825,6 +826,29 @@ func (c *conn) batch(ops []model.Op, limit int) ([]model.Op, int) {
 		}
 	}
 	return out, len(ops)
+}
+
+// fitHistory returns op with the request of its history entry cut to fit
+// the history (model.HistoryRequest.Cap), when it is too large to sync:
+// an entry written before history entries were cut so. The server then
+// holds the cut request, and its echo brings this device to it.
+func fitHistory(op model.Op) model.Op {
+	v, ok := op.Fields[model.FieldHistoryRequest]
+	if op.Kind != model.KindHistory || !ok || len(v) <= model.HistoryRequestLimit {
+		return op
+	}
+	var r model.HistoryRequest
+	if json.Unmarshal(v, &r) != nil || !r.Cap() {
+		return op
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return op
+	}
+	fields := maps.Clone(op.Fields)
+	fields[model.FieldHistoryRequest] = b
+	op.Fields = fields
+	return op
 }
 
 // settle updates the status after a step and reports whether a one-shot

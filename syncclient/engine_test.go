@@ -734,3 +734,43 @@ func TestEngineSaysSignInAgainOnce(t *testing.T) {
 		}
 	}
 }
+
+// A history entry whose request is too large to sync (written before
+// entries were cut to fit the history) is cut when pushed; the echo
+// brings the device to what the server holds.
+func TestEnginePushesAHistoryEntryTooLargeCutToFit(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeSync(t)
+	db := openStore(t)
+	id := model.NewID()
+	body := strings.Repeat("0123456789", 60<<10)
+	op, err := model.UpsertOp(model.KindHistory, id, &model.HistoryEntry{
+		SentAt:  time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Request: model.HistoryRequest{Request: model.Request{Method: "POST", URL: "https://a.example/", Body: model.Body{Mode: model.BodyRaw, Raw: body}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Apply(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, f, db, vault.NewAccountKey())
+	sum, err := e.Once(ctx)
+	if err != nil || sum.Pushed != 1 {
+		t.Fatalf("Once = %+v, %v; want the entry pushed", sum, err)
+	}
+	if n, _ := db.PendingCount(ctx); n != 0 {
+		t.Errorf("pending = %d; want 0", n)
+	}
+	got, err := db.Get(ctx, model.KindHistory, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r model.HistoryRequest
+	if err := json.Unmarshal(got.Fields[model.FieldHistoryRequest], &r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Truncated || len(r.Body.Raw) != model.HistoryBodyLimit || !strings.HasPrefix(body, r.Body.Raw) {
+		t.Errorf("the entry's request: truncated %v, %d bytes of body; want the first %d", r.Truncated, len(r.Body.Raw), model.HistoryBodyLimit)
+	}
+}

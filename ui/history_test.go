@@ -105,3 +105,20 @@ func TestHistorySearchShowsTheLatestQueryEvenWhenAnEarlierOneAnswersLate(t *test
 		}
 	}
 }
+
+// A history entry whose request the history cut says so when opened:
+// sending it again sends only what is left.
+func TestOpeningACutHistoryRequestWarns(t *testing.T) {
+	h := newHarness(t)
+	for _, cut := range []bool{false, true} {
+		h.mw.openHistory(model.HistoryEntry{
+			ID:       model.NewID(),
+			Request:  model.HistoryRequest{Request: model.Request{Method: "POST", URL: "https://a.example/", Body: model.Body{Mode: model.BodyRaw, Raw: "part"}}, Truncated: cut},
+			Response: &model.Response{Status: 200},
+		})
+		note := h.tab().response.note.Text
+		if got := strings.Contains(note, truncatedRequestWarning); got != cut {
+			t.Errorf("request cut %v: the note %q warns %v", cut, note, got)
+		}
+	}
+}

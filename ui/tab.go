@@ -250,8 +250,16 @@ func (t *requestTab) ShowHistory(e model.HistoryEntry) {
 			}
 		}
 	}
-	t.response.Show(prepareResponse(in))
+	d := prepareResponse(in)
+	if e.Request.Truncated {
+		d.Warnings = append(d.Warnings, truncatedRequestWarning)
+	}
+	t.response.Show(d)
 }
+
+// truncatedRequestWarning is shown with a history entry whose request
+// was cut to fit the history (model.HistoryRequest.Cap).
+const truncatedRequestWarning = "the history kept only the first part of this request's body; sending it again sends that part"
 
 func (t *requestTab) pickFile(done func(string)) {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
