@@ -152,7 +152,7 @@ func startedOverText(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return "The server had lost changes (it was restored from a backup): at " + lastSyncText(t) +
+	return "The server had lost changes (it was restored from a backup, or the account's data was erased at a password reset): at " + lastSyncText(t) +
 		" this device pulled the account again and pushed back what the server lacked."
 }
 

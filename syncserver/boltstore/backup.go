@@ -187,6 +187,21 @@ func markGaps(tx *bbolt.Tx) (int, error) {
 	return len(all), nil
 }
 
+// markErased records, once an account's sync data was erased (a password
+// reset without the key to it), that every cursor up to its head counts
+// in a stream the server no longer holds: each device that synced before
+// starts over, and pushes again what it holds (sealed with the new key),
+// instead of taking itself for in sync with an empty account.
+func markErased(tx *bbolt.Tx, accountID string) error {
+	h := head(tx, accountID)
+	if h == 0 {
+		return nil
+	}
+	gaps := tx.Bucket(bGaps)
+	list := append(bytes.Clone(gaps.Get([]byte(accountID))), append(u64(0), u64(h)...)...)
+	return gaps.Put([]byte(accountID), list)
+}
+
 // ForeignCursor reports whether a device's cursor counts in a stream this
 // file does not hold: one that went on past the backup copy this file was
 // made from (the cursor falls in a gap markCopy left). Such a device must

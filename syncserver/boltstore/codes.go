@@ -145,7 +145,10 @@ func (d *DB) ResetSecrets(ctx context.Context, accountID string, hash []byte, no
 			return err
 		}
 		if erase {
-			return eraseSync(tx, accountID)
+			if err := eraseSync(tx, accountID); err != nil {
+				return err
+			}
+			return markErased(tx, accountID)
 		}
 		return nil
 	})

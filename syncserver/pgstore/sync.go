@@ -198,12 +198,19 @@ func (d *DB) changes(ctx context.Context, accountID string, after uint64, limit,
 
 // eraseSync removes the account's sync data and zeroes its usage; the
 // head stays, so seqs keep increasing and no client cursor points past
-// new data. The account's row is written first: that locks it, so a push
+// new data. Every cursor up to the head then counts in a stream the
+// database no longer holds (a gap from 0, see ForeignCursor): each device
+// that synced before starts over, and pushes again what it holds (sealed
+// with the new key), instead of taking itself for in sync with an empty
+// account. The account's row is written first: that locks it, so a push
 // in progress commits before the deletes look, and none starts until
 // they are done.
 func eraseSync(ctx context.Context, tx pgx.Tx, accountID string) error {
 	b := &pgx.Batch{}
 	b.Queue(`UPDATE accounts SET usage_records = 0, usage_bytes = 0, usage_log = 0 WHERE id = $1`, accountID)
+	b.Queue(`INSERT INTO sync_gaps (account_id, from_seq, to_seq)
+		SELECT id, 0, head FROM accounts WHERE id = $1 AND head > 0
+		ON CONFLICT (account_id, from_seq) DO UPDATE SET to_seq = greatest(sync_gaps.to_seq, excluded.to_seq)`, accountID)
 	b.Queue(`DELETE FROM sync_fields WHERE account_id = $1`, accountID)
 	b.Queue(`DELETE FROM sync_log WHERE account_id = $1`, accountID)
 	b.Queue(`DELETE FROM sync_dead WHERE account_id = $1`, accountID)

@@ -208,6 +208,25 @@ func testEraseKeepsHead(t *testing.T, s SyncBackend) {
 	if res := mustPush(t, s, a.ID, op("o1", "r1", nil)); res.Head != 3 || len(res.Dup) != 0 {
 		t.Fatalf("push after erase = %+v (op ids are forgotten, seqs continue)", res)
 	}
+	// Devices that synced before the erase start over and push what they
+	// hold again; those that synced since go on.
+	cc, ok := s.(syncserver.CursorChecker)
+	if !ok {
+		return
+	}
+	for cursor, want := range map[uint64]bool{0: false, 1: true, 2: true, 3: false} {
+		if foreign, err := cc.ForeignCursor(ctx, a.ID, cursor); err != nil || foreign != want {
+			t.Errorf("after the erase, ForeignCursor(%d) = %v, %v; want %v", cursor, foreign, err, want)
+		}
+	}
+	// A second erase covers the seqs since.
+	h = putCode(t, s, a, syncserver.PurposeResetPassword, "reset again", time.Hour)
+	if err := s.ResetSecrets(ctx, a.ID, h, t0, account(3).Secrets, true); err != nil {
+		t.Fatal(err)
+	}
+	if foreign, err := cc.ForeignCursor(ctx, a.ID, 3); err != nil || !foreign {
+		t.Errorf("after a second erase, ForeignCursor(3) = %v, %v; want true", foreign, err)
+	}
 }
 
 func testSyncUnknownAccount(t *testing.T, s SyncBackend) {

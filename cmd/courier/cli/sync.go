@@ -96,7 +96,7 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "In sync: pulled %d %s, pushed %d %s; cursor %d.\n",
 		sum.Pulled, plural(sum.Pulled, "change"), sum.Pushed, plural(sum.Pushed, "change"), sum.Cursor)
 	if sum.StartedOver {
-		fmt.Fprintln(env.Stdout, "The server had lost changes (it was restored from a backup): this device pulled the account again and pushed back what the server lacked.")
+		fmt.Fprintln(env.Stdout, "The server had lost changes (it was restored from a backup, or the account's data was erased at a password reset): this device pulled the account again and pushed back what the server lacked.")
 	}
 	return nil
 }

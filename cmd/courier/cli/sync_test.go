@@ -429,3 +429,39 @@ func TestSyncSaysWhenTheServerLostChanges(t *testing.T) {
 		t.Errorf("a new device got %q; want both requests", got)
 	}
 }
+
+// After a password reset that erased the account's data (no recovery
+// key), a device that synced before starts over once signed in again: it
+// pushes what it holds, so the account is whole again, and a device that
+// joins later gets it.
+func TestDevicesPushTheirDataAgainAfterAnErase(t *testing.T) {
+	c := newSyncCLI(t)
+	laptop, desktop := t.TempDir(), t.TempDir()
+	const email, pw, newPW = "ann@example.com", "correct horse battery", "new horse battery"
+	signedIn(t, c, laptop, "ann", pw)
+	putRequest(t, laptop, "one")
+	putRequest(t, laptop, "two")
+	c.ok(laptop, "", "sync")
+	c.ok(desktop, pw+"\n", "login", "--username", "ann", "--password-stdin")
+	c.ok(desktop, "", "sync")
+
+	c.ok(laptop, "", "password", "forgot", "--email", email)
+	code := resetCodeRE.FindString(c.srv.NextMail(t, "reset").Text)
+	c.ok(laptop, newPW+"\n", "password", "reset", "--email", email, "--code", code, "--erase-data", "--password-stdin")
+	c.ok(laptop, newPW+"\n", "login", "--username", "ann", "--password-stdin")
+	if out := c.ok(laptop, "", "sync"); !strings.Contains(out, "pushed 2 changes;") || !strings.Contains(out, "erased") {
+		t.Fatalf("the laptop's first sync after the erase said:\n%s", out)
+	}
+	c.ok(desktop, newPW+"\n", "login", "--username", "ann", "--password-stdin")
+	if out := c.ok(desktop, "", "sync"); !strings.Contains(out, "pushed 0 changes;") {
+		t.Errorf("the desktop, holding the same, said:\n%s", out)
+	}
+	fresh := t.TempDir()
+	c.ok(fresh, newPW+"\n", "login", "--username", "ann", "--password-stdin")
+	c.ok(fresh, "", "sync")
+	for name, dir := range map[string]string{"desktop": desktop, "a new device": fresh} {
+		if got := requestNames(t, dir); len(got) != 2 {
+			t.Errorf("%s holds %q; want both requests once", name, got)
+		}
+	}
+}
