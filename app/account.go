@@ -242,6 +242,15 @@ func (x *Accounts) SecretsPersistent() bool {
 	return true
 }
 
+// ProbeSecrets reports, asking the OS keyring now when it was not asked
+// yet, whether the token and account key would outlive this run.
+func (x *Accounts) ProbeSecrets(ctx context.Context) bool {
+	if p, ok := x.secrets.(interface{ Probe(context.Context) bool }); ok {
+		return p.Probe(ctx)
+	}
+	return x.SecretsPersistent()
+}
+
 func (x *Accounts) remember(ctx context.Context, a Account) error {
 	if err := x.store.SetSetting(ctx, accountSettingKey, a); err != nil {
 		return fmt.Errorf("remember the account: %w", err)

@@ -215,11 +215,15 @@ func (p *prompter) line(label string) (string, error) {
 	return strings.TrimRight(s, "\r\n"), nil
 }
 
-// warnMemorySecrets tells the person when the session is not kept.
-func warnMemorySecrets(env *Env, acc *app.Accounts) {
-	if !acc.SecretsPersistent() {
-		fmt.Fprintln(env.Stderr, "courier: warning: no system keyring is available, so the session and account key are kept in memory and end with this command; run Courier where a keyring (Secret Service) is unlocked to stay signed in")
+// needKeyring refuses a sign-in before it starts when no OS keyring is
+// reachable: the session and account key would be kept in memory and end
+// with this command, leaving a session on the server that no command
+// could use. (The desktop app signs in for its run.)
+func needKeyring(ctx context.Context, acc *app.Accounts) error {
+	if acc.ProbeSecrets(ctx) {
+		return nil
 	}
+	return Exitf(ExitFailure, "no system keyring is reachable, and Courier keeps the session and account key only there, so a sign-in would end with this command; start a keyring (Secret Service, Keychain) or unlock it, then sign in again")
 }
 
 // parseAndOpen parses a command's flags, refuses positional arguments and

@@ -154,6 +154,9 @@ func runLogin(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer s.close()
+	if err := needKeyring(ctx, s.acc); err != nil {
+		return err
+	}
 	pw, err := newPrompter(env, f.passwordStdin).password("Password", false)
 	if err != nil {
 		return err
@@ -163,7 +166,6 @@ func runLogin(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "Signed in as %s (%s) on %s.\n", a.Username, a.Email, a.ServerURL)
-	warnMemorySecrets(env, s.acc)
 	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, join)
 }
 

@@ -231,10 +231,10 @@ func TestAccountCommandsRefusePlainHTTPAndBadCAFiles(t *testing.T) {
 	}
 }
 
-// TestLoginWithoutKeyringWarnsAndEraseWarns covers the paths a person must
-// be told about: no OS keyring (secrets last for the command only) and
-// erasing the synced data.
-func TestLoginWithoutKeyringWarnsAndEraseWarns(t *testing.T) {
+// TestLoginWithoutKeyringFailsAndEraseWarns covers the paths a person
+// must be told about: no OS keyring (a sign-in would end with the
+// command, so none is made) and erasing the synced data.
+func TestLoginWithoutKeyringFailsAndEraseWarns(t *testing.T) {
 	srv := startSyncServer(t)
 	c := accountCLI{t: t, srv: srv}
 	gokeyring.MockInit()
@@ -243,13 +243,28 @@ func TestLoginWithoutKeyringWarnsAndEraseWarns(t *testing.T) {
 	c.ok(profile, pw+"\n", "signup", "--email", email, "--username", "bob", "--password-stdin")
 	c.ok(profile, "", "confirm", srv.NextMail(t, "confirm").Links[0])
 
+	sessions := func() int {
+		st, err := srv.Storage().Stats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Sessions
+	}
+	before := sessions()
 	gokeyring.MockInitWithError(errors.New("dbus: no session bus"))
 	t.Cleanup(gokeyring.MockInit)
 	r := c.run(profile, pw+"\n", "login", "--email", email, "--password-stdin")
-	if r.code != 0 || !strings.Contains(r.stderr, "no system keyring") {
-		t.Fatalf("login without keyring: exit %d, stderr %q; want success with a warning", r.code, r.stderr)
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "no system keyring is reachable") || !strings.Contains(r.stderr, "sign in again") {
+		t.Fatalf("login without keyring: exit %d, stderr %q; want it refused, saying why", r.code, r.stderr)
 	}
-	c.fails(profile, "", "sign in again", "devices") // the memory went with the command
+	if n := sessions(); n != before {
+		t.Errorf("the refused login left %d sessions on the server; want %d", n, before)
+	}
+	for _, args := range [][]string{{"login", "--oidc", "corp"}, {"signup", "--oidc", "corp", "--username", "bobby"}} {
+		if r := c.run(profile, "", args...); r.code != ExitFailure || !strings.Contains(r.stderr, "no system keyring is reachable") {
+			t.Errorf("%v without keyring: exit %d, stderr %q; want it refused", args, r.code, r.stderr)
+		}
+	}
 
 	gokeyring.MockInit()
 	c.ok(profile, "", "password", "forgot", "--email", email)

@@ -82,6 +82,9 @@ func runOIDCLogin(ctx context.Context, env *Env, f serverFlags, o *oidcFlags, jo
 		return err
 	}
 	defer s.close()
+	if err := needKeyring(ctx, s.acc); err != nil {
+		return err
+	}
 	res, err := oidcAuthorize(ctx, env, s, o.provider, o.link)
 	if err != nil {
 		return err
@@ -111,7 +114,6 @@ func runOIDCLogin(ctx context.Context, env *Env, f serverFlags, o *oidcFlags, jo
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "Signed in as %s (%s) on %s.\n", a.Username, a.Email, a.ServerURL)
-	warnMemorySecrets(env, s.acc)
 	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, join)
 }
 
@@ -125,6 +127,9 @@ func runOIDCSignup(ctx context.Context, env *Env, f serverFlags, o *oidcFlags, u
 		return err
 	}
 	defer s.close()
+	if err := needKeyring(ctx, s.acc); err != nil {
+		return err
+	}
 	res, err := oidcAuthorize(ctx, env, s, o.provider, false)
 	if err != nil {
 		return err
@@ -146,6 +151,5 @@ func runOIDCSignup(ctx context.Context, env *Env, f serverFlags, o *oidcFlags, u
 	fmt.Fprintf(env.Stdout, "Your recovery key (shown only this once):\n\n    %s\n\n", rk)
 	fmt.Fprintln(env.Stdout, "Keep it somewhere safe, away from this computer. On a new device, 'courier login --oidc")
 	fmt.Fprintln(env.Stdout, "PROVIDER' asks for the encryption passphrase; the recovery key opens the data without it.")
-	warnMemorySecrets(env, s.acc)
 	return joinAfterLogin(ctx, env.Stdout, s.store, a.AccountID, joinChoice{})
 }
