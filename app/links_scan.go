@@ -46,13 +46,16 @@ func literal(v string) string {
 	return strings.TrimSpace(templateRE.ReplaceAllString(v, ""))
 }
 
-// preview shows the first four characters of a credential.
+// preview shows enough of a credential to tell which it is: a quarter of
+// its characters, at most four (the "ghp_" or "Bear" of a long token),
+// none of one shorter than four.
 func preview(v string) string {
 	r := []rune(strings.TrimSpace(v))
-	if len(r) <= 4 {
+	n := min(4, len(r)/4)
+	if n == 0 {
 		return strings.Repeat("•", len(r))
 	}
-	return string(r[:4]) + "…"
+	return string(r[:n]) + "…"
 }
 
 // authSchemeRE is the scheme word of an Authorization value.
