@@ -2,16 +2,21 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/postman"
+	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/vault"
 )
 
 // ImportOptions tune Import and ImportURL.
@@ -50,6 +55,9 @@ type ImportSummary struct {
 	Globals       int // global variables added
 	GlobalsUpdate int // existing global variables whose value was replaced
 	HeaderPresets int
+	// Warnings name the records stored that cannot sync (a value larger
+	// than one synced field holds): they stay on this device.
+	Warnings []string
 }
 
 // Lines describes the import for a person, one line per collection,
@@ -183,8 +191,30 @@ func (a *App) storeBundle(ctx context.Context, b *postman.Bundle, after string) 
 	s := summarize(b)
 	s.Globals -= replaced
 	s.GlobalsUpdate = replaced
+	s.Warnings = unsyncable(ops)
 	a.log.Info("imported", "kind", b.Kind, "records", len(ops))
 	return s, nil
+}
+
+// unsyncable says which of ops write a value larger than one synced field
+// holds (syncproto.MaxFieldValue, sealed): their records stay on this
+// device, and sync says so each time it runs.
+func unsyncable(ops []model.Op) []string {
+	var out []string
+	for _, op := range ops {
+		for _, field := range slices.Sorted(maps.Keys(op.Fields)) {
+			n := len(op.Fields[field]) + vault.Overhead
+			if n <= syncproto.MaxFieldValue {
+				continue
+			}
+			var name string
+			_ = json.Unmarshal(op.Fields["name"], &name)
+			out = append(out, fmt.Sprintf("%s %q stays on this device: its %s is %s, more than the %s one synced value holds",
+				op.Kind, name, field, model.FormatSize(int64(n)), model.FormatSize(syncproto.MaxFieldValue)))
+			break
+		}
+	}
+	return out
 }
 
 // bundleOps is b.Ops() with the requests (most of a big file) encoded on

@@ -154,6 +154,26 @@ func TestImportSummaryNamesWhatWasStored(t *testing.T) {
 	}
 }
 
+// A request whose body is larger than one synced value holds is imported,
+// and the summary warns that it stays on this device.
+func TestImportWarnsOfWhatCannotSync(t *testing.T) {
+	ctx := context.Background()
+	a, _ := newApp(t, app.Options{})
+	coll := fmt.Sprintf(`{"info":{"name":"Big","schema":"https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+		"item":[{"name":"Upload","request":{"method":"POST","url":"https://a.example/","body":{"mode":"raw","raw":%q}}},
+		{"name":"Small","request":{"method":"GET","url":"https://a.example/"}}]}`, strings.Repeat("x", 600<<10))
+	s, err := a.Import(ctx, strings.NewReader(coll), app.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], `request "Upload" stays on this device: its body is 600.`) {
+		t.Errorf("warnings = %q; want the Upload request's body named", s.Warnings)
+	}
+	if s.Collections[0].Requests != 2 {
+		t.Errorf("imported %d requests; want both", s.Collections[0].Requests)
+	}
+}
+
 func TestImportPlacesNewCollectionsAfterTheExistingOnes(t *testing.T) {
 	ctx := context.Background()
 	a, _ := newApp(t, app.Options{})

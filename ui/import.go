@@ -329,6 +329,9 @@ func (im *importer) showSummary(results []importResult) {
 			for _, l := range r.Summary.Lines() {
 				lines = append(lines, prefix+"imported "+l)
 			}
+			for _, w := range r.Summary.Warnings {
+				lines = append(lines, prefix+"Warning: "+w)
+			}
 		}
 	}
 	im.result = widget.NewLabel(strings.Join(lines, "\n"))

@@ -65,6 +65,9 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	for _, line := range s.Lines() {
 		fmt.Fprintf(env.Stdout, "imported %s\n", line)
 	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(env.Stderr, "courier: warning: %s\n", w)
+	}
 	return nil
 }
 
