@@ -280,8 +280,8 @@ func curlIntoCollection(b *postman.Bundle, after string) error {
 
 // mergeGlobals gives each imported global variable whose name an existing
 // global has that global's ID and place, so the import replaces its value
-// instead of adding a twin that the older one would shadow. It returns how
-// many it merged.
+// instead of adding a twin that the older one would shadow (of existing
+// twins, the one requests use). It returns how many it merged.
 func (a *App) mergeGlobals(ctx context.Context, b *postman.Bundle) (int, error) {
 	var n int
 	var existing map[string]model.Variable
@@ -295,9 +295,11 @@ func (a *App) mergeGlobals(ctx context.Context, b *postman.Bundle) (int, error) 
 			if err != nil {
 				return 0, err
 			}
+			// Of twins (made on two devices at once), the one requests
+			// use: the first enabled, else the first.
 			existing = map[string]model.Variable{}
 			for _, o := range olds {
-				if _, dup := existing[o.Name]; !dup {
+				if cur, dup := existing[o.Name]; !dup || !cur.Enabled && o.Enabled {
 					existing[o.Name] = o
 				}
 			}

@@ -218,6 +218,32 @@ func TestImportingGlobalsReplacesTheValuesOfSameNamedGlobals(t *testing.T) {
 	}
 }
 
+// Of two globals of one name (made on two devices at once), the import
+// replaces the one requests use: the first enabled.
+func TestImportingGlobalsReplacesTheTwinRequestsUse(t *testing.T) {
+	ctx := context.Background()
+	a, _ := newApp(t, app.Options{})
+	for _, v := range []model.Variable{
+		{Owner: model.GlobalsID, Name: "host", Value: "off", Enabled: false},
+		{Owner: model.GlobalsID, Name: "host", Value: "used", Enabled: true},
+	} {
+		if _, err := a.SaveVariable(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := `{"name":"Globals","_postman_variable_scope":"globals","values":[{"key":"host","value":"new","enabled":true}]}`
+	if _, err := a.Import(ctx, strings.NewReader(file), app.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := a.Variables(ctx, model.GlobalsID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 2 || vs[0].Value != "off" || vs[1].Value != "new" {
+		t.Errorf("globals after import: %+v; want the enabled twin replaced", vs)
+	}
+}
+
 func TestABrokenFileImportsNothingAndTheErrorNamesThePlace(t *testing.T) {
 	good := string(readTestdata(t, "everything.v21.postman_collection.json"))
 	tests := []struct {
