@@ -29,3 +29,16 @@ func SetQueueChunk(records, bytes int) (restore func()) {
 	queueChunk, queueChunkBytes = records, bytes
 	return func() { queueChunk, queueChunkBytes = oldN, oldB }
 }
+
+// MarkSynced turns sync on and sets the cursor without touching a layer,
+// as if the confirmed records had come from the server up to cursor: a
+// synced profile for the benchmarks, from a fixture built offline.
+func (db *DB) MarkSynced(cursor uint64) error {
+	return db.bolt.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put(metaCursor, u64(cursor)); err != nil {
+			return err
+		}
+		return meta.Put(metaSync, []byte{1})
+	})
+}

@@ -45,18 +45,19 @@ func BenchmarkStartOver(b *testing.B) {
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 		b.ReportMetric(0, "ns/op")
 	}
-	b.Run("courier", func(b *testing.B) {
-		run(b, func(ctx context.Context, db *store.DB) error {
-			_, err := db.Rebase(ctx, 1)
+	rebase := func(ctx context.Context, db *store.DB) error {
+		// The fixture was built offline: its records stand for what a
+		// synced device confirmed up to seq 1.
+		if err := db.MarkSynced(1); err != nil {
 			return err
-		})
-	})
+		}
+		_, err := db.Rebase(ctx, 1)
+		return err
+	}
+	b.Run("courier", func(b *testing.B) { run(b, rebase) })
 	b.Run("one-transaction", func(b *testing.B) {
 		defer store.SetQueueChunk(math.MaxInt, math.MaxInt)()
-		run(b, func(ctx context.Context, db *store.DB) error {
-			_, err := db.Rebase(ctx, 1)
-			return err
-		})
+		run(b, rebase)
 	})
 	b.Run("baseline", func(b *testing.B) {
 		defer store.SetQueueChunk(math.MaxInt, math.MaxInt)()
