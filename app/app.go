@@ -63,6 +63,7 @@ type App struct {
 	sender Sender
 
 	settingsMu sync.Mutex // serialises read-modify-write of Settings
+	unreadable unreadable // records left out (see Unreadable)
 }
 
 // New returns the core over store. It fails only when opts are unusable.

@@ -64,7 +64,7 @@ func (a *App) allRequests(ctx context.Context) ([]model.Request, error) {
 	kept := out[:0]
 	for i, r := range out {
 		if errs[i] != nil {
-			a.log.Warn("skip undecodable record", "kind", model.KindRequest, "id", recs[i].ID, "err", errs[i])
+			a.skipUnreadable(model.KindRequest, recs[i].ID, errs[i])
 			continue
 		}
 		kept = append(kept, r)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/courierapp/courier/model"
 )
@@ -28,7 +29,7 @@ func getObj[T object](ctx context.Context, s Store, kind model.Kind, id model.ID
 
 // listObj reads and decodes every record of kind. A record that does not
 // decode (written by a newer version, say) is skipped and logged rather than
-// hiding all the others.
+// hiding all the others; Unreadable tells it.
 func listObj[T object](ctx context.Context, a *App, kind model.Kind) ([]T, error) {
 	recs, err := a.store.List(ctx, kind)
 	if err != nil {
@@ -38,12 +39,53 @@ func listObj[T object](ctx context.Context, a *App, kind model.Kind) ([]T, error
 	for _, r := range recs {
 		v, err := model.Decode[T](r)
 		if err != nil {
-			a.log.Warn("skip undecodable record", "kind", kind, "id", r.ID, "err", err)
+			a.skipUnreadable(kind, r.ID, err)
 			continue
 		}
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// maxUnreadableKept bounds the records Unreadable names.
+const maxUnreadableKept = 10
+
+// unreadable is what the App left out because it did not decode.
+type unreadable struct {
+	mu    sync.Mutex
+	seen  map[RecordKey]bool
+	first []RecordKey // the first maxUnreadableKept, in the order met
+}
+
+// skipUnreadable logs a record left out because it does not decode, and
+// keeps it for Unreadable.
+func (a *App) skipUnreadable(kind model.Kind, id model.ID, err error) {
+	a.log.Warn("skip undecodable record", "kind", kind, "id", id, "err", err)
+	k := RecordKey{Kind: kind, ID: id}
+	u := &a.unreadable
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.seen[k] {
+		return
+	}
+	if u.seen == nil {
+		u.seen = map[RecordKey]bool{}
+	}
+	u.seen[k] = true
+	if len(u.first) < maxUnreadableKept {
+		u.first = append(u.first, k)
+	}
+}
+
+// Unreadable reports the records the App left out of what it read so
+// far because they did not decode (written by a newer Courier, say): how
+// many, and the first few of them. Lists, exports and sends go on
+// without them; the person should hear of it.
+func (a *App) Unreadable() (n int, first []RecordKey) {
+	u := &a.unreadable
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.seen), slices.Clone(u.first)
 }
 
 // byOrder compares two items by order key, then name, then ID, so lists

@@ -42,3 +42,11 @@ func (db *DB) MarkSynced(cursor uint64) error {
 		return meta.Put(metaSync, []byte{1})
 	})
 }
+
+// SetScrubFailure makes the wiping of free pages after the sealing at Open
+// fail with err, until the returned restore.
+func SetScrubFailure(err error) (restore func()) {
+	old := scrubOpened
+	scrubOpened = func(*bbolt.DB, string, bool) error { return err }
+	return func() { scrubOpened = old }
+}

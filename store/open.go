@@ -124,7 +124,7 @@ func (db *DB) open(ctx context.Context, opts Options) error {
 		if rerr != nil {
 			return rerr
 		}
-		db.notice = fmt.Sprintf("Courier could not read its database, so it started a new one; the old file was kept as %s.", kept)
+		db.addNotice(fmt.Sprintf("Courier could not read its database, so it started a new one; the old file was kept as %s.", kept))
 		b, err = db.openFile(opts, key)
 	}
 	if err != nil {

@@ -52,13 +52,18 @@ func (db *DB) prepareSecrets(b *bbolt.DB, getKey func() ([]byte, error), noSync 
 		if err := b.Update(func(tx *bbolt.Tx) error { return sealPlain(tx, sec) }); err != nil {
 			return fmt.Errorf("seal the secret values of %s: %s: %w: %w", db.path, writeProblem(db.dir, err), model.ErrUnavailable, markNotWritable(err))
 		}
-		if err := scrubFreePages(b, db.path, noSync); err != nil { // nobody reads yet
+		if err := scrubOpened(b, db.path, noSync); err != nil { // nobody reads yet
 			db.log.Warn("could not overwrite the free pages after sealing", "path", db.path, "err", err)
+			db.addNotice(fmt.Sprintf("Courier encrypted the secret values in %s, but could not overwrite their unencrypted copies in the file's free space (%v); they stay there until Courier writes over them.", db.path, err))
 		}
 	}
 	db.sec = sec
 	return nil
 }
+
+// scrubOpened is scrubFreePages, for the sealing at Open (a variable for
+// tests).
+var scrubOpened = scrubFreePages
 
 // plainValue is a stored value that sealing would change: a secret
 // variable record's plain value in confirmed or visible, or (withOps) a

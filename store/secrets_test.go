@@ -332,6 +332,21 @@ func TestOpeningAPlainProfileWithAKeySealsIt(t *testing.T) {
 	}
 }
 
+// Sealing at Open that cannot wipe the plain copies says so in Notice.
+func TestSealingThatCannotWipeThePlainCopiesSaysSo(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := mustOpenWithKey(t, dir, nil)
+	must(t, db.Apply(ctx, variableOp(model.NewID(), "MARKER-plain-93", true)))
+	must(t, db.Close())
+	defer store.SetScrubFailure(errors.New("disk on fire"))()
+	db = mustOpenWithKey(t, dir, newSecretKey(t))
+	defer db.Close()
+	if n := db.Notice(); !strings.Contains(n, "could not overwrite their unencrypted copies") || !strings.Contains(n, "disk on fire") {
+		t.Errorf("Notice = %q; want it to say the plain copies stay", n)
+	}
+}
+
 func TestAProfileWithoutSecretsOpensWithoutItsKey(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -107,9 +107,18 @@ func (db *DB) SecretsSealed() bool { return db.sec != nil }
 // so that every write fails.
 func (db *DB) ReadOnly() bool { return db.readOnly }
 
-// Notice returns a sentence for the user when Open had to set a damaged
-// database file aside (saying where it was kept), or "".
+// Notice returns sentences for the user about the opening, or "": Open
+// had to set a damaged database file aside (saying where it was kept), or
+// it sealed secret values but could not wipe their plain copies.
 func (db *DB) Notice() string { return db.notice }
+
+// addNotice adds a sentence to Notice.
+func (db *DB) addNotice(s string) {
+	if db.notice != "" {
+		s = db.notice + " " + s
+	}
+	db.notice = s
+}
 
 // Close stops change delivery (queued notifications are dropped) and
 // closes the file. It is safe to call more than once.

@@ -236,7 +236,11 @@ func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
+	var core *app.App
 	closeFn := func() {
+		if core != nil {
+			warnUnreadable(e.Stderr, core)
+		}
 		if err := p.Close(); err != nil {
 			fmt.Fprintf(e.Stderr, "courier: %s\n", Message(err))
 		}
@@ -244,12 +248,35 @@ func (e *Env) openApp(ctx context.Context, through bool) (*app.App, string, func
 	if p.Notice != "" {
 		fmt.Fprintf(e.Stderr, "courier: %s\n", p.Notice)
 	}
-	core, err := app.New(p.Store, app.Options{Logger: e.Logger})
+	core, err = app.New(p.Store, app.Options{Logger: e.Logger})
 	if err != nil {
 		closeFn()
 		return nil, "", nil, nil, err
 	}
 	return core, p.Notice, closeFn, p, nil
+}
+
+// warnUnreadable tells the records core left out of what it read because
+// they could not be read (see app.App.Unreadable): a list, an export or a
+// link went on without them.
+func warnUnreadable(w io.Writer, core *app.App) {
+	n, first := core.Unreadable()
+	if n == 0 {
+		return
+	}
+	names := make([]string, len(first))
+	for i, k := range first {
+		names[i] = string(k.Kind) + " " + string(k.ID)
+	}
+	list := strings.Join(names, ", ")
+	if n > len(first) {
+		list += fmt.Sprintf(" and %d more", n-len(first))
+	}
+	what := fmt.Sprintf("%d records of this profile could not be read (written by a newer Courier?) and were", n)
+	if n == 1 {
+		what = "1 record of this profile could not be read (written by a newer Courier?) and was"
+	}
+	fmt.Fprintf(w, "courier: warning: %s left out: %s\n", what, list)
 }
 
 // openProfile opens the profile in dir with OpenProfile. For a command

@@ -229,3 +229,34 @@ func TestExportNamesTheChoicesWhenTheNameIsUnknownOrAmbiguous(t *testing.T) {
 		})
 	}
 }
+
+// A record that does not decode (written by a newer Courier, say) is left
+// out of an export, and the export says so.
+func TestExportSaysWhichRecordsItLeftOut(t *testing.T) {
+	dir := t.TempDir()
+	if r := run(t, runOpts{}, "--profile", dir, "import", writeTemp(t, "p.json", petstore("Petstore"))); r.code != 0 {
+		t.Fatalf("import: exit %d, stderr %q", r.code, r.stderr)
+	}
+	db, err := store.Open(context.Background(), dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := db.List(context.Background(), model.KindRequest)
+	if err != nil || len(reqs) == 0 {
+		t.Fatalf("%d requests, %v", len(reqs), err)
+	}
+	bad := reqs[0].ID
+	err = db.Apply(context.Background(), model.Op{OpID: model.NewID(), Kind: model.KindRequest, ID: bad, Fields: model.Fields{"name": json.RawMessage(`{"a newer":"shape"}`)}})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, runOpts{}, "--profile", dir, "export", "dump")
+	want := "courier: warning: 1 record of this profile could not be read (written by a newer Courier?) and was left out: request " + string(bad) + "\n"
+	if r.code != 0 || r.stderr != want || !strings.Contains(r.stdout, "Request ") {
+		t.Fatalf("export dump: exit %d, stderr %q; want the dump and %q", r.code, r.stderr, want)
+	}
+	if r := run(t, runOpts{}, "--profile", dir, "export", "globals"); r.code != 0 || r.stderr != "" {
+		t.Fatalf("export globals: exit %d, stderr %q; want no warning", r.code, r.stderr)
+	}
+}

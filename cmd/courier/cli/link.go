@@ -87,7 +87,10 @@ func openLinks(ctx context.Context, env *Env, f serverFlags) (*linkSession, erro
 		closeFn()
 		return nil, err
 	}
-	ls.close = closeFn
+	ls.close = func() {
+		warnUnreadable(env.Stderr, ls.core)
+		closeFn()
+	}
 	return ls, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/courierapp/courier/keyring"
@@ -54,17 +56,14 @@ func (m *Main) openStore(ctx context.Context, dir string) (*Profile, error) {
 		}
 		return nil, err
 	}
+	notice := db.Notice()
 	if err := keyring.PinProfileID(dir); err != nil {
 		// Only a move of the folder would lose its keyring entries.
 		m.Logger.Warn("keyring name not kept in the profile", "dir", dir, "err", err)
+		notice = sentences(notice, fmt.Sprintf("Courier could not keep this profile's keyring name in %s (%s): were the folder moved, its entries in the OS keyring (the key of its secret values, its session) would not be found.",
+			filepath.Join(dir, keyring.IDFile), strings.TrimPrefix(Message(err), "keep the profile's keyring name: ")))
 	}
-	notice := db.Notice()
-	if w := unsealedWarning(ctx, db); w != "" {
-		if notice != "" {
-			notice += " "
-		}
-		notice += w
-	}
+	notice = sentences(notice, unsealedWarning(ctx, db))
 	p := &Profile{Store: db, Notice: notice, Close: db.Close}
 	if db.SecretsSealed() {
 		p.SecretKey = loaded
@@ -99,6 +98,14 @@ func (m *Main) openStoreReadOnly(ctx context.Context, dir string) (*Profile, err
 		p.SecretKey = loaded
 	}
 	return p, nil
+}
+
+// sentences joins two notices, either of which may be "".
+func sentences(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + " " + b
 }
 
 // unsealedWarning returns a sentence when secret values are stored

@@ -257,3 +257,17 @@ func TestSecretVariablesSyncBetweenSealedProfiles(t *testing.T) {
 		}
 	}
 }
+
+// A profile whose keyring name cannot be kept in it says what that risks.
+func TestAProfileThatCannotKeepItsKeyringNameSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, keyring.IDFile), 0o700); err != nil { // a folder where the file goes
+		t.Fatal(err)
+	}
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	r := run(t, runOpts{main: func(m *Main) { m.ProfileSecrets = kr.secrets }}, "import", "--profile", dir, writeTemp(t, "p.json", petstore("Petstore")))
+	want := "courier: Courier could not keep this profile's keyring name in " + filepath.Join(dir, keyring.IDFile) + " ("
+	if r.code != 0 || !strings.HasPrefix(r.stderr, want) || !strings.Contains(r.stderr, "were the folder moved") || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q; want one line starting %q", r.code, r.stderr, want)
+	}
+}
