@@ -5,10 +5,8 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/courierapp/courier/cmd/courier/cli"
@@ -18,9 +16,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Diagnostics go to stderr: the window's at WARN, a command's only
+	// when COURIER_LOG asks (see cli.Main.LogOutput).
 	m := cli.NewMain()
-	m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(os.Getenv("COURIER_LOG"))}))
-	m.RunGUI = guiRunner(m.Logger, m.SetStatusSource)
+	m.RunGUI = guiRunner(m)
 	m.ShowStartError = func(msg string) error {
 		signal.Reset(os.Interrupt, syscall.SIGTERM) // as the main window does
 		return ui.ShowStartError(msg)
@@ -28,13 +27,4 @@ func main() {
 	code := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
-}
-
-// logLevel reads COURIER_LOG (debug, info, warn, error); warn by default.
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
-		return slog.LevelWarn
-	}
-	return l
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,12 +50,27 @@ func courier(t *testing.T, env []string, args ...string) (code int, stdout, stde
 func TestInitRunsBeforeFyne(t *testing.T) {
 	for _, lang := range []string{"C.UTF-8", "en_US.UTF-8"} {
 		t.Run(lang, func(t *testing.T) {
-			code, _, stderr := courier(t, []string{"LANG=" + lang, "LC_ALL=", "LC_MESSAGES=", "LANGUAGE="}, "history", "--profile", t.TempDir())
+			dir := newProfile(t)
+			code, _, stderr := courier(t, []string{"LANG=" + lang, "LC_ALL=", "LC_MESSAGES=", "LANGUAGE="}, "history", "--profile", dir)
 			if code != 0 || stderr != "" {
 				t.Fatalf("exit %d, stderr %q; want a silent success", code, stderr)
 			}
 		})
 	}
+}
+
+// newProfile returns the folder of a new, empty profile.
+func newProfile(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 func TestSecondInstanceNamesProfileFlag(t *testing.T) {
@@ -74,5 +91,34 @@ func TestHelpOfTheBinary(t *testing.T) {
 	code, stdout, _ := courier(t, nil, "--help")
 	if code != 0 || !strings.Contains(stdout, "send") || !strings.Contains(stdout, "history") {
 		t.Fatalf("exit %d stdout %q", code, stdout)
+	}
+}
+
+// A command prints no log lines: what matters, its own messages say (here
+// the notice about a damaged file set aside). COURIER_LOG turns the log
+// on, on stderr.
+func TestCommandsLogOnlyWhenAsked(t *testing.T) {
+	damaged := func() string {
+		dir := t.TempDir()
+		junk := make([]byte, 64<<10)
+		_, _ = rand.Read(junk)
+		if err := os.WriteFile(filepath.Join(dir, store.FileName), junk, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	const notice = "courier: Courier could not read its database, so it started a new one; the old file was kept as "
+	code, stdout, stderr := courier(t, []string{"COURIER_LOG="}, "history", "--profile", damaged())
+	if code != 0 || stdout != "" || !strings.HasPrefix(stderr, notice) || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("history of a damaged profile: exit %d, stdout %q, stderr %q; want the notice alone", code, stdout, stderr)
+	}
+	for _, level := range []string{"warn", "debug"} {
+		code, _, stderr = courier(t, []string{"COURIER_LOG=" + level}, "history", "--profile", damaged())
+		if code != 0 || !strings.Contains(stderr, `level=WARN msg="profile database damaged; kept aside"`) || !strings.Contains(stderr, notice) {
+			t.Fatalf("COURIER_LOG=%s: exit %d, stderr %q; want the log line and the notice", level, code, stderr)
+		}
+	}
+	if code, _, stderr = courier(t, []string{"COURIER_LOG=error"}, "history", "--profile", damaged()); code != 0 || strings.Contains(stderr, "level=") {
+		t.Fatalf("COURIER_LOG=error: exit %d, stderr %q; want no WARN line", code, stderr)
 	}
 }

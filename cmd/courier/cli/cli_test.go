@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -466,8 +467,13 @@ func TestAnEmptyProfileFlagIsAUsageError(t *testing.T) {
 
 func TestHelpMentionsEveryFlag(t *testing.T) {
 	r := run(t, runOpts{}, "--help")
-	if r.code != 0 || !strings.Contains(r.stdout, "--profile DIR") || !strings.Contains(r.stdout, "COURIER_PROFILE") {
+	if r.code != 0 || !strings.Contains(r.stdout, "--profile DIR") {
 		t.Fatalf("courier --help: %d %q", r.code, r.stdout)
+	}
+	for _, v := range []string{"COURIER_PROFILE", "COURIER_SERVER", "COURIER_CA", "COURIER_LOG"} {
+		if !strings.Contains(r.stdout, "\n  "+v+" ") {
+			t.Errorf("courier --help does not describe %s:\n%s", v, r.stdout)
+		}
 	}
 	for _, c := range commands {
 		t.Run(c.Name, func(t *testing.T) {
@@ -702,5 +708,55 @@ func TestSendCanceled(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("send did not stop when its context was canceled")
+	}
+}
+
+// The window logs to LogOutput at WARN; a command logs only when
+// COURIER_LOG asks, at its level (and slog's default logs with it).
+func TestOnlyTheWindowLogsUnlessAsked(t *testing.T) {
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	damaged := func() string {
+		dir := t.TempDir()
+		junk := make([]byte, 64<<10)
+		_, _ = rand.Read(junk)
+		if err := os.WriteFile(filepath.Join(dir, store.FileName), junk, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	const line = `level=WARN msg="profile database damaged; kept aside"`
+	tests := []struct {
+		name, courierLog string
+		args             []string
+		logs             bool
+	}{
+		{"the window", "", nil, true},
+		{"the window, COURIER_LOG=off", "off", nil, false},
+		{"a command", "", []string{"history"}, false},
+		{"a command, COURIER_LOG=info", "info", []string{"history"}, true},
+		{"a command, COURIER_LOG=error", "error", []string{"history"}, false},
+		{"a command, COURIER_LOG=yes", "yes", []string{"history"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			r := run(t, runOpts{env: map[string]string{"COURIER_LOG": tt.courierLog}, main: func(m *Main) {
+				m.LogOutput = &logs
+				m.RunGUI = func(context.Context, *app.App, string) error { return nil }
+			}}, append([]string{"--profile", damaged()}, tt.args...)...)
+			if r.code != 0 || !strings.Contains(r.stderr, "the old file was kept as") {
+				t.Fatalf("exit %d, stderr %q; want the notice", r.code, r.stderr)
+			}
+			if got := strings.Contains(logs.String(), line); got != tt.logs {
+				t.Fatalf("logged %q; want the WARN line: %v", logs.String(), tt.logs)
+			}
+			if tt.args != nil {
+				slog.Warn("from a package")
+				if got := strings.Contains(logs.String(), "from a package"); got != tt.logs {
+					t.Fatalf("slog's default logged %q; want it to follow the command's: %v", logs.String(), tt.logs)
+				}
+			}
+		})
 	}
 }

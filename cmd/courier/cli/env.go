@@ -182,6 +182,13 @@ Flags:
 
 Environment:
   COURIER_PROFILE      the profile folder when --profile is not given
+  COURIER_SERVER       the sync server when --server is not given
+  COURIER_CA           a PEM file of CA certificates to trust when --ca is
+                       not given
+  COURIER_LOG          log on stderr at this level: debug, info, warn, error,
+                       or off. Unset, commands log nothing (their messages
+                       say what went wrong) and the desktop app logs
+                       warnings and errors.
 
 Run 'courier COMMAND --help' for the flags of a command.
 `)

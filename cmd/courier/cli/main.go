@@ -83,8 +83,14 @@ type Main struct {
 	// keyringTimeout bounds each OS keyring call of the profile's opening
 	// (keyring.DefaultTimeout when 0).
 	keyringTimeout time.Duration
-	// Logger receives diagnostics; nil discards them.
+	// Logger receives diagnostics; nil makes one that writes to
+	// LogOutput (see setLogger).
 	Logger *slog.Logger
+	// LogOutput is where the diagnostics go when Logger is nil: the
+	// desktop window's at WARN and above, a command's only when
+	// COURIER_LOG asks for them (a command tells the person what matters
+	// in its own words). nil discards them.
+	LogOutput io.Writer
 	// OpenBrowser opens a sign-in page (login --oidc); nil uses the
 	// system's opener (xdg-open, open, rundll32).
 	OpenBrowser func(ctx context.Context, url string) error
@@ -101,9 +107,10 @@ func (m *Main) SetStatusSource(fn func(context.Context) (app.Account, app.SyncSt
 	m.live.fn.Store(&fn)
 }
 
-// NewMain returns a Main over the process's streams and environment.
+// NewMain returns a Main over the process's streams and environment; its
+// diagnostics go to stderr (see LogOutput).
 func NewMain() *Main {
-	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, LogOutput: os.Stderr}
 }
 
 // Run runs the command line args (without the program name) and returns
@@ -113,7 +120,9 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 	m.defaults()
 	defer func() {
 		if p := recover(); p != nil {
-			m.Logger.Error("panic in command", "panic", p)
+			if m.Logger != nil {
+				m.Logger.Error("panic in command", "panic", p)
+			}
 			fmt.Fprintf(m.Stderr, "courier: internal error: %v\n", p)
 			code = ExitFailure
 		}
@@ -131,6 +140,7 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 		return ExitUsage
 	}
 	env.globalProfile = env.profile
+	m.setLogger(len(rest) == 0)
 	if len(rest) == 0 {
 		// The desktop may show an unlock prompt: give the person time.
 		m.keyringTimeout = desktopKeyringTimeout
@@ -167,7 +177,7 @@ func (m *Main) defaults() {
 	if m.IsTerminal == nil {
 		m.IsTerminal = isTerminal
 	}
-	if m.Logger == nil {
+	if m.Logger == nil && m.LogOutput == nil {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
 	if m.OpenProfile == nil {
@@ -176,6 +186,46 @@ func (m *Main) defaults() {
 	if m.OpenProfileReadOnly == nil {
 		m.OpenProfileReadOnly = m.openStoreReadOnly
 	}
+}
+
+// setLogger makes the Logger, when none was given, from LogOutput and
+// COURIER_LOG (debug, info, warn, error; off for none). The desktop
+// window (window) logs at WARN and above unless COURIER_LOG says
+// otherwise. A command logs nothing unless COURIER_LOG is set: its
+// messages already say what went wrong, and a log line above them
+// would only repeat it less clearly. A command's logger also becomes
+// slog's default, so that no package logs past it.
+func (m *Main) setLogger(window bool) {
+	if m.Logger != nil {
+		return
+	}
+	level, on := logLevel(m.Getenv("COURIER_LOG"), window)
+	if !on {
+		m.Logger = slog.New(slog.DiscardHandler)
+	} else {
+		m.Logger = slog.New(slog.NewTextHandler(m.LogOutput, &slog.HandlerOptions{Level: level}))
+	}
+	if !window {
+		slog.SetDefault(m.Logger)
+	}
+}
+
+// logLevel reads COURIER_LOG: the level to log at, and whether to log at
+// all. Unset, only the window logs (at WARN); "off" (or "none") logs
+// nothing; a value that is no level logs at WARN.
+func logLevel(v string, window bool) (slog.Level, bool) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return slog.LevelWarn, window
+	case strings.EqualFold(v, "off"), strings.EqualFold(v, "none"):
+		return 0, false
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		return slog.LevelWarn, true
+	}
+	return l, true
 }
 
 func lookup(name string) (Command, bool) {
