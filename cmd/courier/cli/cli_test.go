@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -758,5 +759,86 @@ func TestOnlyTheWindowLogsUnlessAsked(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The commands that only read make no profile: a mistyped --profile (or
+// COURIER_PROFILE) is an error that names the folder and what chose it,
+// and leaves nothing behind, in the folder or the keyring.
+func TestReadingCommandsMakeNoProfile(t *testing.T) {
+	reads := [][]string{{"history"}, {"export", "globals"}, {"status"}, {"status", "--offline"}, {"devices"}, {"link", "list"}}
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	withKeyring := func(m *Main) { m.ProfileSecrets = kr.secrets }
+	root := t.TempDir()
+	empty := filepath.Join(root, "empty") // a folder, without a courier.db
+	if err := os.Mkdir(empty, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(root, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range reads {
+		for _, dir := range []string{filepath.Join(root, "typo"), filepath.Join(root, "no", "such", "folder"), empty, filepath.Join(file, "profile")} {
+			want := "courier " + args[0] + ": there is no Courier profile in " + dir + " (the folder --profile names)\n"
+			for _, line := range [][]string{append([]string{"--profile", dir}, args...), append(slices.Clone(args), "--profile", dir)} {
+				if r := run(t, runOpts{main: withKeyring}, line...); r.code != ExitFailure || r.stderr != want || r.stdout != "" {
+					t.Errorf("courier %s: exit %d, stdout %q, stderr %q; want exit 1 and %q", strings.Join(line, " "), r.code, r.stdout, r.stderr, want)
+				}
+			}
+			want = strings.Replace(want, "--profile", "COURIER_PROFILE", 1)
+			if r := run(t, runOpts{main: withKeyring, env: map[string]string{"COURIER_PROFILE": dir}}, args...); r.code != ExitFailure || r.stderr != want {
+				t.Errorf("COURIER_PROFILE=%s courier %s: exit %d, stderr %q; want %q", dir, strings.Join(args, " "), r.code, r.stderr, want)
+			}
+		}
+	}
+	for _, p := range []string{filepath.Join(root, "typo"), filepath.Join(root, "no"), filepath.Join(empty, store.FileName)} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s was made (%v)", p, err)
+		}
+	}
+	if len(kr.entries) != 0 {
+		t.Errorf("the keyring got %d entries", len(kr.entries))
+	}
+
+	// A command that writes makes the profile, as it always did.
+	if r := run(t, runOpts{main: withKeyring}, "import", "--profile", empty, writeTemp(t, "p.json", petstore("Petstore"))); r.code != 0 {
+		t.Fatalf("import into a new profile: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := run(t, runOpts{main: withKeyring}, "export", "collection", "petstore", "--profile", empty); r.code != 0 {
+		t.Fatalf("export of the new profile: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// The default profile folder of a user who never ran Courier: history is
+// empty (and says why on stderr), the other reading commands say there is
+// no profile yet; nothing is made.
+func TestReadingTheDefaultProfileBeforeCourierRan(t *testing.T) {
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config)
+	t.Setenv("HOME", config)
+	base, err := os.UserConfigDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "courier")
+	kr := &fakeOSKeyring{entries: map[string]string{}}
+	withKeyring := runOpts{main: func(m *Main) { m.ProfileSecrets = kr.secrets }}
+	note := "courier: the history is empty: there is no Courier profile in " + dir + " yet\n"
+	if r := run(t, withKeyring, "history"); r.code != 0 || r.stdout != "" || r.stderr != note {
+		t.Errorf("history: exit %d, stdout %q, stderr %q; want nothing and %q", r.code, r.stdout, r.stderr, note)
+	}
+	if r := run(t, withKeyring, "history", "--json"); r.code != 0 || r.stdout != "[]\n" || r.stderr != note {
+		t.Errorf("history --json: exit %d, stdout %q, stderr %q; want [] and %q", r.code, r.stdout, r.stderr, note)
+	}
+	for _, args := range [][]string{{"export", "dump"}, {"status"}, {"devices"}, {"link", "list"}} {
+		r := run(t, withKeyring, args...)
+		if r.code != ExitFailure || r.stdout != "" || !strings.Contains(r.stderr, ": there is no Courier profile in "+dir+" yet: Courier has not been used here") {
+			t.Errorf("courier %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+		oneLine(t, r.stderr)
+	}
+	if entries, _ := os.ReadDir(config); len(entries) != 0 || len(kr.entries) != 0 {
+		t.Errorf("the config folder got %d entries, the keyring %d", len(entries), len(kr.entries))
 	}
 }

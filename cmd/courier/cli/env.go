@@ -6,11 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 )
 
@@ -290,7 +294,15 @@ func warnUnreadable(w io.Writer, core *app.App) {
 // that only reads (onlyReads), a profile whose folder or file Courier may
 // not write (permission denied, a read-only file system) is opened with
 // OpenProfileReadOnly instead, and the notice says so.
+//
+// A command that only reads makes nothing: a folder without a profile
+// database is a noProfileError.
 func (e *Env) openProfile(ctx context.Context, dir string) (*Profile, error) {
+	if e.onlyReads {
+		if err := e.profileThere(dir); err != nil {
+			return nil, err
+		}
+	}
 	p, err := e.OpenProfile(ctx, dir)
 	if err == nil || !e.onlyReads || !errors.Is(err, store.ErrNotWritable) {
 		return p, err
@@ -309,6 +321,41 @@ func (e *Env) openProfile(ctx context.Context, dir string) (*Profile, error) {
 	rp.Notice = note
 	return rp, nil
 }
+
+// profileThere returns a noProfileError when dir holds no profile
+// database (the folder may not exist either), nil otherwise: when it
+// cannot tell, the opening says why.
+func (e *Env) profileThere(dir string) error {
+	_, err := os.Stat(filepath.Join(dir, store.FileName))
+	if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+		return nil
+	}
+	np := &noProfileError{dir: dir}
+	switch {
+	case e.profile != "":
+		np.by = "--profile"
+	case e.Getenv("COURIER_PROFILE") != "":
+		np.by = "COURIER_PROFILE"
+	}
+	return np
+}
+
+// noProfileError is a profile folder without a profile database, for a
+// command that only reads: it makes none there (a mistyped --profile
+// would otherwise leave a new profile behind and show it empty).
+type noProfileError struct {
+	dir string
+	by  string // what chose dir: "--profile", "COURIER_PROFILE", or "" (the default folder)
+}
+
+func (e *noProfileError) Error() string {
+	if e.by == "" {
+		return fmt.Sprintf("there is no Courier profile in %s yet: Courier has not been used here (the desktop app, courier send, import or login start one)", e.dir)
+	}
+	return fmt.Sprintf("there is no Courier profile in %s (the folder %s names)", e.dir, e.by)
+}
+
+func (e *noProfileError) Unwrap() error { return model.ErrNotFound }
 
 // runGUI opens the profile and runs the desktop window.
 func runGUI(ctx context.Context, env *Env) error {

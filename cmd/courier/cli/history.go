@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/model"
 )
 
 // historyJSON is one entry of courier history --json.
@@ -38,14 +40,21 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 		return Usagef("-n %d: want at least 1", *n)
 	}
 	env.onlyReads = true
+	var hs []model.HistorySummary
 	core, _, closeFn, err := env.OpenApp(ctx)
-	if err != nil {
+	var np *noProfileError
+	switch {
+	case errors.As(err, &np) && np.by == "":
+		// Courier never ran here: nothing was sent, and nothing is
+		// made to show it.
+		fmt.Fprintf(env.Stderr, "courier: the history is empty: there is no Courier profile in %s yet\n", np.dir)
+	case err != nil:
 		return err
-	}
-	defer closeFn()
-	hs, err := core.History(ctx, app.HistoryQuery{Search: *search, Limit: *n})
-	if err != nil {
-		return err
+	default:
+		defer closeFn()
+		if hs, err = core.History(ctx, app.HistoryQuery{Search: *search, Limit: *n}); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		out := make([]historyJSON, len(hs))

@@ -56,6 +56,8 @@ func TestLinkCommandsEndToEnd(t *testing.T) {
 	c := accountCLI{t: t, srv: srv}
 	laptop, desktop := t.TempDir(), t.TempDir()
 	const pw = "correct horse battery"
+	c.fails(laptop, "", "there is no Courier profile in "+laptop, "link", "list")
+	c.ok(laptop, "", "sync", "off") // a profile, without an account
 	c.fails(laptop, "", "signed-in account", "link", "list")
 	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
 	c.ok(laptop, "", "confirm", srv.NextMail(t, "confirm").Links[0])

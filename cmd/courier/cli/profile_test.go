@@ -136,6 +136,9 @@ func TestWithoutAKeyringTheCLIWarnsThatSecretsAreUnencrypted(t *testing.T) {
 	kr := &fakeOSKeyring{entries: map[string]string{}, down: true}
 	dir := t.TempDir()
 	opts := runOpts{env: map[string]string{"COURIER_PROFILE": dir}, main: func(m *Main) { m.ProfileSecrets = kr.secrets }}
+	if r := run(t, opts, "sync", "off"); r.code != 0 || r.stderr != "" { // makes the profile
+		t.Fatalf("sync off: exit %d, stderr %q", r.code, r.stderr)
+	}
 	if r := run(t, opts, "history"); r.code != 0 || r.stderr != "" {
 		t.Fatalf("history of a profile without secrets: exit %d, stderr %q; want no warning", r.code, r.stderr)
 	}

@@ -67,6 +67,9 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 	laptop, desktop := t.TempDir(), t.TempDir()
 	const pw = "correct horse battery"
 
+	c.fails(laptop, "", "there is no Courier profile in "+laptop, "status")
+	c.ok(laptop, "", "sync", "off") // a profile, without an account
+	c.ok(laptop, "", "sync", "on")
 	if out := c.ok(laptop, "", "status"); !strings.Contains(out, "account:   none") || !strings.Contains(out, "sync:      not signed in") {
 		t.Fatalf("status before an account:\n%s", out)
 	}
