@@ -226,6 +226,34 @@ func TestSendTrustsTheCAGivenWithCA(t *testing.T) {
 	}
 }
 
+// COURIER_CA is --ca's default, as for the account commands; --ca wins.
+func TestSendTrustsCOURIER_CA(t *testing.T) {
+	tlsSrv := server(t, true)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	profile, missing := filepath.Join(dir, "p"), filepath.Join(dir, "missing.pem")
+	r := run(t, runOpts{env: map[string]string{"COURIER_CA": ca}}, "send", "--profile", profile, tlsSrv.URL+"/echo")
+	if r.code != 0 || !strings.Contains(r.stdout, `"path":"/echo"`) {
+		t.Fatalf("send with COURIER_CA: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, runOpts{env: map[string]string{"COURIER_CA": missing}}, "send", "--profile", profile, "--ca", ca, tlsSrv.URL+"/echo")
+	if r.code != 0 {
+		t.Fatalf("send --ca beside a COURIER_CA that is missing: exit %d, stderr %q; want --ca to win", r.code, r.stderr)
+	}
+	r = run(t, runOpts{env: map[string]string{"COURIER_CA": missing}}, "send", "--profile", profile, tlsSrv.URL+"/echo")
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "courier send: COURIER_CA: ") || !strings.Contains(r.stderr, missing) {
+		t.Fatalf("send with a COURIER_CA that is missing: exit %d, stderr %q; want 1 naming the variable and the file", r.code, r.stderr)
+	}
+	oneLine(t, r.stderr)
+	r = run(t, runOpts{}, "send", "--help")
+	if !strings.Contains(r.stdout, "(default: $COURIER_CA, else the profile's setting)") {
+		t.Errorf("send --help does not say that COURIER_CA is --ca's default:\n%s", r.stdout)
+	}
+}
+
 func TestSendErrors(t *testing.T) {
 	srv := server(t, false)
 	tlsSrv := server(t, true)

@@ -23,8 +23,8 @@ the imported value.
 A URL is fetched over https (plain http only from localhost); a collection
 link of a Courier server (https://HOST/c/TOKEN) works too. The server's
 certificate is checked against the system's roots, the CA certificates of
-the profile's settings (or --ca), and for the account's own server the CA
-given at sign-in.
+the profile's settings (or --ca, else COURIER_CA), and for the account's
+own server the CA given at sign-in.
 
 Examples:
   courier import Petstore.postman_collection.json
@@ -34,7 +34,7 @@ Examples:
 
 func runImport(ctx context.Context, env *Env, args []string) error {
 	fs := env.FlagSet("import", "[flags] PATH|URL|-")
-	caFile := fs.String("ca", "", "for a URL, also trust the CA certificates in PEM `FILE` (default: the profile's setting)")
+	caFlag := fs.String("ca", "", "for a URL, also trust the CA certificates in PEM `FILE` (default: $COURIER_CA, else the profile's setting)")
 	env.Details = importDetails
 	pos, err := env.Parse(fs, args)
 	if err != nil {
@@ -44,9 +44,10 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return Usagef("want one file, URL or - (stdin), got %d arguments", len(pos))
 	}
 	src := pos[0]
-	if *caFile != "" {
-		if _, err := httprun.RootPool(*caFile); err != nil {
-			return Usagef("--ca: %s", Message(err))
+	ca := *caFlag
+	if ca != "" || isURL(src) { // COURIER_CA is for URLs only
+		if ca, err = caFile(env, ca); err != nil {
+			return err
 		}
 	}
 	core, _, closeFn, err := env.OpenApp(ctx)
@@ -54,9 +55,9 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer closeFn()
-	s, err := importFrom(ctx, env, core, src, *caFile)
+	s, err := importFrom(ctx, env, core, src, ca)
 	var he *httprun.Error
-	if errors.As(err, &he) && he.Kind == httprun.KindTLS && *caFile == "" {
+	if errors.As(err, &he) && he.Kind == httprun.KindTLS && ca == "" {
 		return &hintedError{msg: err.Error() + " (trust its CA with --ca FILE)", err: err}
 	}
 	if err != nil {
@@ -71,6 +72,11 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
+// isURL reports whether the source of an import is a URL to fetch.
+func isURL(src string) bool {
+	return strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://")
+}
+
 // importFrom imports src: "-" for stdin, an http(s) URL, or a file.
 func importFrom(ctx context.Context, env *Env, core *app.App, src, caFile string) (app.ImportSummary, error) {
 	switch {
@@ -80,7 +86,7 @@ func importFrom(ctx context.Context, env *Env, core *app.App, src, caFile string
 			return s, fmt.Errorf("stdin: %w", err)
 		}
 		return s, nil
-	case strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://"):
+	case isURL(src):
 		return core.ImportURL(ctx, src, app.ImportOptions{CAFile: caFile})
 	}
 	f, err := os.Open(src)

@@ -148,6 +148,34 @@ func TestImportFetchesAURL(t *testing.T) {
 	}
 }
 
+// COURIER_CA is --ca's default for a URL, as for the account commands;
+// --ca wins, and a file import does not read it.
+func TestImportOfAURLTrustsCOURIER_CA(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(petstore("Remote")))
+	}))
+	defer tlsSrv.Close()
+	ca := writeTemp(t, "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})))
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	withCA := func(file string) runOpts { return runOpts{env: map[string]string{"COURIER_CA": file}} }
+	if r := run(t, withCA(ca), "--profile", t.TempDir(), "import", tlsSrv.URL+"/c/tok"); r.code != ExitOK || !strings.HasPrefix(r.stdout, `imported collection "Remote"`) {
+		t.Fatalf("import with COURIER_CA: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, withCA(missing), "--profile", t.TempDir(), "import", "--ca", ca, tlsSrv.URL+"/c/tok"); r.code != ExitOK {
+		t.Fatalf("import --ca beside a COURIER_CA that is missing: exit %d, stderr %q; want --ca to win", r.code, r.stderr)
+	}
+	r := run(t, withCA(missing), "--profile", t.TempDir(), "import", tlsSrv.URL+"/c/tok")
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "courier import: COURIER_CA: ") || !strings.Contains(r.stderr, missing) {
+		t.Fatalf("import with a COURIER_CA that is missing: exit %d, stderr %q; want 1 naming the variable and the file", r.code, r.stderr)
+	}
+	if r := run(t, withCA(missing), "--profile", t.TempDir(), "import", writeTemp(t, "p.json", petstore("Local"))); r.code != ExitOK {
+		t.Fatalf("import of a file with a COURIER_CA that is missing: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := run(t, runOpts{}, "import", "--help"); !strings.Contains(r.stdout, "(default: $COURIER_CA, else the profile's setting)") {
+		t.Errorf("import --help does not say that COURIER_CA is --ca's default:\n%s", r.stdout)
+	}
+}
+
 func TestExportWritesFilesThatImportTheSame(t *testing.T) {
 	first, second := t.TempDir(), t.TempDir()
 	out := t.TempDir()

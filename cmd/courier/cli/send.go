@@ -51,7 +51,7 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&f.include, "i", false, "print the response headers too")
 	fs.DurationVar(&f.timeout, "timeout", 0, "give up after `DURATION`, like 10s or 2m (default: the profile's setting, 30s)")
 	fs.BoolVar(&f.insecure, "k", false, "do not verify the server's TLS certificate")
-	fs.StringVar(&f.caFile, "ca", "", "also trust the CA certificates in PEM `FILE` (default: the profile's setting)")
+	fs.StringVar(&f.caFile, "ca", "", "also trust the CA certificates in PEM `FILE` (default: $COURIER_CA, else the profile's setting)")
 	fs.BoolVar(&f.allowUnresolved, "allow-unresolved", false, "send {{variables}} that nothing defines as they are written")
 	env.Details = sendDetails
 	pos, err := env.Parse(fs, args)
@@ -61,10 +61,8 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	if len(pos) != 1 {
 		return Usagef("want one URL, got %d arguments", len(pos))
 	}
-	if f.caFile != "" {
-		if _, err := httprun.RootPool(f.caFile); err != nil {
-			return Usagef("--ca: %s", Message(err))
-		}
+	if f.caFile, err = caFile(env, f.caFile); err != nil {
+		return err
 	}
 	if f.timeout < 0 {
 		return Usagef("--timeout %v is negative", f.timeout)
@@ -226,6 +224,28 @@ func noEnvironment(ctx context.Context, core *app.App, name string, err error) s
 		names[i] = fmt.Sprintf("%q", e.Name)
 	}
 	return fmt.Sprintf("no environment called %q (there are %s)", name, strings.Join(names, ", "))
+}
+
+// caFile returns the CA file that a request or a fetch trusts beside the
+// system's roots: the --ca flag's flagValue, else COURIER_CA, else ""
+// (the profile's setting), checked: a file that cannot be read or holds
+// no certificate is a usage error for --ca, and an error naming the
+// variable for COURIER_CA.
+func caFile(env *Env, flagValue string) (string, error) {
+	if flagValue != "" {
+		if _, err := httprun.RootPool(flagValue); err != nil {
+			return "", Usagef("--ca: %s", Message(err))
+		}
+		return flagValue, nil
+	}
+	ca := strings.TrimSpace(env.Getenv("COURIER_CA"))
+	if ca == "" {
+		return "", nil
+	}
+	if _, err := httprun.RootPool(ca); err != nil {
+		return "", Exitf(ExitFailure, "COURIER_CA: %s", Message(err))
+	}
+	return ca, nil
 }
 
 // cliTLSHint points a certificate error at -k instead of the app's
