@@ -21,14 +21,16 @@ profile as it was. A global variable whose name a global already has gets
 the imported value.
 
 A URL is fetched over https (plain http only from localhost); a collection
-link of a Courier server (https://HOST/c/TOKEN) works too. The server's
-certificate is checked against the system's roots, the CA certificates of
-the profile's settings (or --ca, else COURIER_CA), and for the account's
-own server the CA given at sign-in.
+link of a Courier server (https://HOST/c/TOKEN) works too, and so does the
+courier://import?url=... link of its page (the url it holds is fetched).
+The server's certificate is checked against the system's roots, the CA
+certificates of the profile's settings (or --ca, else COURIER_CA), and for
+the account's own server the CA given at sign-in.
 
 Examples:
   courier import Petstore.postman_collection.json
   courier import https://example.org/c/3fG7kQ
+  courier import 'courier://import?url=https%3A%2F%2Fexample.org%2Fc%2F3fG7kQ'
   pbpaste | courier import -
 `
 
@@ -45,7 +47,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	src := pos[0]
 	ca := *caFlag
-	if ca != "" || isURL(src) { // COURIER_CA is for URLs only
+	if ca != "" || isURL(src) || isOpenURL(src) { // COURIER_CA is for URLs only
 		if ca, err = caFile(env, ca); err != nil {
 			return err
 		}
@@ -77,7 +79,9 @@ func isURL(src string) bool {
 	return strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://")
 }
 
-// importFrom imports src: "-" for stdin, an http(s) URL, or a file.
+// importFrom imports src: "-" for stdin, an http(s) URL, a
+// courier://import?url=... link (as `courier courier://...` reads it), or
+// a file.
 func importFrom(ctx context.Context, env *Env, core *app.App, src, caFile string) (app.ImportSummary, error) {
 	switch {
 	case src == "-":
@@ -88,6 +92,12 @@ func importFrom(ctx context.Context, env *Env, core *app.App, src, caFile string
 		return s, nil
 	case isURL(src):
 		return core.ImportURL(ctx, src, app.ImportOptions{CAFile: caFile})
+	case isOpenURL(src): // the link of a collection's page: import its url
+		target, err := app.ParseOpenURL(src)
+		if err != nil {
+			return app.ImportSummary{}, err
+		}
+		return core.ImportURL(ctx, target, app.ImportOptions{CAFile: caFile})
 	}
 	f, err := os.Open(src)
 	if err != nil {

@@ -6,12 +6,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +28,12 @@ import (
 // fetchLink GETs a public link URL trusting the server's dev CA.
 func fetchLink(t *testing.T, srv *servertest.Server, u string) (int, []byte) {
 	t.Helper()
+	return fetchLinkAs(t, srv, u, "")
+}
+
+// fetchLinkAs is fetchLink with an Accept header ("": none).
+func fetchLinkAs(t *testing.T, srv *servertest.Server, u, accept string) (int, []byte) {
+	t.Helper()
 	pem, err := os.ReadFile(srv.CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +42,14 @@ func fetchLink(t *testing.T, srv *servertest.Server, u string) (int, []byte) {
 	pool.AppendCertsFromPEM(pem)
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer hc.CloseIdleConnections()
-	resp, err := hc.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +117,20 @@ func TestLinkCommandsEndToEnd(t *testing.T) {
 	if !sameJSON(t, []byte(exported), snap) {
 		t.Fatalf("the imported link exports differently:\n%s\nvs\n%s", exported, snap)
 	}
+	// courier import takes the courier:// link of the page a browser gets.
+	_, page := fetchLinkAs(t, srv, linkURL, "text/html")
+	pageLink := regexp.MustCompile(`href="(courier://[^"]+)"`).FindSubmatch(page)
+	if pageLink == nil {
+		t.Fatalf("no courier:// link on the page:\n%s", page)
+	}
+	third := t.TempDir()
+	if out := c.ok(third, "", "import", html.UnescapeString(string(pageLink[1]))); !strings.HasPrefix(out, `imported collection "Everything v2.1"`) {
+		t.Fatalf("courier import %s said %q", pageLink[1], out)
+	}
+	if exported := c.ok(third, "", "export", "collection", "Everything v2.1"); !sameJSON(t, []byte(exported), snap) {
+		t.Fatalf("the link imported by courier import exports differently:\n%s\nvs\n%s", exported, snap)
+	}
+	c.fails(third, "", "only import is known", "import", "courier://delete?url="+url.QueryEscape(linkURL))
 
 	// Update re-publishes the collection's current state.
 	withProfile(t, laptop, func(ctx context.Context, a *app.App) {
