@@ -40,7 +40,9 @@ const (
 	syncAccountSetting = "sync.account"
 	// syncPausedSetting is true while the person turned sync off.
 	syncPausedSetting = "sync.paused"
-	// syncLastSetting is when the profile was last IN SYNC.
+	// syncLastSetting is when the profile was last IN SYNC with the
+	// account of syncAccountSetting (JoinAccount forgets it when the
+	// profile joins another).
 	syncLastSetting = "sync.last"
 	// syncFailureSetting is why the last one-shot sync failed, and when
 	// (a syncFailure; empty once one succeeds).
@@ -86,6 +88,12 @@ func JoinAccount(ctx context.Context, st Store, accountID string, keepLocal bool
 	if on && (prev == accountID || prev == "") {
 		return JoinResult{}, rememberJoin(ctx, st, accountID)
 	}
+	// The profile starts over with this account (its cursor is 0 from
+	// here): it was never in sync with it, and the last failure was
+	// another account's, or of data it no longer holds.
+	if err := forgetSyncState(ctx, st); err != nil {
+		return JoinResult{}, fmt.Errorf("join account: %w", err)
+	}
 	if on {
 		// Another account's data: it becomes local work (the outbox is
 		// folded in, nothing is lost), then joins like any local work.
@@ -129,6 +137,18 @@ func joinStore(ctx context.Context, ss SyncStore, keepLocal bool) (JoinResult, e
 		return JoinResult{KeptAside: dir}, err
 	}
 	return JoinResult{KeptAside: dir}, ss.SetSyncEnabled(ctx, true)
+}
+
+// forgetSyncState forgets when the profile was last in sync, and why its
+// last sync failed.
+func forgetSyncState(ctx context.Context, st Store) error {
+	if err := st.SetSetting(ctx, syncLastSetting, time.Time{}); err != nil {
+		return fmt.Errorf("forget the last sync: %w", err)
+	}
+	if err := st.SetSetting(ctx, syncFailureSetting, syncFailure{}); err != nil {
+		return fmt.Errorf("forget the last sync failure: %w", err)
+	}
+	return nil
 }
 
 func rememberJoin(ctx context.Context, st Store, accountID string) error {

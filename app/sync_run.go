@@ -105,9 +105,19 @@ func (s *Sync) Load(ctx context.Context) error {
 	running := s.engine != nil
 	s.mu.Unlock()
 	if !running {
-		s.publish(st)
+		s.loaded(st)
 	}
 	return nil
+}
+
+// loaded publishes st, the status read from the store with no engine
+// running: its last sync is the store's, which may be older than one seen
+// before (the profile joined another account since).
+func (s *Sync) loaded(st SyncStatus) {
+	s.mu.Lock()
+	s.lastSync, s.savedAt = st.LastSync, st.LastSync
+	s.mu.Unlock()
+	s.publish(st)
 }
 
 // idleStatus is the status without an engine, and the session when one
@@ -124,10 +134,19 @@ func (s *Sync) idleStatus(ctx context.Context) (SyncStatus, *Session, error) {
 	if err := s.store.Setting(ctx, syncLastSetting, &st.LastSync); err != nil && !isNotFound(err) {
 		return st, nil, fmt.Errorf("read the sync status: %w", err)
 	}
+	var synced string // the account the store's sync state belongs to
+	if err := s.store.Setting(ctx, syncAccountSetting, &synced); err != nil && !isNotFound(err) {
+		return st, nil, fmt.Errorf("read the synced account: %w", err)
+	}
 	if f := s.lastFailure(ctx); f.Error != "" && f.At.After(st.LastSync) {
 		st.LastError = f.Error // why the last `courier sync` stopped, say
 	}
 	sess, err := s.sessions.Session(ctx)
+	if err == nil && synced != "" && synced != sess.Account.AccountID {
+		// Signed in to another account than the one the profile's data
+		// is of (the join waits for the person): never in sync with it.
+		st.LastSync, st.LastError = time.Time{}, ""
+	}
 	switch {
 	case errors.Is(err, ErrSessionEnded):
 		st.State, st.Why, st.LastError = SyncActionNeeded, WhySignInAgain, err.Error()
@@ -183,7 +202,7 @@ func (s *Sync) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.publish(st)
+	s.loaded(st)
 	if sess == nil {
 		return nil
 	}
@@ -300,7 +319,7 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 	if err != nil {
 		return SyncSummary{}, err
 	}
-	s.publish(st)
+	s.loaded(st)
 	switch {
 	case st.State == SyncNotSignedIn:
 		return SyncSummary{}, fmt.Errorf("sync: %s: %w", strings.TrimSuffix(st.LastError, ": "+model.ErrUnauthorized.Error()), model.ErrUnauthorized)

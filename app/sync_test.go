@@ -295,6 +295,56 @@ func TestSyncStatusKeepsTheLastSyncOfEarlierRuns(t *testing.T) {
 	}
 }
 
+// The last sync is the last time the profile was in sync with the
+// account signed in: joining another forgets the one before, in the
+// store and in a Sync that saw it (the window's).
+func TestTheLastSyncIsTheCurrentAccounts(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	sessions := &fakeSessions{sess: &app.Session{Account: app.Account{AccountID: "acct-1", SignedIn: true}}}
+	eng := &fakeEngine{}
+	s, err := app.NewSync(db, sessions, func(app.Session) (app.SyncEngine, error) { return eng, nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Join(ctx, "acct-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); st.LastSync.IsZero() {
+		t.Fatalf("status after a sync of acct-1 = %+v, want its last sync", st)
+	}
+	putRequest(t, db, "acct-1's")
+	eng.fresh = true // acct-2's engine has not synced yet
+
+	// Signed in to acct-2, the profile still holds acct-1's data until
+	// the person chooses: never in sync with acct-2.
+	sessions.sess = &app.Session{Account: app.Account{AccountID: "acct-2", SignedIn: true}}
+	if err := s.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); st.State != app.SyncActionNeeded || !st.LastSync.IsZero() {
+		t.Fatalf("status before joining acct-2 = %+v, want action needed and no last sync", st)
+	}
+	if _, err := s.Join(ctx, "acct-2", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	waitUntil(t, "acct-2's engine runs", eng.isRunning)
+	if st := s.Status(); !st.LastSync.IsZero() {
+		t.Fatalf("status after joining acct-2 = %+v, want no last sync", st)
+	}
+	var last time.Time
+	if err := db.Setting(ctx, "sync.last", &last); err != nil || !last.IsZero() {
+		t.Fatalf("the stored last sync after joining acct-2 = %v, %v; want none", last, err)
+	}
+}
+
 // endingSessions remembers the sessions the server ended, as Accounts
 // does: from then on Session says so.
 type endingSessions struct {

@@ -26,11 +26,17 @@ type statusReport struct {
 	// ServerError says why the server could not be asked whether the
 	// session is still good (unreachable, say); "" when it answered or
 	// was not asked (--offline, or not signed in).
-	ServerError string     `json:"server_error,omitempty"`
-	Sync        string     `json:"sync"`
-	Pending     int        `json:"pending"`
-	Cursor      uint64     `json:"cursor"`
-	LastSync    *time.Time `json:"last_sync"`
+	ServerError string `json:"server_error,omitempty"`
+	Sync        string `json:"sync"`
+	Pending     int    `json:"pending"`
+	// Cursor is the seq of the last change of the server's stream that
+	// the profile applied (0 before the first, and again when it joins
+	// another account).
+	Cursor uint64 `json:"cursor"`
+	// LastSync is when the profile was last fully in sync with the
+	// account (everything pulled, every change pushed and acknowledged);
+	// nil for never. A sync that stopped part way does not count.
+	LastSync *time.Time `json:"last_sync"`
 	// LastError is why sync last failed, while that still holds: the
 	// window's live error, or the last courier sync's.
 	LastError string `json:"last_error,omitempty"`
@@ -87,8 +93,15 @@ const statusDetails = `Signed in, it asks the server (for up to 5 s) whether thi
 session is still good, as sync would: a session revoked from another
 device, or ended by a password change, shows as not signed in. When the
 server cannot be reached, the server line says why and the rest is what
-this device knows. --offline asks nothing. When the last courier sync
-failed and none has succeeded since, the last error line says why.
+this device knows. --offline asks nothing.
+
+The cursor is how far this profile has read the account's stream of
+changes. The last full sync is when the profile was last fully in sync
+with the account: everything pulled, every change pushed and acknowledged
+(a sync that stopped part way, at the account's quota say, does not count;
+the pending line tells what is left). Both start over when the profile
+joins another account. When the last courier sync failed and none has
+succeeded since, the last error line says why.
 
 While the Courier window has the profile open, status asks the window
 instead, and shows its live sync.`
@@ -226,7 +239,7 @@ func printReport(env *Env, r statusReport) {
 	if r.LastSync != nil {
 		last = r.LastSync.Format(time.RFC3339)
 	}
-	fmt.Fprintf(w, "last sync: %s\n", last)
+	fmt.Fprintf(w, "last full sync: %s\n", last)
 	if r.LastError != "" {
 		fmt.Fprintf(w, "last error: %s\n", r.LastError)
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncserver"
 	"github.com/courierapp/courier/syncserver/servertest"
 )
 
@@ -466,5 +468,78 @@ func TestDevicesPushTheirDataAgainAfterAnErase(t *testing.T) {
 		if got := requestNames(t, dir); len(got) != 2 {
 			t.Errorf("%s holds %q; want both requests once", name, got)
 		}
+	}
+}
+
+// Signed in to another account, status tells the sync of that account:
+// the store's cursor, and no last sync until the profile is in sync with
+// it (nor the last error of the account before).
+func TestStatusAfterJoiningAnotherAccountTellsThatAccountsSync(t *testing.T) {
+	for _, choice := range []string{"--merge", "--keep-local", ""} {
+		t.Run("login "+choice, func(t *testing.T) {
+			c := newSyncCLI(t)
+			dir, other := t.TempDir(), t.TempDir()
+			const pw = "correct horse battery"
+			signedIn(t, c, dir, "ann", pw)
+			putRequest(t, dir, "ann's first")
+			putRequest(t, dir, "ann's second")
+			c.ok(dir, "", "sync")
+			if r := statusJSON(t, c, dir); r.Cursor != 2 || r.LastSync == nil {
+				t.Fatalf("ann's status = %+v", r)
+			}
+			c.srv.Stop() // a failure of ann's sync, remembered
+			c.fails(dir, "", "cannot connect", "sync")
+			c.srv.Restart(t)
+			c.ok(dir, "", "logout")
+			signedIn(t, c, other, "bob", pw)
+			c.ok(other, "", "sync") // bob's account is empty
+
+			args := []string{"login", "--username", "bob", "--password-stdin"}
+			if choice == "" { // refused: the profile still holds ann's data
+				c.fails(dir, pw+"\n", "holds the data of another account", args...)
+			} else {
+				c.ok(dir, pw+"\n", append(args, choice)...)
+			}
+			r := statusJSON(t, c, dir)
+			wantCursor := uint64(0)
+			if choice == "" {
+				wantCursor = 2 // the store's: ann's stream, still there
+			}
+			if r.Account != "bob" || r.Cursor != wantCursor || r.LastSync != nil || r.LastError != "" {
+				t.Fatalf("status after the login to bob = %+v; want cursor %d, no last sync, no last error", r, wantCursor)
+			}
+			if out := c.ok(dir, "", "status"); !strings.Contains(out, "last full sync: never\n") {
+				t.Fatalf("status said:\n%s", out)
+			}
+			if choice == "" {
+				return
+			}
+			c.ok(dir, "", "sync")
+			if r := statusJSON(t, c, dir); r.LastSync == nil || r.Pending != 0 {
+				t.Fatalf("status after bob's sync = %+v", r)
+			}
+		})
+	}
+}
+
+// A sync stopped part way by the quota is no full sync: status says
+// "never" on the line that says so, with the error and what is pending.
+func TestStatusAfterASyncStoppedByTheQuota(t *testing.T) {
+	gokeyring.MockInit()
+	srv := servertest.Start(t, servertest.Options{Sync: syncserver.SyncConfig{Quota: syncserver.Quota{Records: 3}}})
+	c := accountCLI{t: t, srv: srv}
+	dir := t.TempDir()
+	signedIn(t, c, dir, "ann", "correct horse battery")
+	for i := range 5 {
+		putRequest(t, dir, fmt.Sprint("request ", i))
+	}
+	c.fails(dir, "", "quota", "sync")
+	r := statusJSON(t, c, dir)
+	if r.Cursor != 3 || r.Pending != 2 || r.LastSync != nil || !strings.Contains(r.LastError, "quota") {
+		t.Fatalf("status after the quota stopped sync = %+v; want cursor 3, 2 pending, no last sync, the error", r)
+	}
+	out := c.ok(dir, "", "status")
+	if !strings.Contains(out, "pending:   2 changes\n") || !strings.Contains(out, "last full sync: never\n") || !strings.Contains(out, "last error: ") {
+		t.Fatalf("status said:\n%s", out)
 	}
 }
