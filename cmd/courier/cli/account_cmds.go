@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -275,8 +274,7 @@ func runUsername(ctx context.Context, env *Env, args []string) error {
 // --email: it parses args, opens the accounts and calls do with the email.
 func runEmailRequest(ctx context.Context, env *Env, name string, args []string, do func(s *accountSession, email string) error) error {
 	var f serverFlags
-	sub := name[strings.LastIndexByte(name, ' ')+1:]
-	fs := env.FlagSet(name, sub+" --email E [flags]")
+	fs := env.FlagSet(name, "--email E [flags]")
 	f.add(fs, false)
 	email := fs.String("email", "", "the account's email `ADDRESS`")
 	pos, err := env.Parse(fs, args)

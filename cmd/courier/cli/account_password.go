@@ -48,7 +48,7 @@ func runPasswordForgot(ctx context.Context, env *Env, args []string) error {
 
 func runPasswordReset(ctx context.Context, env *Env, args []string) error {
 	var f serverFlags
-	fs := env.FlagSet("password reset", "reset --email E --code C [--recovery-key-stdin | --erase-data] [flags]")
+	fs := env.FlagSet("password reset", "--email E --code C [--recovery-key-stdin | --erase-data] [flags]")
 	f.add(fs, true)
 	email := fs.String("email", "", "the account's email `ADDRESS`")
 	code := fs.String("code", "", "the emailed reset `CODE`")
@@ -107,7 +107,7 @@ func runPasswordReset(ctx context.Context, env *Env, args []string) error {
 
 func runPasswordChange(ctx context.Context, env *Env, args []string) error {
 	var f serverFlags
-	fs := env.FlagSet("password change", "change [flags]")
+	fs := env.FlagSet("password change", "[flags]")
 	f.addCA(fs)
 	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the current password, then the new one, from the first two lines of standard input")
 	env.Details = "Every other device is signed out; this one stays signed in.\n"

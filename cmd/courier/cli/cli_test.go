@@ -870,3 +870,54 @@ func TestReadingTheDefaultProfileBeforeCourierRan(t *testing.T) {
 		t.Errorf("the config folder got %d entries, the keyring %d", len(entries), len(kr.entries))
 	}
 }
+
+// TestHelpOfEveryCommandAndSubcommand: each help names the command (or
+// subcommand) it is for, with its own summary, tells the exit codes and
+// ends with a line end.
+func TestHelpOfEveryCommandAndSubcommand(t *testing.T) {
+	var names [][]string
+	for _, c := range commands {
+		names = append(names, []string{c.Name})
+	}
+	for sub := range subcommandSummaries {
+		names = append(names, strings.Fields(sub))
+	}
+	for _, name := range names {
+		t.Run(strings.Join(name, " "), func(t *testing.T) {
+			r := run(t, runOpts{}, append(name, "--help")...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d stderr %q", r.code, r.stderr)
+			}
+			if want := "Usage: courier " + strings.Join(name, " ") + " "; !strings.HasPrefix(r.stdout, want) {
+				t.Errorf("help starts %q, want %q", strings.SplitN(r.stdout, "\n", 2)[0], want)
+			}
+			summary := ""
+			if len(name) == 1 {
+				c, _ := lookup(name[0])
+				summary = c.Summary
+			} else {
+				summary = subcommandSummaries[strings.Join(name, " ")]
+				parent, _ := lookup(name[0])
+				if summary == parent.Summary {
+					t.Errorf("%v has its parent's summary", name)
+				}
+			}
+			if want := "\n\n" + strings.ToUpper(summary[:1]) + summary[1:] + ".\n"; !strings.Contains(r.stdout, want) {
+				t.Errorf("help lacks its summary %q:\n%s", want, r.stdout)
+			}
+			if !strings.Contains(r.stdout, "\nExit status: 0 ") || !strings.HasSuffix(r.stdout, ".\n") {
+				t.Errorf("help has no exit status, or does not end a line:\n%s", r.stdout)
+			}
+		})
+	}
+	if r := run(t, runOpts{}, "send", "--help"); !strings.Contains(r.stdout, "130 when interrupted (Ctrl+C)") {
+		t.Errorf("send --help does not tell Ctrl+C's exit code:\n%s", r.stdout)
+	}
+	if r := run(t, runOpts{}, "--help"); !strings.Contains(r.stdout, "\nExit status: ") {
+		t.Errorf("courier --help does not tell the exit codes:\n%s", r.stdout)
+	}
+	r := run(t, runOpts{}, "password", "change", "--nope")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "Run 'courier password change --help' for usage.") {
+		t.Errorf("a subcommand's usage error: exit %d, stderr %q; want it to point to the subcommand's help", r.code, r.stderr)
+	}
+}

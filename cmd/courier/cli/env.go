@@ -27,17 +27,24 @@ type Env struct {
 	profile       string // --profile as parsed so far
 	globalProfile string // --profile given before the command
 	synopsis      string
+	// usageName is the command's name in its help and in the pointer to
+	// it ("link create"): the command's, or the subcommand's.
+	usageName string
 	// Details is printed after the flags in the command's help.
 	Details string
-	flags   *flag.FlagSet // the command's, for tests
+	// ExitStatus is the help's paragraph on exit codes; empty prints
+	// exitStatus.
+	ExitStatus string
+	flags      *flag.FlagSet // the command's, for tests
 	// onlyReads says that the command only reads the profile, so that one
 	// Courier may not write is opened read-only (see openProfile).
 	onlyReads bool
 }
 
 // FlagSet returns an empty flag set for the command, holding --profile.
-// synopsis is the usage line after "courier NAME" (for example
-// "[flags] URL"); help is printed by Parse.
+// name is the command's, or a subcommand's ("link create"); synopsis is
+// the usage line after "courier NAME" (for example "[flags] URL"); help
+// is printed by Parse, with the subcommand's own summary.
 func (e *Env) FlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -45,8 +52,30 @@ func (e *Env) FlagSet(name, synopsis string) *flag.FlagSet {
 	fs.Var((*profileFlag)(&e.profile), "profile", "use the profile in `DIR` (default: $COURIER_PROFILE, else the user config folder's courier)")
 	e.synopsis = synopsis
 	e.flags = fs
+	if name != "" {
+		e.usageName = name
+	}
+	if s, ok := subcommandSummaries[name]; ok {
+		e.summary = s
+	}
 	return fs
 }
+
+// subcommandSummaries are the summaries of the subcommands' help; a
+// command's is in the commands table.
+var subcommandSummaries = map[string]string{
+	"link create":     "publish a snapshot of a collection at a public link",
+	"link update":     "publish the current state of a link's collection again, or change its expiry",
+	"link revoke":     "delete a link: its URL answers 404 from then on",
+	"link list":       "list the account's links",
+	"password forgot": "email a code to reset the account's password",
+	"password reset":  "set a new password with the emailed code",
+	"password change": "change the signed-in account's password",
+	"username remind": "email the account's username to its address",
+}
+
+// exitStatus is the help's paragraph on exit codes of most commands.
+const exitStatus = "Exit status: 0 on success; 1 when it failed (the reason on stderr); 2 for a\nwrong command line.\n"
 
 // profileFlag is --profile: a folder name, never empty, so that a script's
 // `--profile "$UNSET"` does not fall back to the person's own profile.
@@ -123,15 +152,37 @@ func parseLeading(fs *flag.FlagSet, args []string) ([]string, error) {
 func (e *Env) printHelp(fs *flag.FlagSet) {
 	w := e.Stdout
 	summary := e.summary
-	fmt.Fprintf(w, "Usage: courier %s %s\n", e.command, e.synopsis)
+	fmt.Fprintf(w, "Usage: courier %s %s\n", e.helpName(), e.synopsis)
 	if summary != "" {
 		fmt.Fprintf(w, "\n%s%s.\n", strings.ToUpper(summary[:1]), summary[1:])
 	}
 	fmt.Fprintf(w, "\nFlags:\n")
 	printFlags(w, fs)
 	if e.Details != "" {
-		fmt.Fprintf(w, "\n%s", e.Details)
+		fmt.Fprintf(w, "\n%s", withNewline(e.Details))
 	}
+	status := e.ExitStatus
+	if status == "" {
+		status = exitStatus
+	}
+	fmt.Fprintf(w, "\n%s", withNewline(status))
+}
+
+// helpName is the name of the command (or subcommand) being run, as its
+// help and the pointer to it name it.
+func (e *Env) helpName() string {
+	if e.usageName != "" {
+		return e.usageName
+	}
+	return e.command
+}
+
+// withNewline ends s with a line end.
+func withNewline(s string) string {
+	if strings.HasSuffix(s, "\n") {
+		return s
+	}
+	return s + "\n"
 }
 
 // printFlags lists every flag of fs: one-letter names with one dash, the
@@ -194,6 +245,9 @@ Environment:
                        say what went wrong) and the desktop app logs
                        warnings and errors.
 
+Exit status: 0 on success; 1 when the command failed; 2 for a wrong command
+line; 'courier COMMAND --help' tells the command's own.
+
 Run 'courier COMMAND --help' for the flags of a command.
 `)
 }
@@ -210,7 +264,7 @@ func (m *Main) help(args []string) int {
 		return ExitUsage
 	}
 	env := &Env{Main: m, command: cmd.Name, summary: cmd.Summary}
-	return m.exit("courier "+cmd.Name, cmd.Run(context.Background(), env, []string{"--help"}))
+	return m.exitEnv(env, cmd.Run(context.Background(), env, []string{"--help"}))
 }
 
 // OpenApp opens the chosen profile and returns the core over it, and a

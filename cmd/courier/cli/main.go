@@ -158,7 +158,14 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 		return ExitUsage
 	}
 	env.command, env.summary = cmd.Name, cmd.Summary
-	return m.exit("courier "+cmd.Name, cmd.Run(ctx, env, rest[1:]))
+	return m.exitEnv(env, cmd.Run(ctx, env, rest[1:]))
+}
+
+// exitEnv is exit for the command of env: its message starts with the
+// command's name, and a usage error points to the help of the command or
+// subcommand that was run.
+func (m *Main) exitEnv(env *Env, err error) int {
+	return m.report("courier "+env.command, "courier "+env.helpName(), err)
 }
 
 func (m *Main) defaults() {
@@ -239,6 +246,12 @@ func lookup(name string) (Command, bool) {
 
 // exit prints err (if any) and returns its exit code.
 func (m *Main) exit(prefix string, err error) int {
+	return m.report(prefix, prefix, err)
+}
+
+// report prints err (if any) after prefix, with a pointer to the help of
+// helpOf for a usage error, and returns its exit code.
+func (m *Main) report(prefix, helpOf string, err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
@@ -257,7 +270,7 @@ func (m *Main) exit(prefix string, err error) int {
 	}
 	fmt.Fprintf(m.Stderr, "%s: %s\n", prefix, msg)
 	if code == ExitUsage && ee != nil && ee.Usage {
-		fmt.Fprintf(m.Stderr, "Run '%s --help' for usage.\n", prefix)
+		fmt.Fprintf(m.Stderr, "Run '%s --help' for usage.\n", helpOf)
 	}
 	return code
 }

@@ -53,7 +53,7 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&f.insecure, "k", false, "do not verify the server's TLS certificate")
 	fs.StringVar(&f.caFile, "ca", "", "also trust the CA certificates in PEM `FILE` (default: $COURIER_CA, else the profile's setting)")
 	fs.BoolVar(&f.allowUnresolved, "allow-unresolved", false, "send {{variables}} that nothing defines as they are written")
-	env.Details = sendDetails
+	env.Details, env.ExitStatus = sendDetails, sendExitStatus
 	pos, err := env.Parse(fs, args)
 	if err != nil {
 		return err
@@ -85,10 +85,11 @@ responses folder), is summarised on a terminal; when stdout is redirected it
 gets the raw bytes and the status line goes to stderr. The URL and headers
 may use {{variables}} of the globals and the environment. Every request is
 saved to the history (see courier history).
+`
 
-Exit status: 0 on any HTTP response (4xx and 5xx too); 1 when no response
+const sendExitStatus = `Exit status: 0 on any HTTP response (4xx and 5xx too); 1 when no response
 came back (the reason on stderr); 2 for a wrong command line or unresolved
-variables.
+variables; 130 when interrupted (Ctrl+C).
 `
 
 // request builds the request of the command line, as curl would.

@@ -52,6 +52,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the status as one JSON object")
 	offline := fs.Bool("offline", false, "do not ask the server whether this device's session is still good")
 	env.Details = statusDetails
+	env.ExitStatus = "Exit status: 0 when the status was shown, also when the server could not be\nreached (the server line says why); 1 when the profile cannot be read; 2 for\na wrong command line.\n"
 	if err := parseNoArgs(env, fs, args); err != nil {
 		return err
 	}
@@ -104,7 +105,8 @@ joins another account. When the last courier sync failed and none has
 succeeded since, the last error line says why.
 
 While the Courier window has the profile open, status asks the window
-instead, and shows its live sync.`
+instead, and shows its live sync.
+`
 
 // statusCheckTimeout bounds the question status asks the server.
 const statusCheckTimeout = 5 * time.Second

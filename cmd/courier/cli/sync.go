@@ -60,6 +60,9 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 		"'courier sync off' pauses sync on this profile (local edits keep queuing);\n" +
 		"'courier sync on' resumes it. While the Courier window has the profile\n" +
 		"open, --watch follows the window's sync.\n"
+	env.ExitStatus = "Exit status: 0 once in sync, switched on or off, or when --watch is stopped\n" +
+		"with Ctrl+C; 1 when sync failed or cannot run (the reason on stderr); 2 for a\n" +
+		"wrong command line.\n"
 	pos, err := env.Parse(fs, args)
 	if err != nil {
 		return err
