@@ -5,6 +5,8 @@ GO      ?= go
 TAGS    := migrated_fynedo
 BIN     := bin
 VERSION := 0.1.0
+# --version of both binaries; FyneApp.toml's Version should match VERSION.
+LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: all deps build run test bench soak lint package clean
 
@@ -15,8 +17,8 @@ deps:
 
 build:
 	scripts/deps.sh app
-	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -o $(BIN)/courier ./cmd/courier
-	@if [ -d cmd/courier-server ]; then $(GO) build -o $(BIN)/courier-server ./cmd/courier-server; fi
+	CGO_ENABLED=1 $(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN)/courier ./cmd/courier
+	@if [ -d cmd/courier-server ]; then $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/courier-server ./cmd/courier-server; fi
 
 run: build
 	scripts/run.sh

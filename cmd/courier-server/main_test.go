@@ -275,3 +275,18 @@ func TestProductionWithoutTLSOrMailIsRefused(t *testing.T) {
 		t.Fatalf("no SMTP: err = %v", err)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), &Main{Stderr: &errb, Version: "1.2.3"}, []string{"--version"}, func(string) string { return "" }, &out); code != 0 || out.String() != "courier-server 1.2.3\n" {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), &Main{Stderr: &errb}, []string{"--version"}, func(string) string { return "" }, &out); code != 0 || !strings.HasPrefix(out.String(), "courier-server devel") {
+		t.Errorf("--version of a development build: exit %d, stdout %q", code, out.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), &Main{Stderr: &errb}, []string{"--help"}, func(string) string { return "" }, &out); code != 0 || !strings.Contains(errb.String(), "-version") {
+		t.Errorf("--help: exit %d, does not list --version:\n%s", code, errb.String())
+	}
+}

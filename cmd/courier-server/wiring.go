@@ -62,6 +62,10 @@ type Main struct {
 	// MarkRestored (--mark-restored) readies data put back from a backup
 	// and exits instead of serving (see RunMarkRestored).
 	MarkRestored bool
+	// ShowVersion (--version) prints the version and exits; Version is
+	// the one the build was given (empty: a development build).
+	ShowVersion bool
+	Version     string
 
 	// For tests: a Mailer replaces the dev mailbox or SMTP; SMTPTLS is the
 	// TLS config the SMTP mailer uses (trust for a test server); Now is
@@ -132,6 +136,7 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		m.OIDC = append(m.OIDC, p)
 		return err
 	})
+	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: courier-server [flags]\n\nCourier's sync server: the account API over HTTPS.\nEvery flag can also be set by the environment variable in brackets.\n\n")
 		fs.PrintDefaults()

@@ -14,11 +14,16 @@ import (
 	"github.com/courierapp/courier/ui"
 )
 
+// version is the release's version, set by the Makefile with
+// -ldflags "-X main.version=..."; empty in a development build.
+var version string
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// Diagnostics go to stderr: the window's at WARN, a command's only
 	// when COURIER_LOG asks (see cli.Main.LogOutput).
 	m := cli.NewMain()
+	m.Version = version
 	m.RunGUI = guiRunner(m)
 	m.ShowStartError = func(msg string) error {
 		signal.Reset(os.Interrupt, syscall.SIGTERM) // as the main window does

@@ -921,3 +921,16 @@ func TestHelpOfEveryCommandAndSubcommand(t *testing.T) {
 		t.Errorf("a subcommand's usage error: exit %d, stderr %q; want it to point to the subcommand's help", r.code, r.stderr)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	r := run(t, runOpts{main: func(m *Main) { m.Version = "1.2.3" }}, "--version")
+	if r.code != 0 || r.stdout != "courier 1.2.3\n" || r.stderr != "" {
+		t.Errorf("--version of a release: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, runOpts{}, "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "courier devel") {
+		t.Errorf("--version of a development build: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if r := run(t, runOpts{}, "--help"); !strings.Contains(r.stdout, "\n  --version ") {
+		t.Errorf("courier --help does not list --version:\n%s", r.stdout)
+	}
+}

@@ -233,6 +233,7 @@ Flags:
   --profile DIR        use the profile in DIR: its collections, environments,
                        history and settings (default: $COURIER_PROFILE, else
                        the user config folder's courier). Every command takes it.
+  --version            print the version and exit
   -h, --help           show this help
 
 Environment:

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/internal/version"
 	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
@@ -95,6 +96,11 @@ type Main struct {
 	// system's opener (xdg-open, open, rundll32).
 	OpenBrowser func(ctx context.Context, url string) error
 
+	// Version is the version the build was given (the Makefile sets it
+	// with -ldflags); empty means a development build (courier --version
+	// then tells what the Go toolchain recorded).
+	Version string
+
 	// live is the window's account and sync status, for courier status
 	// run beside it (see SetStatusSource).
 	live liveStatus
@@ -130,6 +136,7 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 	env := &Env{Main: m}
 	fs := env.FlagSet("", "")
 	fs.Usage = func() {}
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	rest, err := parseLeading(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		m.usage(m.Stdout)
@@ -138,6 +145,10 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "courier: %s\nRun 'courier --help' for usage.\n", flagError(err))
 		return ExitUsage
+	}
+	if *showVersion {
+		fmt.Fprintf(m.Stdout, "courier %s\n", version.String(m.Version))
+		return ExitOK
 	}
 	env.globalProfile = env.profile
 	m.setLogger(len(rest) == 0)
