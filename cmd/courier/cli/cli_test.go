@@ -546,6 +546,9 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown global flag", []string{"--nope"}, "flag provided but not defined"},
 		{"help of an unknown command", []string{"help", "nope"}, "unknown command"},
 		{"history takes no arguments", []string{"history", "--profile", "x", "extra"}, "unexpected argument"},
+		{"a duration flag's value is named", []string{"send", "--timeout", "xx", "http://x.test"}, `--timeout "xx": not a duration like 10s or 2m`},
+		{"a number flag's value is named", []string{"history", "-n", "abc"}, `-n "abc": not a whole number`},
+		{"a boolean flag's value is named", []string{"history", "--json=maybe"}, `--json "maybe": want true or false`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

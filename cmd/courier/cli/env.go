@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
@@ -101,26 +102,57 @@ func (e *Env) Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		return nil, flag.ErrHelp
 	}
 	if err != nil {
-		return nil, Usagef("%s", flagError(err))
+		return nil, Usagef("%s", flagError(fs, err))
 	}
 	return pos, nil
 }
 
-// badValue is how package flag words a value its Set refused.
-var badValue = regexp.MustCompile(`^invalid value ".*" for flag -([^:]+): (.*)$`)
+// badValue and badBool are how package flag words a value its Set
+// refused.
+var (
+	badValue = regexp.MustCompile(`^invalid value (".*") for flag -([^:]+): (.*)$`)
+	badBool  = regexp.MustCompile(`^invalid boolean value (".*") for -([^:]+): (.*)$`)
+)
 
 // flagError words a refused flag value as "--name: why" (Set's own
-// words name the value), and leaves other errors as they are.
-func flagError(err error) string {
+// words name the value), or, for the flags of numbers and durations,
+// whose Set says only "parse error", as `--name "value": what it wants`.
+// Other errors are left as they are.
+func flagError(fs *flag.FlagSet, err error) string {
+	if m := badBool.FindStringSubmatch(err.Error()); m != nil {
+		return dashed(m[2]) + " " + m[1] + ": want true or false"
+	}
 	m := badValue.FindStringSubmatch(err.Error())
 	if m == nil {
 		return err.Error()
 	}
-	dash := "--"
-	if len(m[1]) == 1 {
-		dash = "-"
+	quoted, name, why := m[1], m[2], m[3]
+	var value any
+	if f := fs.Lookup(name); f != nil {
+		if g, ok := f.Value.(flag.Getter); ok {
+			value = g.Get()
+		}
 	}
-	return dash + m[1] + ": " + m[2]
+	switch value.(type) {
+	case time.Duration:
+		return dashed(name) + " " + quoted + ": not a duration like 10s or 2m"
+	case int, int64, uint, uint64:
+		if why == "value out of range" {
+			return dashed(name) + " " + quoted + ": too large a number"
+		}
+		return dashed(name) + " " + quoted + ": not a whole number"
+	case float64:
+		return dashed(name) + " " + quoted + ": not a number"
+	}
+	return dashed(name) + ": " + why
+}
+
+// dashed is a flag's name as the help writes it: -n, --timeout.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {

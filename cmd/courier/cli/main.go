@@ -143,7 +143,7 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 		return ExitOK
 	}
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "courier: %s\nRun 'courier --help' for usage.\n", flagError(err))
+		fmt.Fprintf(m.Stderr, "courier: %s\nRun 'courier --help' for usage.\n", flagError(fs, err))
 		return ExitUsage
 	}
 	if *showVersion {
