@@ -256,7 +256,7 @@ func (l *Links) update(ctx context.Context, id string, r syncproto.UpdateLinkReq
 	}
 	info, err := api.UpdateLink(ctx, id, r)
 	if err != nil {
-		return Link{}, fmt.Errorf("update link %s: %w", id, l.acc.refusedLocking(ctx, a, err))
+		return Link{}, l.acc.refusedLocking(ctx, a, err) // it says "update link: ..."
 	}
 	known, err := l.known(ctx)
 	if err != nil {
@@ -272,7 +272,7 @@ func (l *Links) Revoke(ctx context.Context, id string) error {
 		return err
 	}
 	if err := api.RevokeLink(ctx, id); err != nil {
-		return fmt.Errorf("revoke link %s: %w", id, l.acc.refusedLocking(ctx, a, err))
+		return l.acc.refusedLocking(ctx, a, err) // it says "revoke link: ..."
 	}
 	return l.remember(ctx, func(m map[string]knownLink) { delete(m, id) })
 }
@@ -286,7 +286,7 @@ func (l *Links) List(ctx context.Context) ([]Link, error) {
 	}
 	infos, err := api.Links(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list links: %w", l.acc.refusedLocking(ctx, a, err))
+		return nil, l.acc.refusedLocking(ctx, a, err) // it says "list links: ..."
 	}
 	known, err := l.known(ctx)
 	if err != nil {
@@ -310,7 +310,7 @@ func (l *Links) link(ctx context.Context, id string) (Link, error) {
 			return x, nil
 		}
 	}
-	return Link{}, fmt.Errorf("the account has no link %s: %w", id, model.ErrNotFound)
+	return Link{}, fmt.Errorf("this account has no link %.64q: %w", id, model.ErrNotFound)
 }
 
 func toLink(info syncproto.LinkInfo, k knownLink) Link {

@@ -2,6 +2,7 @@ package syncserver
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/courierapp/courier/model"
@@ -188,7 +189,7 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request, ses
 	id := r.PathValue("id")
 	err := s.store.DeleteSession(r.Context(), sess.AccountID, id)
 	if errors.Is(err, model.ErrNotFound) {
-		return apiErr(syncproto.CodeNotFound, "this account has no session "+id)
+		return apiErr(syncproto.CodeNotFound, fmt.Sprintf("this account has no device with the ID %.64q", id))
 	}
 	if err != nil {
 		return err

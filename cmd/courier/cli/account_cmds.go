@@ -312,7 +312,7 @@ func runDevices(ctx context.Context, env *Env, args []string) error {
 	if *revoke != "" {
 		if err := s.acc.RevokeDevice(ctx, *revoke); err != nil {
 			if errors.Is(err, model.ErrNotFound) {
-				return fmt.Errorf("no device %s on this account (see courier devices): %w", *revoke, err)
+				return &hintedError{msg: fmt.Sprintf("this account has no device with the ID %s (see courier devices)", *revoke), err: err}
 			}
 			return err
 		}

@@ -172,7 +172,10 @@ func TestAccountCommandsEndToEnd(t *testing.T) {
 
 	c.ok(laptop, "", "devices", "--revoke", sessionOf(t, c, desktop))
 	c.fails(desktop, "", "sign in again", "devices")
-	c.fails(laptop, "", "no device", "devices", "--revoke", "nonexistent")
+	if r := c.run(laptop, "", "devices", "--revoke", "nonexistent"); r.code != ExitFailure ||
+		r.stderr != "courier devices: this account has no device with the ID nonexistent (see courier devices)\n" {
+		t.Errorf("devices --revoke of no device: exit %d, stderr %q", r.code, r.stderr)
+	}
 
 	c.ok(laptop, "", "logout")
 	c.fails(laptop, "", "not signed in", "devices")

@@ -247,14 +247,14 @@ func runLinkUpdate(ctx context.Context, env *Env, args []string) error {
 	defer s.close()
 	d, err := s.links.DraftUpdate(ctx, pos[0])
 	if err != nil {
-		return linkNotFound(pos[0], err)
+		return linkNotFound(err)
 	}
 	if err := confirmDraft(env, d, *yes); err != nil {
 		return err
 	}
 	l, err := s.links.Update(ctx, pos[0], d)
 	if err != nil {
-		return linkNotFound(pos[0], err)
+		return linkNotFound(err)
 	}
 	if ttl > 0 || *noExpiry {
 		if l, err = s.links.SetExpiry(ctx, pos[0], ttl); err != nil {
@@ -265,9 +265,10 @@ func runLinkUpdate(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-func linkNotFound(id string, err error) error {
+// linkNotFound points a link that is not there to courier link list.
+func linkNotFound(err error) error {
 	if errors.Is(err, model.ErrNotFound) {
-		return fmt.Errorf("%w (see courier link list)", err)
+		return &hintedError{msg: Message(err) + " (see courier link list)", err: err}
 	}
 	return err
 }
@@ -289,7 +290,7 @@ func runLinkRevoke(ctx context.Context, env *Env, args []string) error {
 	}
 	defer s.close()
 	if err := s.links.Revoke(ctx, pos[0]); err != nil {
-		return linkNotFound(pos[0], err)
+		return linkNotFound(err)
 	}
 	fmt.Fprintf(env.Stdout, "Link %s revoked: its URL no longer answers.\n", pos[0])
 	return nil

@@ -151,11 +151,26 @@ func TestLinkCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("GET after revoke: %d", status)
 	}
 	c.fails(laptop, "", "link list", "link", "revoke", id)
+	// Each says once what it did, and what is not there.
+	for _, args := range [][]string{{"link", "revoke", "nonsense"}, {"link", "update", "nonsense", "--yes"}} {
+		r := c.run(laptop, "", args...)
+		want := "this account has no link \"nonsense\" (see courier link list)\n"
+		if args[1] == "revoke" {
+			want = "revoke link: " + want
+		}
+		if r.code != ExitFailure || r.stderr != "courier link: "+want {
+			t.Errorf("courier %s: exit %d, stderr %q; want %q", strings.Join(args, " "), r.code, r.stderr, "courier link: "+want)
+		}
+	}
 	c.fails(laptop, "", "7d or 2w", "link", "create", "x", "--expires", "soon")
 	c.fails(desktop, "", "not defined", "link", "list", "--nope")
 	r = run(t, runOpts{}, "courier://delete?url=https://x.test")
 	if r.code == 0 || !strings.Contains(r.stderr, "only import") {
 		t.Fatalf("a courier:// URL of another action: exit %d %q", r.code, r.stderr)
+	}
+	srv.Stop()
+	if r := c.run(laptop, "", "link", "list"); r.code != ExitFailure || !strings.HasPrefix(r.stderr, "courier link: list links: cannot connect to ") || strings.Count(r.stderr, "list links") != 1 {
+		t.Errorf("link list with the server stopped: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
