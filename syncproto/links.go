@@ -121,7 +121,7 @@ func (r UpdateLinkRequest) Validate(now time.Time) (name string, err error) {
 		}
 	}
 	if r.NoExpiry && r.ExpiresAt != nil {
-		return "", fmt.Errorf("expires_at and no_expiry exclude each other: %w", model.ErrInvalid)
+		return "", fmt.Errorf("a link cannot both expire and never expire: %w", model.ErrInvalid)
 	}
 	return name, validateExpiry(r.ExpiresAt, now)
 }
@@ -131,10 +131,10 @@ func validateExpiry(at *time.Time, now time.Time) error {
 		return nil
 	}
 	if !at.After(now) {
-		return fmt.Errorf("expires_at %s is not in the future: %w", at.UTC().Format(time.RFC3339), model.ErrInvalid)
+		return fmt.Errorf("the link's expiry, %s, is not in the future: %w", at.UTC().Format(time.RFC3339), model.ErrInvalid)
 	}
 	if at.Sub(now) > MaxLinkTTL {
-		return fmt.Errorf("expires_at is more than %d days away: %w", MaxLinkTTL/(24*time.Hour), model.ErrInvalid)
+		return fmt.Errorf("the link's expiry is more than %d days away, the most a link may last: %w", MaxLinkTTL/(24*time.Hour), model.ErrInvalid)
 	}
 	return nil
 }

@@ -51,11 +51,16 @@ func TestLinkRequestExpiry(t *testing.T) {
 		{"past the longest", CreateLinkRequest{Collection: snap, ExpiresAt: at(MaxLinkTTL + time.Hour)}, false},
 		{"a source with a space", CreateLinkRequest{Collection: snap, Source: "a b"}, false},
 	} {
-		if _, err := tt.r.Validate(now); (err == nil) != tt.ok {
+		_, err := tt.r.Validate(now)
+		if (err == nil) != tt.ok {
 			t.Errorf("%s: err = %v", tt.name, err)
 		}
+		// The message is read by people: no wire field names.
+		if err != nil && (strings.Contains(err.Error(), "expires_at") || strings.Contains(err.Error(), "no_expiry")) {
+			t.Errorf("%s: %q names a wire field", tt.name, err)
+		}
 	}
-	if _, err := (UpdateLinkRequest{ExpiresAt: at(time.Hour), NoExpiry: true}).Validate(now); !errors.Is(err, model.ErrInvalid) {
+	if _, err := (UpdateLinkRequest{ExpiresAt: at(time.Hour), NoExpiry: true}).Validate(now); !errors.Is(err, model.ErrInvalid) || strings.Contains(err.Error(), "expires_at") {
 		t.Errorf("expires_at with no_expiry: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
 )
 
 const linkDetails = `Subcommands:
@@ -28,7 +29,7 @@ Before publishing, what looks like a credential (an Authorization header, a
 token in a URL, an auth with a password...) is listed and you are asked; pass
 --yes to publish anyway without a terminal.
 
-Durations: 90m, 12h, 7d, 2w.
+Durations: 90m, 12h, 7d, 2w; a link lasts at most 3650 days.
 
 Run 'courier link SUBCOMMAND --help' for its flags.
 `
@@ -115,23 +116,33 @@ func wireLinks(ctx context.Context, env *Env, f serverFlags, st app.Store, dir s
 }
 
 // parseTTL reads a duration: Go's (90m, 12h) or whole days and weeks
-// (7d, 2w). Empty is zero (no expiry).
+// (7d, 2w), at most syncproto.MaxLinkTTL. Empty is zero (no expiry).
 func parseTTL(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, nil
 	}
-	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
+	const day = 24 * time.Hour
+	tooLong := Usagef("--expires %q: a link lasts at most %d days (%dd, or %dw)", s, syncproto.MaxLinkTTL/day, syncproto.MaxLinkTTL/day, syncproto.MaxLinkTTL/(7*day))
+	unit := map[byte]time.Duration{'d': day, 'w': 7 * day}[s[len(s)-1]]
 	if unit != 0 {
 		n, err := strconv.Atoi(s[:len(s)-1])
-		if err != nil || n <= 0 || n > 3650 {
+		switch {
+		case err != nil && errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-"):
+			return 0, tooLong
+		case err != nil || n <= 0:
 			return 0, Usagef("--expires %q: want a number of days or weeks such as 7d or 2w", s)
+		case n > int(syncproto.MaxLinkTTL/unit):
+			return 0, tooLong
 		}
 		return time.Duration(n) * unit, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	switch {
+	case err != nil || d <= 0:
 		return 0, Usagef("--expires %q: want a positive duration such as 90m, 12h, 7d or 2w", s)
+	case d > syncproto.MaxLinkTTL:
+		return 0, tooLong
 	}
 	return d, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/courierapp/courier/app"
 	"github.com/courierapp/courier/model"
+	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver/servertest"
 )
 
@@ -163,6 +165,10 @@ func TestLinkCommandsEndToEnd(t *testing.T) {
 		}
 	}
 	c.fails(laptop, "", "7d or 2w", "link", "create", "x", "--expires", "soon")
+	if r := c.run(laptop, "", "link", "create", "Everything, renamed", "--expires", "1000w", "--yes"); r.code != ExitUsage ||
+		!strings.Contains(r.stderr, `--expires "1000w": a link lasts at most 3650 days`) {
+		t.Errorf("link create --expires 1000w: exit %d, stderr %q; want a usage error saying the most", r.code, r.stderr)
+	}
 	c.fails(desktop, "", "not defined", "link", "list", "--nope")
 	r = run(t, runOpts{}, "courier://delete?url=https://x.test")
 	if r.code == 0 || !strings.Contains(r.stderr, "only import") {
@@ -180,9 +186,21 @@ func TestParseTTL(t *testing.T) {
 			t.Errorf("parseTTL(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"0d", "-1h", "soon", "1y", "99999d"} {
+	for _, in := range []string{"0d", "-1h", "soon", "1y", "-3d"} {
 		if _, err := parseTTL(in); err == nil {
 			t.Errorf("parseTTL(%q) accepted", in)
+		}
+	}
+	if got, err := parseTTL("3650d"); err != nil || got != syncproto.MaxLinkTTL {
+		t.Errorf("parseTTL(3650d) = %v, %v; want the longest a link lasts", got, err)
+	}
+	// Past the longest a link lasts: a usage error naming the flag and
+	// the most, before anything is sent.
+	for _, in := range []string{"1000w", "3651d", "99999999999999999999d", "87700h"} {
+		_, err := parseTTL(in)
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), `--expires "`+in+`": a link lasts at most 3650 days`) {
+			t.Errorf("parseTTL(%q) = %v; want a usage error saying the most", in, err)
 		}
 	}
 }
