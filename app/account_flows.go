@@ -94,7 +94,8 @@ func vaultKDF(p syncproto.KDFParams) vault.KDFParams {
 
 // derive asks the server for identifier's salt and params, refuses params
 // below vault's floor (a server must not make the password cheaper to
-// guess), and derives the master key.
+// guess), and derives the master key. Its errors do not say what the
+// caller was doing (signing in, changing the password): the caller does.
 func derive(ctx context.Context, api AccountAPI, identifier, password string) (vault.MasterKey, error) {
 	pre, err := api.Prelogin(ctx, identifier)
 	if err != nil {
@@ -166,7 +167,7 @@ func (x *Accounts) SignIn(ctx context.Context, in SignInInput) (Account, error) 
 	}
 	mk, err := derive(ctx, api, in.Identifier, in.Password)
 	if err != nil {
-		return Account{}, err
+		return Account{}, fmt.Errorf("sign in: %w", err)
 	}
 	resp, err := api.SignIn(ctx, syncproto.SignInRequest{Identifier: in.Identifier, AuthKey: mk.AuthKey(), DeviceName: x.device})
 	if err != nil {

@@ -149,7 +149,7 @@ func (x *Accounts) ChangePassword(ctx context.Context, current, newPassword stri
 	}
 	mk, err := derive(ctx, api, s.Account.Username, current)
 	if err != nil {
-		return err
+		return fmt.Errorf("change password: %w", err)
 	}
 	creds, err := x.newCredentials(ctx, newPassword, s.Key)
 	if err != nil {
@@ -239,7 +239,7 @@ func (x *Accounts) DeleteAccount(ctx context.Context, password string) error {
 	}
 	mk, err := derive(ctx, api, a.Username, password)
 	if err != nil {
-		return err
+		return fmt.Errorf("delete account: %w", err)
 	}
 	if err := api.DeleteAccount(ctx, mk.AuthKey()); err != nil {
 		if isAPICode(err, syncproto.CodeUnauthorized) {

@@ -61,14 +61,16 @@ func (c *Client) ResendConfirmation(ctx context.Context, email string) error {
 
 // Prelogin returns the KDF salt and params of the account named by
 // identifier (an email or a username). The caller must check the params
-// against its floor before deriving anything.
+// against its floor before deriving anything. Its errors do not name the
+// call: it is a step of what the caller does (sign in, change the
+// password), which the caller names.
 func (c *Client) Prelogin(ctx context.Context, identifier string) (syncproto.PreloginResponse, error) {
 	var out syncproto.PreloginResponse
 	if err := syncproto.ValidateIdentifier(identifier); err != nil {
-		return out, fmt.Errorf("prelogin: %w", err)
+		return out, err
 	}
 	r := syncproto.PreloginRequest{Identifier: identifier}
-	err := c.do(ctx, call{what: "prelogin", method: http.MethodPost, path: syncproto.PathPrelogin, in: r, out: &out})
+	err := c.do(ctx, call{method: http.MethodPost, path: syncproto.PathPrelogin, in: r, out: &out})
 	return out, err
 }
 
@@ -123,15 +125,16 @@ func (c *Client) ForgotPassword(ctx context.Context, email string) error {
 }
 
 // RecoveryKey fetches the account key sealed with the recovery key, with
-// an emailed reset code (which it does not consume). A wrong code wraps
+// an emailed reset code (which it does not consume), a step of resetting
+// the password, as its errors say. A wrong code wraps
 // syncproto.ErrInvalidCode.
 func (c *Client) RecoveryKey(ctx context.Context, r syncproto.RecoveryKeyRequest) (syncproto.RecoveryKeyResponse, error) {
 	var out syncproto.RecoveryKeyResponse
 	r.Code = syncproto.NormalizeCode(r.Code)
 	if err := r.Validate(); err != nil {
-		return out, fmt.Errorf("fetch recovery key: %w", err)
+		return out, fmt.Errorf("reset password: %w", err)
 	}
-	err := c.do(ctx, call{what: "fetch recovery key", method: http.MethodPost, path: syncproto.PathRecoveryKey, in: r, out: &out})
+	err := c.do(ctx, call{what: "reset password", method: http.MethodPost, path: syncproto.PathRecoveryKey, in: r, out: &out})
 	return out, err
 }
 

@@ -122,7 +122,7 @@ func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // call describes one API call for do.
 type call struct {
-	what   string // "sign in": names the call in errors
+	what   string // "sign in": names the call in errors ("": the caller does)
 	method string
 	path   string
 	bearer bool
@@ -135,30 +135,38 @@ type call struct {
 // model.ErrUnavailable (the server could not be reached or answered
 // nonsense), or ctx's error.
 func (c *Client) do(ctx context.Context, k call) error {
+	err := c.doCall(ctx, k)
+	if err == nil || k.what == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", k.what, err)
+}
+
+func (c *Client) doCall(ctx context.Context, k call) error {
 	req, err := c.newRequest(ctx, k)
 	if err != nil {
-		return fmt.Errorf("%s: %w", k.what, err)
+		return err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", k.what, transportError(ctx, c.base.Host, err))
+		return transportError(ctx, c.base.Host, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return fmt.Errorf("%s: read the answer of %s: %w: %w", k.what, c.base.Host, model.ErrUnavailable, err)
+		return fmt.Errorf("read the answer of %s: %w: %w", c.base.Host, model.ErrUnavailable, err)
 	}
 	if len(body) > maxResponse {
-		return fmt.Errorf("%s: the answer of %s exceeds %d bytes: %w", k.what, c.base.Host, maxResponse, model.ErrUnavailable)
+		return fmt.Errorf("the answer of %s exceeds %d bytes: %w", c.base.Host, maxResponse, model.ErrUnavailable)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%s: %w", k.what, apiError(resp, body))
+		return apiError(resp, body)
 	}
 	if k.out == nil {
 		return nil
 	}
 	if err := json.Unmarshal(body, k.out); err != nil {
-		return fmt.Errorf("%s: %s answered something that is not the expected JSON (%v): %w", k.what, c.base.Host, err, model.ErrUnavailable)
+		return fmt.Errorf("%s answered something that is not the expected JSON (%v): %w", c.base.Host, err, model.ErrUnavailable)
 	}
 	return nil
 }

@@ -158,7 +158,7 @@ func TestServerErrorsMapToTheModelVocabulary(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = c.Prelogin(context.Background(), "ann")
+			err = c.ForgotPassword(context.Background(), "ann@example.com")
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -166,7 +166,7 @@ func TestServerErrorsMapToTheModelVocabulary(t *testing.T) {
 			if !errors.As(err, &apiErr) || apiErr.Status != tt.status {
 				t.Fatalf("err = %#v, want *syncproto.Error with status %d", err, tt.status)
 			}
-			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.HasPrefix(err.Error(), "prelogin: ") {
+			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.HasPrefix(err.Error(), "forgot password: ") {
 				t.Errorf("err = %q, want it to name the call and hold %q", err, tt.wantMsg)
 			}
 			wait, _ := RetryAfter(err)
@@ -470,8 +470,14 @@ func TestACallToNoServerSaysSoInOneLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	err = c.ForgotPassword(context.Background(), "ann@example.com")
+	if want := "forgot password: cannot connect to " + addr + ": connection refused"; !errors.Is(err, model.ErrUnavailable) || err.Error() != want {
+		t.Fatalf("ForgotPassword = %q, want ErrUnavailable saying %q", err, want)
+	}
+	// A step of signing in names no step of its own: the caller says
+	// what it was doing.
 	_, err = c.Prelogin(context.Background(), "ann")
-	if want := "prelogin: cannot connect to " + addr + ": connection refused"; !errors.Is(err, model.ErrUnavailable) || err.Error() != want {
+	if want := "cannot connect to " + addr + ": connection refused"; !errors.Is(err, model.ErrUnavailable) || err.Error() != want {
 		t.Fatalf("Prelogin = %q, want ErrUnavailable saying %q", err, want)
 	}
 }

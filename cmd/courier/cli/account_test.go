@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -277,4 +278,41 @@ func TestLoginWithoutKeyringFailsAndEraseWarns(t *testing.T) {
 		t.Fatalf("erase: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 	c.ok(profile, "new password 1\n", "login", "--email", email, "--password-stdin")
+}
+
+// TestAccountErrorsNameNoInternalStep: a message says what the person
+// was doing (sign in, change or reset the password), not the name of a
+// step of it (prelogin, fetch recovery key).
+func TestAccountErrorsNameNoInternalStep(t *testing.T) {
+	gokeyring.MockInit()
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	profile := t.TempDir()
+	const email, pw = "cat@example.com", "cats password"
+	c.ok(profile, pw+"\n", "signup", "--email", email, "--username", "cat", "--password-stdin")
+	c.ok(profile, "", "confirm", srv.NextMail(t, "confirm").Links[0])
+
+	r := c.run(profile, "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA\nnew password 1\n",
+		"password", "reset", "--email", email, "--code", "AAAAA-AAAAA", "--recovery-key-stdin", "--password-stdin")
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "courier password: reset password: ") || strings.Contains(r.stderr, "recovery key:") {
+		t.Errorf("password reset with a wrong code: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	r = c.run(profile, pw+"\n", "login", "--username", "cat", "--password-stdin", "--server", "https://"+closed)
+	if want := "courier login: sign in: cannot connect to " + closed + ": connection refused\n"; r.code != ExitFailure || r.stderr != want {
+		t.Errorf("login to no server: exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
+
+	c.ok(profile, pw+"\n", "login", "--username", "cat", "--password-stdin")
+	srv.Stop()
+	r = c.run(profile, pw+"\nnew password 2\n", "password", "change", "--password-stdin")
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "courier password: change password: cannot connect to ") || strings.Contains(r.stderr, "prelogin") {
+		t.Errorf("password change with the server stopped: exit %d, stderr %q", r.code, r.stderr)
+	}
 }
