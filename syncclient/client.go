@@ -199,36 +199,106 @@ func (c *Client) newRequest(ctx context.Context, k call) (*http.Request, error) 
 	return req, nil
 }
 
-// trustCAHint ends the messages of a server certificate that does not
-// verify, in the app (the forms' and Settings' extra CA file) and the CLI.
-const trustCAHint = "(for a self-hosted server, give its CA as the extra CA file, or with courier's --ca)"
+// TrustCAHint ends the message of a server certificate signed by a CA
+// this computer does not trust: where the app takes a self-hosted
+// server's CA (the sign-in form's and Settings' extra CA file). Other
+// front ends replace it with their own way (courier has --ca).
+const TrustCAHint = " (for a self-hosted server, give its CA certificate as the extra CA file)"
 
-// transportError explains why a call did not get an answer. It wraps
-// ctx's error when the caller gave up, else model.ErrUnavailable.
+// transportError explains why a call did not get an answer, in one
+// sentence that says what to do; the cause stays wrapped, out of the
+// sentence. It wraps ctx's error when the caller gave up or its deadline
+// passed, else model.ErrUnavailable. Certificate and connection failures
+// and time-outs are an *httprun.Error.
 func transportError(ctx context.Context, host string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("call to %s stopped: %w", host, ctxErr)
-	}
-	var uerrWrap *url.Error // drop `Post "https://..."`: the host is named
+	var uerrWrap *url.Error // drop `Post "https://...": the host is named
 	if errors.As(err, &uerrWrap) {
 		err = uerrWrap.Err
 	}
-	var (
-		verr *tls.CertificateVerificationError
-		uerr x509.UnknownAuthorityError
-		herr x509.HostnameError
-		cerr x509.CertificateInvalidError
-	)
-	if errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr) {
-		return fmt.Errorf("the certificate of %s is not trusted %s: %w: %w",
-			host, trustCAHint, model.ErrUnavailable, err)
+	switch ctxErr := ctx.Err(); {
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		return timeoutError(host, errors.Join(ctxErr, err))
+	case ctxErr != nil:
+		return &quietError{msg: "the call to " + host + " was canceled", err: errors.Join(ctxErr, err)}
+	}
+	if ce := certError(host, err); ce != nil {
+		return ce
 	}
 	var nerr interface{ Timeout() bool }
 	if errors.As(err, &nerr) && nerr.Timeout() {
-		return fmt.Errorf("%s did not answer in time: %w: %w", host, model.ErrUnavailable, err)
+		return timeoutError(host, err)
 	}
 	if he := httprun.ConnectError(err); he != nil {
 		return he // "cannot connect to HOST: connection refused", and the like
 	}
 	return fmt.Errorf("cannot reach %s: %w: %w", host, model.ErrUnavailable, err)
 }
+
+// timeoutError says that host did not answer in time (err, the cause, is
+// kept out of the sentence).
+func timeoutError(host string, err error) *httprun.Error {
+	return &httprun.Error{Kind: httprun.KindTimeout, Err: err,
+		Msg: host + " did not answer in time; check that the server is running and reachable, then try again"}
+}
+
+// certError says why the certificate of host did not verify, and what to
+// do: a certificate for other names is not fixed by trusting a CA, one
+// signed by an unknown CA is (TrustCAHint). It returns nil when err is
+// not a certificate that failed verification. The x509 detail stays in
+// the wrapped cause.
+func certError(host string, err error) *httprun.Error {
+	var (
+		verr    *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		name    x509.HostnameError
+		invalid x509.CertificateInvalidError
+	)
+	var msg string
+	switch {
+	case errors.As(err, &name):
+		msg = fmt.Sprintf("the certificate of %s is not valid for the name %s%s: connect with a name it holds, or give the server a certificate for %s",
+			host, name.Host, certNames(name.Certificate), name.Host)
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		msg = fmt.Sprintf("the certificate of %s has expired or is not valid yet: check this computer's clock, or renew the server's certificate", host)
+	case errors.As(err, &invalid):
+		msg = fmt.Sprintf("the certificate of %s is not valid (%s)", host, strings.TrimPrefix(firstLine(invalid.Error()), "x509: "))
+	case errors.As(err, &unknown), errors.As(err, &verr):
+		msg = fmt.Sprintf("the certificate of %s is not signed by a CA this computer trusts%s", host, TrustCAHint)
+	default:
+		return nil
+	}
+	return &httprun.Error{Kind: httprun.KindTLS, Msg: msg, Err: err}
+}
+
+// certNames lists, in parentheses, the first names a certificate is for.
+func certNames(c *x509.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	switch {
+	case len(names) == 0:
+		return ""
+	case len(names) > 3:
+		names = append(names[:3], "...")
+	}
+	return " (it is for " + strings.Join(names, ", ") + ")"
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// quietError is a sentence for the person that wraps its cause without
+// quoting it.
+type quietError struct {
+	msg string
+	err error
+}
+
+func (e *quietError) Error() string { return e.msg }
+func (e *quietError) Unwrap() error { return e.err }

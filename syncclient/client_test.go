@@ -3,6 +3,7 @@ package syncclient
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -98,7 +99,7 @@ func TestTLSTrustsOnlySystemRootsAndTheGivenCA(t *testing.T) {
 			if tt.ok && err != nil {
 				t.Fatalf("Prelogin = %v", err)
 			}
-			if !tt.ok && (!errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "not trusted")) {
+			if !tt.ok && (!errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "not signed by a CA this computer trusts")) {
 				t.Fatalf("Prelogin err = %v, want an untrusted-certificate error", err)
 			}
 		})
@@ -479,5 +480,90 @@ func TestACallToNoServerSaysSoInOneLine(t *testing.T) {
 	_, err = c.Prelogin(context.Background(), "ann")
 	if want := "cannot connect to " + addr + ": connection refused"; !errors.Is(err, model.ErrUnavailable) || err.Error() != want {
 		t.Fatalf("Prelogin = %q, want ErrUnavailable saying %q", err, want)
+	}
+}
+
+// A certificate that does not verify is told in one sentence that says
+// what to do: trusting the CA helps with an unknown CA, not with a
+// certificate for other names or one out of date. The x509 and tls
+// details stay out of it.
+func TestCertificateErrorsSayWhatToDo(t *testing.T) {
+	ca := newTestCA(t, "server CA")
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, syncproto.StatusResponse{}) })
+	otherName := serveCert(t, ca.leafWith(t, func(c *x509.Certificate) { c.DNSNames, c.IPAddresses = []string{"sync.example.com"}, nil }), ok)
+	expired := serveCert(t, ca.leafWith(t, func(c *x509.Certificate) { c.NotAfter = time.Now().Add(-time.Minute) }), ok)
+	good := serveCert(t, ca.leaf(t), ok)
+	tests := []struct {
+		name, url, caFile string
+		want              string
+	}{
+		{"an unknown CA", good, "", "is not signed by a CA this computer trusts" + TrustCAHint},
+		{"a certificate for another name", otherName, ca.file(t),
+			"is not valid for the name 127.0.0.1 (it is for sync.example.com): connect with a name it holds, or give the server a certificate for 127.0.0.1"},
+		{"an expired certificate", expired, ca.file(t), "has expired or is not valid yet: check this computer's clock, or renew the server's certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(tt.url, Options{CAFile: tt.caFile, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			host := strings.TrimPrefix(tt.url, "https://")
+			err = c.ForgotPassword(context.Background(), "ann@example.com")
+			if want := "forgot password: the certificate of " + host + " " + tt.want; err == nil || err.Error() != want {
+				t.Fatalf("err = %q, want %q", err, want)
+			}
+			if !errors.Is(err, model.ErrUnavailable) {
+				t.Errorf("err = %v, want it to wrap ErrUnavailable", err)
+			}
+			if tt.caFile != "" && strings.Contains(err.Error(), "CA") {
+				t.Errorf("err = %q: trusting a CA would not help", err)
+			}
+		})
+	}
+}
+
+// A server that does not answer is told as such, with what to do, not
+// as net/http's words nor as the caller's context running out.
+func TestASilentServerDidNotAnswerInTime(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accepts, and never says a word
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	addr := ln.Addr().String()
+	want := "list devices: " + addr + " did not answer in time; check that the server is running and reachable, then try again"
+	c, err := New("https://"+addr, Options{Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.WithToken("t").Sessions(context.Background())
+	if err == nil || err.Error() != want || !errors.Is(err, model.ErrUnavailable) {
+		t.Errorf("the client's time-out: %q, want %q", err, want)
+	}
+	c, err = New("https://"+addr, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = c.WithToken("t").Sessions(ctx)
+	if err == nil || err.Error() != want || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the caller's deadline: %q, want %q", err, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncclient"
@@ -30,7 +31,7 @@ func TestEngineSaysWhyItCannotConnect(t *testing.T) {
 		want      []string
 	}{
 		{"nothing listens", "https://" + closed, []string{"cannot connect to " + closed + ": connection refused"}},
-		{"a certificate of an unknown CA", untrusted.URL, []string{"TLS: certificate signed by unknown authority", "extra CA file"}},
+		{"a certificate of an unknown CA", untrusted.URL, []string{"the certificate of " + strings.TrimPrefix(untrusted.URL, "https://") + " is not signed by a CA this computer trusts", "extra CA file"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,5 +54,43 @@ func TestEngineSaysWhyItCannotConnect(t *testing.T) {
 				t.Errorf("Once = %q, which speaks of the transport's internals", err)
 			}
 		})
+	}
+}
+
+// A server that accepts the connection and never answers: sync says the
+// server did not answer in time, naming it, and what to do.
+func TestEngineSaysWhenTheServerDoesNotAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	addr := ln.Addr().String()
+	e, err := syncclient.NewEngine(syncclient.EngineConfig{
+		ServerURL: "https://" + addr, Proxy: "direct", Token: "t", Key: vault.NewAccountKey(), DeviceID: "d", Store: openStore(t),
+		DialTimeout: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Once(context.Background())
+	want := addr + " did not answer in time; check that the server is running and reachable, then try again"
+	if !errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "time-out") {
+		t.Fatalf("Once = %q, want it to say %q", err, want)
 	}
 }

@@ -136,6 +136,7 @@ type EngineConfig struct {
 type Engine struct {
 	cfg    EngineConfig
 	wsURL  string
+	wsHost string // host:port of wsURL, for messages
 	hc     *http.Client
 	sealer *vault.Sealer
 	log    *slog.Logger
@@ -202,7 +203,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cfg.DialTimeout = DefaultTimeout
 	}
 	e := &Engine{
-		cfg: cfg, wsURL: ws.String(), hc: hc, sealer: vault.NewSealer(cfg.Key), log: cfg.Logger,
+		cfg: cfg, wsURL: ws.String(), wsHost: ws.Host, hc: hc, sealer: vault.NewSealer(cfg.Key), log: cfg.Logger,
 		clock: cfg.Clock, back: backoff{min: BackoffMin, max: BackoffMax, rand: cfg.Rand},
 		wake: make(chan struct{}, 1), local: make(chan struct{}, 1), early: make(chan earlyOps, 4), queueBound: maxQueuedBytes,
 		echoHold: defaultEchoHold,

@@ -174,7 +174,7 @@ func (e *Engine) dial(ctx context.Context) (*websocket.Conn, error) {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, handshakeError(resp.StatusCode)
 		}
-		return nil, dialError(err)
+		return nil, dialError(ctx, dctx, e.wsHost, err)
 	}
 	if ws.Subprotocol() != syncproto.SyncSubprotocol {
 		ws.CloseNow()
@@ -185,16 +185,25 @@ func (e *Engine) dial(ctx context.Context) (*websocket.Conn, error) {
 }
 
 // dialError says in one line why the WebSocket could not be opened (the
-// sentence courier send gives for the same failure), keeping err as the
-// cause; a certificate that does not verify adds where to trust the
-// server's CA.
-func dialError(err error) error {
+// sentence courier send gives for the same failure, and the account
+// client's for a certificate or a server that does not answer in time),
+// keeping err as the cause. dctx is the dial's context, under ctx.
+func dialError(ctx, dctx context.Context, host string, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return &quietError{msg: "sync was canceled", err: errors.Join(ctx.Err(), err)}
+	case dctx.Err() != nil:
+		return timeoutError(host, errors.Join(dctx.Err(), err))
+	}
+	if ce := certError(host, err); ce != nil {
+		return ce
+	}
 	he := httprun.ConnectError(err)
 	if he == nil {
 		return fmt.Errorf("connect to the server: %w", err)
 	}
-	if he.Kind == httprun.KindTLS {
-		he.Msg += " " + trustCAHint
+	if he.Kind == httprun.KindTimeout {
+		return timeoutError(host, err)
 	}
 	return he
 }

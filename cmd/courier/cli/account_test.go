@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	gokeyring "github.com/zalando/go-keyring"
 
@@ -314,5 +315,52 @@ func TestAccountErrorsNameNoInternalStep(t *testing.T) {
 	r = c.run(profile, pw+"\nnew password 2\n", "password", "change", "--password-stdin")
 	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "courier password: change password: cannot connect to ") || strings.Contains(r.stderr, "prelogin") {
 		t.Errorf("password change with the server stopped: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestServerTroubleIsToldInCourierWords: a server whose CA is not trusted
+// is told with courier's way to trust it (not the window's), and a server
+// that does not answer as such, without Go's words.
+func TestServerTroubleIsToldInCourierWords(t *testing.T) {
+	gokeyring.MockInit()
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	profile := t.TempDir()
+	r := run(t, runOpts{}, "password", "forgot", "--email", "dan@example.com", "--server", srv.URL, "--profile", profile)
+	want := "courier password: forgot password: the certificate of " + srv.Addr + " is not signed by a CA this computer trusts (for a self-hosted server, pass its CA certificate with --ca FILE)\n"
+	if r.code != ExitFailure || r.stderr != want {
+		t.Errorf("a server of an untrusted CA: exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
+
+	const pw = "dans password"
+	c.ok(profile, pw+"\n", "signup", "--email", "dan@example.com", "--username", "dan", "--password-stdin")
+	c.ok(profile, "", "confirm", srv.NextMail(t, "confirm").Links[0])
+	c.ok(profile, pw+"\n", "login", "--username", "dan", "--password-stdin")
+	srv.Stop()
+	ln, err := net.Listen("tcp", srv.Addr) // takes connections, answers nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	defer func(d time.Duration) { statusCheckTimeout = d }(statusCheckTimeout)
+	statusCheckTimeout = 300 * time.Millisecond
+	out := c.ok(profile, "", "status")
+	if want := "(not reached: " + srv.Addr + " did not answer in time; check that the server is running and reachable, then try again)"; !strings.Contains(out, want) {
+		t.Errorf("status with a server that does not answer:\n%s\nwant it to say %q", out, want)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/courierapp/courier/app"
-	"github.com/courierapp/courier/httprun"
+	"github.com/courierapp/courier/syncclient"
 )
 
 const importDetails = `The kind of file is detected: a Postman collection (v1, v2.0, v2.1), an
@@ -58,8 +59,10 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	defer closeFn()
 	s, err := importFrom(ctx, env, core, src, ca)
-	var he *httprun.Error
-	if errors.As(err, &he) && he.Kind == httprun.KindTLS && ca == "" {
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) && ca == "" && !strings.Contains(err.Error(), syncclient.TrustCAHint) {
+		// A certificate of a CA this computer does not trust (not one
+		// for another name, nor a server that does not speak TLS).
 		return &hintedError{msg: err.Error() + " (trust its CA with --ca FILE)", err: err}
 	}
 	if err != nil {

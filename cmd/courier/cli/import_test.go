@@ -146,6 +146,12 @@ func TestImportFetchesAURL(t *testing.T) {
 	if r := run(t, runOpts{}, "--profile", t.TempDir(), "import", "--ca", ca, tlsSrv.URL+"/c/tok"); r.code != ExitOK {
 		t.Fatalf("import --ca: exit %d, stderr %q", r.code, r.stderr)
 	}
+	// https to a server of plain http: that is the one hint, not a CA.
+	https := "https://" + strings.TrimPrefix(srv.URL, "http://") + "/c/tok"
+	if r := run(t, runOpts{}, "--profile", t.TempDir(), "import", https); r.code != ExitFailure ||
+		r.stderr != "courier import: fetch "+https+": TLS: the server did not answer with TLS (is it http rather than https?)\n" {
+		t.Fatalf("import https:// of an http server: exit %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 // COURIER_CA is --ca's default for a URL, as for the account commands;

@@ -16,6 +16,7 @@ import (
 	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
+	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/syncproto"
 )
 
@@ -310,10 +311,16 @@ func Exitf(code int, format string, args ...any) error {
 	return &ExitError{Code: code, Err: fmt.Errorf(format, args...)}
 }
 
+// cliTrustCAHint is how courier says to trust a server's CA, in place of
+// the app's syncclient.TrustCAHint: every command that talks to a sync
+// server or fetches a link takes --ca.
+const cliTrustCAHint = " (for a self-hosted server, pass its CA certificate with --ca FILE)"
+
 // Message returns err as one line for a person: the model vocabulary
 // words that wrapping leaves in the middle of messages are dropped, and so
 // is anything after the first line, unless err joins several errors (the
-// problems of a form), which are all kept, separated by "; ".
+// problems of a form), which are all kept, separated by "; ". The app's
+// hints are worded for courier.
 func Message(err error) string {
 	text := err.Error()
 	var api *syncproto.Error
@@ -321,6 +328,7 @@ func Message(err error) string {
 		// The server's words, without the code meant for programs.
 		text = strings.Replace(text, api.Error(), api.Message, 1)
 	}
+	text = strings.ReplaceAll(text, syncclient.TrustCAHint, cliTrustCAHint)
 	lines := strings.Split(text, "\n")
 	if !joined(err) {
 		lines = lines[:1] // the rest is detail: a server's page, say

@@ -108,8 +108,9 @@ While the Courier window has the profile open, status asks the window
 instead, and shows its live sync.
 `
 
-// statusCheckTimeout bounds the question status asks the server.
-const statusCheckTimeout = 5 * time.Second
+// statusCheckTimeout bounds the question status asks the server (a
+// variable for the tests).
+var statusCheckTimeout = 5 * time.Second
 
 func report(ctx context.Context, s *syncSession, check bool) (statusReport, error) {
 	var r statusReport
@@ -207,7 +208,7 @@ func checkSession(ctx context.Context, s *syncSession) (string, bool) {
 	}
 	var he *httprun.Error // "cannot connect to HOST: ...", without the call's name
 	if errors.As(err, &he) {
-		return he.Msg, false
+		return Message(he), false
 	}
 	return Message(err), false
 }
