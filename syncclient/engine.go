@@ -3,6 +3,7 @@ package syncclient
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -280,7 +281,12 @@ func (e *Engine) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		v := e.judge(err)
-		e.log.Info("sync connection ended", "err", err, "state", v.state, "retry_in", v.delay)
+		attrs := []any{"err", err, "state", v.state, "retry_in", v.delay}
+		var ce *closedError
+		if errors.As(err, &ce) {
+			attrs = append(attrs, "close_code", int(ce.code))
+		}
+		e.log.Info("sync connection ended", attrs...)
 		if v.state == app.SyncActionNeeded {
 			e.status.update(func(s *app.SyncStatus) { s.State, s.Why, s.LastError = v.state, v.why, err.Error() })
 			return v.err

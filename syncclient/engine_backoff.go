@@ -46,11 +46,19 @@ type closedError struct {
 	why  syncproto.ErrorCode // the error frame's code, if any
 }
 
+// Error says why in the server's words; the code, meant for programs,
+// is logged (see Engine.Run), not told.
 func (e *closedError) Error() string {
-	if e.msg == "" {
-		return fmt.Sprintf("the server closed the sync connection (%d)", e.code)
+	if e.msg != "" {
+		return "the server closed the sync connection: " + e.msg
 	}
-	return fmt.Sprintf("the server closed the sync connection (%d): %s", e.code, e.msg)
+	switch e.code {
+	case syncproto.CloseGoingAway:
+		return "the server closed the sync connection: it is shutting down or restarting; try again shortly"
+	case syncproto.CloseRateLimited:
+		return "the server closed the sync connection: too many requests; try again later"
+	}
+	return "the server closed the sync connection"
 }
 
 // Unwrap returns the model vocabulary's counterpart of the code.

@@ -65,6 +65,9 @@ func testQuotaFill(t *testing.T, run bool) {
 		if !errors.Is(err, model.ErrTooLarge) || !strings.Contains(err.Error(), "quota") {
 			t.Fatalf("sync %d: %v; want the quota error", try, err)
 		}
+		if strings.Contains(err.Error(), "4413") { // the close code is for programs
+			t.Fatalf("sync %d: %q tells the close code", try, err)
+		}
 		if st := d.sync.Status(); st.State != app.SyncFailed || !strings.Contains(st.Why, "delete some records") {
 			t.Fatalf("sync %d: status %+v; want the quota's advice", try, st)
 		}
