@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,31 @@ type accountSession struct {
 	store  app.Store
 	server string // the server chosen by flag, environment or memory
 	ca     string // the CA file chosen likewise, absolute
-	close  func()
+	// caGiven says that ca came from --ca or COURIER_CA, not from the
+	// sign-in.
+	caGiven bool
+	close   func()
+}
+
+// caMissingError is a CA file remembered at sign-in that is gone.
+type caMissingError struct {
+	file string
+	err  error
+}
+
+func (e *caMissingError) Error() string {
+	return fmt.Sprintf("the CA file given at sign-in, %s, is missing: pass the server's CA certificate with --ca FILE (or COURIER_CA), or sign in again with --ca FILE", e.file)
+}
+
+func (e *caMissingError) Unwrap() error { return e.err }
+
+// caError tells err, a failure to use the CA file, as a caMissingError
+// when the file was remembered at sign-in and is gone.
+func (s *accountSession) caError(err error) error {
+	if err == nil || s.caGiven || s.ca == "" || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return &caMissingError{file: s.ca, err: err}
 }
 
 // openAccounts opens the profile and wires Accounts to the OS keyring
@@ -104,6 +129,7 @@ func (s *accountSession) choose(ctx context.Context, env *Env, f serverFlags) er
 	server := firstNonEmpty(f.server, env.Getenv("COURIER_SERVER"))
 	s.server = s.acc.ServerURL(ctx, server)
 	s.ca = firstNonEmpty(f.ca, env.Getenv("COURIER_CA"))
+	s.caGiven = s.ca != ""
 	if s.ca == "" {
 		// The signed-in account's calls go to its own server.
 		if cur, err := s.acc.Current(ctx); err == nil && (cur.ServerURL == s.server || cur.SignedIn) {
@@ -124,7 +150,7 @@ func (s *accountSession) choose(ctx context.Context, env *Env, f serverFlags) er
 func (s *accountSession) dial(server, token string) (app.AccountAPI, error) {
 	c, err := syncclient.New(server, syncclient.Options{CAFile: s.ca})
 	if err != nil {
-		return nil, err
+		return nil, s.caError(err)
 	}
 	return c.WithToken(token), nil
 }

@@ -364,3 +364,40 @@ func TestServerTroubleIsToldInCourierWords(t *testing.T) {
 		t.Errorf("status with a server that does not answer:\n%s\nwant it to say %q", out, want)
 	}
 }
+
+// TestAMissingCAFileOfTheSignInIsNamed: the CA file given at sign-in is
+// remembered; once it is gone, the commands that reach the server say so
+// and how to go on.
+func TestAMissingCAFileOfTheSignInIsNamed(t *testing.T) {
+	gokeyring.MockInit()
+	srv := startSyncServer(t)
+	c := accountCLI{t: t, srv: srv}
+	profile := t.TempDir()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	b, err := os.ReadFile(srv.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ca, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const pw = "eves password"
+	c.ok(profile, pw+"\n", "signup", "--email", "eve@example.com", "--username", "eve", "--password-stdin")
+	c.ok(profile, "", "confirm", srv.NextMail(t, "confirm").Links[0])
+	if r := run(t, runOpts{stdin: pw + "\n"}, "login", "--username", "eve", "--password-stdin", "--server", srv.URL, "--ca", ca, "--profile", profile); r.code != 0 {
+		t.Fatalf("login --ca: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if err := os.Remove(ca); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"devices", "sync"} {
+		r := run(t, runOpts{}, cmd, "--profile", profile)
+		want := "courier " + cmd + ": the CA file given at sign-in, " + ca + ", is missing: pass the server's CA certificate with --ca FILE (or COURIER_CA), or sign in again with --ca FILE\n"
+		if r.code != ExitFailure || r.stderr != want {
+			t.Errorf("courier %s: exit %d, stderr %q; want %q", cmd, r.code, r.stderr, want)
+		}
+	}
+	if r := run(t, runOpts{}, "devices", "--profile", profile, "--ca", srv.CAFile); r.code != 0 {
+		t.Errorf("devices --ca: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -329,6 +329,10 @@ func Message(err error) string {
 		text = strings.Replace(text, api.Error(), api.Message, 1)
 	}
 	text = strings.ReplaceAll(text, syncclient.TrustCAHint, cliTrustCAHint)
+	var ca *caMissingError
+	if errors.As(err, &ca) {
+		text = ca.Error() // it says all: which call needed it adds nothing
+	}
 	lines := strings.Split(text, "\n")
 	if !joined(err) {
 		lines = lines[:1] // the rest is detail: a server's page, say

@@ -41,7 +41,11 @@ func openSync(ctx context.Context, env *Env, f serverFlags) (*syncSession, error
 		s.close()
 		return nil, err
 	}
-	newEngine := syncclient.EngineFor(st, s.ca, settings.Proxy, env.Logger)
+	engineFor := syncclient.EngineFor(st, s.ca, settings.Proxy, env.Logger)
+	newEngine := func(sess app.Session) (app.SyncEngine, error) {
+		e, err := engineFor(sess)
+		return e, s.caError(err)
+	}
 	sy, err := app.NewSync(s.store, s.acc, newEngine, env.Logger)
 	if err != nil {
 		s.close()
