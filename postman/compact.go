@@ -1,6 +1,7 @@
 package postman
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -34,7 +35,8 @@ func (e *syntaxErr) Error() string { return e.msg }
 
 // compactInPlace compacts data over itself and returns the compact text.
 // A syntax error is reported with its line and column (wrapping
-// model.ErrInvalid); a cancelled ctx with its error.
+// model.ErrInvalid), and data that is empty or does not start as JSON
+// does as such; a cancelled ctx with its error.
 func compactInPlace(ctx context.Context, data []byte) ([]byte, error) {
 	c := &compacter{ctx: ctx, b: data, next: 1 << 20, line: 1}
 	err := c.run()
@@ -43,9 +45,31 @@ func compactInPlace(ctx context.Context, data []byte) ([]byte, error) {
 	}
 	if se, ok := err.(*syntaxErr); ok {
 		col := se.off - c.lineStart + 1
-		return nil, fmt.Errorf("not valid JSON at line %d, column %d: %s: %w", c.line, col, se.msg, model.ErrInvalid)
+		return nil, notJSON(data, c.line, col, se.msg)
 	}
 	return nil, err
+}
+
+// notJSON words a syntax error at line and col of data: data that is
+// empty, or that does not start with an object or an array (the JSON of
+// every Postman file), is not a Postman file at all; other data is JSON
+// that breaks at that place.
+func notJSON(data []byte, line, col int, why string) error {
+	start := bytes.TrimLeft(data, " \t\r\n")
+	switch {
+	case len(start) == 0:
+		return fmt.Errorf("it is empty, where a Postman file (JSON) or a cURL command was expected: %w", model.ErrInvalid)
+	case start[0] != '{' && start[0] != '[':
+		sl, sc := 1, 1 // where the text starts
+		for _, b := range data[:len(data)-len(start)] {
+			sc++
+			if b == '\n' {
+				sl, sc = sl+1, 1
+			}
+		}
+		return fmt.Errorf("not a Postman file or cURL command: it is not JSON (from line %d, column %d): %w", sl, sc, model.ErrInvalid)
+	}
+	return fmt.Errorf("not valid JSON at line %d, column %d: %s: %w", line, col, why, model.ErrInvalid)
 }
 
 func (c *compacter) run() error {

@@ -358,7 +358,7 @@ func TestBadFilesFailWithTheirPlace(t *testing.T) {
 		{"json schema", `{"$schema":"http://json-schema.org/draft-04/schema#","properties":{}}`, "JSON Schema"},
 		{"not postman", `{"hello":"world"}`, "not a Postman file"},
 		{"scalar", `42`, "expected a JSON object or array"},
-		{"empty", ``, "not valid JSON"},
+		{"empty", ``, "it is empty"},
 		{"truncated", `{"info":{"name":"x"},"item":[`, "not valid JSON"},
 		{"curl without url", `curl -X POST`, "no URL"},
 		{"curl unterminated quote", `curl 'https://x`, "unterminated"},
@@ -502,5 +502,22 @@ func TestImportOptions(t *testing.T) {
 	}
 	if last != fi.Size() {
 		t.Errorf("progress ended at %d of %d bytes", last, fi.Size())
+	}
+}
+
+// Input that is empty, or not JSON at all, is told as such, not as the
+// JSON parser's complaint about its first letter.
+func TestImportOfNothingOrNotJSONSaysSo(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", "it is empty, where a Postman file (JSON) or a cURL command was expected"},
+		{" \n\t", "it is empty, where a Postman file (JSON) or a cURL command was expected"},
+		{"not json", "not a Postman file or cURL command: it is not JSON (from line 1, column 1)"},
+		{"\n  hello {}", "not a Postman file or cURL command: it is not JSON (from line 2, column 3)"},
+		{"{\"info\": nul}", "not valid JSON at line 1, column 13: invalid character '}' in literal null (expecting 'l')"},
+	} {
+		_, err := Import(context.Background(), strings.NewReader(tt.in), Options{})
+		if !errors.Is(err, model.ErrInvalid) || strings.TrimSuffix(err.Error(), ": invalid input") != tt.want {
+			t.Errorf("Import(%q) = %v, want %q", tt.in, err, tt.want)
+		}
 	}
 }

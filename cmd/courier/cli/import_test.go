@@ -113,6 +113,16 @@ func TestImportOfABadFileNamesThePlaceAndStoresNothing(t *testing.T) {
 			}
 		})
 	}
+	t.Run("nothing, or not JSON, on stdin", func(t *testing.T) {
+		for in, want := range map[string]string{
+			"":         "courier import: stdin: it is empty, where a Postman file (JSON) or a cURL command was expected\n",
+			"not json": "courier import: stdin: not a Postman file or cURL command: it is not JSON (from line 1, column 1)\n",
+		} {
+			if r := run(t, runOpts{stdin: in}, "--profile", t.TempDir(), "import", "-"); r.code != ExitFailure || r.stderr != want {
+				t.Errorf("import - of %q: exit %d, stderr %q; want %q", in, r.code, r.stderr, want)
+			}
+		}
+	})
 	t.Run("a missing file", func(t *testing.T) {
 		r := run(t, runOpts{}, "--profile", t.TempDir(), "import", filepath.Join(t.TempDir(), "nope.json"))
 		if r.code != ExitFailure || !strings.Contains(r.stderr, "nope.json") {
