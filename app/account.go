@@ -96,6 +96,16 @@ type Account struct {
 // refused; it wraps model.ErrUnauthorized.
 var ErrSessionEnded = fmt.Errorf("the server ended this device's session (it was signed out from another device or by a password change, or it expired); sign in again: %w", model.ErrUnauthorized)
 
+// ErrNotSignedIn says that what was asked needs a signed-in account and
+// this profile has none; it wraps model.ErrUnauthorized. Each front end
+// says how to sign in.
+var ErrNotSignedIn = fmt.Errorf("not signed in: %w", model.ErrUnauthorized)
+
+// ErrSyncOff says that sync was asked for while it is off on the
+// profile; it wraps model.ErrConflict. Each front end says how to turn
+// it on.
+var ErrSyncOff = fmt.Errorf("sync is off on this profile; turn it on first: %w", model.ErrConflict)
+
 // Session is what the sync engine needs to run: the account, its token
 // and the key that seals its fields.
 type Session struct {
@@ -279,7 +289,7 @@ func (x *Accounts) signedIn(ctx context.Context) (Account, string, error) {
 		return Account{}, "", err
 	}
 	if !a.SignedIn || a.AccountID == "" {
-		return Account{}, "", fmt.Errorf("not signed in: %w", model.ErrUnauthorized)
+		return Account{}, "", ErrNotSignedIn
 	}
 	if !a.SessionEnded.IsZero() {
 		return a, "", ErrSessionEnded

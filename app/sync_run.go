@@ -312,8 +312,9 @@ func (s *Sync) Subscribe(fn func(SyncStatus)) (cancel func()) {
 
 // Once syncs in the foreground: connect, pull until caught up, push
 // everything, wait for the acknowledgements. Errors say why it could not
-// (not signed in: model.ErrUnauthorized; sync off or the profile not
-// attached: model.ErrConflict; the engine's errors otherwise).
+// (not signed in: model.ErrUnauthorized, ErrNotSignedIn when the profile
+// has no sign-in; sync off (ErrSyncOff) or the profile not attached:
+// model.ErrConflict; the engine's errors otherwise).
 func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 	st, sess, err := s.idleStatus(ctx)
 	if err != nil {
@@ -321,10 +322,12 @@ func (s *Sync) Once(ctx context.Context) (SyncSummary, error) {
 	}
 	s.loaded(st)
 	switch {
+	case st.State == SyncNotSignedIn && st.LastError == ErrNotSignedIn.Error():
+		return SyncSummary{}, fmt.Errorf("sync: %w", ErrNotSignedIn)
 	case st.State == SyncNotSignedIn:
 		return SyncSummary{}, fmt.Errorf("sync: %s: %w", strings.TrimSuffix(st.LastError, ": "+model.ErrUnauthorized.Error()), model.ErrUnauthorized)
 	case st.State == SyncOff:
-		return SyncSummary{}, fmt.Errorf("sync is off on this profile; turn it on first: %w", model.ErrConflict)
+		return SyncSummary{}, ErrSyncOff
 	case st.SessionRefused():
 		return SyncSummary{}, fmt.Errorf("sync: %w", ErrSessionEnded)
 	case sess == nil:

@@ -153,6 +153,7 @@ func TestAccountCommandsEndToEnd(t *testing.T) {
 		!strings.Contains(out, "sync:      action needed: sign in again") {
 		t.Fatalf("status after the server ended the session:\n%s", out)
 	}
+	c.fails(desktop, "", "sign in again with 'courier login'", "devices")
 	c.ok(laptop, "", "devices")
 
 	c.ok(desktop, "", "password", "forgot", "--email", email)
@@ -180,7 +181,9 @@ func TestAccountCommandsEndToEnd(t *testing.T) {
 	}
 
 	c.ok(laptop, "", "logout")
-	c.fails(laptop, "", "not signed in", "devices")
+	if r := c.run(laptop, "", "devices"); r.code != ExitFailure || r.stderr != "courier devices: not signed in; sign in with 'courier login'\n" {
+		t.Errorf("devices signed out: exit %d, stderr %q; want it to name courier login", r.code, r.stderr)
+	}
 	assertNotInFiles(t, laptop, key)
 	assertNotInFiles(t, desktop, key)
 }

@@ -75,7 +75,7 @@ func TestLinkCommandsEndToEnd(t *testing.T) {
 	const pw = "correct horse battery"
 	c.fails(laptop, "", "there is no Courier profile in "+laptop, "link", "list")
 	c.ok(laptop, "", "sync", "off") // a profile, without an account
-	c.fails(laptop, "", "signed-in account", "link", "list")
+	c.fails(laptop, "", "collection links need a signed-in account: not signed in; sign in with 'courier login'", "link", "list")
 	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
 	c.ok(laptop, "", "confirm", srv.NextMail(t, "confirm").Links[0])
 	c.ok(laptop, pw+"\n", "login", "--username", "ann", "--password-stdin")

@@ -316,6 +316,20 @@ func Exitf(code int, format string, args ...any) error {
 // server or fetches a link takes --ca.
 const cliTrustCAHint = " (for a self-hosted server, pass its CA certificate with --ca FILE)"
 
+// syncOffMessage is app.ErrSyncOff in courier's words.
+const syncOffMessage = "sync is off on this profile; turn it on first ('courier sync on')"
+
+// cliWords are the app's errors that leave the way out to the front end,
+// in courier's words: the command to run.
+var cliWords = []struct {
+	err   error
+	words string
+}{
+	{app.ErrSyncOff, syncOffMessage},
+	{app.ErrNotSignedIn, "not signed in; sign in with 'courier login'"},
+	{app.ErrSessionEnded, strings.TrimSuffix(app.ErrSessionEnded.Error(), ": "+model.ErrUnauthorized.Error()) + " with 'courier login'"},
+}
+
 // Message returns err as one line for a person: the model vocabulary
 // words that wrapping leaves in the middle of messages are dropped, and so
 // is anything after the first line, unless err joins several errors (the
@@ -329,6 +343,11 @@ func Message(err error) string {
 		text = strings.Replace(text, api.Error(), api.Message, 1)
 	}
 	text = strings.ReplaceAll(text, syncclient.TrustCAHint, cliTrustCAHint)
+	for _, w := range cliWords {
+		if errors.Is(err, w.err) {
+			text = strings.Replace(text, w.err.Error(), w.words, 1)
+		}
+	}
 	var ca *caMissingError
 	if errors.As(err, &ca) {
 		text = ca.Error() // it says all: which call needed it adds nothing

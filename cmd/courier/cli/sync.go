@@ -157,7 +157,7 @@ func syncWatch(ctx context.Context, env *Env, s *syncSession) error {
 		st := s.sync.Status()
 		switch st.State {
 		case app.SyncOff:
-			return Exitf(ExitFailure, "sync is off on this profile; turn it on first ('courier sync on')")
+			return Exitf(ExitFailure, "%s", syncOffMessage)
 		case app.SyncNotSignedIn, app.SyncActionNeeded:
 			show(st)
 			return Exitf(ExitFailure, "sync cannot run: %s", st)

@@ -75,6 +75,9 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 	if out := c.ok(laptop, "", "status"); !strings.Contains(out, "account:   none") || !strings.Contains(out, "sync:      not signed in") {
 		t.Fatalf("status before an account:\n%s", out)
 	}
+	if r := c.run(laptop, "", "sync"); r.code != ExitFailure || r.stderr != "courier sync: not signed in; sign in with 'courier login'\n" {
+		t.Errorf("sync before an account: exit %d, stderr %q; want it to name courier login", r.code, r.stderr)
+	}
 	c.ok(laptop, pw+"\n", "signup", "--email", "ann@example.com", "--username", "ann", "--password-stdin")
 	c.ok(laptop, "", "confirm", c.srv.NextMail(t, "confirm").Links[0])
 
@@ -111,7 +114,9 @@ func TestSyncCommandsEndToEnd(t *testing.T) {
 	if r := statusJSON(t, c, desktop); r.Sync != "sync off" || r.Pending != 1 {
 		t.Errorf("status while off = %+v", r)
 	}
-	c.fails(desktop, "", "sync is off", "sync")
+	if r := c.run(desktop, "", "sync"); r.code != ExitFailure || r.stderr != "courier sync: sync is off on this profile; turn it on first ('courier sync on')\n" {
+		t.Errorf("sync while off: exit %d, stderr %q; want it to name courier sync on", r.code, r.stderr)
+	}
 	// --watch says it in the same words, once.
 	if r := c.run(desktop, "", "sync", "--watch"); r.code == 0 || r.stdout != "" || !strings.Contains(r.stderr, "sync is off on this profile; turn it on first") {
 		t.Errorf("sync --watch while off: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
