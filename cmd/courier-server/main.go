@@ -9,9 +9,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"strings"
 	"syscall"
 
 	buildversion "github.com/courierapp/courier/internal/version"
+	"github.com/courierapp/courier/model"
 )
 
 // version is the release's version, set by the Makefile with
@@ -39,7 +42,9 @@ func run(ctx context.Context, m *Main, args []string, getenv func(string) string
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		return fail(2, err)
+		fail(2, err)
+		fmt.Fprintln(m.stderr(), "Run 'courier-server --help' for the flags.")
+		return 2
 	}
 	if m.ShowVersion {
 		fmt.Fprintf(stdout, "courier-server %s\n", buildversion.String(m.Version))
@@ -62,5 +67,35 @@ func run(ctx context.Context, m *Main, args []string, getenv func(string) string
 	return 0
 }
 
-// errorText is err as the server prints it: for now, its message.
-func errorText(err error) string { return err.Error() }
+// badFlag is how package flag words a value a flag's Set refused.
+var badFlag = regexp.MustCompile(`^invalid value ".*" for flag -([^:]+): (.*)$`)
+
+// errorText is err as the server prints it: without the error kinds of
+// package model (": invalid input", ": unavailable", ...), which are for
+// code, and a refused flag value as "--name: why", without the value
+// (an --oidc value holds a client secret).
+func errorText(err error) string {
+	msg := err.Error()
+	for _, kind := range []error{model.ErrInvalid, model.ErrUnavailable, model.ErrNotFound, model.ErrConflict, model.ErrUnauthorized, model.ErrTooLarge} {
+		msg = strings.ReplaceAll(msg, ": "+kind.Error()+":", ":")
+		msg = strings.TrimSuffix(msg, ": "+kind.Error())
+	}
+	if m := badFlag.FindStringSubmatch(msg); m != nil {
+		name, why := "--"+m[1], m[2]
+		if !strings.HasPrefix(why, name+" ") && !strings.HasPrefix(why, name+":") {
+			why = name + ": " + why
+		}
+		msg = why
+	}
+	return msg
+}
+
+// quietError is a sentence for the operator that wraps its cause
+// without quoting it.
+type quietError struct {
+	msg string
+	err error
+}
+
+func (e *quietError) Error() string { return e.msg }
+func (e *quietError) Unwrap() error { return e.err }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/boltstore"
 	"github.com/courierapp/courier/syncserver/servertest"
 	"github.com/courierapp/courier/syncserver/smtptest"
 )
@@ -288,5 +289,43 @@ func TestVersion(t *testing.T) {
 	errb.Reset()
 	if code := run(context.Background(), &Main{Stderr: &errb}, []string{"--help"}, func(string) string { return "" }, &out); code != 0 || !strings.Contains(errb.String(), "-version") {
 		t.Errorf("--help: exit %d, does not list --version:\n%s", code, errb.String())
+	}
+}
+
+// TestErrorsAreToldWithoutTheirKinds: what the server prints on a failed
+// start says what is wrong and what to do, without the error kinds meant
+// for code (": invalid input", ": unavailable").
+func TestErrorsAreToldWithoutTheirKinds(t *testing.T) {
+	dir := t.TempDir()
+	held, err := boltstore.Open(filepath.Join(dir, "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"a data folder in use", []string{"--dev", "--addr", "127.0.0.1:0", "--data", dir}, 1,
+			"another courier-server is using the data folder " + dir + ": stop it first, or give this one another --data"},
+		{"a public URL of http", []string{"--dev", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--public-url", "http://x"}, 1,
+			`--public-url "http://x": want https://HOST[:PORT], the address users reach the server at`},
+		{"a bad --oidc", []string{"--oidc", "bad"}, 2, "--oidc wants NAME=ISSUER,CLIENT_ID,CLIENT_SECRET"},
+		{"an --oidc without its secret", []string{"--oidc", "google=id-only-secret"}, 2, "--oidc google: want NAME=ISSUER,CLIENT_ID,CLIENT_SECRET (google=CLIENT_ID,CLIENT_SECRET for Google)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var errb bytes.Buffer
+			code := run(context.Background(), &Main{Stderr: &errb}, tt.args, func(string) string { return "" }, io.Discard)
+			want := "courier-server: " + tt.want + "\n"
+			if tt.code == 2 {
+				want += "Run 'courier-server --help' for the flags.\n"
+			}
+			if code != tt.code || errb.String() != want {
+				t.Errorf("exit %d, stderr %q; want %d, %q", code, errb.String(), tt.code, want)
+			}
+		})
 	}
 }

@@ -23,6 +23,10 @@ func (m *Main) openStore(ctx context.Context, log *slog.Logger) (syncserver.Stor
 			return nil, errors.New("--db-max-conns needs --db")
 		}
 		db, err := boltstore.Open(filepath.Join(m.DataDir, "server.db"))
+		if errors.Is(err, boltstore.ErrInUse) {
+			return nil, &quietError{err: err,
+				msg: fmt.Sprintf("another courier-server is using the data folder %s: stop it first, or give this one another --data", m.DataDir)}
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -121,7 +122,9 @@ func (m *Main) flagSpecs() []flagSpec {
 // flag.ErrHelp.
 func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 	fs := flag.NewFlagSet("courier-server", flag.ContinueOnError)
-	fs.SetOutput(m.stderr())
+	// A refused flag is told in one line by the caller, not by package
+	// flag with the whole usage after it; --help prints the usage.
+	fs.SetOutput(io.Discard)
 	specs := m.flagSpecs()
 	for _, s := range specs {
 		usage := s.usage + " [$" + s.env + "]"
@@ -137,15 +140,17 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 		return err
 	})
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: courier-server [flags]\n\nCourier's sync server: the account API over HTTPS.\nEvery flag can also be set by the environment variable in brackets.\n\n")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(m.stderr())
+			fmt.Fprintf(fs.Output(), "Usage: courier-server [flags]\n\nCourier's sync server: the account API over HTTPS.\nEvery flag can also be set by the environment variable in brackets.\n\n")
+			fs.PrintDefaults()
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -208,6 +213,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	m.applyDefaults()
+	if m.PublicURL != "" {
+		if u, err := url.Parse(m.PublicURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("--public-url %q: want https://HOST[:PORT], the address users reach the server at", m.PublicURL)
+		}
+	}
 	proxies, err := syncserver.ParseTrustedProxies(m.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)

@@ -48,9 +48,12 @@ type DB struct {
 
 var _ syncserver.Storage = (*DB)(nil)
 
+// ErrInUse is the error of a file another process holds open.
+var ErrInUse = errors.New("in use by another process")
+
 // Open opens (creating if needed) the database file at path. A file held
-// by another process returns an error wrapping model.ErrUnavailable after
-// a second. A damaged file (cut short, or without a valid meta page) is
+// by another process returns an error wrapping ErrInUse and
+// model.ErrUnavailable after a second. A damaged file (cut short, or without a valid meta page) is
 // left untouched and returns an error wrapping boltfile.ErrDamaged that
 // says what is wrong.
 func Open(path string) (*DB, error) {
@@ -73,7 +76,7 @@ func Open(path string) (*DB, error) {
 		NoFreelistSync: true,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: in use by another process: %w", path, model.ErrUnavailable)
+		return nil, fmt.Errorf("open %s: %w: %w", path, ErrInUse, model.ErrUnavailable)
 	}
 	if errors.Is(err, boltfile.ErrDamaged) {
 		return nil, fmt.Errorf("open %s: the database file is damaged and was left as it is: %w; put a backup copy in its place (see Restoring in docs/deployment.md)", path, err)

@@ -31,8 +31,8 @@ func TestOpenHeldFileIsUnavailable(t *testing.T) {
 	// bbolt's flock is per open file description, so a second Open in this
 	// process contends like a second process would.
 	_, err = boltstore.Open(path)
-	if !errors.Is(err, model.ErrUnavailable) {
-		t.Fatalf("second Open: err = %v, want ErrUnavailable", err)
+	if !errors.Is(err, model.ErrUnavailable) || !errors.Is(err, boltstore.ErrInUse) {
+		t.Fatalf("second Open: err = %v, want ErrUnavailable and ErrInUse", err)
 	}
 }
 
