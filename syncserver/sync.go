@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -765,8 +766,8 @@ func (c *syncConn) onPing() {
 }
 
 // fail ends the connection because of err: a *closeErr gives its code and
-// message, a peer that went away needs no more, anything else is logged
-// and closes with 1011.
+// message, a peer that went away (or reset the connection) needs no
+// more, anything else is logged and closes with 1011.
 func (c *syncConn) fail(err error) {
 	var ce *closeErr
 	switch {
@@ -775,6 +776,10 @@ func (c *syncConn) fail(err error) {
 	case errors.As(err, &ce):
 		c.terminateWith(ce.code, ce.why, ce.msg)
 	case websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || c.ctx.Err() != nil:
+		c.terminate(syncproto.CloseNormal, "")
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
+		// A client killed, or a network that dropped it: normal life.
+		c.logger().Debug("sync connection reset by the client", "err", err)
 		c.terminate(syncproto.CloseNormal, "")
 	case errors.Is(err, model.ErrNotFound): // the account was deleted under us
 		c.terminate(syncproto.CloseUnauthorized, "the account no longer exists")

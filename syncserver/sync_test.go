@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -23,6 +25,7 @@ import (
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
 	"github.com/courierapp/courier/syncserver"
+	"github.com/courierapp/courier/syncserver/servertest"
 )
 
 func TestSyncHelloGetsWelcomeAndCaughtUp(t *testing.T) {
@@ -774,5 +777,60 @@ func TestSyncBacklogEchoesSupersededEditsBare(t *testing.T) {
 	c, _ := e.connect(e.session(acct), 0)
 	if seqs, empty := read(c); !slices.Equal(seqs, []uint64{2, 4}) || len(empty) != 0 {
 		t.Fatalf("a new device after compaction got seqs %v (without fields: %v), want 2 and 4", seqs, empty)
+	}
+}
+
+// A client killed mid-sync resets its connection: that is normal life
+// for a server, logged at DEBUG, not as an error.
+func TestAClientThatResetsItsConnectionIsNoError(t *testing.T) {
+	logs := &servertest.Buffer{}
+	e := newSyncEnv(t, func(cfg *syncserver.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	_, token := e.account(true)
+	var tcp *net.TCPConn
+	opts := e.dialOpts(token)
+	opts.HTTPClient = &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: e.pool},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				tcp = c.(*net.TCPConn)
+			}
+			return c, err
+		},
+	}}
+	ws, _, err := websocket.Dial(t.Context(), e.wsURL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	b, err := syncproto.EncodeFrame(&syncproto.Hello{DeviceID: "killed", Cursor: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.Write(t.Context(), websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ws.Read(t.Context()); err != nil { // the welcome
+		t.Fatal(err)
+	}
+	// As the kernel ends the connections of a killed process that had
+	// unread data: a reset.
+	if err := tcp.SetLinger(0); err != nil {
+		t.Fatal(err)
+	}
+	tcp.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "connection reset by peer") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "connection reset by peer") {
+		t.Fatalf("the server did not log the reset:\n%s", logs)
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "connection reset by peer") && !strings.Contains(line, "level=DEBUG") {
+			t.Errorf("the reset is logged above DEBUG: %s", line)
+		}
 	}
 }
