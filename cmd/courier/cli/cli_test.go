@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -935,5 +936,47 @@ func TestVersion(t *testing.T) {
 	}
 	if r := run(t, runOpts{}, "--help"); !strings.Contains(r.stdout, "\n  --version ") {
 		t.Errorf("courier --help does not list --version:\n%s", r.stdout)
+	}
+}
+
+// TestAnInterruptedCommandSaysSo: Ctrl+C ends a command that is waiting
+// for a server; it says it was interrupted, not what its last call made
+// of the canceled context.
+func TestAnInterruptedCommandSaysSo(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // takes connections, answers nothing
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb bytes.Buffer
+	m := &Main{Stderr: &errb}
+	done := make(chan int, 1)
+	go func() {
+		done <- m.Run(ctx, []string{"password", "forgot", "--email", "a@example.com", "--server", "https://" + ln.Addr().String(), "--profile", t.TempDir()})
+	}()
+	time.AfterFunc(200*time.Millisecond, cancel)
+	select {
+	case code := <-done:
+		if code != ExitFailure || errb.String() != "courier password: interrupted\n" {
+			t.Fatalf("exit %d stderr %q", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command did not stop when its context was canceled")
 	}
 }
