@@ -123,7 +123,7 @@ func parseTTL(s string) (time.Duration, error) {
 		return 0, nil
 	}
 	const day = 24 * time.Hour
-	tooLong := Usagef("--expires %q: a link lasts at most %d days (%dd, or %dw)", s, syncproto.MaxLinkTTL/day, syncproto.MaxLinkTTL/day, syncproto.MaxLinkTTL/(7*day))
+	tooLong := Usagef("--expires %q: a link lasts at most %d days", s, syncproto.MaxLinkTTL/day)
 	unit := map[byte]time.Duration{'d': day, 'w': 7 * day}[s[len(s)-1]]
 	if unit != 0 {
 		n, err := strconv.Atoi(s[:len(s)-1])
@@ -151,7 +151,7 @@ func runLinkCreate(ctx context.Context, env *Env, args []string) error {
 	var f serverFlags
 	fs := env.FlagSet("link create", "COLLECTION [--expires DURATION] [--yes] [flags]")
 	f.addCA(fs)
-	expires := fs.String("expires", "", "end the link after `DURATION` (90m, 12h, 7d, 2w; default: never)")
+	expires := fs.String("expires", "", "end the link after `DURATION` (90m, 12h, 7d, 2w; at most 3650d; default: never)")
 	yes := fs.Bool("yes", false, "publish even when something looks like a credential, without asking")
 	pos, err := env.Parse(fs, args)
 	if err != nil {
