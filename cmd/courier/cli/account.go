@@ -67,7 +67,10 @@ type accountSession struct {
 	// caGiven says that ca came from --ca or COURIER_CA, not from the
 	// sign-in.
 	caGiven bool
-	close   func()
+	// key seals the profile's secret values (nil without a keyring): a
+	// command that serves the profile asks it of the commands beside it.
+	key   []byte
+	close func()
 }
 
 // caMissingError is a CA file remembered at sign-in that is gone.
@@ -105,7 +108,7 @@ func openAccounts(ctx context.Context, env *Env, f serverFlags) (*accountSession
 	if p.Notice != "" {
 		fmt.Fprintf(env.Stderr, "courier: %s\n", p.Notice)
 	}
-	s := &accountSession{store: p.Store, close: func() {
+	s := &accountSession{store: p.Store, key: p.SecretKey, close: func() {
 		if err := p.Close(); err != nil {
 			fmt.Fprintf(env.Stderr, "courier: %s\n", Message(err))
 		}

@@ -462,6 +462,6 @@ func runGUI(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer closeFn()
-	defer serveProfile(p.Store.Dir(), p.Store, p.SecretKey, &env.live, env.Logger)()
+	defer serveProfile(p.Store.Dir(), ownerWindow, p.Store, p.SecretKey, &env.live, env.Logger)()
 	return env.RunGUI(ctx, core, notice)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -23,17 +24,17 @@ import (
 )
 
 // A profile has one owner at a time: the store locks its file. While the
-// desktop window owns a profile, it also listens on a Unix socket in the
-// profile's folder, and the data commands of other courier processes
-// (send, history, import, export: those that open the profile with
-// Env.OpenApp) reach its store through it. Only the calls of app.Store
-// cross, one at a time, as lines of JSON; the command does everything
-// else itself (its files, relative to its own folder; HTTP; its output),
-// and the window sees the command's writes at once. Status asks the
-// window for its account and live sync status ("status"); sync --watch
-// follows it. The commands that sync or change the account (sync, login,
-// link, ...) still need the window closed, since the window's sync owns
-// those.
+// desktop window (or courier sync --watch) owns a profile, it also listens
+// on a Unix socket in the profile's folder, and the data commands of
+// other courier processes (send, history, import, export: those that
+// open the profile with Env.OpenApp) reach its store through it. Only the
+// calls of app.Store cross, one at a time, as lines of JSON; the command
+// does everything else itself (its files, relative to its own folder;
+// HTTP; its output), and the owner sees the command's writes at once.
+// Status asks the owner for its account and live sync status ("status");
+// sync --watch follows it. The commands that sync or change the account
+// (sync, login, link, ...) still need the profile to themselves, since
+// the owner's sync owns those. The owner's hello names it, for messages.
 //
 // The socket is the owner's only (mode 0600), and a command must also
 // prove that it can read the profile's key from the OS keyring, as the
@@ -96,12 +97,21 @@ type storeReply struct {
 	Kind   string          `json:"kind,omitempty"`
 }
 
-// socketHello opens every connection: the challenge, and whether the
-// profile has a key to answer it with.
+// socketHello opens every connection: the challenge, whether the
+// profile has a key to answer it with, and who owns the profile, for the
+// command's messages ("" from a window of an older Courier).
 type socketHello struct {
 	Challenge []byte `json:"challenge"`
 	Keyed     bool   `json:"keyed"`
+	Owner     string `json:"owner,omitempty"`
 }
+
+// The owners of a profile that serve it through its socket, as messages
+// name them.
+const (
+	ownerWindow = "the Courier window"
+	ownerWatch  = "courier sync --watch"
+)
 
 // socketProof answers it: proofOf the challenge, or nothing when the
 // profile has no key. The window replies with an empty storeReply, or
@@ -131,12 +141,12 @@ var errorKinds = map[string]error{
 // the store of the profile in dir sealed with key (nil: none), until the
 // returned stop. Without a socket (a folder path too long for one, say)
 // those commands say the profile is in use, as before.
-func serveProfile(dir string, st app.Store, key []byte, live *liveStatus, log *slog.Logger) (stop func()) {
+func serveProfile(dir, owner string, st app.Store, key []byte, live *liveStatus, log *slog.Logger) (stop func()) {
 	path := filepath.Join(dir, socketName)
-	_ = os.Remove(path) // left by a window that crashed: this one holds the profile now
+	_ = os.Remove(path) // left by an owner that crashed: this one holds the profile now
 	ln, err := net.Listen("unix", path)
 	if err != nil {
-		log.Warn("other courier commands cannot use this profile while the window is open", "err", err)
+		log.Warn("other courier commands cannot use this profile while it is open here", "owner", owner, "err", err)
 		return func() {}
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
@@ -150,7 +160,7 @@ func serveProfile(dir string, st app.Store, key []byte, live *liveStatus, log *s
 			if err != nil {
 				return
 			}
-			wg.Go(func() { serveStoreConn(ctx, c, st, key, live) })
+			wg.Go(func() { serveStoreConn(ctx, c, owner, st, key, live) })
 		}
 	})
 	return func() {
@@ -162,7 +172,7 @@ func serveProfile(dir string, st app.Store, key []byte, live *liveStatus, log *s
 
 // serveStoreConn answers the calls of one command until it hangs up or
 // ctx ends, once it proved it can read key.
-func serveStoreConn(ctx context.Context, c net.Conn, st app.Store, key []byte, live *liveStatus) {
+func serveStoreConn(ctx context.Context, c net.Conn, owner string, st app.Store, key []byte, live *liveStatus) {
 	defer c.Close()
 	defer context.AfterFunc(ctx, func() { _ = c.Close() })()
 	dec := json.NewDecoder(bufio.NewReader(c))
@@ -171,7 +181,7 @@ func serveStoreConn(ctx context.Context, c net.Conn, st app.Store, key []byte, l
 	_, _ = rand.Read(challenge)
 	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
 	var proof socketProof
-	if enc.Encode(socketHello{Challenge: challenge, Keyed: key != nil}) != nil || dec.Decode(&proof) != nil {
+	if enc.Encode(socketHello{Challenge: challenge, Keyed: key != nil, Owner: owner}) != nil || dec.Decode(&proof) != nil {
 		return
 	}
 	if key != nil && !hmac.Equal(proof.Proof, proofOf(key, challenge)) {
@@ -253,10 +263,13 @@ func callStore(ctx context.Context, st app.Store, call storeCall) storeReply {
 func (e *Env) openOwned(ctx context.Context, dir string) (*Profile, error) {
 	p, err := e.openProfile(ctx, dir)
 	if errors.Is(err, store.ErrProfileLocked) {
-		if windowListening(dir) {
-			return nil, fmt.Errorf("the Courier window has the profile %s open: use its account and sync settings, or close it first (send, history, import and export work beside it): %w", dir, store.ErrProfileLocked)
+		switch profileOwner(dir) {
+		case "":
+			return nil, heldByCommand(dir)
+		case ownerWatch:
+			return nil, fmt.Errorf("courier sync --watch has the profile %s open: stop it first (send, history, import, export and status work beside it): %w", dir, store.ErrProfileLocked)
 		}
-		return nil, heldByCommand(dir)
+		return nil, fmt.Errorf("the Courier window has the profile %s open: use its account and sync settings, or close it first (send, history, import, export and status work beside it): %w", dir, store.ErrProfileLocked)
 	}
 	return p, err
 }
@@ -276,17 +289,24 @@ type remoteStore struct {
 	dec *json.Decoder
 	enc *json.Encoder
 	dir string
+	// owner names the owner in messages (ownerWindow, ownerWatch).
+	owner string
 }
 
-// windowListening reports whether a window that owns the profile in dir
-// accepts connections on its socket.
-func windowListening(dir string) bool {
+// profileOwner names the owner that serves the profile in dir through
+// its socket (ownerWindow or ownerWatch), or "" when none listens.
+func profileOwner(dir string) string {
 	c, err := net.DialTimeout("unix", filepath.Join(dir, socketName), time.Second)
 	if err != nil {
-		return false
+		return ""
 	}
-	_ = c.Close()
-	return true
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	var hello socketHello
+	if json.NewDecoder(c).Decode(&hello) != nil || hello.Owner == "" {
+		return ownerWindow
+	}
+	return hello.Owner
 }
 
 // errNoWindow is a profile whose socket nobody listens on: no window has
@@ -340,25 +360,26 @@ func (r *remoteStore) handshake(ctx context.Context, dir string, key func(contex
 	defer r.c.SetDeadline(time.Time{})
 	var hello socketHello
 	if err := r.dec.Decode(&hello); err != nil {
-		return fmt.Errorf("the Courier window that has the profile %s open did not answer: %w: %w", dir, model.ErrUnavailable, err)
+		return fmt.Errorf("the Courier that has the profile %s open did not answer: %w: %w", dir, model.ErrUnavailable, err)
 	}
+	r.owner = cmp.Or(hello.Owner, ownerWindow)
 	var proof socketProof
 	if hello.Keyed {
 		k, err := key(ctx)
 		if err != nil {
-			return fmt.Errorf("the Courier window has the profile %s open, and this command cannot read the profile's key from the OS keyring to use it through the window (close the window, or unlock the keyring): %w", dir, store.ErrSecretsLocked)
+			return fmt.Errorf("%s has the profile %s open, and this command cannot read the profile's key from the OS keyring to use the profile through it (stop it, or unlock the keyring): %w", r.owner, dir, store.ErrSecretsLocked)
 		}
 		proof.Proof = proofOf(k, hello.Challenge)
 	}
 	var reply storeReply
 	if err := r.enc.Encode(proof); err != nil {
-		return fmt.Errorf("the Courier window that has the profile %s open did not answer: %w: %w", dir, model.ErrUnavailable, err)
+		return fmt.Errorf("%s, which has the profile %s open, did not answer: %w: %w", r.owner, dir, model.ErrUnavailable, err)
 	}
 	if err := r.dec.Decode(&reply); err != nil {
-		return fmt.Errorf("the Courier window that has the profile %s open did not answer: %w: %w", dir, model.ErrUnavailable, err)
+		return fmt.Errorf("%s, which has the profile %s open, did not answer: %w: %w", r.owner, dir, model.ErrUnavailable, err)
 	}
 	if reply.Error != "" {
-		return fmt.Errorf("the Courier window that has the profile %s open refused this command: %s: %w", dir, reply.Error, store.ErrSecretsLocked)
+		return fmt.Errorf("%s, which has the profile %s open, refused this command: %s: %w", r.owner, dir, reply.Error, store.ErrSecretsLocked)
 	}
 	return nil
 }
@@ -388,7 +409,7 @@ func (r *remoteStore) call(ctx context.Context, c storeCall, out any) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("the Courier window that has the profile open stopped answering (%v): %w", err, model.ErrUnavailable)
+		return fmt.Errorf("%s, which has the profile open, stopped answering (%v): %w", r.owner, err, model.ErrUnavailable)
 	}
 	if reply.Error != "" {
 		return &remoteError{msg: reply.Error, kind: errorKinds[reply.Kind]}
@@ -397,7 +418,7 @@ func (r *remoteStore) call(ctx context.Context, c storeCall, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(reply.Result, out); err != nil {
-		return fmt.Errorf("the result of %s from the Courier window: %w", c.Method, err)
+		return fmt.Errorf("the result of %s from %s: %w", c.Method, r.owner, err)
 	}
 	return nil
 }

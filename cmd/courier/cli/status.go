@@ -43,6 +43,9 @@ type statusReport struct {
 	// Window is true when the status came from the Courier window that
 	// has the profile open: its live sync.
 	Window bool `json:"window,omitempty"`
+	// LiveFrom names who told the live sync when another Courier has the
+	// profile open: "the Courier window" or "courier sync --watch".
+	LiveFrom string `json:"live_from,omitempty"`
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
@@ -104,8 +107,8 @@ the pending line tells what is left). Both start over when the profile
 joins another account. When the last courier sync failed and none has
 succeeded since, the last error line says why.
 
-While the Courier window has the profile open, status asks the window
-instead, and shows its live sync.
+While the Courier window or courier sync --watch has the profile open,
+status asks it instead, and shows its live sync.
 `
 
 // statusCheckTimeout bounds the question status asks the server (a
@@ -142,9 +145,9 @@ func report(ctx context.Context, s *syncSession, check bool) (statusReport, erro
 	return r, nil
 }
 
-// windowReport asks the Courier window that has the profile open for its
-// account and live sync status. It fails with errNoWindow when no window
-// listens.
+// windowReport asks the Courier window (or courier sync --watch) that has
+// the profile open for its account and live sync status. It fails with
+// errNoWindow when none listens.
 func windowReport(ctx context.Context, env *Env) (statusReport, error) {
 	rs, err := env.dialWindow(ctx)
 	if err != nil {
@@ -153,9 +156,9 @@ func windowReport(ctx context.Context, env *Env) (statusReport, error) {
 	defer rs.Close()
 	var ws windowStatus
 	if err := rs.call(ctx, storeCall{Method: "status"}, &ws); err != nil {
-		return statusReport{}, fmt.Errorf("ask the Courier window for its status: %w", err)
+		return statusReport{}, fmt.Errorf("ask %s for its status: %w", rs.owner, err)
 	}
-	r := statusReport{Window: true}
+	r := statusReport{Window: rs.owner == ownerWindow, LiveFrom: rs.owner}
 	fill(&r, ws.Account, ws.Sync)
 	return r, nil
 }
@@ -231,8 +234,8 @@ func printReport(env *Env, r statusReport) {
 	case r.Server != "":
 		fmt.Fprintf(w, "server:    %s\n", r.Server)
 	}
-	if r.Window {
-		fmt.Fprintf(w, "sync:      %s (in the Courier window)\n", r.Sync)
+	if r.LiveFrom != "" {
+		fmt.Fprintf(w, "sync:      %s (in %s)\n", r.Sync, r.LiveFrom)
 	} else {
 		fmt.Fprintf(w, "sync:      %s\n", r.Sync)
 	}

@@ -62,8 +62,11 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 	env.Details = "Without arguments: connect, pull until caught up, push every local change,\n" +
 		"wait until the server acknowledged them all, print a summary and exit.\n" +
 		"'courier sync off' pauses sync on this profile (local edits keep queuing);\n" +
-		"'courier sync on' resumes it. While the Courier window has the profile\n" +
-		"open, --watch follows the window's sync.\n"
+		"'courier sync on' resumes it.\n\n" +
+		"While --watch runs, send, history, import, export and status work beside\n" +
+		"it, through the profile's socket, as they do beside the Courier window;\n" +
+		"while the window (or another --watch) has the profile open, --watch\n" +
+		"follows its sync.\n"
 	env.ExitStatus = "Exit status: 0 once in sync, switched on or off, or when --watch is stopped\n" +
 		"with Ctrl+C; 1 when sync failed or cannot run (the reason on stderr); 2 for a\n" +
 		"wrong command line.\n"
@@ -143,6 +146,14 @@ func syncWatch(ctx context.Context, env *Env, s *syncSession) error {
 		return err
 	}
 	defer s.sync.Stop()
+	// The data commands and status work beside it, as beside the window.
+	live := &liveStatus{}
+	status := func(ctx context.Context) (app.Account, app.SyncStatus, error) {
+		a, err := s.acc.Current(ctx)
+		return a, s.sync.Status(), err
+	}
+	live.fn.Store(&status)
+	defer serveProfile(s.store.Dir(), ownerWatch, s.store, s.key, live, env.Logger)()
 	last := ""
 	show := func(st app.SyncStatus) {
 		if line := watchLine(st); line != last {
@@ -196,11 +207,11 @@ func watchWindow(ctx context.Context, env *Env) error {
 			case first:
 				return err
 			}
-			return Exitf(ExitFailure, "the Courier window closed")
+			return Exitf(ExitFailure, "%s ended", rs.owner)
 		}
 		if line := watchLine(ws.Sync); line != last {
 			if first {
-				fmt.Fprintln(env.Stderr, "courier: the Courier window has the profile open; its sync:")
+				fmt.Fprintf(env.Stderr, "courier: %s has the profile open; its sync:\n", rs.owner)
 			}
 			last = line
 			fmt.Fprintln(env.Stdout, line)

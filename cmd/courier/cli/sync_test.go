@@ -185,6 +185,63 @@ func TestSyncWatchPrintsStatusUntilInterrupted(t *testing.T) {
 	}
 }
 
+// While courier sync --watch runs, the data commands and status work
+// beside it through the profile's socket, and their writes are pushed at
+// once; the commands that need the profile alone say what holds it.
+func TestCommandsWorkBesideSyncWatch(t *testing.T) {
+	c := newSyncCLI(t)
+	dir, other := t.TempDir(), t.TempDir()
+	const pw = "correct horse battery"
+	signedIn(t, c, dir, "bob", pw)
+	c.ok(other, pw+"\n", "login", "--username", "bob", "--password-stdin")
+
+	var out, errb servertest.Buffer
+	env := map[string]string{"COURIER_SERVER": c.srv.URL, "COURIER_CA": c.srv.CAFile}
+	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- m.Run(ctx, []string{"sync", "--watch", "--profile", dir}) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s; stdout %q, stderr %q", what, out.String(), errb.String())
+			}
+		}
+	}
+	waitFor("IN SYNC", func() bool { return strings.Contains(out.String(), "IN SYNC") })
+
+	if out := c.ok(dir, "", "import", filepath.Join("..", "..", "..", "testdata", "postman", "dev.postman_environment.json")); !strings.Contains(out, `imported environment "Dev"`) {
+		t.Fatalf("import beside --watch said %q", out)
+	}
+	c.ok(dir, "", "history")
+	if r := statusJSON(t, c, dir); r.LiveFrom != "courier sync --watch" || r.Window || r.Account != "bob" {
+		t.Errorf("status beside --watch = %+v; want the live sync of courier sync --watch", r)
+	}
+	if out := c.ok(dir, "", "status"); !strings.Contains(out, "(in courier sync --watch)") {
+		t.Errorf("status beside --watch said:\n%s", out)
+	}
+	c.fails(dir, "", "courier sync --watch has the profile "+dir+" open: stop it first", "devices")
+
+	// The import reached the account through the watch's sync.
+	var exported string
+	waitFor("the import pushed", func() bool {
+		c.ok(other, "", "sync")
+		r := c.run(other, "", "export", "environment", "Dev")
+		exported = r.stdout
+		return r.code == 0
+	})
+	if !strings.Contains(exported, "baseUrl") {
+		t.Errorf("the other device's copy of the environment: %s", exported)
+	}
+	cancel()
+	if c := <-code; c != ExitOK {
+		t.Errorf("exit %d after Ctrl+C, stderr %q", c, errb.String())
+	}
+	c.ok(dir, "", "devices") // the profile is free again
+}
+
 func TestSyncUsage(t *testing.T) {
 	for _, args := range [][]string{{"sync", "maybe"}, {"sync", "on", "--watch"}, {"sync", "on", "off"}, {"status", "extra"}} {
 		r := run(t, runOpts{}, append(args, "--profile", t.TempDir())...)
