@@ -179,26 +179,9 @@ func (w *writeTx) startRebase(cursor uint64) error {
 // rebaseLocal runs the transactions of the start-over under way, if any,
 // db.wmu held, and returns how many rebase ops they queued.
 func (db *DB) rebaseLocal(ctx context.Context) (int, error) {
-	n := 0
-	for {
-		var queued int
-		done := false
-		err := db.updateLocked("start over from the server's stream", false, func(w *writeTx) error {
-			var err error
-			queued, done, err = w.rebaseChunk()
-			return err
-		})
-		if err != nil {
-			return n, err
-		}
-		n += queued
-		if done {
-			return n, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-	}
+	return db.inChunks(ctx, "start over from the server's stream", func(w *writeTx, _ bool) (int, bool, error) {
+		return w.rebaseChunk()
+	})
 }
 
 // rebaseChunk queues the rebase ops of the next chunk of confirmed

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -15,141 +16,101 @@ import (
 	"github.com/courierapp/courier/store"
 )
 
-// BenchmarkStartOver measures starting over after the server was put back
-// from a backup, on the fixture profile (105,000 records): Rebase
-// (courier), against Rebase in one transaction as it was before it queued
-// a chunk per transaction (one-transaction), and what starting over did
-// before Rebase, detaching and queuing every visible record in one
-// transaction (baseline). Every
-// run starts from a fresh copy of the profile; it reports records/s and
-// the Go heap's peak above its level before.
-func BenchmarkStartOver(b *testing.B) {
+// benchRewrite runs rewrite b.N times, each on a fresh copy of the
+// fixture profile (105,000 records) after prepare, and reports what it
+// rewrote per second (as unit) and the Go heap's peak above its level
+// before rewrite started. With oneTransaction, the chunked rewrites run
+// in one transaction, as they did before they went a chunk at a time.
+func benchRewrite(b *testing.B, unit string, oneTransaction bool, prepare, rewrite func(context.Context, *store.DB) error) {
 	root := benchFixture(b)
-	run := func(b *testing.B, startOver func(context.Context, *store.DB) error) {
-		ctx := context.Background()
-		var took time.Duration
-		var peak uint64
-		for range b.N {
-			dir := b.TempDir()
-			copyFile(b, filepath.Join(root, "main", store.FileName), filepath.Join(dir, store.FileName))
-			db, err := store.Open(ctx, dir, store.Options{NoSync: true})
-			must(b, err)
-			stop := sampleHeap()
-			start := time.Now()
-			must(b, startOver(ctx, db))
-			took += time.Since(start)
-			peak = max(peak, stop())
-			must(b, db.Close())
+	ctx := context.Background()
+	var took time.Duration
+	var peak uint64
+	for range b.N {
+		dir := b.TempDir()
+		copyFile(b, filepath.Join(root, "main", store.FileName), filepath.Join(dir, store.FileName))
+		db, err := store.Open(ctx, dir, store.Options{NoSync: true})
+		must(b, err)
+		if prepare != nil {
+			must(b, prepare(ctx, db))
 		}
-		b.ReportMetric(float64((fixtureHistory+fixtureRequests)*b.N)/took.Seconds(), "records/s")
-		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-		b.ReportMetric(0, "ns/op")
+		restore := func() {}
+		if oneTransaction {
+			restore = store.SetQueueChunk(math.MaxInt, math.MaxInt)
+		}
+		stop := sampleHeap()
+		start := time.Now()
+		must(b, rewrite(ctx, db))
+		took += time.Since(start)
+		peak = max(peak, stop())
+		restore()
+		must(b, db.Close())
 	}
+	b.ReportMetric(float64((fixtureHistory+fixtureRequests)*b.N)/took.Seconds(), unit)
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(0, "ns/op")
+}
+
+// queueAll is the first sign-in's "merge into the account": every record
+// queued, sync on.
+func queueAll(ctx context.Context, db *store.DB) error {
+	n, err := db.QueueAllLocal(ctx)
+	if err == nil && n != fixtureHistory+fixtureRequests {
+		err = fmt.Errorf("queued %d records; want %d", n, fixtureHistory+fixtureRequests)
+	}
+	return err
+}
+
+// BenchmarkStartOver measures starting over after the server was put back
+// from a backup: Rebase (courier), against Rebase in one transaction as it
+// was before it queued a chunk per transaction (one-transaction), and what
+// starting over did before Rebase, detaching and queuing every visible
+// record in one transaction (baseline).
+func BenchmarkStartOver(b *testing.B) {
+	// The fixture was built offline: its records stand for what a synced
+	// device confirmed up to seq 1.
+	synced := func(_ context.Context, db *store.DB) error { return db.MarkSynced(1) }
 	rebase := func(ctx context.Context, db *store.DB) error {
-		// The fixture was built offline: its records stand for what a
-		// synced device confirmed up to seq 1.
-		if err := db.MarkSynced(1); err != nil {
-			return err
-		}
 		_, err := db.Rebase(ctx, 1)
 		return err
 	}
-	b.Run("courier", func(b *testing.B) { run(b, rebase) })
-	b.Run("one-transaction", func(b *testing.B) {
-		defer store.SetQueueChunk(math.MaxInt, math.MaxInt)()
-		run(b, rebase)
-	})
+	b.Run("courier", func(b *testing.B) { benchRewrite(b, "records/s", false, synced, rebase) })
+	b.Run("one-transaction", func(b *testing.B) { benchRewrite(b, "records/s", true, synced, rebase) })
 	b.Run("baseline", func(b *testing.B) {
-		defer store.SetQueueChunk(math.MaxInt, math.MaxInt)()
-		run(b, func(ctx context.Context, db *store.DB) error {
+		benchRewrite(b, "records/s", true, nil, func(ctx context.Context, db *store.DB) error {
 			if err := db.SetSyncEnabled(ctx, false); err != nil {
 				return err
 			}
-			_, err := db.QueueAllLocal(ctx)
-			return err
+			return queueAll(ctx, db)
 		})
 	})
 }
 
 // BenchmarkSignInMerge measures the first sign-in's "merge into the
-// account" on the fixture profile (105,000 records): QueueAllLocal
-// (courier), against the same in one transaction (baseline), as it was
-// before it queued a chunk per transaction. It reports records/s and the
-// Go heap's peak above its level before.
+// account": QueueAllLocal (courier), against the same in one transaction
+// (baseline), as it was before it queued a chunk per transaction.
 func BenchmarkSignInMerge(b *testing.B) {
-	root := benchFixture(b)
-	run := func(b *testing.B) {
-		ctx := context.Background()
-		var took time.Duration
-		var peak uint64
-		for range b.N {
-			dir := b.TempDir()
-			copyFile(b, filepath.Join(root, "main", store.FileName), filepath.Join(dir, store.FileName))
-			db, err := store.Open(ctx, dir, store.Options{NoSync: true})
-			must(b, err)
-			must(b, db.SetSyncEnabled(ctx, false))
-			stop := sampleHeap()
-			start := time.Now()
-			n, err := db.QueueAllLocal(ctx)
-			must(b, err)
-			took += time.Since(start)
-			peak = max(peak, stop())
-			if n != fixtureHistory+fixtureRequests {
-				b.Fatalf("queued %d records; want %d", n, fixtureHistory+fixtureRequests)
-			}
-			must(b, db.Close())
-		}
-		b.ReportMetric(float64((fixtureHistory+fixtureRequests)*b.N)/took.Seconds(), "records/s")
-		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-		b.ReportMetric(0, "ns/op")
-	}
-	b.Run("courier", run)
-	b.Run("baseline", func(b *testing.B) {
-		defer store.SetQueueChunk(math.MaxInt, math.MaxInt)()
-		run(b)
-	})
+	b.Run("courier", func(b *testing.B) { benchRewrite(b, "records/s", false, nil, queueAll) })
+	b.Run("baseline", func(b *testing.B) { benchRewrite(b, "records/s", true, nil, queueAll) })
 }
 
 // BenchmarkSyncOff measures turning sync off with the fixture profile's
 // 105,000 records pending (merged into an account, not pushed yet):
 // SetSyncEnabled(false) folds them into confirmed a chunk per transaction
 // (courier), against the same in one transaction (baseline), as it was
-// before. It reports ops/s and the Go heap's peak above its level before.
+// before.
 func BenchmarkSyncOff(b *testing.B) {
-	root := benchFixture(b)
-	run := func(b *testing.B, oneTransaction bool) {
-		ctx := context.Background()
-		var took time.Duration
-		var peak uint64
-		for range b.N {
-			dir := b.TempDir()
-			copyFile(b, filepath.Join(root, "main", store.FileName), filepath.Join(dir, store.FileName))
-			db, err := store.Open(ctx, dir, store.Options{NoSync: true})
-			must(b, err)
-			must(b, db.SetSyncEnabled(ctx, false))
-			_, err = db.QueueAllLocal(ctx)
-			must(b, err)
-			restore := func() {}
-			if oneTransaction {
-				restore = store.SetQueueChunk(math.MaxInt, math.MaxInt)
-			}
-			stop := sampleHeap()
-			start := time.Now()
-			must(b, db.SetSyncEnabled(ctx, false))
-			took += time.Since(start)
-			peak = max(peak, stop())
-			restore()
-			if n, err := db.PendingCount(ctx); err != nil || n != 0 {
-				b.Fatalf("PendingCount = %d, %v; want 0", n, err)
-			}
-			must(b, db.Close())
+	syncOff := func(ctx context.Context, db *store.DB) error {
+		if err := db.SetSyncEnabled(ctx, false); err != nil {
+			return err
 		}
-		b.ReportMetric(float64((fixtureHistory+fixtureRequests)*b.N)/took.Seconds(), "ops/s")
-		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-		b.ReportMetric(0, "ns/op")
+		if n, err := db.PendingCount(ctx); err != nil || n != 0 {
+			return fmt.Errorf("PendingCount = %d, %v; want 0", n, err)
+		}
+		return nil
 	}
-	b.Run("courier", func(b *testing.B) { run(b, false) })
-	b.Run("baseline", func(b *testing.B) { run(b, true) })
+	b.Run("courier", func(b *testing.B) { benchRewrite(b, "ops/s", false, queueAll, syncOff) })
+	b.Run("baseline", func(b *testing.B) { benchRewrite(b, "ops/s", true, queueAll, syncOff) })
 }
 
 // sampleHeap samples the bytes of live heap objects until the returned

@@ -43,7 +43,7 @@ func (db *DB) SetSyncEnabled(ctx context.Context, on bool) error {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	db.unfinished.Store(true)
-	if _, err := db.foldLocal(ctx, true); err != nil {
+	if err := db.foldLocal(ctx, true); err != nil {
 		return err
 	}
 	db.unfinished.Store(false)
@@ -57,7 +57,6 @@ var metaFold = []byte("fold")
 
 // foldLocal runs the transactions that turn sync off, db.wmu held: a new
 // fold when start (or the one under way), else only the one under way.
-// It reports whether a fold was finished.
 //
 // Like QueueAllLocal, it goes a chunk of ops at a time, from the oldest,
 // so that an outbox of a hundred thousand ops does not sit in one
@@ -66,44 +65,31 @@ var metaFold = []byte("fold")
 // and local writes keep going on top of the rest. It is finished before
 // any server change is applied (which then fails: sync is off), or by
 // SetSyncEnabled(false) again.
-func (db *DB) foldLocal(ctx context.Context, start bool) (bool, error) {
-	for first := true; ; first = false {
-		var done, folding bool
-		err := db.updateLocked("turn sync off", false, func(w *writeTx) error {
-			var err error
-			folding, done, err = w.foldChunk(start && first)
-			return err
-		})
-		if err != nil {
-			return false, err
-		}
-		if done {
-			return folding, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-	}
+func (db *DB) foldLocal(ctx context.Context, start bool) error {
+	_, err := db.inChunks(ctx, "turn sync off", func(w *writeTx, first bool) (int, bool, error) {
+		return w.foldChunk(start && first)
+	})
+	return err
 }
 
 // foldChunk folds the next chunk of pending ops into confirmed (see
 // foldLocal): the first, when start, abandons a merge or start-over under
 // way (what they queued is folded like any op). The last sets the cursor
-// to 0 and turns sync off. It reports whether a fold is (or was) under
-// way, and done once none is.
-func (w *writeTx) foldChunk(start bool) (folding, done bool, err error) {
+// to 0 and turns sync off. It returns how many ops it folded, and done
+// once no fold is under way.
+func (w *writeTx) foldChunk(start bool) (folded int, done bool, err error) {
 	if w.meta.Get(metaFold) == nil {
 		if !start {
-			return false, true, nil
+			return 0, true, nil
 		}
 		if err := w.dropRebase(); err != nil {
-			return false, false, err
+			return 0, false, err
 		}
 		if err := w.meta.Delete(metaQueueLocal); err != nil {
-			return false, false, err
+			return 0, false, err
 		}
 		if err := w.meta.Put(metaFold, []byte{1}); err != nil {
-			return false, false, err
+			return 0, false, err
 		}
 	}
 	var ops []model.Op
@@ -113,7 +99,7 @@ func (w *writeTx) foldChunk(start bool) (folding, done bool, err error) {
 	for ; k != nil && len(ops) < queueChunk && size < queueChunkBytes; k, v = c.Next() {
 		op, err := w.sec.decodeOp(v)
 		if err != nil {
-			return false, false, fmt.Errorf("outbox op %x: %w", k, err)
+			return 0, false, fmt.Errorf("outbox op %x: %w", k, err)
 		}
 		ops = append(ops, op)
 		size += len(v)
@@ -121,30 +107,30 @@ func (w *writeTx) foldChunk(start bool) (folding, done bool, err error) {
 	more := k != nil
 	for _, op := range ops {
 		if _, _, err := w.removeOp(op.OpID); err != nil {
-			return false, false, err
+			return 0, false, err
 		}
 	}
 	for _, op := range ops {
 		if err := w.mergeConfirmed(op.Kind, op.ID, op.Fields); err != nil {
-			return false, false, err
+			return 0, false, err
 		}
 	}
 	for _, op := range ops {
 		if err := w.materialise(op.Kind, op.ID); err != nil {
-			return false, false, err
+			return 0, false, err
 		}
 	}
 	w.keys = nil // nothing visible changed
 	if more {
-		return true, false, nil
+		return len(ops), false, nil
 	}
 	if err := w.meta.Put(metaCursor, u64(0)); err != nil {
-		return false, false, err
+		return 0, false, err
 	}
 	if err := w.meta.Put(metaSync, []byte{0}); err != nil {
-		return false, false, err
+		return 0, false, err
 	}
-	return true, true, w.meta.Delete(metaFold)
+	return len(ops), true, w.meta.Delete(metaFold)
 }
 
 func (w *writeTx) enableSync() error {
@@ -510,7 +496,7 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 	if _, err := db.rebaseLocal(ctx); err != nil {
 		return 0, err
 	}
-	if _, err := db.foldLocal(ctx, false); err != nil {
+	if err := db.foldLocal(ctx, false); err != nil {
 		return 0, err
 	}
 	db.unfinished.Store(true)
@@ -551,7 +537,7 @@ func (db *DB) finishLocked(ctx context.Context) error {
 	if _, err := db.rebaseLocal(ctx); err != nil {
 		return fmt.Errorf("finish starting over from the server's stream: %w", err)
 	}
-	if _, err := db.foldLocal(ctx, false); err != nil {
+	if err := db.foldLocal(ctx, false); err != nil {
 		return fmt.Errorf("finish turning sync off: %w", err)
 	}
 	db.unfinished.Store(false)
@@ -565,24 +551,34 @@ var errSyncOff = fmt.Errorf("sync is off on this profile: %w", model.ErrConflict
 // queueLocal runs QueueAllLocal's transactions, db.wmu held: a new queue
 // when fresh (or the one under way), else only the one under way.
 func (db *DB) queueLocal(ctx context.Context, fresh bool) (int, error) {
-	n := 0
+	return db.inChunks(ctx, "queue local records", func(w *writeTx, first bool) (int, bool, error) {
+		return w.queueChunk(fresh && first)
+	})
+}
+
+// inChunks runs step in one write transaction after another, db.wmu held,
+// until it reports done, checking ctx between them (first says it is the
+// first). It returns the sum of what the steps counted, for those that
+// committed.
+func (db *DB) inChunks(ctx context.Context, what string, step func(w *writeTx, first bool) (n int, done bool, err error)) (int, error) {
+	total := 0
 	for first := true; ; first = false {
-		var queued int
+		var n int
 		done := false
-		err := db.updateLocked("queue local records", false, func(w *writeTx) error {
+		err := db.updateLocked(what, false, func(w *writeTx) error {
 			var err error
-			queued, done, err = w.queueChunk(fresh && first)
+			n, done, err = step(w, first)
 			return err
 		})
 		if err != nil {
-			return n, err
+			return total, err
 		}
-		n += queued
+		total += n
 		if done {
-			return n, nil
+			return total, nil
 		}
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return total, err
 		}
 	}
 }
