@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	stdmaps "maps"
@@ -117,7 +116,7 @@ func TestAMergeThatFillsTheDiskIsFinishedLater(t *testing.T) {
 		op.Fields["error"] = body
 		must(t, db.Apply(ctx, op))
 	}
-	before := historyNames(t, db)
+	before := visibleOf(t, db, model.KindHistory)
 
 	var st syscall.Statfs_t
 	must(t, syscall.Statfs(fs.Dir, &st))
@@ -131,7 +130,7 @@ func TestAMergeThatFillsTheDiskIsFinishedLater(t *testing.T) {
 	if n == 0 || n >= records {
 		t.Fatalf("QueueAllLocal queued %d of %d records before the disk was full; want some but not all", n, records)
 	}
-	if got := historyNames(t, db); !stdmaps.Equal(got, before) {
+	if got := visibleOf(t, db, model.KindHistory); !stdmaps.Equal(got, before) {
 		t.Errorf("after the full disk, %d history entries show; want the %d from before, unchanged", len(got), len(before))
 	}
 
@@ -140,22 +139,9 @@ func TestAMergeThatFillsTheDiskIsFinishedLater(t *testing.T) {
 	if c, err := db.PendingCount(ctx); err != nil || c != records {
 		t.Errorf("PendingCount once finished = %d, %v; want every record, %d", c, err, records)
 	}
-	if got := historyNames(t, db); !stdmaps.Equal(got, before) {
+	if got := visibleOf(t, db, model.KindHistory); !stdmaps.Equal(got, before) {
 		t.Errorf("once finished, %d history entries show; want the %d from before, unchanged", len(got), len(before))
 	}
-}
-
-// historyNames maps each visible history entry to its fields, as JSON.
-func historyNames(t *testing.T, db *store.DB) map[model.ID]string {
-	t.Helper()
-	rs, err := db.List(context.Background(), model.KindHistory)
-	must(t, err)
-	out := map[model.ID]string{}
-	for _, r := range rs {
-		b, _ := json.Marshal(r.Fields)
-		out[r.ID] = string(b)
-	}
-	return out
 }
 
 func TestReadOnlyOpenReadsAProfileOnAReadOnlyFileSystem(t *testing.T) {

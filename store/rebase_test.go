@@ -42,9 +42,16 @@ func pendingByRecord(t *testing.T, db *store.DB) map[model.ID][]map[string]strin
 	return out
 }
 
+// visibleState maps each visible request to its fields, as JSON.
 func visibleState(t *testing.T, db *store.DB) map[model.ID]string {
 	t.Helper()
-	rs, err := db.List(context.Background(), model.KindRequest)
+	return visibleOf(t, db, model.KindRequest)
+}
+
+// visibleOf maps each visible record of kind to its fields, as JSON.
+func visibleOf(t *testing.T, db *store.DB, kind model.Kind) map[model.ID]string {
+	t.Helper()
+	rs, err := db.List(context.Background(), kind)
 	must(t, err)
 	out := map[model.ID]string{}
 	for _, r := range rs {

@@ -155,33 +155,54 @@ func TestSyncWatchPrintsStatusUntilInterrupted(t *testing.T) {
 	const pw = "correct horse battery"
 	signedIn(t, c, dir, "bob", pw)
 
-	var out, errb servertest.Buffer
-	env := map[string]string{"COURIER_SERVER": c.srv.URL, "COURIER_CA": c.srv.CAFile}
-	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	code := make(chan int, 1)
-	go func() { code <- m.Run(ctx, []string{"sync", "--watch", "--profile", dir}) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "IN SYNC") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no IN SYNC line within 10 s; stdout %q, stderr %q", out.String(), errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	w := startWatch(t, c, dir)
 	other := t.TempDir() // another device pushes a request: the watch shows it arrive
 	c.ok(other, pw+"\n", "login", "--username", "bob", "--password-stdin")
 	putRequest(t, other, "from the other device")
 	c.ok(other, "", "sync")
-	for !strings.Contains(out.String(), "IN SYNC (cursor 1)\n") {
+	w.waitFor("the change pulled printed its line", func() bool { return strings.Contains(w.out.String(), "IN SYNC (cursor 1)\n") })
+	w.stop()
+}
+
+// watch is a courier sync --watch running in this process.
+type watch struct {
+	t         *testing.T
+	out, errb servertest.Buffer
+	cancel    context.CancelFunc
+	code      chan int
+}
+
+// startWatch runs courier sync --watch on dir, beside c's server, and
+// waits for its IN SYNC line.
+func startWatch(t *testing.T, c accountCLI, dir string) *watch {
+	t.Helper()
+	w := &watch{t: t, code: make(chan int, 1)}
+	env := map[string]string{"COURIER_SERVER": c.srv.URL, "COURIER_CA": c.srv.CAFile}
+	m := &Main{Stdout: &w.out, Stderr: &w.errb, Getenv: func(k string) string { return env[k] }}
+	var ctx context.Context
+	ctx, w.cancel = context.WithCancel(context.Background())
+	t.Cleanup(w.cancel)
+	go func() { w.code <- m.Run(ctx, []string{"sync", "--watch", "--profile", dir}) }()
+	w.waitFor("IN SYNC", func() bool { return strings.Contains(w.out.String(), "IN SYNC") })
+	return w
+}
+
+// waitFor polls ok for up to 10 s.
+func (w *watch) waitFor(what string, ok func() bool) {
+	w.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the change pulled printed no line within 10 s; stdout %q", out.String())
+			w.t.Fatalf("%s: not within 10 s; stdout %q, stderr %q", what, w.out.String(), w.errb.String())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	cancel() // Ctrl+C
-	if c := <-code; c != ExitOK {
-		t.Errorf("exit %d after Ctrl+C, stderr %q", c, errb.String())
+}
+
+// stop presses Ctrl+C and checks that the watch ends well.
+func (w *watch) stop() {
+	w.t.Helper()
+	w.cancel()
+	if c := <-w.code; c != ExitOK {
+		w.t.Errorf("exit %d after Ctrl+C, stderr %q", c, w.errb.String())
 	}
 }
 
@@ -194,23 +215,7 @@ func TestCommandsWorkBesideSyncWatch(t *testing.T) {
 	const pw = "correct horse battery"
 	signedIn(t, c, dir, "bob", pw)
 	c.ok(other, pw+"\n", "login", "--username", "bob", "--password-stdin")
-
-	var out, errb servertest.Buffer
-	env := map[string]string{"COURIER_SERVER": c.srv.URL, "COURIER_CA": c.srv.CAFile}
-	m := &Main{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	code := make(chan int, 1)
-	go func() { code <- m.Run(ctx, []string{"sync", "--watch", "--profile", dir}) }()
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 10 s; stdout %q, stderr %q", what, out.String(), errb.String())
-			}
-		}
-	}
-	waitFor("IN SYNC", func() bool { return strings.Contains(out.String(), "IN SYNC") })
+	w := startWatch(t, c, dir)
 
 	if out := c.ok(dir, "", "import", filepath.Join("..", "..", "..", "testdata", "postman", "dev.postman_environment.json")); !strings.Contains(out, `imported environment "Dev"`) {
 		t.Fatalf("import beside --watch said %q", out)
@@ -226,7 +231,7 @@ func TestCommandsWorkBesideSyncWatch(t *testing.T) {
 
 	// The import reached the account through the watch's sync.
 	var exported string
-	waitFor("the import pushed", func() bool {
+	w.waitFor("the import pushed", func() bool {
 		c.ok(other, "", "sync")
 		r := c.run(other, "", "export", "environment", "Dev")
 		exported = r.stdout
@@ -235,10 +240,7 @@ func TestCommandsWorkBesideSyncWatch(t *testing.T) {
 	if !strings.Contains(exported, "baseUrl") {
 		t.Errorf("the other device's copy of the environment: %s", exported)
 	}
-	cancel()
-	if c := <-code; c != ExitOK {
-		t.Errorf("exit %d after Ctrl+C, stderr %q", c, errb.String())
-	}
+	w.stop()
 	c.ok(dir, "", "devices") // the profile is free again
 }
 
