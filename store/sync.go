@@ -298,14 +298,14 @@ func (db *DB) ApplyServerPage(ctx context.Context, page app.ServerPage, cursor u
 			return err
 		}
 	}
-	// Until a merge or a start-over is done, the confirmed layer holds
-	// records that are not the server's.
+	// Until a merge, a start-over or turning sync off is done, the
+	// confirmed layer holds records that are not the server's.
 	if err := db.finish(ctx); err != nil {
 		return err
 	}
 	return db.update(ctx, "apply server changes", true, func(w *writeTx) error {
 		if w.meta.Get(metaQueueLocal) != nil || w.meta.Get(metaRebaseNext) != nil || w.meta.Get(metaFold) != nil {
-			return fmt.Errorf("the local records are being queued: %w", model.ErrConflict)
+			return fmt.Errorf("the profile's records are being rewritten (a merge, a start-over or turning sync off is under way): %w", model.ErrConflict)
 		}
 		if !syncEnabled(w.meta) {
 			return errSyncOff
@@ -510,13 +510,15 @@ func (db *DB) QueueAllLocal(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// Chunks of QueueAllLocal and Rebase (variables for tests).
+// Chunks of QueueAllLocal, Rebase and turning sync off (variables for
+// tests).
 var (
 	queueChunk      = 4096
 	queueChunkBytes = 8 << 20
 )
 
-// finish finishes a QueueAllLocal or Rebase left under way, if any.
+// finish finishes a QueueAllLocal, Rebase or SetSyncEnabled(false) left
+// under way, if any.
 func (db *DB) finish(ctx context.Context) error {
 	if !db.unfinished.Load() {
 		return nil
