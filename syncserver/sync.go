@@ -777,8 +777,9 @@ func (c *syncConn) fail(err error) {
 		c.terminateWith(ce.code, ce.why, ce.msg)
 	case websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || c.ctx.Err() != nil:
 		c.terminate(syncproto.CloseNormal, "")
-	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
+	case (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) && !errors.Is(err, model.ErrUnavailable):
 		// A client killed, or a network that dropped it: normal life.
+		// (The storage's connection reset is ErrUnavailable: 1001.)
 		c.logger().Debug("sync connection reset by the client", "err", err)
 		c.terminate(syncproto.CloseNormal, "")
 	case errors.Is(err, model.ErrNotFound): // the account was deleted under us
