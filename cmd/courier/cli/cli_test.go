@@ -973,7 +973,7 @@ func TestAnInterruptedCommandSaysSo(t *testing.T) {
 	time.AfterFunc(200*time.Millisecond, cancel)
 	select {
 	case code := <-done:
-		if code != ExitFailure || errb.String() != "courier password: interrupted\n" {
+		if code != ExitCanceled || errb.String() != "courier password: interrupted\n" {
 			t.Fatalf("exit %d stderr %q", code, errb.String())
 		}
 	case <-time.After(10 * time.Second):

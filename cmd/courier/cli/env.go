@@ -76,7 +76,7 @@ var subcommandSummaries = map[string]string{
 }
 
 // exitStatus is the help's paragraph on exit codes of most commands.
-const exitStatus = "Exit status: 0 on success; 1 when it failed (the reason on stderr); 2 for a\nwrong command line.\n"
+const exitStatus = "Exit status: 0 on success; 1 when it failed (the reason on stderr); 2 for a\nwrong command line; 130 when interrupted (Ctrl+C).\n"
 
 // profileFlag is --profile: a folder name, never empty, so that a script's
 // `--profile "$UNSET"` does not fall back to the person's own profile.
@@ -279,7 +279,8 @@ Environment:
                        warnings and errors.
 
 Exit status: 0 on success; 1 when the command failed; 2 for a wrong command
-line; 'courier COMMAND --help' tells the command's own.
+line; 130 when interrupted (Ctrl+C); 'courier COMMAND --help' tells the
+command's own.
 
 Run 'courier COMMAND --help' for the flags of a command.
 `)

@@ -174,15 +174,17 @@ func (m *Main) Run(ctx context.Context, args []string) (code int) {
 }
 
 // interrupted tells err, the failure of a command whose ctx ended (Ctrl+C
-// or SIGTERM), as the interruption it is: what the command was doing
-// then (context canceled, a signal received) says nothing more. A
-// command that says it itself (an ExitError: send's 130) is left alone.
+// or SIGTERM), as the interruption it is, with ExitCanceled as shells
+// report SIGINT: what the command was doing then (context canceled, a
+// signal received) says nothing more. A command that says it itself (an
+// ExitError: send's) is left alone, as is one that ends well on Ctrl+C
+// (sync --watch).
 func interrupted(ctx context.Context, err error) error {
 	var ee *ExitError
 	if err == nil || ctx.Err() == nil || errors.As(err, &ee) || errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	return &ExitError{Code: ExitFailure, Err: &hintedError{msg: "interrupted", err: err}}
+	return &ExitError{Code: ExitCanceled, Err: &hintedError{msg: "interrupted", err: err}}
 }
 
 // exitEnv is exit for the command of env: its message starts with the

@@ -69,7 +69,7 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 		"follows its sync.\n"
 	env.ExitStatus = "Exit status: 0 once in sync, switched on or off, or when --watch is stopped\n" +
 		"with Ctrl+C; 1 when sync failed or cannot run (the reason on stderr); 2 for a\n" +
-		"wrong command line.\n"
+		"wrong command line; 130 when a one-shot sync is interrupted (Ctrl+C).\n"
 	pos, err := env.Parse(fs, args)
 	if err != nil {
 		return err
