@@ -863,7 +863,15 @@ func TestReadingTheDefaultProfileBeforeCourierRan(t *testing.T) {
 	if r := run(t, withKeyring, "history", "--json"); r.code != 0 || r.stdout != "[]\n" || r.stderr != note {
 		t.Errorf("history --json: exit %d, stdout %q, stderr %q; want [] and %q", r.code, r.stdout, r.stderr, note)
 	}
-	for _, args := range [][]string{{"export", "dump"}, {"status"}, {"devices"}, {"link", "list"}} {
+	// Status tells what there is: no account.
+	if r := run(t, withKeyring, "status"); r.code != 0 || !strings.Contains(r.stdout, "account:   none") || !strings.Contains(r.stdout, "sync:      not signed in") ||
+		r.stderr != "courier: there is no Courier profile in "+dir+" yet\n" {
+		t.Errorf("status: exit %d, stdout %q, stderr %q; want no account, and a note", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, withKeyring, "status", "--json"); r.code != 0 || !json.Valid([]byte(r.stdout)) || !strings.Contains(r.stdout, `"signed_in": false`) {
+		t.Errorf("status --json: exit %d, stdout %q", r.code, r.stdout)
+	}
+	for _, args := range [][]string{{"export", "dump"}, {"devices"}, {"link", "list"}} {
 		r := run(t, withKeyring, args...)
 		if r.code != ExitFailure || r.stdout != "" || !strings.Contains(r.stderr, ": there is no Courier profile in "+dir+" yet: Courier has not been used here") {
 			t.Errorf("courier %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), r.code, r.stdout, r.stderr)

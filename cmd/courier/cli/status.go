@@ -62,7 +62,13 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	var r statusReport
 	env.onlyReads = true
 	s, err := openSync(ctx, env, f)
+	var np *noProfileError
 	switch {
+	case errors.As(err, &np) && np.by == "":
+		// Courier never ran here: no account, nothing to sync, and
+		// nothing is made to say so.
+		fmt.Fprintf(env.Stderr, "courier: there is no Courier profile in %s yet\n", np.dir)
+		fill(&r, app.Account{}, app.SyncStatus{State: app.SyncNotSignedIn})
 	case errors.Is(err, store.ErrProfileLocked):
 		// The window has the profile: ask it, when it listens.
 		wr, werr := windowReport(ctx, env)
