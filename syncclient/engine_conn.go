@@ -22,6 +22,7 @@ import (
 	"github.com/courierapp/courier/httprun"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
+	"github.com/courierapp/courier/vault"
 )
 
 // conn is one connection's state.
@@ -822,6 +823,9 @@ func (c *conn) batch(ops []model.Op, limit int) ([]model.Op, int) {
 		}
 		if err != nil {
 			c.e.log.Warn("pending op cannot be pushed", "op", op.OpID, "kind", op.Kind, "id", op.ID, "err", err)
+			if errors.Is(err, model.ErrTooLarge) {
+				err = tooLargeError(op, err)
+			}
 			c.stuck[op.OpID] = err
 			continue
 		}
@@ -902,6 +906,30 @@ func (c *conn) settle(ctx context.Context) (bool, error) {
 		c.e.back.reset()
 	}
 	return inSync && c.once, nil
+}
+
+// tooLargeError says which record op is too large to sync, for a person:
+// its kind and name (else its id), and its largest field's size against
+// what one synced value holds. err, the detail, stays wrapped.
+func tooLargeError(op model.Op, err error) error {
+	what := string(op.Kind) + " " + string(op.ID)
+	var name string
+	if json.Unmarshal(op.Fields["name"], &name) == nil && name != "" {
+		what = fmt.Sprintf("%s %q", op.Kind, name)
+	}
+	field, size, total := "", 0, 0
+	for f, v := range op.Fields {
+		total += len(v)
+		if len(v) > size || len(v) == size && f < field {
+			field, size = f, len(v)
+		}
+	}
+	if size+vault.Overhead > syncproto.MaxFieldValue {
+		return &quietError{msg: fmt.Sprintf("%s: its %s is %s, more than the %s one synced value holds", what, field,
+			model.FormatSize(int64(size)), model.FormatSize(syncproto.MaxFieldValue)), err: err}
+	}
+	return &quietError{msg: fmt.Sprintf("%s: its values are %s in all, more than one synced change holds", what,
+		model.FormatSize(int64(total))), err: err}
 }
 
 // stuckStatus reports the ops left that cannot be pushed: an error state

@@ -693,8 +693,9 @@ func TestEngineSetsAsideAnOpTooLargeToSyncAndPushesTheRest(t *testing.T) {
 	}
 	e, _ := newEngine(t, f, db, vault.NewAccountKey())
 	sum, err := e.Once(ctx)
-	if !errors.Is(err, model.ErrTooLarge) || !strings.Contains(err.Error(), "1 local change is too large to sync") {
-		t.Fatalf("Once = %v, want the op too large named", err)
+	if !errors.Is(err, model.ErrTooLarge) || !strings.Contains(err.Error(), `1 local change is too large to sync (kept on this device): request "big": its body is 522.`) ||
+		!strings.Contains(err.Error(), "more than the 512.0 KiB one synced value holds") {
+		t.Fatalf("Once = %v, want the op too large named, with its field", err)
 	}
 	if _, _, _, _, _, head := f.snapshot(); head != 1 || sum.Pushed != 1 {
 		t.Errorf("server head %d, pushed %d; want the small op through", head, sum.Pushed)
@@ -707,6 +708,25 @@ func TestEngineSetsAsideAnOpTooLargeToSyncAndPushesTheRest(t *testing.T) {
 	}
 	if st := e.Status(); st.State != app.SyncFailed || !strings.Contains(st.String(), "too large") {
 		t.Errorf("status = %q", st)
+	}
+}
+
+// An op whose values each fit but not all together is named too.
+func TestEngineNamesAnOpTooLargeForOneChange(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	op := reqOp(model.NewID(), "wide")
+	half := strings.Repeat("y", syncproto.MaxFieldValue-1<<10)
+	op.Fields["body"] = json.RawMessage(fmt.Sprintf(`{"mode":"raw","raw":%q}`, half[:len(half)-64]))
+	op.Fields["description"] = json.RawMessage(fmt.Sprintf("%q", half[:len(half)-64]))
+	if err := db.Apply(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newEngine(t, newFakeSync(t), db, vault.NewAccountKey())
+	_, err := e.Once(ctx)
+	if !errors.Is(err, model.ErrTooLarge) || !strings.Contains(err.Error(), `request "wide": its values are 1021.`) ||
+		!strings.Contains(err.Error(), "more than one synced change holds") {
+		t.Fatalf("Once = %v, want the op named, with its size in all", err)
 	}
 }
 
