@@ -123,6 +123,10 @@ func TestSendFlags(t *testing.T) {
 	if err := os.WriteFile(dataFile, []byte("from a file"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	templateFile := filepath.Join(t.TempDir(), "body.json")
+	if err := os.WriteFile(templateFile, []byte("{{not a variable}} \x01"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -157,6 +161,16 @@ func TestSendFlags(t *testing.T) {
 		}, ""},
 		{"-d @FILE reads the file", []string{"-d", "@" + dataFile, "-H", "Content-Type: text/plain", srv.URL + "/echo"}, "", func(t *testing.T, r result, e map[string]string) {
 			if e["body"] != "from a file" || e["ct"] != "text/plain" {
+				t.Fatalf("echo %v", e)
+			}
+		}, ""},
+		{"--data-binary @FILE sends the file as it is", []string{"--data-binary", "@" + templateFile, srv.URL + "/echo"}, "", func(t *testing.T, r result, e map[string]string) {
+			if e["method"] != "POST" || e["body"] != "{{not a variable}} \x01" || e["ct"] != "application/json" {
+				t.Fatalf("echo %q", e)
+			}
+		}, ""},
+		{"--data-binary DATA is -d", []string{"--data-binary", "a=1", srv.URL + "/echo"}, "", func(t *testing.T, r result, e map[string]string) {
+			if e["body"] != "a=1" || e["ct"] != "application/x-www-form-urlencoded" {
 				t.Fatalf("echo %v", e)
 			}
 		}, ""},
@@ -281,6 +295,9 @@ func TestSendErrors(t *testing.T) {
 		{"unresolved variables are listed", []string{srv.URL + "/{{path}}?k={{key}}"}, 2, "{{key}}, {{path}}"},
 		{"a binary body file's braces are quoted", []string{"-d", "@" + binBody, srv.URL}, 2, `{{"\x01\xffz"}}`},
 		{"a missing body file", []string{"-d", "@/no/such/file", srv.URL}, 2, "cannot read the body file"},
+		{"a missing binary body file", []string{"--data-binary", "@/no/such/file", srv.URL}, 2, "cannot send the body file /no/such/file"},
+		{"a folder as the binary body", []string{"--data-binary", "@" + t.TempDir(), srv.URL}, 2, "not a regular file"},
+		{"two bodies", []string{"-d", "a", "--data-binary", "b", srv.URL}, 2, "give the body once"},
 		{"an unknown environment", []string{"-e", "prod", srv.URL}, 2, `no environment called "prod"`},
 		{"a negative time-out", []string{"--timeout", "-1s", srv.URL}, 2, "negative"},
 	}

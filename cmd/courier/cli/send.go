@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,10 +21,13 @@ import (
 
 // sendFlags are the flags of courier send.
 type sendFlags struct {
-	method          string
-	headers         headerList
-	data            string
-	dataSet         bool
+	method  string
+	headers headerList
+	data    string
+	dataSet bool
+	// binary says the body came from --data-binary: a @FILE is sent as
+	// it is (a file body), not read into a template.
+	binary          bool
 	env             string
 	include         bool
 	timeout         time.Duration
@@ -44,7 +48,17 @@ func runSend(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&f.method, "X", "", "send with `METHOD` (default GET, or POST with -d)")
 	fs.Var(&f.headers, "H", "add the header `'NAME: VALUE'` (repeatable; 'NAME;' sends it empty)")
 	fs.Func("d", "send `DATA` as the body (JSON when it starts with { or [, else form data, unless -H sets Content-Type); @FILE reads it from FILE, @- from stdin", func(v string) error {
+		if f.dataSet {
+			return errors.New("give the body once, with -d or --data-binary")
+		}
 		f.data, f.dataSet = v, true
+		return nil
+	})
+	fs.Func("data-binary", "send `DATA` as the body, as -d does; @FILE sends the bytes of FILE as they are, streamed, with no {{variable}} substitution (its Content-Type from its name, unless -H sets one)", func(v string) error {
+		if f.dataSet {
+			return errors.New("give the body once, with -d or --data-binary")
+		}
+		f.data, f.dataSet, f.binary = v, true, true
 		return nil
 	})
 	fs.StringVar(&f.env, "e", "", "resolve {{variables}} with the environment called `NAME` (default: the active one)")
@@ -111,6 +125,9 @@ func (f *sendFlags) request(env *Env, url string) (model.Request, error) {
 	if req.Method == "" {
 		req.Method = "POST"
 	}
+	if name, ok := strings.CutPrefix(f.data, "@"); ok && f.binary && name != "-" {
+		return fileRequest(req, name)
+	}
 	data, err := readData(env, f.data)
 	if err != nil {
 		return req, err
@@ -132,6 +149,23 @@ func (f *sendFlags) request(env *Env, url string) (model.Request, error) {
 	default: // what curl sends for -d
 		req.Headers = append(req.Headers, model.KV{Key: "Content-Type", Value: "application/x-www-form-urlencoded"})
 	}
+	return req, nil
+}
+
+// fileRequest is req with the file name as its body, sent as it is
+// (--data-binary @FILE, as curl sends it).
+func fileRequest(req model.Request, name string) (model.Request, error) {
+	path, err := filepath.Abs(name)
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+			err = errors.New("not a regular file")
+		}
+	}
+	if err != nil {
+		return req, Exitf(ExitUsage, "cannot send the body file %s: %v", name, err)
+	}
+	req.Body = model.Body{Mode: model.BodyFile, File: path}
 	return req, nil
 }
 
@@ -189,7 +223,7 @@ func sendAndPrint(ctx context.Context, env *Env, core *app.App, req model.Reques
 	var ue *app.UnresolvedError
 	switch {
 	case errors.As(err, &ue):
-		return Exitf(ExitUsage, "unresolved variables: %s; define them in an environment (-e NAME), the collection or the globals, or pass --allow-unresolved (a body file is a template too)",
+		return Exitf(ExitUsage, "unresolved variables: %s; define them in an environment (-e NAME), the collection or the globals, or pass --allow-unresolved (a -d body file is a template too; --data-binary @FILE sends a file as it is)",
 			variableList(ue.Names))
 	case errors.Is(err, context.Canceled):
 		return Exitf(ExitCanceled, "the request was canceled")
