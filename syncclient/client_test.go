@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/internal/silent"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncproto"
 )
@@ -526,26 +527,7 @@ func TestCertificateErrorsSayWhatToDo(t *testing.T) {
 // A server that does not answer is told as such, with what to do, not
 // as net/http's words nor as the caller's context running out.
 func TestASilentServerDidNotAnswerInTime(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() { // accepts, and never says a word
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	ln := silent.Listen(t, "127.0.0.1:0") // accepts, and never says a word
 	addr := ln.Addr().String()
 	want := "list devices: " + addr + " did not answer in time; check that the server is running and reachable, then try again"
 	c, err := New("https://"+addr, Options{Timeout: 300 * time.Millisecond})

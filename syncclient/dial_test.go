@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/courierapp/courier/internal/silent"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/syncclient"
 	"github.com/courierapp/courier/vault"
@@ -60,26 +61,7 @@ func TestEngineSaysWhyItCannotConnect(t *testing.T) {
 // A server that accepts the connection and never answers: sync says the
 // server did not answer in time, naming it, and what to do.
 func TestEngineSaysWhenTheServerDoesNotAnswer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	ln := silent.Listen(t, "127.0.0.1:0") // takes connections, answers nothing
 	addr := ln.Addr().String()
 	e, err := syncclient.NewEngine(syncclient.EngineConfig{
 		ServerURL: "https://" + addr, Proxy: "direct", Token: "t", Key: vault.NewAccountKey(), DeviceID: "d", Store: openStore(t),

@@ -18,6 +18,7 @@ import (
 	gokeyring "github.com/zalando/go-keyring"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/internal/silent"
 	"github.com/courierapp/courier/keyring"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncserver/servertest"
@@ -340,26 +341,7 @@ func TestServerTroubleIsToldInCourierWords(t *testing.T) {
 	c.ok(profile, "", "confirm", srv.NextMail(t, "confirm").Links[0])
 	c.ok(profile, pw+"\n", "login", "--username", "dan", "--password-stdin")
 	srv.Stop()
-	ln, err := net.Listen("tcp", srv.Addr) // takes connections, answers nothing
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	silent.Listen(t, srv.Addr) // takes connections, answers nothing
 	defer func(d time.Duration) { statusCheckTimeout = d }(statusCheckTimeout)
 	statusCheckTimeout = 300 * time.Millisecond
 	out := c.ok(profile, "", "status")

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/courierapp/courier/app"
+	"github.com/courierapp/courier/internal/silent"
 	"github.com/courierapp/courier/model"
 	"github.com/courierapp/courier/store"
 	"github.com/courierapp/courier/syncproto"
@@ -968,26 +968,7 @@ func TestVersion(t *testing.T) {
 // for a server; it says it was interrupted, not what its last call made
 // of the canceled context.
 func TestAnInterruptedCommandSaysSo(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() { // takes connections, answers nothing
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	ln := silent.Listen(t, "127.0.0.1:0") // takes connections, answers nothing
 	ctx, cancel := context.WithCancel(context.Background())
 	var errb bytes.Buffer
 	m := &Main{Stderr: &errb}
