@@ -24,7 +24,11 @@ func pairGap() float32 { return 3 * theme.Padding() }
 // pairColumns is what the rows of one table share: whether name and
 // value are side by side, as the table's width last decided. A nil one
 // keeps them side by side.
-type pairColumns struct{ wide bool }
+type pairColumns struct {
+	wide bool
+	// ctl is the width of a row's controls, measured at the first layout.
+	ctl float32
+}
 
 func (c *pairColumns) sideBySide() bool { return c == nil || c.wide }
 
@@ -100,7 +104,7 @@ func (l pairRowLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 }
 
 // pairTableLayout fills its one object (the table's scroll) and decides
-// cols.wide by its width, given ctl, the width of a row's controls.
+// cols.wide by its width, given ctl, which measures a row's controls.
 type pairTableLayout struct {
 	cols *pairColumns
 	ctl  func() float32
@@ -114,7 +118,10 @@ func (l pairTableLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 }
 
 func (l pairTableLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	wide := size.Width >= 2*pairFieldMin+l.ctl()+2*theme.Padding()
+	if l.cols.ctl == 0 {
+		l.cols.ctl = l.ctl() // builds widgets to measure them: once
+	}
+	wide := size.Width >= 2*pairFieldMin+l.cols.ctl+2*theme.Padding()
 	flipped := wide != l.cols.wide
 	l.cols.wide = wide
 	for _, o := range objs {
